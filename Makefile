@@ -1,0 +1,47 @@
+# Thin wrapper around CMake. `make scan` and `make test` install missing
+# Debian packages first (scripts/deps.sh, needs root), then build.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+PACKS      ?= packs
+# What `make scan` sweeps: this machine's software directories.
+TARGET     ?= $(wildcard /usr/local /opt /usr/bin /usr/sbin /usr/lib /home /root /srv)
+SCAN_ARGS  ?=
+
+.PHONY: all deps build asan scan test test-release test-asan fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh test
+
+build:
+	@bash scripts/deps.sh build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+asan:
+	@bash scripts/deps.sh test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCS_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Exit 1 from the scanner means findings, which is a result, not a failure.
+scan: build
+	@for p in $(PACKS)/*/; do set -- "$$@" --pack "$$p"; done; \
+	./$(BUILD)/chainsweep scan "$$@" $(SCAN_ARGS) $(TARGET); rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "chainsweep: findings reported (exit 1)"; exit 0; fi; exit $$rc
+
+test: deps build asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+test-release: deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+fuzz:
+	@bash scripts/deps.sh fuzz
+	CC=clang cmake -S . -B build-fuzz -DCS_FUZZ=ON -DCS_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,408 @@
+/* chainsweep command line. Exit codes: 0 clean, 1 warning or alert found,
+ * 2 error (bad arguments, missing target or pack, no usable rules). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chainsweep/chainsweep.h"
+#include "chainsweep/report.h"
+
+#ifndef CS_DEFAULT_PACK_DIR
+#define CS_DEFAULT_PACK_DIR "/usr/share/chainsweep/packs"
+#endif
+
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+
+typedef struct cli {
+    cs_report_opts report;
+    FILE *out;
+    int quiet, verbose, progress;
+    double last_progress, start;
+    unsigned long long files, bytes;
+} cli;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: chainsweep scan [options] PATH...\n"
+            "       chainsweep version\n"
+            "\n"
+            "Rules and IOCs:\n"
+            "  --pack DIR             load a detection pack (repeatable); default: the bundled packs\n"
+            "  --signature-base DIR   load a Neo23x0/signature-base checkout (iocs/, yara/, misc/)\n"
+            "Walking:\n"
+            "  -p, --threads N        worker threads (default: number of CPUs)\n"
+            "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
+            "  --exclude-file FILE    one exclude per line\n"
+            "  --max-depth N          directory levels below each root (default: unlimited)\n"
+            "  --max-size SIZE        skip content of larger files (default 64M; K, M, G suffixes)\n"
+            "  --follow-symlinks      follow symbolic links (loops are detected)\n"
+            "  --cross-fs             descend into other file systems\n"
+            "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
+            "Scoring:\n"
+            "  --notice-level N --warning-level N --alert-level N   (40, 60, 80)\n"
+            "  --alert-subscore N     an alert needs one sub-score >= N (75)\n"
+            "  --min-level LEVEL      report notice|warning|alert and above (notice)\n"
+            "Output:\n"
+            "  --json                 JSON Lines (docs/output.md)\n"
+            "  --csv                  CSV, RFC 4180\n"
+            "  -o, --output FILE      write results to FILE\n"
+            "  --log-skipped          also report skipped files\n"
+            "  --no-color             no ANSI colours\n"
+            "  -q, --quiet            no progress line, no summary on stderr\n"
+            "  -v, --verbose          list every skipped IOC line and rule-file problem\n"
+            "\n"
+            "Exit status: 0 clean, 1 warning or alert found, 2 error.\n");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': v <<= 10; end++; break;
+    case 'm': case 'M': v <<= 20; end++; break;
+    case 'g': case 'G': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static void write_text(cli *c, cs_text *t)
+{
+    if (t->len)
+        fwrite(t->data, 1, t->len, c->out);
+    cs_text_free(t);
+}
+
+static void clear_progress(cli *c)
+{
+    if (c->progress)
+        fputs("\r\033[K", stderr);
+}
+
+static void on_result(const cs_result *r, void *ud)
+{
+    cli *c = ud;
+    if (r->kind == CS_RECORD_FILE) {
+        c->files++;
+        c->bytes += r->size;
+    }
+    cs_text t;
+    cs_report_result(&c->report, r, &t);
+    if (t.len) {
+        clear_progress(c);
+        c->last_progress = 0;
+    }
+    write_text(c, &t);
+    if (c->progress) {
+        double n = now();
+        if (n - c->last_progress > 0.25) {
+            double el = n - c->start;
+            fprintf(stderr, "\r\033[K%llu files, %.0f files/s, %.1f MB/s  %.60s", c->files,
+                    el > 0 ? c->files / el : 0.0, el > 0 ? c->bytes / 1e6 / el : 0.0, r->path);
+            c->last_progress = n;
+        }
+    }
+}
+
+static void print_diags(const cs_engine *e, int verbose)
+{
+    size_t n = cs_engine_diag_count(e), warnings = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cs_diag *d = cs_engine_diag(e, i);
+        if (!d->is_error && !verbose) {
+            warnings++;
+            continue;
+        }
+        if (d->file && d->line)
+            fprintf(stderr, "chainsweep: %s:%u: %s\n", d->file, d->line, d->message);
+        else if (d->file)
+            fprintf(stderr, "chainsweep: %s: %s\n", d->file, d->message);
+        else
+            fprintf(stderr, "chainsweep: %s\n", d->message);
+    }
+    if (warnings)
+        fprintf(stderr, "chainsweep: %zu IOC lines or rule files skipped (-v lists them)\n", warnings);
+}
+
+enum {
+    OPT_PACK = 256, OPT_SIGBASE, OPT_EXCLUDE, OPT_EXCLUDE_FILE, OPT_MAX_DEPTH, OPT_MAX_SIZE,
+    OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
+    OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR,
+};
+
+static const struct option long_opts[] = {
+    {"pack", required_argument, 0, OPT_PACK},
+    {"signature-base", required_argument, 0, OPT_SIGBASE},
+    {"threads", required_argument, 0, 'p'},
+    {"exclude", required_argument, 0, OPT_EXCLUDE},
+    {"exclude-file", required_argument, 0, OPT_EXCLUDE_FILE},
+    {"max-depth", required_argument, 0, OPT_MAX_DEPTH},
+    {"max-size", required_argument, 0, OPT_MAX_SIZE},
+    {"follow-symlinks", no_argument, 0, OPT_FOLLOW},
+    {"cross-fs", no_argument, 0, OPT_CROSS_FS},
+    {"yara-timeout", required_argument, 0, OPT_YARA_TIMEOUT},
+    {"notice-level", required_argument, 0, OPT_NOTICE},
+    {"warning-level", required_argument, 0, OPT_WARNING},
+    {"alert-level", required_argument, 0, OPT_ALERT},
+    {"alert-subscore", required_argument, 0, OPT_ALERT_SUB},
+    {"min-level", required_argument, 0, OPT_MIN_LEVEL},
+    {"json", no_argument, 0, OPT_JSON},
+    {"csv", no_argument, 0, OPT_CSV},
+    {"output", required_argument, 0, 'o'},
+    {"log-skipped", no_argument, 0, OPT_LOG_SKIPPED},
+    {"no-color", no_argument, 0, OPT_NO_COLOR},
+    {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+typedef struct pack_arg {
+    const char *dir;
+    int is_sigbase;
+} pack_arg;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("chainsweep: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_ERROR;
+}
+
+static int cmd_scan(int argc, char **argv)
+{
+    cs_config cfg;
+    cs_config_init(&cfg);
+    cli c = {0};
+    c.report.min_level = CS_LEVEL_NOTICE;
+    int no_color = getenv("NO_COLOR") != NULL;
+    const char *output = NULL;
+    pack_arg packs[64];
+    size_t n_packs = 0;
+    const char *excludes[256], *exclude_files[16];
+    size_t n_ex = 0, n_exf = 0;
+    int opt, v;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "p:o:qvh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_PACK:
+        case OPT_SIGBASE:
+            if (n_packs == 64)
+                return fail("%s", "too many packs");
+            packs[n_packs++] = (pack_arg){optarg, opt == OPT_SIGBASE};
+            break;
+        case 'p':
+            if (parse_int(optarg, 1, 1024, &v) != 0)
+                return fail("--threads: expected 1..1024, got '%s'", optarg);
+            cfg.threads = (unsigned)v;
+            break;
+        case OPT_EXCLUDE:
+            if (n_ex == 256)
+                return fail("%s", "too many --exclude");
+            excludes[n_ex++] = optarg;
+            break;
+        case OPT_EXCLUDE_FILE:
+            if (n_exf == 16)
+                return fail("%s", "too many --exclude-file");
+            exclude_files[n_exf++] = optarg;
+            break;
+        case OPT_MAX_DEPTH:
+            if (parse_int(optarg, 0, 100000, &cfg.max_depth) != 0)
+                return fail("--max-depth: expected a number >= 0, got '%s'", optarg);
+            break;
+        case OPT_MAX_SIZE:
+            if (parse_size(optarg, &cfg.max_size) != 0)
+                return fail("--max-size: expected a size such as 64M, got '%s'", optarg);
+            break;
+        case OPT_FOLLOW: cfg.follow_symlinks = 1; break;
+        case OPT_CROSS_FS: cfg.cross_fs = 1; break;
+        case OPT_YARA_TIMEOUT:
+            if (parse_int(optarg, 0, 86400, &cfg.yara_timeout) != 0)
+                return fail("--yara-timeout: expected seconds, got '%s'", optarg);
+            break;
+        case OPT_NOTICE:
+        case OPT_WARNING:
+        case OPT_ALERT:
+        case OPT_ALERT_SUB:
+            if (parse_int(optarg, 0, 1000, &v) != 0)
+                return fail("score levels are integers 0..1000, got '%s'", optarg);
+            *(opt == OPT_NOTICE    ? &cfg.notice_level
+              : opt == OPT_WARNING ? &cfg.warning_level
+              : opt == OPT_ALERT   ? &cfg.alert_level
+                                   : &cfg.alert_subscore) = v;
+            break;
+        case OPT_MIN_LEVEL:
+            if (strcmp(optarg, "notice") == 0)
+                c.report.min_level = CS_LEVEL_NOTICE;
+            else if (strcmp(optarg, "warning") == 0)
+                c.report.min_level = CS_LEVEL_WARNING;
+            else if (strcmp(optarg, "alert") == 0)
+                c.report.min_level = CS_LEVEL_ALERT;
+            else
+                return fail("--min-level: expected notice, warning or alert, got '%s'", optarg);
+            break;
+        case OPT_JSON: c.report.format = CS_FORMAT_JSON; break;
+        case OPT_CSV: c.report.format = CS_FORMAT_CSV; break;
+        case 'o': output = optarg; break;
+        case OPT_LOG_SKIPPED: c.report.with_skipped = 1; break;
+        case OPT_NO_COLOR: no_color = 1; break;
+        case 'q': c.quiet = 1; break;
+        case 'v': c.verbose = 1; break;
+        case 'h': usage(stdout); return EXIT_CLEAN;
+        default: usage(stderr); return EXIT_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return fail("%s", "scan: no PATH given");
+    }
+
+    cs_error err = {0};
+    cs_engine *e = NULL;
+    if (cs_engine_new(&e, &cfg, &err) != CS_OK)
+        return fail("%s", err.message);
+    int rc = EXIT_ERROR;
+    for (size_t i = 0; i < n_ex; i++)
+        if (cs_engine_add_exclude(e, excludes[i], &err) != CS_OK)
+            goto out;
+    for (size_t i = 0; i < n_exf; i++)
+        if (cs_engine_add_exclude_file(e, exclude_files[i], &err) != CS_OK)
+            goto out;
+    if (n_packs == 0)
+        packs[n_packs++] = (pack_arg){CS_DEFAULT_PACK_DIR, 0};
+    for (size_t i = 0; i < n_packs; i++) {
+        if (packs[i].is_sigbase) {
+            char probe[4096];
+            snprintf(probe, sizeof probe, "%s/yara", packs[i].dir);
+            if (access(probe, R_OK) != 0) {
+                snprintf(probe, sizeof probe, "%s/iocs", packs[i].dir);
+                if (access(probe, R_OK) != 0) {
+                    snprintf(err.message, sizeof err.message,
+                             "--signature-base %s: no yara/ or iocs/ folder", packs[i].dir);
+                    goto out;
+                }
+            }
+        }
+        if (cs_engine_load_pack(e, packs[i].dir, &err) != CS_OK)
+            goto out;
+    }
+    cs_status pst = cs_engine_prepare(e, &err);
+    print_diags(e, c.verbose);
+    if (pst != CS_OK)
+        goto out;
+
+    c.out = stdout;
+    if (output && !(c.out = fopen(output, "w"))) {
+        snprintf(err.message, sizeof err.message, "%s: %s", output, strerror(errno));
+        goto out;
+    }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    c.report.hostname = host;
+    c.report.color = !no_color && !output && c.report.format == CS_FORMAT_TEXT && isatty(STDOUT_FILENO);
+    c.progress = !c.quiet && isatty(STDERR_FILENO);
+    c.start = now();
+
+    cs_load_stats ls;
+    cs_engine_load_stats(e, &ls);
+    if (!c.quiet)
+        fprintf(stderr,
+                "chainsweep %s: %zu hash IOCs, %zu known-good hashes, %zu filename IOCs, %zu C2 IOCs, "
+                "%zu YARA rules from %zu files (%zu files skipped)\n",
+                CS_VERSION, ls.hash_iocs, ls.good_hashes, ls.filename_iocs, ls.c2_iocs, ls.yara_rules,
+                ls.yara_files, ls.yara_files_skipped);
+
+    cs_text t;
+    cs_report_header(&c.report, &t);
+    write_text(&c, &t);
+    cs_scan_summary sum;
+    if (cs_scan(e, (const char *const *)argv + optind, (size_t)(argc - optind), on_result, &c, &sum, &err) !=
+        CS_OK)
+        goto out;
+    clear_progress(&c);
+    if (c.report.format == CS_FORMAT_JSON) {
+        cs_report_summary(&c.report, &sum, &ls, &t);
+        write_text(&c, &t);
+    }
+    if (!c.quiet) {
+        cs_report_opts text = c.report;
+        text.format = CS_FORMAT_TEXT;
+        cs_report_summary(&text, &sum, &ls, &t);
+        fwrite(t.data, 1, t.len, stderr);
+        cs_text_free(&t);
+    }
+    rc = sum.by_level[CS_LEVEL_ALERT] || sum.by_level[CS_LEVEL_WARNING] ? EXIT_FINDINGS : EXIT_CLEAN;
+out:
+    if (rc == EXIT_ERROR && err.message[0])
+        fprintf(stderr, "chainsweep: %s\n", err.message);
+    if (c.out && c.out != stdout && fclose(c.out) != 0) {
+        fprintf(stderr, "chainsweep: %s: %s\n", output, strerror(errno));
+        rc = EXIT_ERROR;
+    } else if (c.out == stdout && fflush(stdout) != 0) {
+        rc = EXIT_ERROR;
+    }
+    cs_engine_free(e);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_ERROR;
+    }
+    if (strcmp(argv[1], "scan") == 0)
+        return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("chainsweep %s (libyara %s, output schema %d)\n", CS_VERSION, cs_engine_yara_version(),
+               CS_OUTPUT_SCHEMA);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return EXIT_CLEAN;
+    }
+    fprintf(stderr, "chainsweep: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_ERROR;
+}

@@ -1,0 +1,188 @@
+/*
+ * chainsweep: a scanner for trojanized software.
+ *
+ * The library never prints and never exits: every call that can fail
+ * returns a cs_status and fills a cs_error with a message.
+ *
+ * Typical use:
+ *   cs_config cfg; cs_config_init(&cfg);
+ *   cs_engine *e; cs_engine_new(&e, &cfg, &err);
+ *   cs_engine_load_pack(e, "packs/3cx-2023", &err);
+ *   cs_engine_prepare(e, &err);              // compile rules and IOCs
+ *   cs_scan(e, targets, n, on_result, ud, &summary, &err);
+ *   cs_engine_free(e);
+ */
+#ifndef CHAINSWEEP_H
+#define CHAINSWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_VERSION "0.1.0"
+/* Version of the JSON Lines output schema (docs/output.md). */
+#define CS_OUTPUT_SCHEMA 1
+
+typedef enum cs_status {
+    CS_OK = 0,
+    CS_ERR_ARG,      /* bad argument or configuration */
+    CS_ERR_IO,       /* a file or directory could not be read */
+    CS_ERR_NOMEM,
+    CS_ERR_RULES,    /* no usable rules, or rules failed to compile */
+    CS_ERR_INTERNAL
+} cs_status;
+
+typedef struct cs_error {
+    cs_status code;
+    char message[512];
+} cs_error;
+
+typedef enum cs_level {
+    CS_LEVEL_NONE = 0,
+    CS_LEVEL_NOTICE,
+    CS_LEVEL_WARNING,
+    CS_LEVEL_ALERT
+} cs_level;
+
+typedef struct cs_config {
+    unsigned threads;          /* 0: number of online CPUs */
+    uint64_t max_size;         /* larger files are skipped (path checks still run) */
+    int follow_symlinks;
+    int cross_fs;
+    int max_depth;             /* -1: unlimited; 0: only the roots */
+    int yara_timeout;          /* seconds per file, 0: none */
+    int notice_level;          /* score thresholds (THOR defaults 40/60/80) */
+    int warning_level;
+    int alert_level;
+    int alert_subscore;        /* an alert also needs one sub-score >= this */
+} cs_config;
+
+void cs_config_init(cs_config *cfg);
+
+typedef struct cs_engine cs_engine;
+
+cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err);
+void cs_engine_free(cs_engine *e);
+
+/* Exclude paths: a glob (fnmatch, matched on the full path and on the
+ * basename) or, with the prefix "re:", a PCRE2 regex searched in the path. */
+cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err);
+/* One exclude per line; blank lines and lines starting with '#' ignored. */
+cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *err);
+
+/* Load every IOC file, YARA rule file and file-type table below dir
+ * (signature-base layout or a chainsweep pack). Problems in single files
+ * or lines become diagnostics; only an unreadable dir is an error. */
+cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err);
+/* Compile everything loaded. Fails with CS_ERR_RULES when nothing usable. */
+cs_status cs_engine_prepare(cs_engine *e, cs_error *err);
+
+typedef struct cs_diag {
+    const char *file;          /* may be NULL */
+    unsigned line;             /* 0 when not about a line */
+    int is_error;              /* 0: warning */
+    const char *message;
+} cs_diag;
+
+size_t cs_engine_diag_count(const cs_engine *e);
+const cs_diag *cs_engine_diag(const cs_engine *e, size_t i);
+
+typedef struct cs_load_stats {
+    size_t hash_iocs, good_hashes, filename_iocs, filename_iocs_pcre;
+    size_t c2_iocs;
+    size_t yara_files, yara_files_skipped, yara_rules;
+    size_t filetype_signatures;
+} cs_load_stats;
+
+void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out);
+/* Lines describing what was loaded, for --version and logs. */
+const char *cs_engine_yara_version(void);
+
+/* ---- scan results ---- */
+
+typedef struct cs_match {
+    const char *id;            /* YARA string id, or the IOC */
+    uint64_t offset;
+    const unsigned char *data; /* raw bytes, not NUL-terminated */
+    size_t len;
+} cs_match;
+
+typedef struct cs_reason {
+    const char *detector;      /* "hash", "filename", "yara", "c2" */
+    const char *rule;          /* rule name, IOC value */
+    const char *description;
+    const char *author;        /* may be NULL */
+    const char *reference;     /* may be NULL */
+    int score;
+    const cs_match *matches;
+    size_t n_matches;
+} cs_reason;
+
+typedef enum cs_record_kind {
+    CS_RECORD_FILE = 0,        /* a file was scanned */
+    CS_RECORD_SKIPPED,         /* a file was not read; see skip */
+    CS_RECORD_ERROR            /* could not be scanned; see error */
+} cs_record_kind;
+
+typedef enum cs_skip_reason {
+    CS_SKIP_NONE = 0,
+    CS_SKIP_TOO_LARGE,
+    CS_SKIP_NOT_REGULAR,       /* FIFO, socket, device */
+    CS_SKIP_SYMLINK,           /* not followed */
+    CS_SKIP_EXCLUDED,
+    CS_SKIP_OTHER_FS,          /* on another file system */
+    CS_SKIP_PSEUDO_FS,         /* /proc, /sys, /dev */
+    CS_SKIP_DEPTH,
+    CS_SKIP_LOOP,              /* symlink loop when following links */
+    CS_SKIP_KNOWN_GOOD,        /* known-good hash: findings suppressed */
+    CS_SKIP__COUNT
+} cs_skip_reason;
+
+const char *cs_skip_reason_name(cs_skip_reason r);
+const char *cs_level_name(cs_level l);
+
+typedef struct cs_result {
+    cs_record_kind kind;
+    const char *path;          /* raw bytes of the path, NUL-terminated */
+    cs_skip_reason skip;
+    const char *error;         /* CS_RECORD_ERROR, or a partial-scan warning */
+    uint64_t size;
+    int64_t mtime;
+    const char *filetype;      /* THOR/Loki type name, "UNKNOWN" */
+    int has_md5, has_sha1, has_sha256;
+    unsigned char md5[16], sha1[20], sha256[32];
+    int score;
+    cs_level level;
+    const cs_reason *reasons;  /* sorted by score, highest first */
+    size_t n_reasons;
+} cs_result;
+
+/* Called from one thread only (the collector), for every file record. */
+typedef void (*cs_result_cb)(const cs_result *r, void *ud);
+
+typedef struct cs_scan_summary {
+    uint64_t files_scanned;
+    uint64_t bytes_scanned;
+    uint64_t skipped[CS_SKIP__COUNT];
+    uint64_t errors;
+    uint64_t by_level[4];      /* indexed by cs_level */
+    double elapsed;            /* seconds */
+} cs_scan_summary;
+
+/* Scan the targets (files or directories). Returns CS_ERR_ARG when a target
+ * does not exist; per-file problems become CS_RECORD_ERROR records. */
+cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets,
+                  cs_result_cb cb, void *ud, cs_scan_summary *summary,
+                  cs_error *err);
+
+/* Combine sub-scores with THOR's formula; exposed for tests and tools. */
+int cs_score_combine(const int *subscores, size_t n);
+cs_level cs_score_level(const cs_config *cfg, int score, int max_subscore);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

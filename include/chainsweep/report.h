@@ -1,0 +1,41 @@
+/* Rendering of scan records: human text, JSON Lines (docs/output.md) and
+ * CSV (RFC 4180). Renders into a caller-owned buffer; never writes. */
+#ifndef CHAINSWEEP_REPORT_H
+#define CHAINSWEEP_REPORT_H
+
+#include <stddef.h>
+
+#include "chainsweep/chainsweep.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_CSV } cs_format;
+
+typedef struct cs_report_opts {
+    cs_format format;
+    int color;                 /* ANSI colours (text only) */
+    int min_level;             /* report files at or above this cs_level */
+    int with_skipped;          /* also report skipped files */
+    const char *hostname;
+} cs_report_opts;
+
+typedef struct cs_text {
+    char *data;                /* NUL-terminated; free with cs_text_free */
+    size_t len;
+} cs_text;
+
+void cs_text_free(cs_text *t);
+
+/* Header line (CSV only; empty for the others). */
+void cs_report_header(const cs_report_opts *o, cs_text *out);
+/* Zero or more lines for one record; empty when below min_level. */
+void cs_report_result(const cs_report_opts *o, const cs_result *r, cs_text *out);
+void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const cs_load_stats *ls,
+                       cs_text *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

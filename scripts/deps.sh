@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages chainsweep needs to build and test, when missing.
+# Usage: scripts/deps.sh [build|test|fuzz]   (default: test)
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-dev
+            libvectorscan-dev libpcre2-dev libjansson-dev)
+test_pkgs=(libcmocka-dev jq yara util-linux)
+fuzz_pkgs=(clang libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+case "${1:-test}" in
+  build) ;;
+  test)  want+=("${test_pkgs[@]}") ;;
+  fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "chainsweep: missing Debian packages: ${missing[*]}" >&2
+  echo "run as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "chainsweep: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,17 @@
+/* The one list of detectors. Later layers (Authenticode, similarity,
+ * advisories) add a line here and nothing else in the engine. */
+#include "engine/engine.h"
+
+extern const cs_detector_ops cs_filename_detector;
+extern const cs_detector_ops cs_hash_detector;
+extern const cs_detector_ops cs_yara_detector;
+extern const cs_detector_ops cs_c2_detector;
+
+const cs_detector_ops *const cs_detectors[] = {
+    &cs_filename_detector, /* path only: runs even on files too large to read */
+    &cs_hash_detector,     /* first content detector: known-good stops the rest */
+    &cs_yara_detector,
+    &cs_c2_detector,
+};
+
+const size_t cs_detector_count = sizeof cs_detectors / sizeof *cs_detectors;

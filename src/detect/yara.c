@@ -1,0 +1,358 @@
+/* YARA rules through libyara: every .yar/.yara file is test-compiled on its
+ * own (a broken file is reported with file:line and skipped), the good ones
+ * go into one shared rule set, each in its own namespace so that a rule
+ * name used twice across files does not sink the whole set. One scanner
+ * per thread, THOR's externals set per file. */
+#include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yara.h>
+
+#include "engine/engine.h"
+
+#define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
+#define YARA_MAX_MATCHES 8      /* matched strings kept per rule */
+#define YARA_MAX_DATA 64        /* bytes kept per matched string */
+
+typedef struct yara_state {
+    YR_COMPILER *compiler;
+    YR_RULES *rules;
+    size_t files, skipped, n_rules;
+    int needs_md5;
+    int timeout;
+    int initialized;
+} yara_state;
+
+typedef struct yara_thread {
+    YR_SCANNER *scanner;
+    cs_findings *out;
+    uid_t uid;
+    gid_t gid;
+    char owner[64], group[64];
+    int have_owner, have_group;
+} yara_thread;
+
+static const char *const string_externals[] = {
+    "filename", "filepath", "extension", "filetype", "md5", "owner", "group",
+    "timezone", "language", "unpack_parent", "unpack_source",
+};
+static const char *const integer_externals[] = {"filemode", "osversion", "id"};
+
+static void *yara_create(void)
+{
+    yara_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (yr_initialize() != ERROR_SUCCESS) {
+        free(s);
+        return NULL;
+    }
+    s->initialized = 1;
+    return s;
+}
+
+static void yara_destroy(void *st)
+{
+    yara_state *s = st;
+    if (s->compiler)
+        yr_compiler_destroy(s->compiler);
+    if (s->rules)
+        yr_rules_destroy(s->rules);
+    if (s->initialized)
+        yr_finalize();
+    free(s);
+}
+
+static int yara_claims(const char *basename)
+{
+    const char *dot = strrchr(basename, '.');
+    return dot && (strcmp(dot, ".yar") == 0 || strcmp(dot, ".yara") == 0);
+}
+
+static int define_externals(YR_COMPILER *c)
+{
+    for (size_t i = 0; i < sizeof string_externals / sizeof *string_externals; i++)
+        if (yr_compiler_define_string_variable(c, string_externals[i], "") != ERROR_SUCCESS)
+            return -1;
+    for (size_t i = 0; i < sizeof integer_externals / sizeof *integer_externals; i++)
+        if (yr_compiler_define_integer_variable(c, integer_externals[i], 0) != ERROR_SUCCESS)
+            return -1;
+    return 0;
+}
+
+typedef struct compile_ctx {
+    cs_engine *e;
+    int report;
+} compile_ctx;
+
+static void on_compile_message(int level, const char *file, int line, const YR_RULE *rule, const char *msg,
+                               void *ud)
+{
+    compile_ctx *c = ud;
+    (void)rule;
+    if (c->report && level == YARA_ERROR_LEVEL_ERROR)
+        cs_engine_diag_add(c->e, file, line > 0 ? (unsigned)line : 0, 1, "%s", msg);
+}
+
+/* Does the rule text use the md5 external (not hash.md5)? Only then is an
+ * MD5 computed for every file, as Loki always does. */
+static int uses_md5_external(const char *text)
+{
+    static const char *const ops[] = {"==", "!=", "contains", "icontains", "matches", "startswith",
+                                      "istartswith", "endswith", "iendswith", "iequals"};
+    for (const char *p = text; (p = strstr(p, "md5")) != NULL; p += 3) {
+        if (p > text && (isalnum((unsigned char)p[-1]) || strchr("_.$\"", p[-1])))
+            continue;
+        const char *q = p + 3;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+            if (strncmp(q, ops[i], strlen(ops[i])) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static int compile_into(YR_COMPILER *c, const char *path, const char *ns)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int errors = yr_compiler_add_file(c, f, ns, path);
+    fclose(f);
+    return errors;
+}
+
+static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *err)
+{
+    yara_state *s = st;
+    size_t len;
+    cs_error rerr;
+    char *text = cs_read_text_file(path, &len, &rerr);
+    if (!text) {
+        cs_engine_diag_add(e, path, 0, 1, "%s", rerr.message);
+        s->skipped++;
+        return CS_OK;
+    }
+    /* 1. compile alone to find out whether the file is good */
+    YR_COMPILER *test;
+    if (yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0) {
+        free(text);
+        return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
+    }
+    compile_ctx c = {e, 1};
+    yr_compiler_set_callback(test, on_compile_message, &c);
+    int errors = compile_into(test, path, path);
+    yr_compiler_destroy(test);
+    if (errors != 0) {
+        if (errors < 0)
+            cs_engine_diag_add(e, path, 0, 1, "cannot open");
+        cs_engine_diag_add(e, path, 0, 0, "rule file skipped: it does not compile");
+        s->skipped++;
+        free(text);
+        return CS_OK;
+    }
+    /* 2. add it to the shared set */
+    if (!s->compiler) {
+        if (yr_compiler_create(&s->compiler) != ERROR_SUCCESS || define_externals(s->compiler) != 0) {
+            free(text);
+            return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
+        }
+    }
+    c.report = 1;
+    yr_compiler_set_callback(s->compiler, on_compile_message, &c);
+    if (compile_into(s->compiler, path, path) != 0) {
+        free(text);
+        return cs_error_set(err, CS_ERR_RULES, "%s compiled alone but not in the rule set", path);
+    }
+    yr_compiler_set_callback(s->compiler, NULL, NULL); /* c goes out of scope */
+    if (uses_md5_external(text))
+        s->needs_md5 = 1;
+    s->files++;
+    free(text);
+    return CS_OK;
+}
+
+static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
+{
+    yara_state *s = st;
+    s->timeout = e->cfg.yara_timeout;
+    if (!s->compiler)
+        return CS_OK;
+    int rc = yr_compiler_get_rules(s->compiler, &s->rules);
+    yr_compiler_destroy(s->compiler);
+    s->compiler = NULL;
+    if (rc != ERROR_SUCCESS)
+        return cs_error_set(err, CS_ERR_RULES, "YARA: cannot build the rule set (error %d)", rc);
+    YR_RULE *rule;
+    yr_rules_foreach(s->rules, rule)
+    {
+        if (!RULE_IS_PRIVATE(rule))
+            s->n_rules++;
+    }
+    return CS_OK;
+}
+
+static int yara_active(const void *st)
+{
+    return ((const yara_state *)st)->rules != NULL;
+}
+
+static void yara_stats(const void *st, cs_load_stats *out)
+{
+    const yara_state *s = st;
+    out->yara_files += s->files;
+    out->yara_files_skipped += s->skipped;
+    out->yara_rules += s->n_rules;
+}
+
+static int on_scan_message(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
+{
+    if (message != CALLBACK_MSG_RULE_MATCHING)
+        return CALLBACK_CONTINUE;
+    yara_thread *t = ud;
+    YR_RULE *rule = data;
+    const char *desc = "", *author = NULL, *ref = NULL;
+    int score = YARA_DEFAULT_SCORE;
+    YR_META *meta;
+    yr_rule_metas_foreach(rule, meta)
+    {
+        const char *id = meta->identifier;
+        if (strcmp(id, "score") == 0) {
+            if (meta->type == META_TYPE_INTEGER)
+                score = (int)meta->integer;
+            else if (meta->type == META_TYPE_STRING && meta->string[0])
+                score = atoi(meta->string);
+        } else if (meta->type != META_TYPE_STRING) {
+            continue;
+        } else if (strcmp(id, "description") == 0) {
+            desc = meta->string;
+        } else if (strcmp(id, "author") == 0) {
+            author = meta->string;
+        } else if (!ref && (strcmp(id, "reference") == 0 || strcmp(id, "ref") == 0)) {
+            ref = meta->string;
+        }
+    }
+    cs_reason *r = cs_findings_add(t->out, "yara", rule->identifier, desc, score);
+    r->author = author;
+    r->reference = ref;
+    YR_STRING *string;
+    size_t kept = 0;
+    yr_rule_strings_foreach(rule, string)
+    {
+        YR_MATCH *m;
+        yr_string_matches_foreach(ctx, string, m)
+        {
+            if (kept++ >= YARA_MAX_MATCHES)
+                break;
+            size_t n = (size_t)m->data_length < YARA_MAX_DATA ? (size_t)m->data_length : YARA_MAX_DATA;
+            cs_reason_add_match(t->out, r, string->identifier, (uint64_t)(m->base + m->offset), m->data, n);
+        }
+    }
+    return CALLBACK_CONTINUE;
+}
+
+static void yara_thread_fini(void *st, void *ts)
+{
+    (void)st;
+    yara_thread *t = ts;
+    if (!t)
+        return;
+    if (t->scanner)
+        yr_scanner_destroy(t->scanner);
+    free(t);
+}
+
+static void *yara_thread_init(void *st, cs_error *err)
+{
+    yara_state *s = st;
+    yara_thread *t = calloc(1, sizeof *t);
+    if (!t || yr_scanner_create(s->rules, &t->scanner) != ERROR_SUCCESS) {
+        cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+        yara_thread_fini(st, t);
+        return NULL;
+    }
+    yr_scanner_set_callback(t->scanner, on_scan_message, t);
+    if (s->timeout > 0)
+        yr_scanner_set_timeout(t->scanner, s->timeout);
+    return t;
+}
+
+/* owner/group names, cached for runs of files with the same owner */
+static void lookup_names(yara_thread *t, uid_t uid, gid_t gid)
+{
+    char buf[4096];
+    if (!t->have_owner || t->uid != uid) {
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+            snprintf(t->owner, sizeof t->owner, "%s", res->pw_name);
+        else
+            snprintf(t->owner, sizeof t->owner, "%u", (unsigned)uid);
+        t->uid = uid;
+        t->have_owner = 1;
+    }
+    if (!t->have_group || t->gid != gid) {
+        struct group gr, *res = NULL;
+        if (getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res)
+            snprintf(t->group, sizeof t->group, "%s", res->gr_name);
+        else
+            snprintf(t->group, sizeof t->group, "%u", (unsigned)gid);
+        t->gid = gid;
+        t->have_group = 1;
+    }
+}
+
+static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
+{
+    yara_state *s = st;
+    yara_thread *t = ts;
+    YR_SCANNER *sc = t->scanner;
+    char dir[4096], md5hex[33] = "";
+    size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
+    memcpy(dir, f->path, dl);
+    dir[dl] = '\0';
+    if (s->needs_md5) {
+        cs_file_hash(f, CS_HASH_MD5);
+        cs_hex(md5hex, f->md5, sizeof f->md5);
+    }
+    lookup_names(t, f->st.st_uid, f->st.st_gid);
+    yr_scanner_define_string_variable(sc, "filename", f->name);
+    yr_scanner_define_string_variable(sc, "filepath", dir);
+    yr_scanner_define_string_variable(sc, "extension", f->ext);
+    yr_scanner_define_string_variable(sc, "filetype", f->filetype);
+    yr_scanner_define_string_variable(sc, "md5", md5hex);
+    yr_scanner_define_string_variable(sc, "owner", t->owner);
+    yr_scanner_define_string_variable(sc, "group", t->group);
+    yr_scanner_define_integer_variable(sc, "filemode", (int64_t)f->st.st_mode);
+    t->out = out;
+    int rc = yr_scanner_scan_mem(sc, f->data, f->size);
+    t->out = NULL;
+    if (rc == ERROR_SCAN_TIMEOUT)
+        return cs_error_set(err, CS_ERR_INTERNAL, "timeout after %d s; results are partial", s->timeout);
+    if (rc != ERROR_SUCCESS)
+        return cs_error_set(err, CS_ERR_INTERNAL, "scan error %d", rc);
+    return CS_OK;
+}
+
+const char *cs_engine_yara_version(void)
+{
+    return YR_VERSION;
+}
+
+const cs_detector_ops cs_yara_detector = {
+    .name = "yara",
+    .needs_content = 1,
+    .create = yara_create,
+    .destroy = yara_destroy,
+    .claims = yara_claims,
+    .load = yara_load,
+    .prepare = yara_prepare,
+    .active = yara_active,
+    .stats = yara_stats,
+    .thread_init = yara_thread_init,
+    .thread_fini = yara_thread_fini,
+    .scan = yara_scan,
+};

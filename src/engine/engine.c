@@ -1,0 +1,314 @@
+/* Engine: configuration, pack loading, diagnostics, excludes. */
+#define _GNU_SOURCE
+#include "engine/engine.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format/ioc.h"
+
+void cs_config_init(cs_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = 0;
+    cfg->max_size = 64ull << 20;
+    cfg->max_depth = -1;
+    cfg->yara_timeout = 60;
+    cfg->notice_level = 40;
+    cfg->warning_level = 60;
+    cfg->alert_level = 80;
+    cfg->alert_subscore = 75;
+}
+
+const char *cs_level_name(cs_level l)
+{
+    static const char *const names[] = {"none", "notice", "warning", "alert"};
+    return (unsigned)l < 4 ? names[l] : "none";
+}
+
+const char *cs_skip_reason_name(cs_skip_reason r)
+{
+    static const char *const names[CS_SKIP__COUNT] = {
+        "none", "too_large", "not_regular", "symlink", "excluded",
+        "other_fs", "pseudo_fs", "depth", "loop", "known_good",
+    };
+    return (unsigned)r < CS_SKIP__COUNT ? names[r] : "unknown";
+}
+
+cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err)
+{
+    if (!out || !cfg)
+        return cs_error_set(err, CS_ERR_ARG, "cs_engine_new: NULL argument");
+    if (cfg->notice_level > cfg->warning_level || cfg->warning_level > cfg->alert_level)
+        return cs_error_set(err, CS_ERR_ARG, "score levels must satisfy notice <= warning <= alert");
+    if (cs_detector_count > CS_MAX_DETECTORS)
+        return cs_error_set(err, CS_ERR_INTERNAL, "too many detectors");
+    cs_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    e->cfg = *cfg;
+    if (e->cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        e->cfg.threads = n > 0 ? (unsigned)n : 1;
+    }
+    cs_filetypes_init(&e->types);
+    for (size_t i = 0; i < cs_detector_count; i++) {
+        e->det[i] = cs_detectors[i]->create();
+        if (!e->det[i]) {
+            cs_engine_free(e);
+            return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        }
+    }
+    *out = e;
+    return CS_OK;
+}
+
+void cs_engine_free(cs_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < cs_detector_count; i++)
+        if (e->det[i])
+            cs_detectors[i]->destroy(e->det[i]);
+    for (size_t i = 0; i < e->n_diags; i++) {
+        free((char *)e->diags[i].file);
+        free((char *)e->diags[i].message);
+    }
+    free(e->diags);
+    for (size_t i = 0; i < e->n_ex_globs; i++)
+        free(e->ex_globs[i]);
+    free(e->ex_globs);
+    for (size_t i = 0; i < e->n_ex_regex; i++)
+        pcre2_code_free(e->ex_regex[i]);
+    free(e->ex_regex);
+    cs_filetypes_free(&e->types);
+    free(e);
+}
+
+void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_error,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = cs_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+    cs_grow((void **)&e->diags, &e->diags_cap, e->n_diags + 1, sizeof *e->diags);
+    e->diags[e->n_diags++] = (cs_diag){cs_strdup(file), line, is_error, msg};
+}
+
+size_t cs_engine_diag_count(const cs_engine *e)
+{
+    return e->n_diags;
+}
+
+const cs_diag *cs_engine_diag(const cs_engine *e, size_t i)
+{
+    return i < e->n_diags ? &e->diags[i] : NULL;
+}
+
+cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err)
+{
+    if (!pattern || !*pattern)
+        return cs_error_set(err, CS_ERR_ARG, "empty exclude pattern");
+    if (strncmp(pattern, "re:", 3) == 0) {
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern + 3, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+        if (!re) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(code, msg, sizeof msg);
+            return cs_error_set(err, CS_ERR_ARG, "exclude regex '%s': %s at offset %zu", pattern + 3,
+                                (char *)msg, (size_t)off);
+        }
+        cs_grow((void **)&e->ex_regex, &e->ex_regex_cap, e->n_ex_regex + 1, sizeof *e->ex_regex);
+        e->ex_regex[e->n_ex_regex++] = re;
+        return CS_OK;
+    }
+    cs_grow((void **)&e->ex_globs, &e->ex_globs_cap, e->n_ex_globs + 1, sizeof *e->ex_globs);
+    e->ex_globs[e->n_ex_globs++] = cs_strdup(pattern);
+    return CS_OK;
+}
+
+cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *err)
+{
+    size_t len;
+    char *text = cs_read_text_file(path, &len, err);
+    if (!text)
+        return err ? err->code : CS_ERR_IO;
+    cs_line_iter it;
+    cs_line_iter_init(&it, text, len);
+    cs_status st = CS_OK;
+    for (char *l; st == CS_OK && (l = cs_line_iter_next(&it)) != NULL;) {
+        st = cs_engine_add_exclude(e, l, err);
+        if (st != CS_OK)
+            cs_error_set(err, st, "%s:%u: %s", path, it.lineno, err ? err->message : "bad exclude");
+    }
+    free(text);
+    return st;
+}
+
+int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename)
+{
+    for (size_t i = 0; i < e->n_ex_globs; i++)
+        if (fnmatch(e->ex_globs[i], path, 0) == 0 || fnmatch(e->ex_globs[i], basename, 0) == 0)
+            return 1;
+    if (e->n_ex_regex) {
+        for (size_t i = 0; i < e->n_ex_regex; i++) {
+            pcre2_match_data *md = pcre2_match_data_create_from_pattern(e->ex_regex[i], NULL);
+            int rc = md ? pcre2_match(e->ex_regex[i], (PCRE2_SPTR)path, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL)
+                        : -1;
+            pcre2_match_data_free(md);
+            if (rc >= 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+cs_status cs_load_lines(cs_engine *e, const char *path, cs_ioc_line_fn fn, void *ud, size_t *n_ok,
+                        cs_error *err)
+{
+    size_t len;
+    char *text = cs_read_text_file(path, &len, err);
+    if (!text) {
+        cs_engine_diag_add(e, path, 0, 1, "%s", err ? err->message : "unreadable");
+        return CS_OK; /* one unreadable IOC file does not stop the load */
+    }
+    cs_line_iter it;
+    cs_line_iter_init(&it, text, len);
+    size_t ok = 0;
+    for (char *l; (l = cs_line_iter_next(&it)) != NULL;) {
+        const char *why = NULL;
+        int rc = fn(ud, l, it.comment, &why);
+        if (rc == CS_LINE_OK)
+            ok++;
+        else if (rc == CS_LINE_BAD)
+            cs_engine_diag_add(e, path, it.lineno, 0, "skipped line: %s", why ? why : "malformed");
+    }
+    free(text);
+    if (n_ok)
+        *n_ok += ok;
+    return CS_OK;
+}
+
+static cs_status load_filetypes(cs_engine *e, const char *path, cs_error *err)
+{
+    (void)err;
+    size_t len;
+    cs_error lerr;
+    char *text = cs_read_text_file(path, &len, &lerr);
+    if (!text) {
+        cs_engine_diag_add(e, path, 0, 1, "%s", lerr.message);
+        return CS_OK;
+    }
+    cs_line_iter it;
+    cs_line_iter_init(&it, text, len);
+    for (char *l; (l = cs_line_iter_next(&it)) != NULL;) {
+        const char *why = NULL;
+        int rc = cs_filetypes_add_line(&e->types, l, &why);
+        if (rc < 0)
+            cs_engine_diag_add(e, path, it.lineno, 0, "skipped line: %s", why);
+        else
+            e->filetype_sigs += (size_t)rc;
+    }
+    free(text);
+    return CS_OK;
+}
+
+static int skip_name(const char *name)
+{
+    /* hidden, backup and disabled files, as Loki does */
+    return name[0] == '.' || name[0] == '~' || name[0] == '_';
+}
+
+static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *err)
+{
+    if (depth > 16)
+        return CS_OK;
+    struct dirent **list;
+    int n = scandir(dir, &list, NULL, alphasort);
+    if (n < 0)
+        return cs_error_set(err, CS_ERR_IO, "%s: %s", dir, strerror(errno));
+    cs_status st = CS_OK;
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->d_name;
+        if (st == CS_OK && !skip_name(name)) {
+            cs_buf p = {0};
+            cs_buf_printf(&p, "%s/%s", dir, name);
+            struct stat sb;
+            if (stat(p.data, &sb) != 0) {
+                cs_engine_diag_add(e, p.data, 0, 0, "%s", strerror(errno));
+            } else if (S_ISDIR(sb.st_mode)) {
+                cs_error sub;
+                if (load_dir(e, p.data, depth + 1, &sub) != CS_OK)
+                    cs_engine_diag_add(e, p.data, 0, 1, "%s", sub.message);
+            } else if (S_ISREG(sb.st_mode)) {
+                if (strncmp(name, "file-type-signatures", 20) == 0) {
+                    st = load_filetypes(e, p.data, err);
+                } else {
+                    for (size_t d = 0; d < cs_detector_count && st == CS_OK; d++)
+                        if (cs_detectors[d]->claims && cs_detectors[d]->claims(name))
+                            st = cs_detectors[d]->load(e->det[d], e, p.data, err);
+                }
+            }
+            cs_buf_free(&p);
+        }
+        free(list[i]);
+    }
+    free(list);
+    return st;
+}
+
+cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err)
+{
+    struct stat sb;
+    if (e->prepared)
+        return cs_error_set(err, CS_ERR_ARG, "packs must be loaded before cs_engine_prepare");
+    if (stat(dir, &sb) != 0)
+        return cs_error_set(err, CS_ERR_ARG, "pack %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return cs_error_set(err, CS_ERR_ARG, "pack %s: not a directory", dir);
+    return load_dir(e, dir, 0, err);
+}
+
+cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
+{
+    if (e->prepared)
+        return CS_OK;
+    int any = 0;
+    for (size_t d = 0; d < cs_detector_count; d++) {
+        const cs_detector_ops *ops = cs_detectors[d];
+        if (ops->prepare) {
+            cs_status st = ops->prepare(e->det[d], e, err);
+            if (st != CS_OK)
+                return st;
+        }
+        if (ops->active(e->det[d]))
+            any = 1;
+    }
+    if (!any)
+        return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");
+    e->prepared = 1;
+    return CS_OK;
+}
+
+void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t d = 0; d < cs_detector_count; d++)
+        if (cs_detectors[d]->stats)
+            cs_detectors[d]->stats(e->det[d], out);
+    out->filetype_signatures = e->types.n;
+}

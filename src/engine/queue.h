@@ -1,0 +1,25 @@
+/* Bounded blocking queue of pointers: the pipeline's back-pressure, so
+ * memory does not grow with the size of the tree. */
+#ifndef CS_ENGINE_QUEUE_H
+#define CS_ENGINE_QUEUE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+typedef struct cs_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    void **items;
+    size_t cap, head, len;
+    int closed;
+} cs_queue;
+
+int cs_queue_init(cs_queue *q, size_t cap);
+void cs_queue_destroy(cs_queue *q);
+/* Blocks while full. */
+void cs_queue_push(cs_queue *q, void *item);
+/* Blocks while empty and open; NULL once closed and drained. */
+void *cs_queue_pop(cs_queue *q);
+void cs_queue_close(cs_queue *q);
+
+#endif

@@ -1,0 +1,410 @@
+#include "chainsweep/report.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/util.h"
+
+void cs_text_free(cs_text *t)
+{
+    free(t->data);
+    t->data = NULL;
+    t->len = 0;
+}
+
+static void take(cs_buf *b, cs_text *out)
+{
+    out->data = b->data;
+    out->len = b->len;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            k = 1, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3, cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i <= k)
+            return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* Paths for a terminal: valid UTF-8 kept, control bytes escaped; anything
+ * else fully escaped so a hostile name cannot drive the terminal. */
+static void put_path_text(cs_buf *b, const char *path)
+{
+    size_t n = strlen(path);
+    const unsigned char *p = (const unsigned char *)path;
+    if (!utf8_valid(p, n)) {
+        cs_escape_bytes(b, p, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            cs_escape_bytes(b, p + i, 1);
+        else
+            cs_buf_append(b, p + i, 1);
+    }
+}
+
+static void format_time(char *out, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *level_tag(cs_level l)
+{
+    static const char *const tags[] = {"NONE", "NOTICE", "WARNING", "ALERT"};
+    return tags[l];
+}
+
+static int wanted(const cs_report_opts *o, const cs_result *r)
+{
+    if (r->kind == CS_RECORD_ERROR)
+        return 1;
+    if (r->n_reasons && (int)r->level >= o->min_level)
+        return 1;
+    return o->with_skipped && r->kind == CS_RECORD_SKIPPED;
+}
+
+/* ---- text ---- */
+
+static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
+{
+    static const char *const colors[] = {"", "\033[36m", "\033[33m", "\033[1;31m"};
+    if (r->kind == CS_RECORD_ERROR) {
+        cs_buf_puts(b, o->color ? "\033[35m[ERROR]\033[0m " : "[ERROR] ");
+        put_path_text(b, r->path);
+        cs_buf_printf(b, ": %s\n", r->error);
+        return;
+    }
+    if (!r->n_reasons) {
+        cs_buf_puts(b, "[SKIPPED] ");
+        put_path_text(b, r->path);
+        cs_buf_printf(b, ": %s\n", cs_skip_reason_name(r->skip));
+        return;
+    }
+    cs_buf_printf(b, "%s[%s]%s score %d  ", o->color ? colors[r->level] : "", level_tag(r->level),
+                  o->color ? "\033[0m" : "", r->score);
+    put_path_text(b, r->path);
+    cs_buf_printf(b, "\n    type %s, %llu bytes", r->filetype, (unsigned long long)r->size);
+    if (r->skip == CS_SKIP_TOO_LARGE)
+        cs_buf_puts(b, " (too large: content not scanned)");
+    char hex[65];
+    if (r->has_sha256)
+        cs_hex(hex, r->sha256, 32), cs_buf_printf(b, ", sha256 %s", hex);
+    if (r->has_sha1)
+        cs_hex(hex, r->sha1, 20), cs_buf_printf(b, ", sha1 %s", hex);
+    if (r->has_md5)
+        cs_hex(hex, r->md5, 16), cs_buf_printf(b, ", md5 %s", hex);
+    cs_buf_puts(b, "\n");
+    if (r->error)
+        cs_buf_printf(b, "    warning: %s\n", r->error);
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const cs_reason *x = &r->reasons[i];
+        cs_buf_printf(b, "    - %s %s (score %d)", x->detector, x->rule, x->score);
+        if (x->description && *x->description)
+            cs_buf_printf(b, ": %s", x->description);
+        if (x->author)
+            cs_buf_printf(b, " [author: %s]", x->author);
+        if (x->reference)
+            cs_buf_printf(b, " [ref: %s]", x->reference);
+        cs_buf_puts(b, "\n");
+        for (size_t m = 0; m < x->n_matches; m++) {
+            const cs_match *mt = &x->matches[m];
+            if (!mt->data) {
+                cs_buf_printf(b, "        %s\n", mt->id);
+                continue;
+            }
+            cs_buf_printf(b, "        %s @ 0x%llx: '", mt->id, (unsigned long long)mt->offset);
+            cs_escape_bytes(b, mt->data, mt->len);
+            cs_buf_puts(b, "'\n");
+        }
+    }
+}
+
+/* ---- JSON ---- */
+
+static void json_set_path(json_t *o, const char *path)
+{
+    size_t n = strlen(path);
+    if (utf8_valid((const unsigned char *)path, n)) {
+        json_object_set_new(o, "path", json_stringn(path, n));
+        return;
+    }
+    /* lossless: an escaped, readable form and the raw bytes in base64 */
+    cs_buf esc = {0};
+    cs_escape_bytes(&esc, (const unsigned char *)path, n);
+    json_object_set_new(o, "path", json_string(esc.data));
+    cs_buf_free(&esc);
+    char *b64 = cs_xmalloc(4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)path, (int)n);
+    json_object_set_new(o, "path_b64", json_string(b64));
+    free(b64);
+}
+
+static json_t *json_opt_string(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    /* rule metadata is not always UTF-8 */
+    cs_buf esc = {0};
+    cs_escape_bytes(&esc, (const unsigned char *)s, strlen(s));
+    j = json_string(esc.data);
+    cs_buf_free(&esc);
+    return j;
+}
+
+static json_t *json_record(const cs_report_opts *o, const char *type)
+{
+    char ts[32];
+    format_time(ts, sizeof ts, (int64_t)time(NULL));
+    json_t *j = json_object();
+    json_object_set_new(j, "type", json_string(type));
+    json_object_set_new(j, "schema", json_integer(CS_OUTPUT_SCHEMA));
+    json_object_set_new(j, "time", json_string(ts));
+    if (o->hostname)
+        json_object_set_new(j, "host", json_opt_string(o->hostname));
+    return j;
+}
+
+static void json_emit(json_t *j, cs_buf *b)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (s) {
+        cs_buf_puts(b, s);
+        cs_buf_puts(b, "\n");
+        free(s);
+    }
+}
+
+static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
+{
+    const char *type = r->kind == CS_RECORD_ERROR ? "error" : r->n_reasons ? "finding" : "skipped";
+    json_t *j = json_record(o, type);
+    json_set_path(j, r->path);
+    if (r->kind == CS_RECORD_ERROR) {
+        json_object_set_new(j, "message", json_opt_string(r->error));
+        json_emit(j, b);
+        return;
+    }
+    if (r->kind == CS_RECORD_SKIPPED)
+        json_object_set_new(j, "skipped", json_string(cs_skip_reason_name(r->skip)));
+    if (!r->n_reasons) {
+        json_emit(j, b);
+        return;
+    }
+    char ts[32], hex[65];
+    json_object_set_new(j, "level", json_string(cs_level_name(r->level)));
+    json_object_set_new(j, "score", json_integer(r->score));
+    json_object_set_new(j, "size", json_integer((json_int_t)r->size));
+    format_time(ts, sizeof ts, r->mtime);
+    json_object_set_new(j, "mtime", json_string(ts));
+    json_object_set_new(j, "filetype", json_opt_string(r->filetype));
+    if (r->has_md5)
+        cs_hex(hex, r->md5, 16), json_object_set_new(j, "md5", json_string(hex));
+    if (r->has_sha1)
+        cs_hex(hex, r->sha1, 20), json_object_set_new(j, "sha1", json_string(hex));
+    if (r->has_sha256)
+        cs_hex(hex, r->sha256, 32), json_object_set_new(j, "sha256", json_string(hex));
+    if (r->error)
+        json_object_set_new(j, "warning", json_opt_string(r->error));
+    json_t *reasons = json_array();
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const cs_reason *x = &r->reasons[i];
+        json_t *jr = json_object();
+        json_object_set_new(jr, "detector", json_string(x->detector));
+        json_object_set_new(jr, "rule", json_opt_string(x->rule));
+        json_object_set_new(jr, "score", json_integer(x->score));
+        json_object_set_new(jr, "description", json_opt_string(x->description));
+        json_object_set_new(jr, "author", json_opt_string(x->author));
+        json_object_set_new(jr, "reference", json_opt_string(x->reference));
+        json_t *ms = json_array();
+        for (size_t m = 0; m < x->n_matches; m++) {
+            const cs_match *mt = &x->matches[m];
+            json_t *jm = json_object();
+            json_object_set_new(jm, "id", json_opt_string(mt->id));
+            if (mt->data) {
+                cs_buf esc = {0};
+                cs_escape_bytes(&esc, mt->data, mt->len);
+                char *hx = cs_xmalloc(2 * mt->len + 1);
+                cs_hex(hx, mt->data, mt->len);
+                json_object_set_new(jm, "offset", json_integer((json_int_t)mt->offset));
+                json_object_set_new(jm, "data", json_string(esc.data ? esc.data : ""));
+                json_object_set_new(jm, "hex", json_string(hx));
+                free(hx);
+                cs_buf_free(&esc);
+            }
+            json_array_append_new(ms, jm);
+        }
+        json_object_set_new(jr, "matches", ms);
+        json_array_append_new(reasons, jr);
+    }
+    json_object_set_new(j, "reason_count", json_integer((json_int_t)r->n_reasons));
+    json_object_set_new(j, "reasons", reasons);
+    json_emit(j, b);
+}
+
+/* ---- CSV (RFC 4180) ---- */
+
+static void csv_field(cs_buf *b, const char *s, int last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        cs_buf_puts(b, "\"");
+        for (; *s; s++) {
+            if (*s == '"')
+                cs_buf_puts(b, "\"\"");
+            else
+                cs_buf_append(b, s, 1);
+        }
+        cs_buf_puts(b, "\"");
+    } else {
+        cs_buf_puts(b, s);
+    }
+    cs_buf_puts(b, last ? "\r\n" : ",");
+}
+
+static void csv_result(const cs_result *r, cs_buf *b)
+{
+    char num[32], hex[65];
+    cs_buf path = {0}, reasons = {0};
+    put_path_text(&path, r->path);
+    csv_field(b, r->kind == CS_RECORD_ERROR ? "error" : r->n_reasons ? cs_level_name(r->level) : "skipped", 0);
+    snprintf(num, sizeof num, "%d", r->score);
+    csv_field(b, num, 0);
+    csv_field(b, path.data, 0);
+    csv_field(b, r->filetype ? r->filetype : "", 0);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)r->size);
+    csv_field(b, num, 0);
+    csv_field(b, r->has_md5 ? (cs_hex(hex, r->md5, 16), hex) : "", 0);
+    csv_field(b, r->has_sha1 ? (cs_hex(hex, r->sha1, 20), hex) : "", 0);
+    csv_field(b, r->has_sha256 ? (cs_hex(hex, r->sha256, 32), hex) : "", 0);
+    if (r->kind == CS_RECORD_ERROR)
+        cs_buf_puts(&reasons, r->error);
+    else if (!r->n_reasons)
+        cs_buf_puts(&reasons, cs_skip_reason_name(r->skip));
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const cs_reason *x = &r->reasons[i];
+        cs_buf_printf(&reasons, "%s%s %s (%d): %s", i ? " | " : "", x->detector, x->rule, x->score,
+                      x->description ? x->description : "");
+        if (x->author)
+            cs_buf_printf(&reasons, " [author: %s]", x->author);
+    }
+    csv_field(b, reasons.data ? reasons.data : "", 1);
+    cs_buf_free(&path);
+    cs_buf_free(&reasons);
+}
+
+void cs_report_header(const cs_report_opts *o, cs_text *out)
+{
+    cs_buf b = {0};
+    if (o->format == CS_FORMAT_CSV)
+        cs_buf_puts(&b, "level,score,path,filetype,size,md5,sha1,sha256,reasons\r\n");
+    take(&b, out);
+}
+
+void cs_report_result(const cs_report_opts *o, const cs_result *r, cs_text *out)
+{
+    cs_buf b = {0};
+    if (wanted(o, r)) {
+        if (o->format == CS_FORMAT_JSON)
+            json_result(o, r, &b);
+        else if (o->format == CS_FORMAT_CSV)
+            csv_result(r, &b);
+        else
+            text_result(o, r, &b);
+    }
+    take(&b, out);
+}
+
+void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const cs_load_stats *ls,
+                       cs_text *out)
+{
+    cs_buf b = {0};
+    uint64_t skipped = 0;
+    for (int i = 0; i < CS_SKIP__COUNT; i++)
+        skipped += s->skipped[i];
+    double mb = s->bytes_scanned / 1e6;
+    double mbps = s->elapsed > 0 ? mb / s->elapsed : 0;
+    if (o->format == CS_FORMAT_JSON) {
+        json_t *j = json_record(o, "summary");
+        json_object_set_new(j, "version", json_string(CS_VERSION));
+        json_object_set_new(j, "files_scanned", json_integer((json_int_t)s->files_scanned));
+        json_object_set_new(j, "bytes_scanned", json_integer((json_int_t)s->bytes_scanned));
+        json_t *sk = json_object();
+        for (int i = 1; i < CS_SKIP__COUNT; i++)
+            json_object_set_new(sk, cs_skip_reason_name((cs_skip_reason)i), json_integer((json_int_t)s->skipped[i]));
+        json_object_set_new(j, "skipped", sk);
+        json_object_set_new(j, "errors", json_integer((json_int_t)s->errors));
+        json_t *lv = json_object();
+        for (int i = CS_LEVEL_ALERT; i >= CS_LEVEL_NOTICE; i--)
+            json_object_set_new(lv, cs_level_name((cs_level)i), json_integer((json_int_t)s->by_level[i]));
+        json_object_set_new(j, "findings", lv);
+        json_object_set_new(j, "elapsed_seconds", json_real(s->elapsed));
+        json_object_set_new(j, "mb_per_second", json_real(mbps));
+        if (ls) {
+            json_t *l = json_object();
+            json_object_set_new(l, "hash_iocs", json_integer((json_int_t)ls->hash_iocs));
+            json_object_set_new(l, "known_good_hashes", json_integer((json_int_t)ls->good_hashes));
+            json_object_set_new(l, "filename_iocs", json_integer((json_int_t)ls->filename_iocs));
+            json_object_set_new(l, "c2_iocs", json_integer((json_int_t)ls->c2_iocs));
+            json_object_set_new(l, "yara_files", json_integer((json_int_t)ls->yara_files));
+            json_object_set_new(l, "yara_files_skipped", json_integer((json_int_t)ls->yara_files_skipped));
+            json_object_set_new(l, "yara_rules", json_integer((json_int_t)ls->yara_rules));
+            json_object_set_new(j, "loaded", l);
+        }
+        json_emit(j, &b);
+    } else if (o->format == CS_FORMAT_TEXT) {
+        cs_buf_printf(&b,
+                      "\nSummary: %llu files scanned (%.1f MB) in %.2f s, %.1f MB/s\n"
+                      "  findings: %llu alert, %llu warning, %llu notice\n"
+                      "  errors: %llu\n  skipped: %llu",
+                      (unsigned long long)s->files_scanned, mb, s->elapsed, mbps,
+                      (unsigned long long)s->by_level[CS_LEVEL_ALERT],
+                      (unsigned long long)s->by_level[CS_LEVEL_WARNING],
+                      (unsigned long long)s->by_level[CS_LEVEL_NOTICE], (unsigned long long)s->errors,
+                      (unsigned long long)skipped);
+        const char *sep = " (";
+        for (int i = 1; i < CS_SKIP__COUNT; i++) {
+            if (!s->skipped[i])
+                continue;
+            cs_buf_printf(&b, "%s%s %llu", sep, cs_skip_reason_name((cs_skip_reason)i),
+                          (unsigned long long)s->skipped[i]);
+            sep = ", ";
+        }
+        cs_buf_puts(&b, skipped ? ")\n" : "\n");
+    }
+    take(&b, out);
+}

@@ -1,0 +1,221 @@
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void *cs_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        abort(); /* out of memory: nothing sensible to continue with */
+    return p;
+}
+
+char *cs_strndup(const char *s, size_t n)
+{
+    char *p = cs_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *cs_strdup(const char *s)
+{
+    return s ? cs_strndup(s, strlen(s)) : NULL;
+}
+
+int cs_grow(void **items, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < want)
+        ncap *= 2;
+    void *p = realloc(*items, ncap * elem);
+    if (!p)
+        abort();
+    *items = p;
+    *cap = ncap;
+    return 0;
+}
+
+struct cs_arena_block {
+    cs_arena_block *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+};
+
+void *cs_arena_alloc(cs_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    cs_arena_block *b = a->head;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > 4096 ? n : 4096;
+        b = cs_xmalloc(sizeof *b + size);
+        b->size = size;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+void *cs_arena_memdup(cs_arena *a, const void *p, size_t n)
+{
+    void *q = cs_arena_alloc(a, n + 1);
+    memcpy(q, p, n);
+    ((char *)q)[n] = '\0';
+    return q;
+}
+
+char *cs_arena_strdup(cs_arena *a, const char *s)
+{
+    return s ? cs_arena_memdup(a, s, strlen(s)) : NULL;
+}
+
+void cs_arena_free(cs_arena *a)
+{
+    cs_arena_block *b = a->head;
+    while (b) {
+        cs_arena_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    a->head = NULL;
+}
+
+void cs_buf_append(cs_buf *b, const void *p, size_t n)
+{
+    cs_grow((void **)&b->data, &b->cap, b->len + n + 1, 1);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void cs_buf_puts(cs_buf *b, const char *s)
+{
+    cs_buf_append(b, s, strlen(s));
+}
+
+void cs_buf_printf(cs_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    cs_grow((void **)&b->data, &b->cap, b->len + (size_t)n + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void cs_buf_free(cs_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void cs_escape_bytes(cs_buf *b, const unsigned char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c == '\\') {
+            cs_buf_append(b, "\\\\", 2);
+        } else if (c >= 0x20 && c < 0x7f) {
+            cs_buf_append(b, &c, 1);
+        } else {
+            char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            cs_buf_append(b, e, 4);
+        }
+    }
+}
+
+void cs_hex(char *out, const unsigned char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int cs_unhex(unsigned char *out, const char *hex, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval((unsigned char)hex[2 * i]);
+        int lo = hi < 0 ? -1 : hexval((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+char *cs_trim(char *s)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+char *cs_read_text_file(const char *path, size_t *len, cs_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cs_error_set(err, CS_ERR_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    cs_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cs_buf_append(&b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        cs_buf_free(&b);
+        cs_error_set(err, CS_ERR_IO, "%s: read error", path);
+        return NULL;
+    }
+    if (!b.data)
+        cs_buf_append(&b, "", 0);
+    if (len)
+        *len = b.len;
+    return b.data;
+}

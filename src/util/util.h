@@ -1,0 +1,64 @@
+/* Small shared helpers: errors, an arena for per-file results, string buffers. */
+#ifndef CS_UTIL_H
+#define CS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chainsweep/chainsweep.h"
+
+#if defined(__GNUC__)
+#define CS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CS_PRINTF(a, b)
+#endif
+
+/* Fill err (if non-NULL) and return code. */
+cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...) CS_PRINTF(3, 4);
+
+void *cs_xmalloc(size_t n);   /* never returns NULL: aborts on OOM only where noted */
+char *cs_strdup(const char *s);
+char *cs_strndup(const char *s, size_t n);
+
+/* Grow an array of elements of size elem so that it holds at least want. */
+int cs_grow(void **items, size_t *cap, size_t want, size_t elem);
+
+/* Bump allocator: everything one result needs, freed at once. */
+typedef struct cs_arena_block cs_arena_block;
+typedef struct cs_arena {
+    cs_arena_block *head;
+} cs_arena;
+
+void *cs_arena_alloc(cs_arena *a, size_t n);
+char *cs_arena_strdup(cs_arena *a, const char *s);
+void *cs_arena_memdup(cs_arena *a, const void *p, size_t n);
+void cs_arena_free(cs_arena *a);
+
+/* Growable NUL-terminated string buffer. */
+typedef struct cs_buf {
+    char *data;
+    size_t len, cap;
+} cs_buf;
+
+void cs_buf_append(cs_buf *b, const void *p, size_t n);
+void cs_buf_puts(cs_buf *b, const char *s);
+void cs_buf_printf(cs_buf *b, const char *fmt, ...) CS_PRINTF(2, 3);
+void cs_buf_free(cs_buf *b);
+
+/* Printable rendering of bytes: printable ASCII kept, '\\' doubled,
+ * everything else as \xNN. Used for matched data in every output format. */
+void cs_escape_bytes(cs_buf *b, const unsigned char *p, size_t n);
+
+/* Lower-case hex of n bytes into out (2n+1 chars). */
+void cs_hex(char *out, const unsigned char *p, size_t n);
+/* Parse 2n hex chars into n bytes; returns 0 on success. */
+int cs_unhex(unsigned char *out, const char *hex, size_t n);
+
+/* Trim ASCII whitespace at both ends, in place; returns start. */
+char *cs_trim(char *s);
+
+/* Read a whole small file (rules, IOC lists). Returns NULL and sets err. */
+char *cs_read_text_file(const char *path, size_t *len, cs_error *err);
+
+#endif
