@@ -1,1 +1,177 @@
-int main(void){return 0;}
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "format/ioc.h"
+
+static void classify_by_tags(void **state)
+{
+    (void)state;
+    assert_int_equal(cs_ioc_classify("hash-iocs.txt"), CS_IOC_HASH);
+    assert_int_equal(cs_ioc_classify("my-hashes.txt"), CS_IOC_HASH);
+    assert_int_equal(cs_ioc_classify("falsepositive-hashes.txt"), CS_IOC_GOOD_HASH);
+    assert_int_equal(cs_ioc_classify("trusted-hash-list.txt"), CS_IOC_GOOD_HASH);
+    assert_int_equal(cs_ioc_classify("filename-iocs.txt"), CS_IOC_FILENAME);
+    assert_int_equal(cs_ioc_classify("c2-iocs.txt"), CS_IOC_C2);
+    assert_int_equal(cs_ioc_classify("mysource-c2-iocs.txt"), CS_IOC_C2);
+    assert_int_equal(cs_ioc_classify("myc2iocs.txt"), CS_IOC_NONE); /* THOR: needs a word */
+    assert_int_equal(cs_ioc_classify("keywords.txt"), CS_IOC_NONE);
+    assert_int_equal(cs_ioc_classify("hash-iocs.csv"), CS_IOC_NONE);
+}
+
+static void hash_two_and_three_columns(void **state)
+{
+    (void)state;
+    cs_hash_line h;
+    const char *why = NULL;
+    char l1[] = "0eeb1c0133eb4d571178b2d9d14ce3e9;3CX MSI";
+    assert_int_equal(cs_parse_hash_line(l1, &h, &why), CS_LINE_OK);
+    assert_int_equal(h.digest_len, 16);
+    assert_int_equal(h.score, 100);
+    assert_string_equal(h.description, "3CX MSI");
+    assert_int_equal(h.digest[0], 0x0e);
+
+    char l2[] = "BFECB8CE89A312D2EF4AFC64A63847AE11C6F69E;60;desc; with ; semicolons";
+    assert_int_equal(cs_parse_hash_line(l2, &h, &why), CS_LINE_OK);
+    assert_int_equal(h.digest_len, 20);
+    assert_int_equal(h.score, 60);
+    assert_string_equal(h.description, "desc; with ; semicolons");
+
+    char l3[] = "59e1edf4d82fae4978e97512b0331b7eb21dd4b838b850ba46794d9c7a2c0983;a;b";
+    assert_int_equal(cs_parse_hash_line(l3, &h, &why), CS_LINE_OK);
+    assert_int_equal(h.digest_len, 32);
+    assert_int_equal(h.score, 100);
+    assert_string_equal(h.description, "a;b");
+}
+
+static void hash_malformed(void **state)
+{
+    (void)state;
+    cs_hash_line h;
+    const char *why = NULL;
+    char bad_len[] = "0eeb1c01;x";
+    assert_int_equal(cs_parse_hash_line(bad_len, &h, &why), CS_LINE_BAD);
+    assert_non_null(why);
+    char bad_hex[] = "zzeb1c0133eb4d571178b2d9d14ce3e9;x";
+    assert_int_equal(cs_parse_hash_line(bad_hex, &h, &why), CS_LINE_BAD);
+}
+
+static void hash_trivial(void **state)
+{
+    (void)state;
+    cs_hash_line h;
+    const char *why;
+    char empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855;WannaCry";
+    assert_int_equal(cs_parse_hash_line(empty, &h, &why), CS_LINE_OK);
+    assert_true(cs_hash_is_trivial(h.digest, h.digest_len));
+    char nl[] = "68b329da9893e34099c7d8ad5cb9c940";
+    assert_int_equal(cs_parse_hash_line(nl, &h, &why), CS_LINE_OK);
+    assert_true(cs_hash_is_trivial(h.digest, h.digest_len));
+    char real[] = "0eeb1c0133eb4d571178b2d9d14ce3e9";
+    assert_int_equal(cs_parse_hash_line(real, &h, &why), CS_LINE_OK);
+    assert_false(cs_hash_is_trivial(h.digest, h.digest_len));
+}
+
+static void filename_lines(void **state)
+{
+    (void)state;
+    cs_filename_line f;
+    const char *why = NULL;
+    char l1[] = "\\\\ProgramData\\\\TPM\\\\winscard\\.dll$;80";
+    assert_int_equal(cs_parse_filename_line(l1, &f, &why), CS_LINE_OK);
+    assert_int_equal(f.score, 80);
+    assert_null(f.fp_regex);
+    char l2[] = "\\\\bin\\\\nmap\\.exe;-150;\\\\Program Files\\\\";
+    assert_int_equal(cs_parse_filename_line(l2, &f, &why), CS_LINE_OK);
+    assert_int_equal(f.score, -150);
+    assert_string_equal(f.fp_regex, "\\\\Program Files\\\\");
+    char l3[] = "no-score-here";
+    assert_int_equal(cs_parse_filename_line(l3, &f, &why), CS_LINE_BAD);
+    char l4[] = "abc;high";
+    assert_int_equal(cs_parse_filename_line(l4, &f, &why), CS_LINE_BAD);
+    char l5[] = ";50";
+    assert_int_equal(cs_parse_filename_line(l5, &f, &why), CS_LINE_BAD);
+}
+
+static void posix_rewrite(void **state)
+{
+    (void)state;
+    struct {
+        const char *in, *out;
+        int plain;
+    } cases[] = {
+        {"\\\\Windows\\\\System32\\\\wlbsctrl\\.dll$", "/Windows/System32/wlbsctrl\\.dll$", 0},
+        {"%SystemRoot%\\\\x\\.exe", "/Windows/x\\.exe", 0},
+        {"C:\\\\Temp\\\\a\\.exe", "/Temp/a\\.exe", 0},
+        {"ABC:def", "ABC:def", 1},
+        {"sekurlsa", "sekurlsa", 1},
+        {"%20Transfer%", "%20Transfer%", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cs_buf b = {0};
+        int plain = -1;
+        cs_filename_regex_for_posix(cases[i].in, &b, &plain);
+        assert_string_equal(b.data, cases[i].out);
+        assert_int_equal(plain, cases[i].plain);
+        cs_buf_free(&b);
+    }
+}
+
+static void c2_lines(void **state)
+{
+    (void)state;
+    cs_c2_line c;
+    const char *why = NULL;
+    char l1[] = "MSStorageAzure.com";
+    assert_int_equal(cs_parse_c2_line(l1, &c, &why), CS_LINE_OK);
+    assert_string_equal(c.value, "msstorageazure.com");
+    assert_int_equal(c.score, 100);
+    assert_false(c.is_ip);
+    char l2[] = "192.168.10.1;75";
+    assert_int_equal(cs_parse_c2_line(l2, &c, &why), CS_LINE_OK);
+    assert_true(c.is_ip);
+    assert_int_equal(c.score, 75);
+    char l3[] = "a.b";
+    assert_int_equal(cs_parse_c2_line(l3, &c, &why), CS_LINE_BAD);
+    char l4[] = "10.0.0.0/8";
+    assert_int_equal(cs_parse_c2_line(l4, &c, &why), CS_LINE_BAD);
+    char l5[] = "evil.com;x";
+    assert_int_equal(cs_parse_c2_line(l5, &c, &why), CS_LINE_BAD);
+}
+
+static void line_iterator_keeps_comment(void **state)
+{
+    (void)state;
+    char text[] = "# first\n\na\r\n  # second  \nb\nc";
+    cs_line_iter it;
+    cs_line_iter_init(&it, text, strlen(text));
+    char *l = cs_line_iter_next(&it);
+    assert_string_equal(l, "a");
+    assert_string_equal(it.comment, "first");
+    assert_int_equal(it.lineno, 3);
+    l = cs_line_iter_next(&it);
+    assert_string_equal(l, "b");
+    assert_string_equal(it.comment, "second");
+    l = cs_line_iter_next(&it);
+    assert_string_equal(l, "c");
+    assert_int_equal(it.lineno, 6);
+    assert_null(cs_line_iter_next(&it));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(classify_by_tags),
+        cmocka_unit_test(hash_two_and_three_columns),
+        cmocka_unit_test(hash_malformed),
+        cmocka_unit_test(hash_trivial),
+        cmocka_unit_test(filename_lines),
+        cmocka_unit_test(posix_rewrite),
+        cmocka_unit_test(c2_lines),
+        cmocka_unit_test(line_iterator_keeps_comment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

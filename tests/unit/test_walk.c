@@ -1,1 +1,159 @@
-int main(void){return 0;}
+#include "helpers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "walk/walk.h"
+
+typedef struct seen {
+    char paths[64][512];
+    cs_skip_reason skip[64];
+    int error[64];
+    int n;
+} seen;
+
+static void collect(void *ud, const cs_walk_entry *e)
+{
+    seen *s = ud;
+    if (s->n >= 64)
+        return;
+    const char *base = strstr(e->path, "/t/");
+    snprintf(s->paths[s->n], sizeof s->paths[0], "%s", base ? base + 3 : e->path);
+    s->skip[s->n] = e->skip;
+    s->error[s->n] = e->error != NULL;
+    s->n++;
+}
+
+static int find(const seen *s, const char *rel)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->paths[i], rel) == 0)
+            return i;
+    return -1;
+}
+
+static char *make_tree(void)
+{
+    char *d = th_mkdtemp();
+    char p[8192];
+    snprintf(p, sizeof p, "%s/t", d);
+    mkdir(p, 0755);
+    th_write(p, "a.txt", "a", 1);
+    snprintf(p, sizeof p, "%s/t/sub", d);
+    mkdir(p, 0755);
+    th_write(p, "b.exe", "MZ", 2);
+    snprintf(p, sizeof p, "%s/t/sub/deeper", d);
+    mkdir(p, 0755);
+    th_write(p, "c.bin", "c", 1);
+    snprintf(p, sizeof p, "%s/t/fifo", d);
+    mkfifo(p, 0644);
+    snprintf(p, sizeof p, "%s/t/loop", d);
+    if (symlink("..", p) != 0) /* t/loop -> t's parent: a loop when followed */
+        abort();
+    snprintf(p, sizeof p, "%s/t/sub/up", d);
+    if (symlink("..", p) != 0)
+        abort();
+    return d;
+}
+
+static void walk_defaults(void **state)
+{
+    (void)state;
+    char *d = make_tree();
+    cs_config cfg;
+    cs_config_init(&cfg);
+    cs_engine *e;
+    assert_int_equal(cs_engine_new(&e, &cfg, NULL), CS_OK);
+    char root[8192];
+    snprintf(root, sizeof root, "%s/t/", d); /* trailing slash is fine */
+    seen s = {0};
+    assert_int_equal(cs_walk(e, root, collect, &s), 0);
+    int i;
+    assert_true((i = find(&s, "a.txt")) >= 0 && s.skip[i] == CS_SKIP_NONE);
+    assert_true((i = find(&s, "sub/b.exe")) >= 0 && s.skip[i] == CS_SKIP_NONE);
+    assert_true((i = find(&s, "sub/deeper/c.bin")) >= 0);
+    assert_true((i = find(&s, "fifo")) >= 0 && s.skip[i] == CS_SKIP_NOT_REGULAR);
+    assert_true((i = find(&s, "loop")) >= 0 && s.skip[i] == CS_SKIP_SYMLINK);
+    assert_int_equal(s.n, 6);
+    cs_engine_free(e);
+    th_rmrf(d);
+    free(d);
+}
+
+static void walk_depth_and_excludes(void **state)
+{
+    (void)state;
+    char *d = make_tree();
+    cs_config cfg;
+    cs_config_init(&cfg);
+    cfg.max_depth = 1;
+    cs_engine *e;
+    assert_int_equal(cs_engine_new(&e, &cfg, NULL), CS_OK);
+    assert_int_equal(cs_engine_add_exclude(e, "*.txt", NULL), CS_OK);
+    assert_int_equal(cs_engine_add_exclude(e, "re:/sub/b\\.exe$", NULL), CS_OK);
+    cs_error err;
+    assert_int_equal(cs_engine_add_exclude(e, "re:(", &err), CS_ERR_ARG);
+    char root[8192];
+    snprintf(root, sizeof root, "%s/t", d);
+    seen s = {0};
+    cs_walk(e, root, collect, &s);
+    int i;
+    assert_true((i = find(&s, "a.txt")) >= 0 && s.skip[i] == CS_SKIP_EXCLUDED);
+    assert_true((i = find(&s, "sub/b.exe")) >= 0 && s.skip[i] == CS_SKIP_EXCLUDED);
+    assert_true((i = find(&s, "sub/deeper")) >= 0 && s.skip[i] == CS_SKIP_DEPTH);
+    assert_int_equal(find(&s, "sub/deeper/c.bin"), -1);
+    cs_engine_free(e);
+    th_rmrf(d);
+    free(d);
+}
+
+static void walk_follow_detects_loops(void **state)
+{
+    (void)state;
+    char *d = make_tree();
+    cs_config cfg;
+    cs_config_init(&cfg);
+    cfg.follow_symlinks = 1;
+    cs_engine *e;
+    assert_int_equal(cs_engine_new(&e, &cfg, NULL), CS_OK);
+    char root[8192];
+    snprintf(root, sizeof root, "%s/t", d);
+    seen s = {0};
+    cs_walk(e, root, collect, &s); /* must terminate */
+    int i;
+    assert_true((i = find(&s, "sub/up")) >= 0 && s.skip[i] == CS_SKIP_LOOP);
+    assert_true(find(&s, "a.txt") >= 0);
+    cs_engine_free(e);
+    th_rmrf(d);
+    free(d);
+}
+
+static void walk_missing_root(void **state)
+{
+    (void)state;
+    cs_config cfg;
+    cs_config_init(&cfg);
+    cs_engine *e;
+    assert_int_equal(cs_engine_new(&e, &cfg, NULL), CS_OK);
+    seen s = {0};
+    assert_int_equal(cs_walk(e, "/nonexistent/chainsweep", collect, &s), -1);
+    seen p = {0};
+    cs_walk(e, "/proc", collect, &p);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.skip[0], CS_SKIP_PSEUDO_FS);
+    cs_engine_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(walk_defaults),
+        cmocka_unit_test(walk_depth_and_excludes),
+        cmocka_unit_test(walk_follow_detects_loops),
+        cmocka_unit_test(walk_missing_root),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
