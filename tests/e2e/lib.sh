@@ -1,0 +1,16 @@
+# Shared helpers for the end-to-end tests (sourced).
+set -u
+fails=0
+passes=0
+ok()   { passes=$((passes + 1)); }
+bad()  { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+check() { # check "description" command...
+    local what=$1; shift
+    if "$@"; then ok; else bad "$what"; fi
+}
+# jq_true FILE FILTER: the filter over the JSON Lines file yields true
+jq_true() { [ "$(jq -s "$2" "$1")" = "true" ]; }
+finish() {
+    echo "$passes passed, $fails failed"
+    [ "$fails" -eq 0 ]
+}
