@@ -113,6 +113,8 @@ static cs_status hash_load(void *st, cs_engine *e, const char *path, cs_error *e
 
 static void table_sort(hash_table *t)
 {
+    if (t->n == 0)
+        return;
     qsort(t->items, t->n, sizeof *t->items, entry_cmp);
     /* keep one entry per digest: the highest score */
     size_t w = 0;

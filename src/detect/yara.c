@@ -209,6 +209,10 @@ static void yara_stats(const void *st, cs_load_stats *out)
     out->yara_rules += s->n_rules;
 }
 
+/* libyara 4.2 hands out YR_MATCH records that are not 8-byte aligned (its
+ * arena packs them); reading them through its own macros is its layout, so
+ * UBSan's alignment check is off for this callback only. */
+__attribute__((no_sanitize("alignment")))
 static int on_scan_message(YR_SCAN_CONTEXT *ctx, int message, void *data, void *ud)
 {
     if (message != CALLBACK_MSG_RULE_MATCHING)
