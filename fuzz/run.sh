@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every fuzz target for SECONDS each (default 60) on its corpus plus the
+# project's own packs and generated fixtures as extra seeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+python3 tests/fixtures/make_fixtures.py "$seeds"
+run() { # name extra-seed-dirs...
+    local name=$1; shift
+    mkdir -p "build-fuzz/corpus/$name"
+    "./build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
+        "build-fuzz/corpus/$name" "fuzz/corpus/$name" "$@" 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)' | sed "s/^/$name: /"
+}
+run ioc packs/3cx-2023/iocs
+run filetype "$seeds"
+run report
