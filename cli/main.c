@@ -131,22 +131,31 @@ static void on_result(const cs_result *r, void *ud)
         double n = now();
         if (n - c->last_progress > 0.25) {
             double el = n - c->start;
-            fprintf(stderr, "\r\033[K%llu files, %.0f files/s, %.1f MB/s  %.60s", c->files,
-                    el > 0 ? c->files / el : 0.0, el > 0 ? c->bytes / 1e6 / el : 0.0, r->path);
+            char shown[61];
+            size_t len = strlen(r->path), from = len > 60 ? len - 60 : 0, k = 0;
+            for (; r->path[from + k] && k < 60; k++) { /* tail of the path, no control bytes */
+                unsigned char ch = (unsigned char)r->path[from + k];
+                shown[k] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+            }
+            shown[k] = '\0';
+            fprintf(stderr, "\r\033[K%llu files, %.0f files/s, %.1f MB/s  %s", c->files,
+                    el > 0 ? c->files / el : 0.0, el > 0 ? c->bytes / 1e6 / el : 0.0, shown);
             c->last_progress = n;
         }
     }
 }
 
+/* Problems found while loading packs: all of them with -v, else the first
+ * few, so a broken IOC line is never silently ignored. */
 static void print_diags(const cs_engine *e, int verbose)
 {
-    size_t n = cs_engine_diag_count(e), warnings = 0;
+    const size_t shown_max = 20;
+    size_t n = cs_engine_diag_count(e), shown = 0;
     for (size_t i = 0; i < n; i++) {
         const cs_diag *d = cs_engine_diag(e, i);
-        if (!d->is_error && !verbose) {
-            warnings++;
+        if (!verbose && !d->is_error && shown >= shown_max)
             continue;
-        }
+        shown++;
         if (d->file && d->line)
             fprintf(stderr, "chainsweep: %s:%u: %s\n", d->file, d->line, d->message);
         else if (d->file)
@@ -154,8 +163,8 @@ static void print_diags(const cs_engine *e, int verbose)
         else
             fprintf(stderr, "chainsweep: %s\n", d->message);
     }
-    if (warnings)
-        fprintf(stderr, "chainsweep: %zu IOC lines or rule files skipped (-v lists them)\n", warnings);
+    if (shown < n)
+        fprintf(stderr, "chainsweep: %zu more pack problems (-v lists them all)\n", n - shown);
 }
 
 enum {

@@ -281,6 +281,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 
 static void csv_field(cs_buf *b, const char *s, int last)
 {
+    if (!s) /* an empty cs_buf has no data yet */
+        s = "";
     if (strpbrk(s, ",\"\r\n")) {
         cs_buf_puts(b, "\"");
         for (; *s; s++) {

@@ -48,6 +48,7 @@ out=$work/out.jsonl
 run scan --pack "$SRC/packs/3cx-2023" --pack "$pack" --json -q --max-size 64K -p 2 "$tree" > "$out" 2> "$work/err"
 rc=$?
 check "exit code 1 on findings (got $rc)" [ "$rc" -eq 1 ]
+check "bad IOC line shown without -v" grep -q 'test-hash-iocs.txt:3: skipped line' "$work/err"
 check "every line is JSON" jq -e . "$out" >/dev/null
 check "summary last" jq_true "$out" '.[-1].type == "summary" and .[-1].schema == 1'
 f() { jq_true "$out" "any(.[]; .type == \"finding\" and (.path | endswith(\"$1\")) and $2)"; }

@@ -96,6 +96,11 @@ static void csv_quoting(void **state)
     assert_non_null(strstr(t.data, "\"yara Rule_X (80): desc, with \"\"quotes\"\" [author: Someone] | filename"));
     assert_int_equal(t.data[t.len - 2], '\r');
     cs_text_free(&t);
+    /* found by fuzz_report: an empty path rendered nothing and crashed */
+    r = sample("");
+    cs_report_result(&o, &r, &t);
+    assert_int_equal(strncmp(t.data, "alert,90,,EXE", 13), 0);
+    cs_text_free(&t);
 }
 
 static void text_escapes_control_bytes(void **state)
