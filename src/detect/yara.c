@@ -26,13 +26,16 @@ typedef struct yara_state {
     int initialized;
 } yara_state;
 
+typedef struct name_cache {
+    unsigned id;
+    int valid;
+    char name[64];
+} name_cache;
+
 typedef struct yara_thread {
     YR_SCANNER *scanner;
     cs_findings *out;
-    uid_t uid;
-    gid_t gid;
-    char owner[64], group[64];
-    int have_owner, have_group;
+    name_cache owner, group;
 } yara_thread;
 
 static const char *const string_externals[] = {
@@ -286,27 +289,28 @@ static void *yara_thread_init(void *st, cs_error *err)
 }
 
 /* owner/group names, cached for runs of files with the same owner */
-static void lookup_names(yara_thread *t, uid_t uid, gid_t gid)
+static const char *cached_name(name_cache *c, unsigned id, int is_group)
 {
+    if (c->valid && c->id == id)
+        return c->name;
     char buf[4096];
-    if (!t->have_owner || t->uid != uid) {
-        struct passwd pw, *res = NULL;
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
-            snprintf(t->owner, sizeof t->owner, "%s", res->pw_name);
-        else
-            snprintf(t->owner, sizeof t->owner, "%u", (unsigned)uid);
-        t->uid = uid;
-        t->have_owner = 1;
-    }
-    if (!t->have_group || t->gid != gid) {
+    const char *name = NULL;
+    if (is_group) {
         struct group gr, *res = NULL;
-        if (getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res)
-            snprintf(t->group, sizeof t->group, "%s", res->gr_name);
-        else
-            snprintf(t->group, sizeof t->group, "%u", (unsigned)gid);
-        t->gid = gid;
-        t->have_group = 1;
+        if (getgrgid_r((gid_t)id, &gr, buf, sizeof buf, &res) == 0 && res)
+            name = res->gr_name;
+    } else {
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r((uid_t)id, &pw, buf, sizeof buf, &res) == 0 && res)
+            name = res->pw_name;
     }
+    if (name)
+        snprintf(c->name, sizeof c->name, "%s", name);
+    else
+        snprintf(c->name, sizeof c->name, "%u", id);
+    c->id = id;
+    c->valid = 1;
+    return c->name;
 }
 
 static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
@@ -322,14 +326,13 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         cs_file_hash(f, CS_HASH_MD5);
         cs_hex(md5hex, f->md5, sizeof f->md5);
     }
-    lookup_names(t, f->st.st_uid, f->st.st_gid);
     yr_scanner_define_string_variable(sc, "filename", f->name);
     yr_scanner_define_string_variable(sc, "filepath", dir);
     yr_scanner_define_string_variable(sc, "extension", f->ext);
     yr_scanner_define_string_variable(sc, "filetype", f->filetype);
     yr_scanner_define_string_variable(sc, "md5", md5hex);
-    yr_scanner_define_string_variable(sc, "owner", t->owner);
-    yr_scanner_define_string_variable(sc, "group", t->group);
+    yr_scanner_define_string_variable(sc, "owner", cached_name(&t->owner, (unsigned)f->st.st_uid, 0));
+    yr_scanner_define_string_variable(sc, "group", cached_name(&t->group, (unsigned)f->st.st_gid, 1));
     yr_scanner_define_integer_variable(sc, "filemode", (int64_t)f->st.st_mode);
     t->out = out;
     int rc = yr_scanner_scan_mem(sc, f->data, f->size);

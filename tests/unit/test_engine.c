@@ -61,6 +61,7 @@ static void hex_digest(const EVP_MD *md, const char *data, char *out)
 }
 
 static const char bad_content[] = "this file is a known bad sample for the test";
+static const char ext_content[] = "MZ external variables test";
 static const char good_content[] = "known good file that also mentions evil-c2.example.com";
 
 static char *make_pack(void)
@@ -87,6 +88,15 @@ static char *make_pack(void)
     const char *yar = "rule Test_Marker { meta: author = \"tester\" description = \"marker\" score = 65\n"
                       " strings: $m = \"YARA_TEST_MARKER\" condition: $m and extension == \".dat\" }\n";
     th_write(d, "test.yar", yar, strlen(yar));
+    char ext_rule[1024], ext_md5[33];
+    hex_digest(EVP_md5(), ext_content, ext_md5);
+    snprintf(ext_rule, sizeof ext_rule,
+             "rule Externals { condition: filename == \"ext.exe\" and filetype == \"EXE\" and\n"
+             " extension == \".exe\" and owner != \"\" and group != \"\" and filemode & 0x8000 and\n"
+             " filepath startswith \"/tmp/cs-test-\" and not (filepath endswith \"/\") and\n"
+             " md5 == \"%s\" }\n",
+             ext_md5);
+    th_write(d, "externals.yara", ext_rule, strlen(ext_rule));
     const char *broken = "rule Broken { condition: undefined_thing }\n";
     th_write(d, "broken.yar", broken, strlen(broken));
     return d;
@@ -105,6 +115,7 @@ static char *make_tree(void)
     th_write(d, "wide.bin", wide, sizeof wide);
     th_write(d, "ip.txt", "connect 10.66.77.88:443", 23);
     th_write(d, "ip2.txt", "110.66.77.88 and 10.66.77.889", 29);
+    th_write(d, "ext.exe", ext_content, strlen(ext_content));
     th_write(d, "marker.dat", "..YARA_TEST_MARKER..", 20);
     th_write(d, "marker.txt", "..YARA_TEST_MARKER..", 20);
     th_write(d, "aab", "x", 1);
@@ -152,9 +163,9 @@ static void load_and_scan(void **state)
     assert_int_equal(ls.filename_iocs, 4);
     assert_int_equal(ls.filename_iocs_pcre, 1);
     assert_int_equal(ls.c2_iocs, 2);
-    assert_int_equal(ls.yara_files, 1);
+    assert_int_equal(ls.yara_files, 2);
     assert_int_equal(ls.yara_files_skipped, 1);
-    assert_int_equal(ls.yara_rules, 1);
+    assert_int_equal(ls.yara_rules, 2);
 
     got g = {0};
     cs_scan_summary sum;
@@ -188,6 +199,8 @@ static void load_and_scan(void **state)
     assert_int_equal(g.score[i], 65);
     assert_true((i = find(&g, "marker.txt")) >= 0);
     assert_string_equal(g.detectors[i], ""); /* extension external */
+    assert_true((i = find(&g, "ext.exe")) >= 0);
+    assert_string_equal(g.detectors[i], "yara,"); /* every THOR external set */
     assert_true((i = find(&g, "aab")) >= 0);
     assert_string_equal(g.detectors[i], "filename,");
     assert_true((i = find(&g, "uppercase_plain.txt")) >= 0); /* plain IOC: caseless */
