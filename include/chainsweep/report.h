@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "chainsweep/authenticode.h"
 #include "chainsweep/chainsweep.h"
 
 #ifdef __cplusplus
@@ -34,6 +35,9 @@ void cs_report_header(const cs_report_opts *o, cs_text *out);
 void cs_report_result(const cs_report_opts *o, const cs_result *r, cs_text *out);
 void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const cs_load_stats *ls,
                        cs_text *out);
+
+/* A `chainsweep verify` report for one file (text or JSON Lines). */
+void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out);
 
 #ifdef __cplusplus
 }

@@ -410,3 +410,170 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
     }
     take(&b, out);
 }
+
+/* ---- chainsweep verify ---- */
+
+static json_t *json_cert(const cs_ac_cert *c)
+{
+    char nb[32], na[32];
+    format_time(nb, sizeof nb, (int64_t)c->not_before);
+    format_time(na, sizeof na, (int64_t)c->not_after);
+    json_t *j = json_object();
+    json_object_set_new(j, "subject", json_opt_string(c->subject));
+    json_object_set_new(j, "issuer", json_opt_string(c->issuer));
+    json_object_set_new(j, "serial", json_string(c->serial));
+    json_object_set_new(j, "sha1", json_string(c->sha1));
+    json_object_set_new(j, "sha256", json_string(c->sha256));
+    json_object_set_new(j, "not_before", json_string(nb));
+    json_object_set_new(j, "not_after", json_string(na));
+    return j;
+}
+
+static const char *chain_name(cs_ac_chain c)
+{
+    return c == CS_AC_CHAIN_OK ? "ok" : c == CS_AC_CHAIN_FAILED ? "failed" : "not checked against a trust anchor";
+}
+
+static void json_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_buf *b)
+{
+    json_t *j = json_record(o, "verify");
+    json_set_path(j, path);
+    json_object_set_new(j, "verdict", json_string(cs_ac_verdict_name(r->verdict)));
+    if (r->not_pe_reason)
+        json_object_set_new(j, "not_pe_reason", json_string(r->not_pe_reason));
+    if (r->table_size) {
+        json_object_set_new(j, "table_offset", json_integer(r->table_offset));
+        json_object_set_new(j, "table_size", json_integer(r->table_size));
+        json_object_set_new(j, "entries", json_integer((json_int_t)r->entries));
+    }
+    json_t *sigs = json_array();
+    for (size_t i = 0; i < r->n_signatures; i++) {
+        const cs_ac_signature *s = &r->signatures[i];
+        char hex[129];
+        json_t *js = json_object();
+        json_object_set_new(js, "entry", json_integer(s->entry));
+        json_object_set_new(js, "nested", json_integer(s->nested));
+        json_object_set_new(js, "digest_algorithm", json_string(s->digest_alg));
+        cs_hex(hex, s->signed_digest, s->digest_len);
+        json_object_set_new(js, "signed_digest", json_string(hex));
+        cs_hex(hex, s->computed_digest, s->digest_len);
+        json_object_set_new(js, "computed_digest", json_string(hex));
+        json_object_set_new(js, "digest_ok", json_boolean(s->digest_ok));
+        json_object_set_new(js, "message_digest_ok", json_boolean(s->message_digest_ok));
+        json_object_set_new(js, "signature_ok", json_boolean(s->signature_ok));
+        if (s->has_signer)
+            json_object_set_new(js, "signer", json_cert(&s->signer));
+        json_t *chain = json_array();
+        for (size_t k = 0; k < s->chain_len; k++)
+            json_array_append_new(chain, json_cert(&s->chain[k]));
+        json_object_set_new(js, "chain", chain);
+        json_object_set_new(js, "chain_status", json_string(chain_name(s->chain_status)));
+        if (s->chain_error[0])
+            json_object_set_new(js, "chain_error", json_opt_string(s->chain_error));
+        json_object_set_new(js, "program_name", json_opt_string(s->program_name));
+        json_object_set_new(js, "program_url", json_opt_string(s->program_url));
+        if (s->timestamp) {
+            char ts[32];
+            format_time(ts, sizeof ts, (int64_t)s->timestamp_time);
+            json_t *jt = json_object();
+            json_object_set_new(jt, "kind", json_string(s->timestamp == 2 ? "rfc3161" : "pkcs9"));
+            json_object_set_new(jt, "ok", json_boolean(s->timestamp_ok));
+            json_object_set_new(jt, "time", s->timestamp_ok ? json_string(ts) : json_null());
+            if (s->tsa.subject[0])
+                json_object_set_new(jt, "tsa", json_cert(&s->tsa));
+            json_object_set_new(js, "timestamp", jt);
+        }
+        if (s->page_hashes)
+            json_object_set_new(js, "page_hashes_ok", json_boolean(s->page_hashes_ok));
+        json_array_append_new(sigs, js);
+    }
+    json_object_set_new(j, "signatures", sigs);
+    json_t *fs = json_array();
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const cs_ac_finding *f = &r->findings[i];
+        json_t *jf = json_object();
+        json_object_set_new(jf, "finding", json_string(cs_ac_issue_name(f->issue)));
+        json_object_set_new(jf, "score", json_integer(cs_ac_issue_score(f->issue)));
+        json_object_set_new(jf, "tampering", json_boolean(cs_ac_issue_is_tampering(f->issue)));
+        json_object_set_new(jf, "signature", f->signature >= 0 ? json_integer(f->signature) : json_null());
+        json_object_set_new(jf, "description", json_string(cs_ac_issue_description(f->issue)));
+        json_object_set_new(jf, "detail", json_opt_string(f->detail));
+        json_array_append_new(fs, jf);
+    }
+    json_object_set_new(j, "findings", fs);
+    json_emit(j, b);
+}
+
+static void text_cert(cs_buf *b, const char *label, const cs_ac_cert *c)
+{
+    char nb[32], na[32];
+    format_time(nb, sizeof nb, (int64_t)c->not_before);
+    format_time(na, sizeof na, (int64_t)c->not_after);
+    cs_buf_printf(b, "    %-14s %s\n", label, c->subject);
+    cs_buf_printf(b, "    %-14s issuer %s\n", "", c->issuer);
+    cs_buf_printf(b, "    %-14s serial %s, sha1 %s, valid %s .. %s\n", "", c->serial, c->sha1, nb, na);
+}
+
+static void text_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_buf *b)
+{
+    static const char *const colors[] = {"\033[32m", "\033[36m", "\033[33m", "\033[1;31m", "\033[33m", ""};
+    put_path_text(b, path);
+    cs_buf_printf(b, ": %s%s%s\n", o->color ? colors[r->verdict] : "", cs_ac_verdict_name(r->verdict),
+                  o->color ? "\033[0m" : "");
+    if (r->not_pe_reason)
+        cs_buf_printf(b, "    %s\n", r->not_pe_reason);
+    if (r->table_size)
+        cs_buf_printf(b, "    certificate table at 0x%x, %u bytes, %zu entr%s\n", r->table_offset, r->table_size,
+                      r->entries, r->entries == 1 ? "y" : "ies");
+    for (size_t i = 0; i < r->n_signatures; i++) {
+        const cs_ac_signature *s = &r->signatures[i];
+        char hex[129];
+        cs_buf_printf(b, "  signature %zu (entry %d%s):\n", i, s->entry, s->nested ? ", nested" : "");
+        cs_hex(hex, s->signed_digest, s->digest_len);
+        cs_buf_printf(b, "    digest         %s signed   %s\n", s->digest_alg, hex);
+        cs_hex(hex, s->computed_digest, s->digest_len);
+        cs_buf_printf(b, "                   %*s computed %s %s\n", (int)strlen(s->digest_alg), "", hex,
+                      s->digest_ok ? "(match)" : "(MISMATCH)");
+        cs_buf_printf(b, "    signed attrs   messageDigest %s, signer signature %s\n",
+                      s->message_digest_ok ? "ok" : "FAILED", s->signature_ok ? "ok" : "FAILED");
+        if (s->program_name[0] || s->program_url[0])
+            cs_buf_printf(b, "    program        %s %s\n", s->program_name, s->program_url);
+        if (s->has_signer)
+            text_cert(b, "signer", &s->signer);
+        for (size_t k = 1; k < s->chain_len; k++)
+            text_cert(b, "issued by", &s->chain[k]);
+        cs_buf_printf(b, "    chain          %s%s%s\n", chain_name(s->chain_status), s->chain_error[0] ? ": " : "",
+                      s->chain_error);
+        if (s->timestamp) {
+            char ts[32];
+            format_time(ts, sizeof ts, (int64_t)s->timestamp_time);
+            cs_buf_printf(b, "    timestamp      %s, %s%s%s\n", s->timestamp == 2 ? "RFC 3161" : "PKCS#9",
+                          s->timestamp_ok ? "ok at " : "FAILED", s->timestamp_ok ? ts : "",
+                          s->tsa.subject[0] ? "" : "");
+            if (s->tsa.subject[0])
+                text_cert(b, "TSA", &s->tsa);
+        }
+        if (s->page_hashes)
+            cs_buf_printf(b, "    page hashes    %s\n", s->page_hashes_ok ? "ok" : "MISMATCH");
+    }
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const cs_ac_finding *f = &r->findings[i];
+        cs_buf_printf(b, "  ! %s (score %d%s): %s", cs_ac_issue_name(f->issue), cs_ac_issue_score(f->issue),
+                      cs_ac_issue_is_tampering(f->issue) ? ", tampering" : "", cs_ac_issue_description(f->issue));
+        if (f->signature >= 0)
+            cs_buf_printf(b, " [signature %d]", f->signature);
+        cs_buf_puts(b, "\n      ");
+        cs_escape_bytes(b, (const unsigned char *)f->detail, strlen(f->detail));
+        cs_buf_puts(b, "\n");
+    }
+}
+
+void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out)
+{
+    cs_buf b = {0};
+    if (o->format == CS_FORMAT_JSON)
+        json_authenticode(o, path, r, &b);
+    else
+        text_authenticode(o, path, r, &b);
+    take(&b, out);
+}

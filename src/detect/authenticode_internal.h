@@ -1,0 +1,12 @@
+/* Authenticode entry point for callers that already parsed the PE (the scan
+ * shares one parse per file through the file view). */
+#ifndef CS_DETECT_AUTHENTICODE_INTERNAL_H
+#define CS_DETECT_AUTHENTICODE_INTERNAL_H
+
+#include "chainsweep/authenticode.h"
+#include "format/pe.h"
+
+cs_status cs_authenticode_verify_pe(const cs_pe *pe, const cs_trust *trust, time_t now, cs_ac_report **out,
+                                    cs_error *err);
+
+#endif
