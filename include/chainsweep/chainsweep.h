@@ -73,6 +73,12 @@ cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err
 /* One exclude per line; blank lines and lines starting with '#' ignored. */
 cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *err);
 
+/* Trust anchors (PEM file or directory) and CRLs for the Authenticode layer
+ * of a scan. Without anchors, chains are not checked (and not reported as
+ * untrusted); tampering is found either way. */
+cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err);
+cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err);
+
 /* Load every IOC file, YARA rule file and file-type table below dir
  * (signature-base layout or a chainsweep pack). Problems in single files
  * or lines become diagnostics; only an unreadable dir is an error. */
@@ -94,6 +100,7 @@ typedef struct cs_load_stats {
     size_t hash_iocs, good_hashes, filename_iocs, filename_iocs_pcre;
     size_t c2_iocs;
     size_t yara_files, yara_files_skipped, yara_rules;
+    size_t signers;
     size_t filetype_signatures;
 } cs_load_stats;
 

@@ -826,9 +826,15 @@ static void check_validity(verifier *v, int idx, X509 *signer, STACK_OF(X509) *c
         add_finding(v, CS_AC_WRONG_EKU, idx, "signer %s", s->signer.subject);
     if (!v->trust || !v->trust->certs) {
         s->chain_status = CS_AC_CHAIN_NOT_CHECKED;
-        if (at < s->signer.not_before || at > s->signer.not_after)
-            add_finding(v, CS_AC_EXPIRED, idx, "signer valid %ld..%ld, checked at %ld%s", (long)s->signer.not_before,
-                        (long)s->signer.not_after, (long)at, s->timestamp_ok ? " (timestamp)" : "");
+        if (at < s->signer.not_before || at > s->signer.not_after) {
+            char nb[32], na[32], when[32];
+            struct tm tm;
+            strftime(nb, sizeof nb, "%Y-%m-%d", gmtime_r(&s->signer.not_before, &tm));
+            strftime(na, sizeof na, "%Y-%m-%d", gmtime_r(&s->signer.not_after, &tm));
+            strftime(when, sizeof when, "%Y-%m-%d", gmtime_r(&at, &tm));
+            add_finding(v, CS_AC_EXPIRED, idx, "signer valid %s to %s, checked at %s%s", nb, na, when,
+                        s->timestamp_ok ? " (timestamp)" : "");
+        }
         return;
     }
     int code;

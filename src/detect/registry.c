@@ -6,12 +6,14 @@ extern const cs_detector_ops cs_filename_detector;
 extern const cs_detector_ops cs_hash_detector;
 extern const cs_detector_ops cs_yara_detector;
 extern const cs_detector_ops cs_c2_detector;
+extern const cs_detector_ops cs_authenticode_detector;
 
 const cs_detector_ops *const cs_detectors[] = {
     &cs_filename_detector, /* path only: runs even on files too large to read */
     &cs_hash_detector,     /* first content detector: known-good stops the rest */
     &cs_yara_detector,
     &cs_c2_detector,
+    &cs_authenticode_detector, /* every PE: signature tampering, signer lists */
 };
 
 const size_t cs_detector_count = sizeof cs_detectors / sizeof *cs_detectors;

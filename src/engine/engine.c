@@ -90,7 +90,27 @@ void cs_engine_free(cs_engine *e)
         pcre2_code_free(e->ex_regex[i]);
     free(e->ex_regex);
     cs_filetypes_free(&e->types);
+    cs_trust_free(e->trust);
     free(e);
+}
+
+static cs_status engine_trust(cs_engine *e, cs_error *err)
+{
+    if (e->prepared)
+        return cs_error_set(err, CS_ERR_ARG, "trust must be added before cs_engine_prepare");
+    return e->trust ? CS_OK : cs_trust_new(&e->trust, err);
+}
+
+cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
+{
+    cs_status st = engine_trust(e, err);
+    return st != CS_OK ? st : cs_trust_add(e->trust, pem_path, err);
+}
+
+cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err)
+{
+    cs_status st = engine_trust(e, err);
+    return st != CS_OK ? st : cs_trust_add_crl(e->trust, crl_path, err);
 }
 
 void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_error,
@@ -295,7 +315,7 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
             if (st != CS_OK)
                 return st;
         }
-        if (ops->active(e->det[d]))
+        if (ops->loaded ? ops->loaded(e->det[d]) : ops->active(e->det[d]))
             any = 1;
     }
     if (!any)

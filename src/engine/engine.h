@@ -4,8 +4,10 @@
 
 #include <sys/stat.h>
 
+#include "chainsweep/authenticode.h"
 #include "chainsweep/chainsweep.h"
 #include "format/filetype.h"
+#include "format/pe.h"
 #include "util/util.h"
 
 /* ---- the file view: one open, one mapping, hashes computed once ---- */
@@ -24,10 +26,15 @@ typedef struct cs_file {
     const char *filetype;
     unsigned hashes;            /* CS_HASH_* already computed */
     unsigned char md5[16], sha1[20], sha256[32];
+    int pe_state;               /* 0 not parsed, 1 PE, -1 not a PE */
+    cs_pe pe;
 } cs_file;
 
 /* Compute the missing hashes of mask in one pass over the mapped bytes. */
 void cs_file_hash(cs_file *f, unsigned mask);
+/* The PE headers, parsed on first use and shared by every detector;
+ * NULL when the content is not a PE. */
+const cs_pe *cs_file_pe(cs_file *f);
 
 /* ---- findings of one file ---- */
 
@@ -60,7 +67,10 @@ typedef struct cs_detector_ops {
     cs_status (*load)(void *st, cs_engine *e, const char *path, cs_error *err);
     /* Compile what was loaded; called once, before the scan. */
     cs_status (*prepare)(void *st, cs_engine *e, cs_error *err);
-    int (*active)(const void *st);         /* anything to match? */
+    int (*active)(const void *st);         /* runs in the scan? */
+    /* Pack content loaded? (NULL: same as active). Detectors with built-in
+     * checks are active without content, but alone they are not "rules". */
+    int (*loaded)(const void *st);
     void (*stats)(const void *st, cs_load_stats *out);
     void *(*thread_init)(void *st, cs_error *err);
     void (*thread_fini)(void *st, void *ts);
@@ -85,6 +95,7 @@ struct cs_engine {
     void **ex_regex;                       /* pcre2_code* */
     size_t n_ex_regex, ex_regex_cap;
     size_t filetype_sigs;
+    cs_trust *trust;                       /* anchors for Authenticode chains, or NULL */
     int prepared;
 };
 

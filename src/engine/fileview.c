@@ -40,6 +40,15 @@ void cs_file_hash(cs_file *f, unsigned mask)
     }
 }
 
+const cs_pe *cs_file_pe(cs_file *f)
+{
+    if (f->pe_state == 0) {
+        const char *why;
+        f->pe_state = f->data && cs_pe_parse(f->data, f->size, &f->pe, &why) == CS_PE_OK ? 1 : -1;
+    }
+    return f->pe_state == 1 ? &f->pe : NULL;
+}
+
 cs_reason *cs_findings_add(cs_findings *out, const char *detector, const char *rule,
                            const char *description, int score)
 {

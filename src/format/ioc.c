@@ -33,6 +33,8 @@ cs_ioc_kind cs_ioc_classify(const char *basename)
         return CS_IOC_FILENAME;
     if (has_word(name, "c2") || has_word(name, "domains"))
         return CS_IOC_C2;
+    if (has_word(name, "signers") || has_word(name, "signer"))
+        return CS_IOC_SIGNERS;
     return CS_IOC_NONE;
 }
 
@@ -240,6 +242,72 @@ int cs_parse_c2_line(char *line, cs_c2_line *out, const char **why)
     }
     out->is_ip = (ip && dots == 3) || strchr(v, ':') != NULL;
     out->value = v;
+    return CS_LINE_OK;
+}
+
+int cs_serial_normalize(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (const char *p = in; *p; p++) {
+        if (*p == ':' || *p == ' ' || *p == '-')
+            continue;
+        if (!isxdigit((unsigned char)*p))
+            return -1;
+        if (n == 0 && *p == '0')
+            continue; /* leading zero nibbles: 00 85 38 == 85 38 */
+        if (n + 1 >= outlen)
+            return -1;
+        out[n++] = (char)tolower((unsigned char)*p);
+    }
+    if (n == 0) {
+        if (outlen < 2)
+            return -1;
+        out[n++] = '0';
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int cs_parse_signer_line(char *line, cs_signer_line *out, const char **why)
+{
+    char *f[5] = {line, NULL, NULL, NULL, NULL};
+    for (int i = 1; i < 5; i++) {
+        char *semi = strchr(f[i - 1], ';');
+        if (!semi)
+            break;
+        *semi = '\0';
+        f[i] = semi + 1;
+    }
+    if (!f[3]) {
+        *why = "expected SERIAL;ISSUER;THUMBPRINT;SCORE[;DESCRIPTION]";
+        return CS_LINE_BAD;
+    }
+    if (cs_serial_normalize(cs_trim(f[0]), out->serial, sizeof out->serial) != 0 || !*cs_trim(f[0])) {
+        *why = "serial is not hex";
+        return CS_LINE_BAD;
+    }
+    out->issuer = cs_trim(f[1]);
+    char *tp = cs_trim(f[2]);
+    size_t tl = strlen(tp), k = 0;
+    for (size_t i = 0; i < tl; i++) {
+        if (tp[i] == ':' || tp[i] == ' ')
+            continue;
+        if (!isxdigit((unsigned char)tp[i]) || k >= 64) {
+            *why = "thumbprint is not a SHA-1 or SHA-256 in hex";
+            return CS_LINE_BAD;
+        }
+        out->thumbprint[k++] = (char)tolower((unsigned char)tp[i]);
+    }
+    out->thumbprint[k] = '\0';
+    if (k != 0 && k != 40 && k != 64) {
+        *why = "thumbprint is not a SHA-1 or SHA-256 in hex";
+        return CS_LINE_BAD;
+    }
+    if (parse_score(cs_trim(f[3]), &out->score) != 0) {
+        *why = "score is not an integer";
+        return CS_LINE_BAD;
+    }
+    out->description = f[4] ? cs_trim(f[4]) : "";
     return CS_LINE_OK;
 }
 

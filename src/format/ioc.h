@@ -12,7 +12,8 @@ typedef enum cs_ioc_kind {
     CS_IOC_HASH,
     CS_IOC_GOOD_HASH,     /* trusted-hash / falsepositive-hash files */
     CS_IOC_FILENAME,
-    CS_IOC_C2
+    CS_IOC_C2,
+    CS_IOC_SIGNERS        /* code-signing certificates to flag (signers.txt) */
 } cs_ioc_kind;
 
 /* Classify an IOC file by the tags in its base name, like THOR: words
@@ -57,6 +58,20 @@ typedef struct cs_c2_line {
 
 /* "domain|ip[;score]". CIDR ranges are refused (not searchable in content). */
 int cs_parse_c2_line(char *line, cs_c2_line *out, const char **why);
+
+typedef struct cs_signer_line {
+    char serial[80];              /* normalised: lower-case hex, no separators or leading zeros */
+    const char *issuer;           /* substring of the issuer DN, or "" */
+    char thumbprint[65];          /* SHA-1 or SHA-256 of the certificate, lower hex, or "" */
+    int score;
+    const char *description;
+} cs_signer_line;
+
+/* "SERIAL;ISSUER;THUMBPRINT;SCORE[;DESCRIPTION]": serial in hex with or
+ * without ':' or spaces; issuer and thumbprint may be empty. */
+int cs_parse_signer_line(char *line, cs_signer_line *out, const char **why);
+/* Normalise a certificate serial ("00 85:38..." -> "8538..."); 0 on success. */
+int cs_serial_normalize(const char *in, char *out, size_t outlen);
 
 /* Iterate over the lines of a text buffer (modified in place), keeping the
  * last comment line as the description of the lines that follow it. */

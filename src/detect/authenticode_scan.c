@@ -1,0 +1,168 @@
+#define _GNU_SOURCE /* strcasestr */
+/* The Authenticode layer of a scan: every PE is verified (structure,
+ * digests, signatures; the chain too when anchors were given) and each
+ * finding becomes a reason with its score. Signer lists from packs
+ * (signers.txt) flag certificates known to have signed malware. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "detect/authenticode_internal.h"
+#include "engine/engine.h"
+#include "format/ioc.h"
+
+typedef struct signer_ioc {
+    char serial[80];
+    char *issuer;
+    char thumbprint[65];
+    int score;
+    char *description;
+} signer_ioc;
+
+typedef struct ac_state {
+    signer_ioc *signers;
+    size_t n, cap;
+    const cs_trust *trust;
+} ac_state;
+
+static void *ac_create(void)
+{
+    return calloc(1, sizeof(ac_state));
+}
+
+static void ac_destroy(void *st)
+{
+    ac_state *s = st;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->signers[i].issuer);
+        free(s->signers[i].description);
+    }
+    free(s->signers);
+    free(s);
+}
+
+static int ac_claims(const char *basename)
+{
+    return cs_ioc_classify(basename) == CS_IOC_SIGNERS;
+}
+
+static int load_line(void *ud, char *line, const char *comment, const char **why)
+{
+    ac_state *s = ud;
+    cs_signer_line sl;
+    int rc = cs_parse_signer_line(line, &sl, why);
+    if (rc != CS_LINE_OK)
+        return rc;
+    cs_grow((void **)&s->signers, &s->cap, s->n + 1, sizeof *s->signers);
+    signer_ioc *x = &s->signers[s->n++];
+    memcpy(x->serial, sl.serial, sizeof x->serial);
+    memcpy(x->thumbprint, sl.thumbprint, sizeof x->thumbprint);
+    x->issuer = cs_strdup(sl.issuer);
+    x->score = sl.score;
+    x->description = cs_strdup(*sl.description ? sl.description : comment);
+    return CS_LINE_OK;
+}
+
+static cs_status ac_load(void *st, cs_engine *e, const char *path, cs_error *err)
+{
+    return cs_load_lines(e, path, load_line, st, NULL, err);
+}
+
+static cs_status ac_prepare(void *st, cs_engine *e, cs_error *err)
+{
+    (void)err;
+    ((ac_state *)st)->trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
+    return CS_OK;
+}
+
+static int ac_active(const void *st)
+{
+    (void)st;
+    return 1; /* the tamper checks need no pack content */
+}
+
+static int ac_loaded(const void *st)
+{
+    return ((const ac_state *)st)->n > 0;
+}
+
+static void ac_stats(const void *st, cs_load_stats *out)
+{
+    out->signers += ((const ac_state *)st)->n;
+}
+
+static void *ac_thread_init(void *st, cs_error *err)
+{
+    (void)err;
+    return st;
+}
+
+static void ac_thread_fini(void *st, void *ts)
+{
+    (void)st;
+    (void)ts;
+}
+
+static int signer_matches(const signer_ioc *x, const cs_ac_cert *c)
+{
+    char serial[80];
+    if (cs_serial_normalize(c->serial, serial, sizeof serial) != 0 || strcmp(serial, x->serial) != 0)
+        return 0;
+    if (*x->issuer && !strcasestr(c->issuer, x->issuer))
+        return 0;
+    if (*x->thumbprint && strcmp(x->thumbprint, strlen(x->thumbprint) == 40 ? c->sha1 : c->sha256) != 0)
+        return 0;
+    return 1;
+}
+
+static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
+{
+    ac_state *s = st;
+    (void)ts;
+    const cs_pe *pe = cs_file_pe(f);
+    if (!pe || pe->n_dirs <= CS_PE_DIR_SECURITY || pe->dir_size[CS_PE_DIR_SECURITY] == 0)
+        return CS_OK; /* not a PE, or unsigned: nothing to check */
+    cs_ac_report *rep = NULL;
+    cs_status rc = cs_authenticode_verify_pe(pe, s->trust, 0, &rep, err);
+    if (rc != CS_OK)
+        return rc;
+    for (size_t i = 0; i < rep->n_findings; i++) {
+        const cs_ac_finding *fi = &rep->findings[i];
+        cs_buf b = {0};
+        cs_buf_printf(&b, "%s: %s", cs_ac_issue_description(fi->issue), fi->detail);
+        cs_findings_add(out, "authenticode", cs_ac_issue_name(fi->issue), cs_arena_strdup(out->arena, b.data),
+                        cs_ac_issue_score(fi->issue));
+        cs_buf_free(&b);
+    }
+    for (size_t i = 0; i < rep->n_signatures; i++) {
+        const cs_ac_signature *sig = &rep->signatures[i];
+        for (size_t k = 0; sig->has_signer && k < s->n; k++) {
+            if (!signer_matches(&s->signers[k], &sig->signer))
+                continue;
+            cs_buf b = {0};
+            cs_buf_printf(&b, "%s (signer %s, serial %s)", s->signers[k].description, sig->signer.subject,
+                          sig->signer.serial);
+            cs_findings_add(out, "signer", cs_arena_strdup(out->arena, sig->signer.serial),
+                            cs_arena_strdup(out->arena, b.data), s->signers[k].score);
+            cs_buf_free(&b);
+        }
+    }
+    cs_ac_report_free(rep);
+    return CS_OK;
+}
+
+const cs_detector_ops cs_authenticode_detector = {
+    .name = "authenticode",
+    .needs_content = 1,
+    .create = ac_create,
+    .destroy = ac_destroy,
+    .claims = ac_claims,
+    .load = ac_load,
+    .prepare = ac_prepare,
+    .active = ac_active,
+    .loaded = ac_loaded,
+    .stats = ac_stats,
+    .thread_init = ac_thread_init,
+    .thread_fini = ac_thread_fini,
+    .scan = ac_scan,
+};
