@@ -42,6 +42,9 @@ static void usage(FILE *f)
             "Rules and IOCs:\n"
             "  --pack DIR             load a detection pack (repeatable); default: the bundled packs\n"
             "  --signature-base DIR   load a Neo23x0/signature-base checkout (iocs/, yara/, misc/)\n"
+            "  --trust PEM            Authenticode trust anchors, file or dir (repeatable); without them\n"
+            "                         chains are not checked, tampering is found either way\n"
+            "  --crl FILE             CRL for the Authenticode chain check (repeatable)\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -183,12 +186,15 @@ static void print_diags(const cs_engine *e, int verbose)
 enum {
     OPT_PACK = 256, OPT_SIGBASE, OPT_EXCLUDE, OPT_EXCLUDE_FILE, OPT_MAX_DEPTH, OPT_MAX_SIZE,
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
-    OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR,
+    OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
+    OPT_SCAN_CRL,
 };
 
 static const struct option long_opts[] = {
     {"pack", required_argument, 0, OPT_PACK},
     {"signature-base", required_argument, 0, OPT_SIGBASE},
+    {"trust", required_argument, 0, OPT_SCAN_TRUST},
+    {"crl", required_argument, 0, OPT_SCAN_CRL},
     {"threads", required_argument, 0, 'p'},
     {"exclude", required_argument, 0, OPT_EXCLUDE},
     {"exclude-file", required_argument, 0, OPT_EXCLUDE_FILE},
@@ -240,8 +246,8 @@ static int cmd_scan(int argc, char **argv)
     const char *output = NULL;
     pack_arg packs[64];
     size_t n_packs = 0;
-    const char *excludes[256], *exclude_files[16];
-    size_t n_ex = 0, n_exf = 0;
+    const char *excludes[256], *exclude_files[16], *trusts[16], *crls[16];
+    size_t n_ex = 0, n_exf = 0, n_trust = 0, n_crl = 0;
     int opt, v;
 
     optind = 1;
@@ -262,6 +268,15 @@ static int cmd_scan(int argc, char **argv)
             if (n_ex == 256)
                 return fail("%s", "too many --exclude");
             excludes[n_ex++] = optarg;
+            break;
+        case OPT_SCAN_TRUST:
+        case OPT_SCAN_CRL:
+            if ((opt == OPT_SCAN_TRUST ? n_trust : n_crl) == 16)
+                return fail("%s", "at most 16 --trust and 16 --crl");
+            if (opt == OPT_SCAN_TRUST)
+                trusts[n_trust++] = optarg;
+            else
+                crls[n_crl++] = optarg;
             break;
         case OPT_EXCLUDE_FILE:
             if (n_exf == 16)
@@ -330,6 +345,12 @@ static int cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < n_exf; i++)
         if (cs_engine_add_exclude_file(e, exclude_files[i], &err) != CS_OK)
             goto out;
+    for (size_t i = 0; i < n_trust; i++)
+        if (cs_engine_add_trust(e, trusts[i], &err) != CS_OK)
+            goto out;
+    for (size_t i = 0; i < n_crl; i++)
+        if (cs_engine_add_crl(e, crls[i], &err) != CS_OK)
+            goto out;
     if (n_packs == 0)
         packs[n_packs++] = (pack_arg){CS_DEFAULT_PACK_DIR, 0};
     for (size_t i = 0; i < n_packs; i++) {
@@ -370,9 +391,9 @@ static int cmd_scan(int argc, char **argv)
     if (!c.quiet)
         fprintf(stderr,
                 "chainsweep %s: %zu hash IOCs, %zu known-good hashes, %zu filename IOCs, %zu C2 IOCs, "
-                "%zu YARA rules from %zu files (%zu files skipped)\n",
+                "%zu YARA rules from %zu files (%zu files skipped), %zu signers\n",
                 CS_VERSION, ls.hash_iocs, ls.good_hashes, ls.filename_iocs, ls.c2_iocs, ls.yara_rules,
-                ls.yara_files, ls.yara_files_skipped);
+                ls.yara_files, ls.yara_files_skipped, ls.signers);
 
     cs_text t;
     cs_report_header(&c.report, &t);
