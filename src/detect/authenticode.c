@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <openssl/asn1.h>
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -26,6 +27,9 @@
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
+/* Older sbsigntool (Debian's fwupdx64.efi.signed) writes the key-purpose OID
+ * here; sbverify, osslsigncode and UEFI firmware accept it. */
+#define OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE "1.3.6.1.4.1.311.2.1.21"
 #define OID_SPC_SP_OPUS_INFO "1.3.6.1.4.1.311.2.1.12"
 #define OID_NESTED_SIGNATURE "1.3.6.1.4.1.311.2.4.1"
 #define OID_RFC3161_TIMESTAMP "1.3.6.1.4.1.311.3.3.1"
@@ -503,8 +507,8 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
     X509 *tsa = NULL;
     const char *problem = NULL;
     time_t when = 0;
-    STACK_OF(X509) *certs = p7->d.sign->cert;
-    PKCS7 *token = NULL;
+    STACK_OF(X509) *certs = p7->d.sign->cert, *cms_certs = NULL;
+    CMS_ContentInfo *cms = NULL;
     TS_TST_INFO *tst = NULL;
     if (!rfc3161) {
         PKCS7_SIGNER_INFO *csi = d2i_PKCS7_SIGNER_INFO(NULL, &p, len);
@@ -524,12 +528,15 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
             PKCS7_SIGNER_INFO_free(csi);
         }
     } else {
-        token = d2i_PKCS7(NULL, &p, len);
-        tst = token && PKCS7_type_is_signed(token) ? PKCS7_to_TS_TST_INFO(token) : NULL;
-        const unsigned char *content;
-        size_t content_len;
-        if (!tst || sk_PKCS7_SIGNER_INFO_num(token->d.sign->signer_info) != 1 ||
-            signed_content(token, &content, &content_len) != 0) {
+        /* RFC 3161 tokens are CMS (often SignedData v3), which the PKCS7
+         * parser does not take: use the CMS API. */
+        cms = d2i_CMS_ContentInfo(NULL, &p, len);
+        ASN1_OCTET_STRING **econtent = cms ? CMS_get0_content(cms) : NULL;
+        const unsigned char *q = econtent && *econtent ? (*econtent)->data : NULL;
+        tst = q && OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_id_smime_ct_TSTInfo
+                  ? d2i_TS_TST_INFO(NULL, &q, (*econtent)->length)
+                  : NULL;
+        if (!tst) {
             problem = "RFC 3161 token cannot be parsed";
         } else {
             TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(tst);
@@ -540,14 +547,16 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
             if (!md || !hash_bytes(md, sigval->data, (size_t)sigval->length, got, &got_len) ||
                 (unsigned)want->length != got_len || memcmp(want->data, got, got_len) != 0) {
                 problem = "timestamp imprint does not match this signature";
-            } else {
-                PKCS7_SIGNER_INFO *tsi = sk_PKCS7_SIGNER_INFO_value(token->d.sign->signer_info, 0);
-                si_status st = verify_signer_info(tsi, token->d.sign->cert, content, content_len, &tsa);
-                problem = st == SI_OK ? NULL : st == SI_NO_CERT ? "TSA certificate missing"
-                                                                : "RFC 3161 token signature does not verify";
+            } else if (CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+                problem = "RFC 3161 token signature does not verify";
             }
+            STACK_OF(X509) *signers = CMS_get0_signers(cms);
+            if (signers && sk_X509_num(signers) > 0)
+                tsa = sk_X509_value(signers, 0);
+            sk_X509_free(signers);
             when = asn1_time(TS_TST_INFO_get_time(tst));
-            certs = token->d.sign->cert;
+            cms_certs = CMS_get1_certs(cms);
+            certs = cms_certs;
         }
     }
     if (tsa)
@@ -568,7 +577,8 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
         s->timestamp_time = when;
     }
     TS_TST_INFO_free(tst);
-    PKCS7_free(token);
+    sk_X509_pop_free(cms_certs, X509_free);
+    CMS_ContentInfo_free(cms);
 }
 
 /* ---- SpcIndirectDataContent ---- */
@@ -590,7 +600,8 @@ static int parse_indirect(const unsigned char *p, size_t n, indirect *out)
     if (der_next(&p, end, &data) != 0 || data.tag != V_ASN1_SEQUENCE)
         return -1;
     const unsigned char *q = data.val;
-    if (der_next(&q, data.val + data.len, &type) != 0 || !der_oid_is(&type, OID_SPC_PE_IMAGE_DATA))
+    if (der_next(&q, data.val + data.len, &type) != 0 ||
+        !(der_oid_is(&type, OID_SPC_PE_IMAGE_DATA) || der_oid_is(&type, OID_SPC_INDIVIDUAL_SP_KEY_PURPOSE)))
         return -2;
     der value;
     if (der_next(&q, data.val + data.len, &value) == 0) {
