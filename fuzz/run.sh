@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Run every fuzz target for SECONDS each (default 60) on its corpus plus the
 # project's own packs and generated fixtures as extra seeds.
+# usage: fuzz/run.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+shift || true
+only=" $* "
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 python3 tests/fixtures/make_fixtures.py "$seeds"
+if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v osslsigncode >/dev/null; then
+    bash tests/fixtures/make_signed.sh "$seeds/signed" >/dev/null
+    find "$seeds/signed" -type f ! -name '*.dll' -delete
+fi
 run() { # name extra-seed-dirs...
     local name=$1; shift
+    [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || return 0
     mkdir -p "build-fuzz/corpus/$name"
     "./build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
         "build-fuzz/corpus/$name" "fuzz/corpus/$name" "$@" 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)' | sed "s/^/$name: /"
@@ -16,3 +24,5 @@ run() { # name extra-seed-dirs...
 run ioc packs/3cx-2023/iocs
 run filetype "$seeds"
 run report
+run pe "$seeds" "$seeds/signed"
+run authenticode "$seeds/signed"

@@ -161,6 +161,35 @@ static void line_iterator_keeps_comment(void **state)
     assert_null(cs_line_iter_next(&it));
 }
 
+static void signer_lines(void **state)
+{
+    (void)state;
+    cs_signer_line sl;
+    const char *why = NULL;
+    char l1[] = "00 85 38 A6 C5 01 8F 50 FC;Go Daddy Secure Certificate Authority - G2;;75;X_TRADER";
+    assert_int_equal(cs_parse_signer_line(l1, &sl, &why), CS_LINE_OK);
+    assert_string_equal(sl.serial, "8538a6c5018f50fc");
+    assert_string_equal(sl.issuer, "Go Daddy Secure Certificate Authority - G2");
+    assert_string_equal(sl.thumbprint, "");
+    assert_int_equal(sl.score, 75);
+    assert_string_equal(sl.description, "X_TRADER");
+    char l2[] = "1b:66:11:df;;AA BB CC DD EE FF 00 11 22 33 44 55 66 77 88 99 aa bb cc dd;70";
+    assert_int_equal(cs_parse_signer_line(l2, &sl, &why), CS_LINE_OK);
+    assert_string_equal(sl.thumbprint, "aabbccddeeff00112233445566778899aabbccdd");
+    assert_string_equal(sl.description, "");
+    char l3[] = "xyz;;;70";
+    assert_int_equal(cs_parse_signer_line(l3, &sl, &why), CS_LINE_BAD);
+    char l4[] = "1b66;;abcd;70";
+    assert_int_equal(cs_parse_signer_line(l4, &sl, &why), CS_LINE_BAD);
+    char l5[] = "1b66;issuer";
+    assert_int_equal(cs_parse_signer_line(l5, &sl, &why), CS_LINE_BAD);
+    char out[8];
+    assert_int_equal(cs_serial_normalize("00:00", out, sizeof out), 0);
+    assert_string_equal(out, "0");
+    assert_int_not_equal(cs_serial_normalize("0123456789abcdef", out, sizeof out), 0);
+    assert_int_equal(cs_ioc_classify("signers.txt"), CS_IOC_SIGNERS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +201,7 @@ int main(void)
         cmocka_unit_test(posix_rewrite),
         cmocka_unit_test(c2_lines),
         cmocka_unit_test(line_iterator_keeps_comment),
+        cmocka_unit_test(signer_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
