@@ -683,15 +683,23 @@ static int find_page_hashes(const unsigned char *p, size_t n, const EVP_MD **md,
     return 0;
 }
 
+static void zero_pad(EVP_MD_CTX *ctx, size_t pad)
+{
+    static const unsigned char zeros[4096];
+    while (pad) {
+        size_t k = pad < sizeof zeros ? pad : sizeof zeros;
+        EVP_DigestUpdate(ctx, zeros, k);
+        pad -= k;
+    }
+}
+
 static void digest_into(EVP_MD_CTX *ctx, const EVP_MD *md, const unsigned char *p, size_t n, size_t pad,
                         unsigned char *out)
 {
-    static const unsigned char zeros[4096];
     unsigned len;
     EVP_DigestInit_ex(ctx, md, NULL);
     EVP_DigestUpdate(ctx, p, n);
-    for (; pad; pad -= pad < sizeof zeros ? pad : sizeof zeros)
-        EVP_DigestUpdate(ctx, zeros, pad < sizeof zeros ? pad : sizeof zeros);
+    zero_pad(ctx, pad);
     EVP_DigestFinal_ex(ctx, out, &len);
 }
 
@@ -716,12 +724,7 @@ static int page_hashes_match(verifier *v, const EVP_MD *md, const unsigned char 
         EVP_DigestUpdate(ctx, v->data, pe->checksum_offset);
         EVP_DigestUpdate(ctx, v->data + pe->checksum_offset + 4, pe->certdir_offset - pe->checksum_offset - 4);
         EVP_DigestUpdate(ctx, v->data + pe->certdir_offset + 8, hdr - pe->certdir_offset - 8);
-        static const unsigned char zeros[4096];
-        for (size_t pad = page - hdr; pad;) {
-            size_t k = pad < sizeof zeros ? pad : sizeof zeros;
-            EVP_DigestUpdate(ctx, zeros, k);
-            pad -= k;
-        }
+        zero_pad(ctx, page - hdr);
         memset(buf, 0, 4);
         unsigned len;
         EVP_DigestFinal_ex(ctx, buf + 4, &len);
