@@ -1,9 +1,18 @@
 /* Fuzz the PE parser: headers, every section, RVA mapping of every
- * directory. */
+ * directory, imports (and imphash), resources. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "format/pe.h"
+
+static int check_resource(void *ud, int32_t name, uint32_t lang, size_t off, size_t len)
+{
+    (void)name;
+    (void)lang;
+    if (off > *(const size_t *)ud || len > *(const size_t *)ud - off)
+        abort(); /* resource data must lie inside the file */
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -22,6 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cs_pe_rva_to_offset(&pe, pe.dir_va[d], &off) == 0 && off >= size)
             abort(); /* a mapped offset must be inside the file */
     }
+    char imphash[33];
+    (void)cs_pe_imphash(&pe, imphash);
+    for (uint32_t type = 1; type <= 24; type++)
+        (void)cs_pe_resources(&pe, type, check_resource, (void *)&size);
     (void)sink;
     return 0;
 }

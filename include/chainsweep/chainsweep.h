@@ -161,6 +161,7 @@ typedef struct cs_result {
     const char *filetype;      /* THOR/Loki type name, "UNKNOWN" */
     int has_md5, has_sha1, has_sha256;
     unsigned char md5[16], sha1[20], sha256[32];
+    char imphash[33];          /* PE import hash of a finding, "" otherwise */
     int score;
     cs_level level;
     const cs_reason *reasons;  /* sorted by score, highest first */

@@ -158,6 +158,9 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     memcpy(r->md5, f->md5, sizeof r->md5);
     memcpy(r->sha1, f->sha1, sizeof r->sha1);
     memcpy(r->sha256, f->sha256, sizeof r->sha256);
+    const cs_pe *pe = cs_file_pe(f);
+    if (!pe || cs_pe_imphash(pe, r->imphash) != 0)
+        r->imphash[0] = '\0';
 }
 
 static void process(cs_worker *w, cs_job *j)

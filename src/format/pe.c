@@ -1,6 +1,11 @@
 #include "format/pe.h"
 
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static uint16_t rd16(const unsigned char *p)
 {
@@ -135,4 +140,183 @@ int cs_pe_rva_to_offset(const cs_pe *pe, uint32_t rva, size_t *offset)
         }
     }
     return -1;
+}
+
+/* ---- imports ---- */
+
+#define MAX_IMPORT_DLLS 4096
+#define MAX_IMPORTS_PER_DLL 65536
+
+/* A NUL-terminated string of at most max bytes at a file offset. */
+static const char *str_at(const cs_pe *pe, size_t off, size_t max)
+{
+    if (off >= pe->size)
+        return NULL;
+    size_t room = pe->size - off < max ? pe->size - off : max;
+    const char *s = (const char *)pe->data + off;
+    return memchr(s, '\0', room) ? s : NULL;
+}
+
+int cs_pe_imports(const cs_pe *pe, cs_pe_import_fn fn, void *ud)
+{
+    if (pe->n_dirs <= CS_PE_DIR_IMPORT || pe->dir_va[CS_PE_DIR_IMPORT] == 0)
+        return 0;
+    size_t desc;
+    if (cs_pe_rva_to_offset(pe, pe->dir_va[CS_PE_DIR_IMPORT], &desc) != 0)
+        return -1;
+    int count = 0;
+    size_t thunk_size = pe->pe32plus ? 8 : 4;
+    for (unsigned d = 0; d < MAX_IMPORT_DLLS; d++, desc += 20) {
+        if (!in_bounds(pe->size, desc, 20))
+            return -1;
+        const unsigned char *e = pe->data + desc;
+        uint32_t oft = rd32(e), name_rva = rd32(e + 12), ft = rd32(e + 16);
+        if (oft == 0 && name_rva == 0 && ft == 0)
+            return count;
+        size_t name_off, thunks;
+        const char *dll;
+        if (cs_pe_rva_to_offset(pe, name_rva, &name_off) != 0 || !(dll = str_at(pe, name_off, 256)) ||
+            cs_pe_rva_to_offset(pe, oft ? oft : ft, &thunks) != 0)
+            return -1;
+        for (unsigned k = 0; k < MAX_IMPORTS_PER_DLL; k++, thunks += thunk_size) {
+            if (!in_bounds(pe->size, thunks, thunk_size))
+                return -1;
+            uint64_t t = pe->pe32plus ? rd64(pe->data + thunks) : rd32(pe->data + thunks);
+            if (t == 0)
+                break;
+            int by_ordinal = pe->pe32plus ? (t >> 63) != 0 : (t >> 31) != 0;
+            const char *func = NULL;
+            if (!by_ordinal) {
+                size_t hint;
+                if (cs_pe_rva_to_offset(pe, (uint32_t)t, &hint) != 0 || !(func = str_at(pe, hint + 2, 512)) ||
+                    hint + 2 < hint)
+                    return -1;
+            }
+            count++;
+            if (fn && fn(ud, dll, func, by_ordinal ? (uint32_t)(t & 0xffff) : 0))
+                return count;
+        }
+    }
+    return count;
+}
+
+typedef struct imphash_ctx {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} imphash_ctx;
+
+static void imphash_put(imphash_ctx *c, const char *s, size_t n)
+{
+    if (c->failed)
+        return;
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        while (cap < c->len + n + 1)
+            cap *= 2;
+        char *p = realloc(c->buf, cap);
+        if (!p) {
+            c->failed = 1;
+            return;
+        }
+        c->buf = p;
+        c->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        c->buf[c->len++] = (char)tolower((unsigned char)s[i]);
+}
+
+static int imphash_add(void *ud, const char *dll, const char *name, uint32_t ordinal)
+{
+    imphash_ctx *c = ud;
+    size_t n = strlen(dll);
+    const char *dot = strrchr(dll, '.');
+    if (dot && (strcasecmp(dot, ".dll") == 0 || strcasecmp(dot, ".ocx") == 0 || strcasecmp(dot, ".sys") == 0))
+        n = (size_t)(dot - dll);
+    if (c->len)
+        imphash_put(c, ",", 1);
+    imphash_put(c, dll, n);
+    imphash_put(c, ".", 1);
+    if (name) {
+        imphash_put(c, name, strlen(name));
+    } else {
+        char ord[16];
+        int k = snprintf(ord, sizeof ord, "ord%u", ordinal);
+        imphash_put(c, ord, (size_t)k);
+    }
+    return 0;
+}
+
+int cs_pe_imphash(const cs_pe *pe, char out[33])
+{
+    imphash_ctx c = {0};
+    int n = cs_pe_imports(pe, imphash_add, &c);
+    int rc = -1;
+    if (n > 0 && !c.failed) {
+        unsigned char md[16];
+        unsigned mdlen;
+        EVP_Digest(c.buf, c.len, md, &mdlen, EVP_md5(), NULL);
+        for (int i = 0; i < 16; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        rc = 0;
+    }
+    free(c.buf);
+    return rc;
+}
+
+/* ---- resources ---- */
+
+#define MAX_RESOURCE_ENTRIES 4096
+
+/* Entries of the resource directory at rel (relative to the section). */
+static int res_dir(const cs_pe *pe, size_t base, size_t rel, size_t *entries, unsigned *n)
+{
+    if (!in_bounds(pe->size, base, rel) || !in_bounds(pe->size, base + rel, 16))
+        return -1;
+    const unsigned char *d = pe->data + base + rel;
+    unsigned count = (unsigned)rd16(d + 12) + rd16(d + 14);
+    if (count > MAX_RESOURCE_ENTRIES || !in_bounds(pe->size, base + rel + 16, (size_t)count * 8))
+        return -1;
+    *entries = base + rel + 16;
+    *n = count;
+    return 0;
+}
+
+int cs_pe_resources(const cs_pe *pe, uint32_t type_id, cs_pe_resource_fn fn, void *ud)
+{
+    if (pe->n_dirs <= CS_PE_DIR_RESOURCE || pe->dir_va[CS_PE_DIR_RESOURCE] == 0)
+        return 0;
+    size_t base, types, names, langs;
+    unsigned nt, nn, nl;
+    if (cs_pe_rva_to_offset(pe, pe->dir_va[CS_PE_DIR_RESOURCE], &base) != 0 || res_dir(pe, base, 0, &types, &nt) != 0)
+        return -1;
+    int found = 0;
+    for (unsigned i = 0; i < nt; i++) {
+        const unsigned char *te = pe->data + types + 8 * (size_t)i;
+        uint32_t id = rd32(te), off = rd32(te + 4);
+        if ((id & 0x80000000u) || id != type_id || !(off & 0x80000000u))
+            continue;
+        if (res_dir(pe, base, off & 0x7fffffffu, &names, &nn) != 0)
+            return -1;
+        for (unsigned j = 0; j < nn; j++) {
+            const unsigned char *ne = pe->data + names + 8 * (size_t)j;
+            uint32_t name = rd32(ne), noff = rd32(ne + 4);
+            if (!(noff & 0x80000000u) || res_dir(pe, base, noff & 0x7fffffffu, &langs, &nl) != 0)
+                continue;
+            for (unsigned k = 0; k < nl; k++) {
+                const unsigned char *le = pe->data + langs + 8 * (size_t)k;
+                uint32_t lang = rd32(le), loff = rd32(le + 4);
+                size_t leaf = base + loff, data;
+                if ((loff & 0x80000000u) || !in_bounds(pe->size, base, loff) || !in_bounds(pe->size, leaf, 16))
+                    continue;
+                uint32_t rva = rd32(pe->data + leaf), size = rd32(pe->data + leaf + 4);
+                if (cs_pe_rva_to_offset(pe, rva, &data) != 0 || !in_bounds(pe->size, data, size))
+                    continue;
+                found++;
+                if (fn && fn(ud, (name & 0x80000000u) ? -1 : (int32_t)name, lang & 0xffff, data, size))
+                    return found;
+            }
+        }
+    }
+    return found;
 }

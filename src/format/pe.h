@@ -48,4 +48,21 @@ void cs_pe_section_get(const cs_pe *pe, unsigned i, cs_pe_section *out);
 /* File offset of an RVA, or -1 when no section maps it into the file. */
 int cs_pe_rva_to_offset(const cs_pe *pe, uint32_t rva, size_t *offset);
 
+/* Imports: fn is called for each imported function, with the DLL name and
+ * either the function name or (name NULL) its ordinal; a non-zero return
+ * stops. Returns the number of imports, or -1 when the table is malformed
+ * (the imports read before the damage have been reported). */
+typedef int (*cs_pe_import_fn)(void *ud, const char *dll, const char *name, uint32_t ordinal);
+int cs_pe_imports(const cs_pe *pe, cs_pe_import_fn fn, void *ud);
+
+/* imphash as pefile and YARA compute it (MD5 of "dll.function" joined with
+ * commas; by-ordinal imports as "ordN"). 0 on success, -1 with no imports. */
+int cs_pe_imphash(const cs_pe *pe, char out[33]);
+
+/* Resources: fn is called for each leaf of the given numeric type (e.g. 16,
+ * RT_VERSION) with its numeric name id (-1 for named entries), language, and
+ * file offset and size of the data (inside the file). */
+typedef int (*cs_pe_resource_fn)(void *ud, int32_t name_id, uint32_t lang, size_t offset, size_t size);
+int cs_pe_resources(const cs_pe *pe, uint32_t type_id, cs_pe_resource_fn fn, void *ud);
+
 #endif

@@ -125,6 +125,8 @@ static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         cs_hex(hex, r->sha1, 20), cs_buf_printf(b, ", sha1 %s", hex);
     if (r->has_md5)
         cs_hex(hex, r->md5, 16), cs_buf_printf(b, ", md5 %s", hex);
+    if (r->imphash[0])
+        cs_buf_printf(b, ", imphash %s", r->imphash);
     cs_buf_puts(b, "\n");
     if (r->error)
         cs_buf_printf(b, "    warning: %s\n", r->error);
@@ -239,6 +241,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         cs_hex(hex, r->sha1, 20), json_object_set_new(j, "sha1", json_string(hex));
     if (r->has_sha256)
         cs_hex(hex, r->sha256, 32), json_object_set_new(j, "sha256", json_string(hex));
+    if (r->imphash[0])
+        json_object_set_new(j, "imphash", json_string(r->imphash));
     if (r->error)
         json_object_set_new(j, "warning", json_opt_string(r->error));
     json_t *reasons = json_array();

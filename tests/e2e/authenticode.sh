@@ -86,6 +86,9 @@ check "scan: cve3900 alert" f cve3900.dll '.level == "alert" and .reasons[0].det
 check "scan: marker alert 100" f marker.dll '.reasons[0].rule == "sigflip_marker" and .score == 100'
 check "scan: signer block list" f signed.dll '.reasons[0].detector == "signer" and .reasons[0].score == 65'
 check "scan: unsigned PE is not a finding" bash -c "! grep -q 'tree/hello.dll' scan.jsonl"
+imphash=$(jq -r 'select(.type == "finding" and (.path | endswith("signed.dll"))) | .imphash' scan.jsonl)
+printf 'import "pe"\nrule same_imphash { condition: pe.imphash() == "%s" }\n' "$imphash" > imphash.yar
+check "imphash $imphash equals YARA's pe.imphash()" bash -c "yara imphash.yar tree/signed.dll | grep -q same_imphash"
 "$CS" scan --pack pack --trust other.crt --json -q tree/signed.dll > scan2.jsonl
 check "scan --trust: untrusted reported" jq_true scan2.jsonl 'any(.[]; .type == "finding" and any(.reasons[]; .rule == "untrusted"))'
 finish
