@@ -73,7 +73,8 @@ static const struct {
                                          "unauthenticated attribute other than a timestamp or nested signature "
                                          "(data stuffing)"},
     [CS_AC_BAD_TIMESTAMP] = {"bad_timestamp", 50, 0, "timestamp countersignature does not verify"},
-    [CS_AC_EXPIRED] = {"expired", 40, 0, "signer certificate not valid at the check time and no valid timestamp"},
+    [CS_AC_EXPIRED] = {"expired", 40, 0,
+                       "signer certificate not valid at the check time (the valid timestamp's, else now)"},
     [CS_AC_REVOKED] = {"revoked", 80, 0, "a certificate in the chain is revoked"},
     [CS_AC_UNTRUSTED] = {"untrusted", 50, 0, "chain does not lead to a given trust anchor"},
     [CS_AC_WRONG_EKU] = {"wrong_eku", 50, 0, "signer certificate lacks the code-signing extended key usage"},

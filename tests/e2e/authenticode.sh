@@ -6,6 +6,7 @@
 # usage: authenticode.sh CHAINSWEEP SOURCE_DIR
 CS=$1
 SRC=$2
+ADD_LEGACY_TS=${3:-}
 . "$SRC/tests/e2e/lib.sh"
 for tool in x86_64-w64-mingw32-gcc osslsigncode openssl python3; do
     if ! command -v "$tool" >/dev/null; then
@@ -17,6 +18,11 @@ work=$(mktemp -d /tmp/cs-ac-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bash "$SRC/tests/fixtures/make_signed.sh" "$work" || { echo "fixture build failed"; exit 1; }
 cd "$work"
+if [ -n "$ADD_LEGACY_TS" ]; then
+    "$ADD_LEGACY_TS" signed.dll legacyts.dll tsa.crt tsa.key "$(date +%s)" &&
+    "$ADD_LEGACY_TS" expired.dll expired_legacyts.dll tsa.crt tsa.key 1600000000 ||
+        { echo "legacy timestamp fixture failed"; exit 1; }
+fi
 
 "$CS" verify --trust ca.crt --crl ca.crl --json *.dll > verify.jsonl
 rc=$?
@@ -29,7 +35,7 @@ has() { rec "$1" "any(.findings[]; .finding == \"$2\")"; }
 # expected verdicts: ours, then osslsigncode's exit code
 expect=(
   "signed.dll valid 0" "sha1.dll valid 0" "nested.dll valid 0" "ts.dll valid 0" "ph.dll valid 0"
-  "expired_ts.dll valid 0"
+  "expired_ts.dll valid 0" "legacyts.dll valid 0" "expired_legacyts.dll valid 0"
   "flipbyte.dll tampered 1" "phflip.dll tampered 1" "tableonly.dll tampered 1" "overlay.dll tampered 1"
   "expired.dll invalid 1" "revoked.dll invalid 1" "untrusted.dll invalid 1" "wrongeku.dll invalid 1"
   "hello.dll unsigned 1"
@@ -60,6 +66,7 @@ check "wrongeku: wrong EKU" has wrongeku.dll wrong_eku
 check "nested: two signatures, both good" rec nested.dll '(.signatures | length) == 2 and all(.signatures[]; .digest_ok and .signature_ok and .chain_status == "ok")'
 check "nested: sha1 then sha256" rec nested.dll '[.signatures[].digest_algorithm] == ["sha1","sha256"]'
 check "expired_ts: timestamp moves the check" rec expired_ts.dll '.signatures[0].timestamp.ok and .signatures[0].timestamp.kind == "rfc3161" and (.signatures[0].timestamp.time | startswith("2020-09-13"))'
+check "legacy PKCS#9 timestamp verified and used" rec expired_legacyts.dll '.signatures[0].timestamp.kind == "pkcs9" and .signatures[0].timestamp.ok and (.signatures[0].timestamp.time | startswith("2020-09-13"))'
 check "ph: page hashes verified" rec ph.dll '.signatures[0].page_hashes_ok'
 check "signed: signer details" rec signed.dll '.signatures[0].signer.subject == "/CN=chainsweep Test Code Signer" and .signatures[0].program_name == "chainsweep test" and (.signatures[0].signer.sha1 | length) == 40'
 
