@@ -385,6 +385,8 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             json_object_set_new(l, "hash_iocs", json_integer((json_int_t)ls->hash_iocs));
             json_object_set_new(l, "known_good_hashes", json_integer((json_int_t)ls->good_hashes));
             json_object_set_new(l, "filename_iocs", json_integer((json_int_t)ls->filename_iocs));
+            json_object_set_new(l, "filename_iocs_pcre2", json_integer((json_int_t)ls->filename_iocs_pcre));
+            json_object_set_new(l, "signers", json_integer((json_int_t)ls->signers));
             json_object_set_new(l, "c2_iocs", json_integer((json_int_t)ls->c2_iocs));
             json_object_set_new(l, "yara_files", json_integer((json_int_t)ls->yara_files));
             json_object_set_new(l, "yara_files_skipped", json_integer((json_int_t)ls->yara_files_skipped));
