@@ -54,6 +54,10 @@ static void usage(FILE *f)
             "  --follow-symlinks      follow symbolic links (loops are detected)\n"
             "  --cross-fs             descend into other file systems\n"
             "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
+            "Incremental sweeps:\n"
+            "  --incremental          skip files unchanged since the last sweep with the same rules\n"
+            "                         (state in ~/.cache/chainsweep/state.sqlite)\n"
+            "  --state FILE           the state store to use (implies --incremental)\n"
             "Scoring:\n"
             "  --notice-level N --warning-level N --alert-level N   (40, 60, 80)\n"
             "  --alert-subscore N     an alert needs one sub-score >= N (75)\n"
@@ -187,13 +191,15 @@ enum {
     OPT_PACK = 256, OPT_SIGBASE, OPT_EXCLUDE, OPT_EXCLUDE_FILE, OPT_MAX_DEPTH, OPT_MAX_SIZE,
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
-    OPT_SCAN_CRL,
+    OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE,
 };
 
 static const struct option long_opts[] = {
     {"pack", required_argument, 0, OPT_PACK},
     {"signature-base", required_argument, 0, OPT_SIGBASE},
     {"trust", required_argument, 0, OPT_SCAN_TRUST},
+    {"incremental", no_argument, 0, OPT_INCREMENTAL},
+    {"state", required_argument, 0, OPT_STATE},
     {"crl", required_argument, 0, OPT_SCAN_CRL},
     {"threads", required_argument, 0, 'p'},
     {"exclude", required_argument, 0, OPT_EXCLUDE},
@@ -243,7 +249,8 @@ static int cmd_scan(int argc, char **argv)
     cli c = {0};
     c.report.min_level = CS_LEVEL_NOTICE;
     int no_color = getenv("NO_COLOR") != NULL;
-    const char *output = NULL;
+    const char *output = NULL, *state = NULL;
+    int incremental = 0;
     pack_arg packs[64];
     size_t n_packs = 0;
     const char *excludes[256], *exclude_files[16], *trusts[16], *crls[16];
@@ -291,6 +298,8 @@ static int cmd_scan(int argc, char **argv)
             if (parse_size(optarg, &cfg.max_size) != 0)
                 return fail("--max-size: expected a size such as 64M, got '%s'", optarg);
             break;
+        case OPT_INCREMENTAL: incremental = 1; break;
+        case OPT_STATE: state = optarg; incremental = 1; break;
         case OPT_FOLLOW: cfg.follow_symlinks = 1; break;
         case OPT_CROSS_FS: cfg.cross_fs = 1; break;
         case OPT_YARA_TIMEOUT:
@@ -345,6 +354,22 @@ static int cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < n_exf; i++)
         if (cs_engine_add_exclude_file(e, exclude_files[i], &err) != CS_OK)
             goto out;
+    char default_state[4096];
+    if (incremental && !state) {
+        const char *home = getenv("HOME");
+        if (!home || !*home) {
+            snprintf(err.message, sizeof err.message, "--incremental: HOME is not set; use --state FILE");
+            goto out;
+        }
+        snprintf(default_state, sizeof default_state, "%s/.cache", home);
+        mkdir(default_state, 0700);
+        snprintf(default_state, sizeof default_state, "%s/.cache/chainsweep", home);
+        mkdir(default_state, 0700);
+        snprintf(default_state, sizeof default_state, "%s/.cache/chainsweep/state.sqlite", home);
+        state = default_state;
+    }
+    if (state && cs_engine_set_state(e, state, &err) != CS_OK)
+        goto out;
     for (size_t i = 0; i < n_trust; i++)
         if (cs_engine_add_trust(e, trusts[i], &err) != CS_OK)
             goto out;

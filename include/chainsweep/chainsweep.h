@@ -79,6 +79,11 @@ cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *e
 cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err);
 cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err);
 
+/* Incremental sweeps: remember each file's identity and verdict in a SQLite
+ * store at path; a later scan with the same rules re-reports unchanged files
+ * without reading them. */
+cs_status cs_engine_set_state(cs_engine *e, const char *path, cs_error *err);
+
 /* Load every IOC file, YARA rule file and file-type table below dir
  * (signature-base layout or a chainsweep pack). Problems in single files
  * or lines become diagnostics; only an unreadable dir is an error. */
@@ -162,6 +167,7 @@ typedef struct cs_result {
     int has_md5, has_sha1, has_sha256;
     unsigned char md5[16], sha1[20], sha256[32];
     char imphash[33];          /* PE import hash of a finding, "" otherwise */
+    int cached;                /* re-reported from the state store, not read */
     int score;
     cs_level level;
     const cs_reason *reasons;  /* sorted by score, highest first */
@@ -172,7 +178,8 @@ typedef struct cs_result {
 typedef void (*cs_result_cb)(const cs_result *r, void *ud);
 
 typedef struct cs_scan_summary {
-    uint64_t files_scanned;
+    uint64_t files_scanned;    /* content read */
+    uint64_t files_cached;     /* unchanged since the last incremental sweep */
     uint64_t bytes_scanned;
     uint64_t skipped[CS_SKIP__COUNT];
     uint64_t errors;

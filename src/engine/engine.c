@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "format/ioc.h"
 
 void cs_config_init(cs_config *cfg)
@@ -60,6 +62,12 @@ cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err)
         e->cfg.threads = n > 0 ? (unsigned)n : 1;
     }
     cs_filetypes_init(&e->types);
+    e->fingerprint = EVP_MD_CTX_new();
+    if (!e->fingerprint || !EVP_DigestInit_ex(e->fingerprint, EVP_sha256(), NULL)) {
+        cs_engine_free(e);
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
+    EVP_DigestUpdate(e->fingerprint, CS_VERSION, sizeof CS_VERSION);
     for (size_t i = 0; i < cs_detector_count; i++) {
         e->det[i] = cs_detectors[i]->create();
         if (!e->det[i]) {
@@ -91,7 +99,31 @@ void cs_engine_free(cs_engine *e)
     free(e->ex_regex);
     cs_filetypes_free(&e->types);
     cs_trust_free(e->trust);
+    EVP_MD_CTX_free(e->fingerprint);
+    free(e->state_path);
     free(e);
+}
+
+/* Everything that decides a verdict goes into the rules fingerprint: a
+ * change to any loaded file invalidates the incremental state. */
+static void fingerprint_file(cs_engine *e, const char *path)
+{
+    size_t len = 0;
+    cs_error ignored;
+    char *text = cs_read_text_file(path, &len, &ignored);
+    EVP_DigestUpdate(e->fingerprint, path, strlen(path) + 1);
+    if (text)
+        EVP_DigestUpdate(e->fingerprint, text, len);
+    free(text);
+}
+
+cs_status cs_engine_set_state(cs_engine *e, const char *path, cs_error *err)
+{
+    if (!path || !*path)
+        return cs_error_set(err, CS_ERR_ARG, "empty state path");
+    free(e->state_path);
+    e->state_path = cs_strdup(path);
+    return CS_OK;
 }
 
 static cs_status engine_trust(cs_engine *e, cs_error *err)
@@ -104,13 +136,17 @@ static cs_status engine_trust(cs_engine *e, cs_error *err)
 cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
-    return st != CS_OK ? st : cs_trust_add(e->trust, pem_path, err);
+    if (st == CS_OK && (st = cs_trust_add(e->trust, pem_path, err)) == CS_OK)
+        fingerprint_file(e, pem_path);
+    return st;
 }
 
 cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
-    return st != CS_OK ? st : cs_trust_add_crl(e->trust, crl_path, err);
+    if (st == CS_OK && (st = cs_trust_add_crl(e->trust, crl_path, err)) == CS_OK)
+        fingerprint_file(e, crl_path);
+    return st;
 }
 
 void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_error,
@@ -275,6 +311,7 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
                 if (load_dir(e, p.data, depth + 1, &sub) != CS_OK)
                     cs_engine_diag_add(e, p.data, 0, 1, "%s", sub.message);
             } else if (S_ISREG(sb.st_mode)) {
+                fingerprint_file(e, p.data);
                 if (strncmp(name, "file-type-signatures", 20) == 0) {
                     st = load_filetypes(e, p.data, err);
                 } else {
@@ -320,6 +357,14 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
     }
     if (!any)
         return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");
+    /* settings that change verdicts are part of the fingerprint too */
+    char knobs[64];
+    snprintf(knobs, sizeof knobs, "max_size=%llu", (unsigned long long)e->cfg.max_size);
+    EVP_DigestUpdate(e->fingerprint, knobs, strlen(knobs));
+    unsigned char md[32];
+    unsigned len;
+    EVP_DigestFinal_ex(e->fingerprint, md, &len);
+    cs_hex(e->fingerprint_hex, md, 32);
     e->prepared = 1;
     return CS_OK;
 }

@@ -96,6 +96,9 @@ struct cs_engine {
     size_t n_ex_regex, ex_regex_cap;
     size_t filetype_sigs;
     cs_trust *trust;                       /* anchors for Authenticode chains, or NULL */
+    void *fingerprint;                     /* EVP_MD_CTX over everything loaded */
+    char fingerprint_hex[65];              /* final, set by prepare */
+    char *state_path;                      /* incremental state store, or NULL */
     int prepared;
 };
 

@@ -14,6 +14,8 @@
 
 #include "engine/engine.h"
 #include "engine/queue.h"
+#include "store/result_blob.h"
+#include "store/state.h"
 #include "walk/walk.h"
 
 typedef struct cs_job {
@@ -25,6 +27,9 @@ typedef struct cs_job {
     cs_arena arena;
     cs_findings findings;
     cs_result result;
+    int cacheable;             /* a complete verdict to record in the state store */
+    int has_sha256;
+    unsigned char sha256[32];
 } cs_job;
 
 typedef struct cs_pipeline {
@@ -33,11 +38,13 @@ typedef struct cs_pipeline {
     size_t n_targets;
     cs_queue work, results;
     atomic_uint workers_left;
+    cs_state *state;           /* incremental sweeps, or NULL */
 } cs_pipeline;
 
 typedef struct cs_worker {
     cs_pipeline *p;
     void *ts[CS_MAX_DETECTORS];
+    cs_state_reader *reader;
     pthread_t thread;
 } cs_worker;
 
@@ -128,6 +135,17 @@ static void run_detectors(cs_worker *w, cs_job *j, cs_file *f)
     }
 }
 
+/* Combined score and level of r's reasons (sorted highest first). */
+static void score_result(const cs_config *cfg, cs_result *r)
+{
+    int sub[64] = {0};
+    size_t n = r->n_reasons < 64 ? r->n_reasons : 64;
+    for (size_t i = 0; i < n; i++)
+        sub[i] = r->reasons[i].score;
+    r->score = cs_score_combine(sub, n);
+    r->level = n ? cs_score_level(cfg, r->score, r->reasons[0].score) : CS_LEVEL_NONE;
+}
+
 static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
 {
     cs_result *r = &j->result;
@@ -139,17 +157,18 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     }
     if (fs->warning && !r->error)
         r->error = fs->warning;
+    j->cacheable = !r->error && (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
+    if (w->p->state && j->cacheable) {
+        cs_file_hash(f, CS_HASH_SHA256);
+        j->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
+        memcpy(j->sha256, f->sha256, sizeof j->sha256);
+    }
     if (fs->n == 0)
         return;
     qsort(fs->reasons, fs->n, sizeof *fs->reasons, by_reason_score);
-    int sub[64];
-    size_t n = fs->n < 64 ? fs->n : 64;
-    for (size_t i = 0; i < n; i++)
-        sub[i] = fs->reasons[i].score;
     r->reasons = fs->reasons;
     r->n_reasons = fs->n;
-    r->score = cs_score_combine(sub, n);
-    r->level = cs_score_level(&w->p->e->cfg, r->score, fs->reasons[0].score);
+    score_result(&w->p->e->cfg, r);
     /* a finding is reported with all its hashes */
     cs_file_hash(f, CS_HASH_ALL);
     r->has_md5 = !!(f->hashes & CS_HASH_MD5);
@@ -212,12 +231,28 @@ static void process(cs_worker *w, cs_job *j)
     }
     r->size = (uint64_t)st.st_size;
     r->mtime = (int64_t)st.st_mtime;
+    j->st = st;
+    int too_large = (uint64_t)st.st_size > e->cfg.max_size;
+
+    char *blob = NULL;
+    if (w->reader && !too_large && cs_state_lookup(w->reader, j->path, &st, &blob)) {
+        /* unchanged since the last sweep with these rules: re-report */
+        close(fd);
+        r->kind = CS_RECORD_FILE;
+        r->cached = 1;
+        if (blob && cs_result_from_blob(blob, &j->arena, r) != 0)
+            r->error = "state store entry unreadable; rescan with a new state file";
+        if (r->skip == CS_SKIP_KNOWN_GOOD)
+            r->kind = CS_RECORD_SKIPPED;
+        score_result(&e->cfg, r);
+        free(blob);
+        return;
+    }
 
     cs_file f;
     file_init(&f, j->path, &st);
     void *map = NULL;
     size_t size = (size_t)st.st_size;
-    int too_large = (uint64_t)st.st_size > e->cfg.max_size;
     if (!too_large) {
         static const unsigned char empty[1];
         if (size == 0) {
@@ -261,10 +296,12 @@ static void *worker_main(void *arg)
 
 static void workers_fini(cs_engine *e, cs_worker *ws, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
+        cs_state_reader_close(ws[i].reader);
         for (size_t d = 0; d < cs_detector_count; d++)
             if (ws[i].ts[d])
                 cs_detectors[d]->thread_fini(e->det[d], ws[i].ts[d]);
+    }
     free(ws);
 }
 
@@ -279,12 +316,18 @@ static void count(cs_scan_summary *s, const cs_result *r)
 {
     switch (r->kind) {
     case CS_RECORD_FILE:
-        s->files_scanned++;
-        s->bytes_scanned += r->size;
+        if (r->cached) {
+            s->files_cached++;
+        } else {
+            s->files_scanned++;
+            s->bytes_scanned += r->size;
+        }
         if (r->error)
             s->errors++;
         break;
     case CS_RECORD_SKIPPED:
+        if (r->cached)
+            s->files_cached++;
         s->skipped[r->skip]++;
         break;
     case CS_RECORD_ERROR:
@@ -310,17 +353,28 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     memset(summary, 0, sizeof *summary);
     double t0 = now_seconds();
 
+    cs_state *state = NULL;
+    if (e->state_path && cs_state_open(&state, e->state_path, e->fingerprint_hex, err) != CS_OK)
+        return err ? err->code : CS_ERR_IO;
     unsigned nw = e->cfg.threads ? e->cfg.threads : 1;
     cs_worker *ws = calloc(nw, sizeof *ws);
-    if (!ws)
+    if (!ws) {
+        cs_state_close(state, NULL);
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
     for (unsigned i = 0; i < nw; i++) {
+        if (state && cs_state_reader_open(state, &ws[i].reader, err) != CS_OK) {
+            workers_fini(e, ws, nw);
+            cs_state_close(state, NULL);
+            return err ? err->code : CS_ERR_IO;
+        }
         for (size_t d = 0; d < cs_detector_count; d++) {
             if (!cs_detectors[d]->active(e->det[d]))
                 continue;
             ws[i].ts[d] = cs_detectors[d]->thread_init(e->det[d], err);
             if (!ws[i].ts[d]) {
                 workers_fini(e, ws, nw);
+                cs_state_close(state, NULL);
                 return err ? err->code : CS_ERR_INTERNAL;
             }
         }
@@ -331,9 +385,11 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     p.e = e;
     p.targets = targets;
     p.n_targets = n_targets;
+    p.state = state;
     atomic_init(&p.workers_left, nw);
     if (cs_queue_init(&p.work, 4 * (size_t)nw + 64) != 0 || cs_queue_init(&p.results, 4 * (size_t)nw + 64) != 0) {
         workers_fini(e, ws, nw);
+        cs_state_close(state, NULL);
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
     }
     pthread_t walker;
@@ -344,10 +400,18 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     }
 
     cs_job *j;
+    cs_status store_rc = CS_OK;
+    cs_error store_err = {0};
     while ((j = cs_queue_pop(&p.results)) != NULL) {
         count(summary, &j->result);
         if (cb)
             cb(&j->result, ud);
+        if (state && j->cacheable && store_rc == CS_OK) {
+            const cs_result *r = &j->result;
+            char *blob = r->n_reasons || r->skip == CS_SKIP_KNOWN_GOOD ? cs_result_to_blob(r) : NULL;
+            store_rc = cs_state_put(state, j->path, &j->st, j->has_sha256 ? j->sha256 : NULL, blob, &store_err);
+            free(blob);
+        }
         job_free(j);
     }
     pthread_join(walker, NULL);
@@ -356,6 +420,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_queue_destroy(&p.work);
     cs_queue_destroy(&p.results);
     workers_fini(e, ws, nw);
+    if (cs_state_close(state, store_rc == CS_OK ? &store_err : NULL) != CS_OK || store_rc != CS_OK)
+        store_rc = cs_error_set(err, CS_ERR_IO, "%s", store_err.message);
     summary->elapsed = now_seconds() - t0;
-    return CS_OK;
+    return store_rc;
 }

@@ -364,10 +364,15 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         skipped += s->skipped[i];
     double mb = s->bytes_scanned / 1e6;
     double mbps = s->elapsed > 0 ? mb / s->elapsed : 0;
+    char cached[64] = "";
+    if (s->files_cached)
+        snprintf(cached, sizeof cached, "; %llu unchanged files from the state store",
+                 (unsigned long long)s->files_cached);
     if (o->format == CS_FORMAT_JSON) {
         json_t *j = json_record(o, "summary");
         json_object_set_new(j, "version", json_string(CS_VERSION));
         json_object_set_new(j, "files_scanned", json_integer((json_int_t)s->files_scanned));
+        json_object_set_new(j, "files_cached", json_integer((json_int_t)s->files_cached));
         json_object_set_new(j, "bytes_scanned", json_integer((json_int_t)s->bytes_scanned));
         json_t *sk = json_object();
         for (int i = 1; i < CS_SKIP__COUNT; i++)
@@ -396,10 +401,10 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         json_emit(j, &b);
     } else if (o->format == CS_FORMAT_TEXT) {
         cs_buf_printf(&b,
-                      "\nSummary: %llu files scanned (%.1f MB) in %.2f s, %.1f MB/s\n"
+                      "\nSummary: %llu files scanned (%.1f MB) in %.2f s, %.1f MB/s%s\n"
                       "  findings: %llu alert, %llu warning, %llu notice\n"
                       "  errors: %llu\n  skipped: %llu",
-                      (unsigned long long)s->files_scanned, mb, s->elapsed, mbps,
+                      (unsigned long long)s->files_scanned, mb, s->elapsed, mbps, cached,
                       (unsigned long long)s->by_level[CS_LEVEL_ALERT],
                       (unsigned long long)s->by_level[CS_LEVEL_WARNING],
                       (unsigned long long)s->by_level[CS_LEVEL_NOTICE], (unsigned long long)s->errors,

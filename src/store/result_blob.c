@@ -1,0 +1,138 @@
+#include "store/result_blob.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_stringn_nocheck(s, strlen(s)) : json_null();
+}
+
+static void put_hex(json_t *o, const char *key, int has, const unsigned char *p, size_t n)
+{
+    if (!has)
+        return;
+    char hex[65];
+    cs_hex(hex, p, n);
+    json_object_set_new(o, key, json_string(hex));
+}
+
+char *cs_result_to_blob(const cs_result *r)
+{
+    json_t *o = json_object();
+    if (r->skip == CS_SKIP_KNOWN_GOOD)
+        json_object_set_new(o, "known_good", json_true());
+    json_object_set_new(o, "t", json_string(r->filetype ? r->filetype : "UNKNOWN"));
+    put_hex(o, "md5", r->has_md5, r->md5, 16);
+    put_hex(o, "sha1", r->has_sha1, r->sha1, 20);
+    put_hex(o, "sha256", r->has_sha256, r->sha256, 32);
+    if (r->imphash[0])
+        json_object_set_new(o, "imphash", json_string(r->imphash));
+    json_t *rs = json_array();
+    for (size_t i = 0; i < r->n_reasons; i++) {
+        const cs_reason *x = &r->reasons[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "d", str_or_null(x->detector));
+        json_object_set_new(j, "r", str_or_null(x->rule));
+        json_object_set_new(j, "s", json_integer(x->score));
+        json_object_set_new(j, "desc", str_or_null(x->description));
+        json_object_set_new(j, "a", str_or_null(x->author));
+        json_object_set_new(j, "ref", str_or_null(x->reference));
+        json_t *ms = json_array();
+        for (size_t k = 0; k < x->n_matches; k++) {
+            const cs_match *m = &x->matches[k];
+            json_t *jm = json_object();
+            json_object_set_new(jm, "id", str_or_null(m->id));
+            json_object_set_new(jm, "o", json_integer((json_int_t)m->offset));
+            if (m->data) {
+                char *hx = cs_xmalloc(2 * m->len + 1);
+                cs_hex(hx, m->data, m->len);
+                json_object_set_new(jm, "x", json_string(hx));
+                free(hx);
+            }
+            json_array_append_new(ms, jm);
+        }
+        json_object_set_new(j, "m", ms);
+        json_array_append_new(rs, j);
+    }
+    json_object_set_new(o, "reasons", rs);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static const char *arena_str(cs_arena *a, json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? cs_arena_strdup(a, s) : NULL;
+}
+
+static int get_hex(json_t *o, const char *key, unsigned char *out, size_t n)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && strlen(s) == 2 * n && cs_unhex(out, s, n) == 0;
+}
+
+int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
+{
+    json_error_t je;
+    json_t *o = json_loads(blob, 0, &je);
+    json_t *rs = o ? json_object_get(o, "reasons") : NULL;
+    if (!json_is_array(rs)) {
+        json_decref(o);
+        return -1;
+    }
+    if (json_is_true(json_object_get(o, "known_good")))
+        r->skip = CS_SKIP_KNOWN_GOOD;
+    const char *t = arena_str(a, o, "t");
+    r->filetype = t ? t : "UNKNOWN";
+    r->has_md5 = get_hex(o, "md5", r->md5, 16);
+    r->has_sha1 = get_hex(o, "sha1", r->sha1, 20);
+    r->has_sha256 = get_hex(o, "sha256", r->sha256, 32);
+    const char *imp = json_string_value(json_object_get(o, "imphash"));
+    snprintf(r->imphash, sizeof r->imphash, "%s", imp && strlen(imp) == 32 ? imp : "");
+    size_t n = json_array_size(rs);
+    cs_reason *reasons = n ? cs_arena_alloc(a, n * sizeof *reasons) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = json_array_get(rs, i);
+        cs_reason *x = &reasons[i];
+        memset(x, 0, sizeof *x);
+        x->detector = arena_str(a, j, "d");
+        x->rule = arena_str(a, j, "r");
+        x->score = (int)json_integer_value(json_object_get(j, "s"));
+        x->description = arena_str(a, j, "desc");
+        x->author = arena_str(a, j, "a");
+        x->reference = arena_str(a, j, "ref");
+        if (!x->detector || !x->rule) {
+            json_decref(o);
+            return -1;
+        }
+        if (!x->description)
+            x->description = "";
+        json_t *ms = json_object_get(j, "m");
+        size_t nm = json_array_size(ms);
+        cs_match *m = nm ? cs_arena_alloc(a, nm * sizeof *m) : NULL;
+        for (size_t k = 0; k < nm; k++) {
+            json_t *jm = json_array_get(ms, k);
+            m[k].id = arena_str(a, jm, "id");
+            m[k].offset = (uint64_t)json_integer_value(json_object_get(jm, "o"));
+            const char *hx = json_string_value(json_object_get(jm, "x"));
+            size_t hl = hx ? strlen(hx) / 2 : 0;
+            unsigned char *data = hx ? cs_arena_alloc(a, hl + 1) : NULL;
+            if (hx && cs_unhex(data, hx, hl) != 0) {
+                json_decref(o);
+                return -1;
+            }
+            m[k].data = data;
+            m[k].len = hl;
+        }
+        x->matches = m;
+        x->n_matches = nm;
+    }
+    r->reasons = reasons;
+    r->n_reasons = n;
+    json_decref(o);
+    return 0;
+}

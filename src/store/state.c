@@ -1,0 +1,229 @@
+#include "store/state.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+#define STATE_APPLICATION_ID 0x43535750 /* "CSWP" */
+#define STATE_SCHEMA 1
+#define STATE_BATCH 2000
+
+struct cs_state {
+    sqlite3 *db;
+    sqlite3_stmt *put;
+    char *path;
+    unsigned pending;
+};
+
+struct cs_state_reader {
+    sqlite3 *db;
+    sqlite3_stmt *get;
+};
+
+static cs_status db_error(sqlite3 *db, cs_error *err, const char *what)
+{
+    return cs_error_set(err, CS_ERR_IO, "state store: %s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static cs_status check_or_init(sqlite3 *db, const char *path, const char *fingerprint, cs_error *err)
+{
+    long long app = 0, ver = 0, tables = 0;
+    /* reading the header is what tells a foreign or corrupt file apart */
+    if (pragma_int(db, "PRAGMA application_id", &app) != 0 || pragma_int(db, "PRAGMA user_version", &ver) != 0 ||
+        pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables) != 0)
+        return cs_error_set(err, CS_ERR_IO, "state store %s: not a readable SQLite database (%s); not touching it",
+                            path, sqlite3_errmsg(db));
+    if (app == 0 && ver == 0 && tables == 0) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", STATE_APPLICATION_ID,
+                 STATE_SCHEMA);
+        if (exec(db, sql) != SQLITE_OK ||
+            exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "CREATE TABLE files(path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,"
+                     " mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT);") != SQLITE_OK)
+            return db_error(db, err, "cannot create the schema");
+    } else if (app != STATE_APPLICATION_ID) {
+        return cs_error_set(err, CS_ERR_IO, "state store %s: not a chainsweep state file; not touching it", path);
+    } else if (ver != STATE_SCHEMA) {
+        return cs_error_set(err, CS_ERR_IO, "state store %s: schema %lld, this chainsweep reads %d", path, ver,
+                            STATE_SCHEMA);
+    }
+    /* entries recorded under other rules are invalid */
+    sqlite3_stmt *st;
+    const char *old = NULL;
+    char *old_copy = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='rules'", -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "cannot read the rules fingerprint");
+    if (sqlite3_step(st) == SQLITE_ROW && (old = (const char *)sqlite3_column_text(st, 0)) != NULL)
+        old_copy = cs_strdup(old);
+    sqlite3_finalize(st);
+    cs_status rc = CS_OK;
+    if (!old_copy || strcmp(old_copy, fingerprint) != 0) {
+        if (exec(db, "BEGIN; DELETE FROM files;") != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rules', ?)", -1, &st, NULL) !=
+                SQLITE_OK) {
+            rc = db_error(db, err, "cannot reset for new rules");
+        } else {
+            sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE || exec(db, "COMMIT") != SQLITE_OK)
+                rc = db_error(db, err, "cannot record the rules fingerprint");
+            sqlite3_finalize(st);
+        }
+    }
+    free(old_copy);
+    return rc;
+}
+
+cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprint, cs_error *err)
+{
+    cs_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    s->path = cs_strdup(path);
+    cs_status rc = CS_OK;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = db_error(s->db, err, path);
+    } else {
+        sqlite3_busy_timeout(s->db, 10000);
+        rc = check_or_init(s->db, path, fingerprint, err);
+        if (rc == CS_OK && (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") != SQLITE_OK ||
+                            sqlite3_prepare_v2(s->db,
+                                               "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime_ns, "
+                                               "ctime_ns, sha256, result) VALUES(?,?,?,?,?,?,?,?)",
+                                               -1, &s->put, NULL) != SQLITE_OK))
+            rc = db_error(s->db, err, "cannot prepare");
+    }
+    if (rc != CS_OK) {
+        sqlite3_finalize(s->put);
+        sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CS_OK;
+}
+
+cs_status cs_state_commit(cs_state *s, cs_error *err)
+{
+    if (!s->pending)
+        return CS_OK;
+    s->pending = 0;
+    return exec(s->db, "COMMIT") == SQLITE_OK ? CS_OK : db_error(s->db, err, "commit");
+}
+
+cs_status cs_state_close(cs_state *s, cs_error *err)
+{
+    if (!s)
+        return CS_OK;
+    cs_status rc = cs_state_commit(s, err);
+    sqlite3_finalize(s->put);
+    if (rc == CS_OK)
+        exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    return rc;
+}
+
+static long long ns(struct timespec t)
+{
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+cs_status cs_state_put(cs_state *s, const char *path, const struct stat *st, const unsigned char *sha256,
+                       const char *blob, cs_error *err)
+{
+    if (!s->pending && exec(s->db, "BEGIN") != SQLITE_OK)
+        return db_error(s->db, err, "begin");
+    s->pending++;
+    sqlite3_stmt *p = s->put;
+    sqlite3_bind_blob(p, 1, path, (int)strlen(path), SQLITE_STATIC);
+    sqlite3_bind_int64(p, 2, (sqlite3_int64)st->st_dev);
+    sqlite3_bind_int64(p, 3, (sqlite3_int64)st->st_ino);
+    sqlite3_bind_int64(p, 4, (sqlite3_int64)st->st_size);
+    sqlite3_bind_int64(p, 5, ns(st->st_mtim));
+    sqlite3_bind_int64(p, 6, ns(st->st_ctim));
+    if (sha256)
+        sqlite3_bind_blob(p, 7, sha256, 32, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(p, 7);
+    if (blob)
+        sqlite3_bind_text(p, 8, blob, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(p, 8);
+    int rc = sqlite3_step(p);
+    sqlite3_reset(p);
+    sqlite3_clear_bindings(p);
+    if (rc != SQLITE_DONE)
+        return db_error(s->db, err, "insert");
+    return s->pending >= STATE_BATCH ? cs_state_commit(s, err) : CS_OK;
+}
+
+cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err)
+{
+    cs_state_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db,
+                           "SELECT dev, ino, size, mtime_ns, ctime_ns, result FROM files WHERE path = ?", -1,
+                           &r->get, NULL) != SQLITE_OK) {
+        cs_status rc = db_error(r->db, err, "cannot open for reading");
+        cs_state_reader_close(r);
+        return rc;
+    }
+    sqlite3_busy_timeout(r->db, 10000);
+    *out = r;
+    return CS_OK;
+}
+
+void cs_state_reader_close(cs_state_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_finalize(r->get);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+int cs_state_lookup(cs_state_reader *r, const char *path, const struct stat *st, char **blob)
+{
+    sqlite3_stmt *g = r->get;
+    int hit = 0;
+    *blob = NULL;
+    sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);
+    if (sqlite3_step(g) == SQLITE_ROW && sqlite3_column_int64(g, 0) == (sqlite3_int64)st->st_dev &&
+        sqlite3_column_int64(g, 1) == (sqlite3_int64)st->st_ino &&
+        sqlite3_column_int64(g, 2) == (sqlite3_int64)st->st_size && sqlite3_column_int64(g, 3) == ns(st->st_mtim) &&
+        sqlite3_column_int64(g, 4) == ns(st->st_ctim)) {
+        hit = 1;
+        const unsigned char *t = sqlite3_column_text(g, 5);
+        if (t)
+            *blob = cs_strdup((const char *)t);
+    }
+    sqlite3_reset(g);
+    sqlite3_clear_bindings(g);
+    return hit;
+}

@@ -1,0 +1,34 @@
+/* Incremental-sweep state: one SQLite database keyed by path, holding each
+ * file's identity (device, inode, size, mtime, ctime), its SHA-256 and its
+ * verdict, all tied to a fingerprint of the loaded rules. One writer (the
+ * collector, batched transactions, WAL); one read connection per worker. */
+#ifndef CS_STORE_STATE_H
+#define CS_STORE_STATE_H
+
+#include <sys/stat.h>
+
+#include "chainsweep/chainsweep.h"
+
+typedef struct cs_state cs_state;
+typedef struct cs_state_reader cs_state_reader;
+
+/* Open or create the store. A file that is not a chainsweep store (or is
+ * corrupt) is an error and is left untouched. Entries recorded under another
+ * rules fingerprint are dropped. */
+cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprint, cs_error *err);
+/* Commit what is pending and close. */
+cs_status cs_state_close(cs_state *s, cs_error *err);
+
+/* Record a file; commits every batch_size records. blob: the serialized
+ * findings, NULL for a clean file. */
+cs_status cs_state_put(cs_state *s, const char *path, const struct stat *st, const unsigned char *sha256,
+                       const char *blob, cs_error *err);
+cs_status cs_state_commit(cs_state *s, cs_error *err);
+
+cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err);
+void cs_state_reader_close(cs_state_reader *r);
+/* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
+ * the same identity exists; 0 when there is none or it changed. */
+int cs_state_lookup(cs_state_reader *r, const char *path, const struct stat *st, char **blob);
+
+#endif
