@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Incremental sweeps: cache hits, misses on change, invalidation when the
+# rules change, crash safety with a killed process, refusal to touch a
+# corrupt or foreign state file.
+# usage: incremental.sh CHAINSWEEP SOURCE_DIR
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+work=$(mktemp -d /tmp/cs-inc-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tree=$work/tree
+pack=$work/pack
+mkdir -p "$tree/sub" "$pack"
+python3 "$SRC/tests/fixtures/make_fixtures.py" "$tree/sub"
+for i in $(seq 1 200); do printf 'file %d\n' "$i" > "$tree/f$i.txt"; done
+printf 'beacon msstorageazure.com\n' > "$tree/c2.txt"
+printf 'good\n' > "$tree/vendor.txt"
+echo "$(md5sum "$tree/vendor.txt" | cut -d' ' -f1);vendor" > "$pack/trusted-hashes.txt"
+cp -r "$SRC/packs/3cx-2023" "$pack/3cx"
+db=$work/state.sqlite
+findings() { jq -c 'select(.type == "finding") | [.path, .score, .level, ([.reasons[] | [.detector, .rule, .score]])]' "$1" | sort; }
+
+"$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/1.jsonl"
+"$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2.jsonl"
+n=$(jq -s '.[-1].files_scanned' "$work/1.jsonl")
+check "first sweep reads every file ($n)" [ "$n" -ge 206 ]
+check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
+check "second sweep reports the same findings" bash -c "diff <(findings '$work/1.jsonl') <(findings '$work/2.jsonl')"
+check "known-good stays suppressed from the cache" jq_true "$work/2.jsonl" '.[-1].skipped.known_good == 1 and all(.[]; (.path // "" | endswith("vendor.txt")) | not)'
+
+# a changed file is read again, the rest comes from the store
+sleep 0.01
+printf 'now it mentions officeaddons.com\n' > "$tree/f7.txt"
+touch "$tree/f8.txt"
+"$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/3.jsonl"
+check "changed files read again" jq_true "$work/3.jsonl" '.[-1].files_scanned == 2'
+check "new finding from a changed file" jq_true "$work/3.jsonl" 'any(.[]; .type == "finding" and (.path | endswith("f7.txt")))'
+
+# new rules: every entry is invalid
+echo "badc0ffee0ddf00dbadc0ffee0ddf00d;test" > "$pack/extra-hash-iocs.txt"
+"$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/4.jsonl"
+check "rule change invalidates the store" jq_true "$work/4.jsonl" '.[-1].files_cached == 0'
+
+# crash safety: kill -9 mid-sweep, then the store must be intact and usable
+for i in $(seq 1 3000); do printf 'bulk %d\n' "$i" > "$tree/sub/b$i.txt"; done
+rm -f "$db"
+"$CS" scan --pack "$pack" --state "$db" --json -q -p 1 "$tree" /usr/lib > /dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "store intact after kill -9" python3 -c "
+import sqlite3, sys
+c = sqlite3.connect('$db')
+sys.exit(0 if c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok' else 1)"
+"$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/5.jsonl"
+check "store usable after the crash" jq_true "$work/5.jsonl" '.[-1].errors == 0 and (.[-1].files_scanned + .[-1].files_cached) > 3000'
+
+# corrupt and foreign files: exit 2, left untouched
+head -c 8192 /dev/urandom > "$work/corrupt.db"
+sum=$(sha256sum "$work/corrupt.db")
+"$CS" scan --pack "$pack" --state "$work/corrupt.db" -q "$tree/c2.txt" > /dev/null 2> "$work/err"
+check "corrupt store: exit 2" [ $? -eq 2 ]
+check "corrupt store: clear error" grep -q 'not a readable SQLite database' "$work/err"
+check "corrupt store: untouched" bash -c "[ \"\$(sha256sum '$work/corrupt.db')\" = '$sum' ]"
+python3 -c "import sqlite3; c = sqlite3.connect('$work/foreign.db'); c.execute('create table t(x)'); c.commit()"
+sum=$(sha256sum "$work/foreign.db")
+"$CS" scan --pack "$pack" --state "$work/foreign.db" -q "$tree/c2.txt" > /dev/null 2> "$work/err"
+check "foreign store: exit 2" [ $? -eq 2 ]
+check "foreign store: clear error" grep -q 'not a chainsweep state file' "$work/err"
+check "foreign store: untouched" bash -c "[ \"\$(sha256sum '$work/foreign.db')\" = '$sum' ]"
+mkdir -p "$work/home"
+HOME=$work/home "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
+check "--incremental uses ~/.cache/chainsweep/state.sqlite" [ -f "$work/home/.cache/chainsweep/state.sqlite" ]
+finish
