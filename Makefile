@@ -8,7 +8,7 @@ PACKS      ?= packs
 TARGET     ?= $(wildcard /usr/local /opt /usr/bin /usr/sbin /usr/lib /home /root /srv)
 SCAN_ARGS  ?=
 
-.PHONY: all deps build asan scan test test-release test-asan fuzz clean
+.PHONY: all deps build asan scan test test-release test-asan fuzz bench clean
 
 all: build
 
@@ -37,6 +37,11 @@ test: deps build asan
 
 test-release: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Side-by-side benchmark (bench/run.sh); SIGBASE=DIR adds signature-base.
+bench: build
+	@bash scripts/deps.sh bench
+	bash bench/run.sh
 
 fuzz:
 	@bash scripts/deps.sh fuzz

@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "  --trust PEM            Authenticode trust anchors, file or dir (repeatable); without them\n"
             "                         chains are not checked, tampering is found either way\n"
             "  --crl FILE             CRL for the Authenticode chain check (repeatable)\n"
+            "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode)\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -191,7 +192,7 @@ enum {
     OPT_PACK = 256, OPT_SIGBASE, OPT_EXCLUDE, OPT_EXCLUDE_FILE, OPT_MAX_DEPTH, OPT_MAX_SIZE,
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
-    OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE,
+    OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS,
 };
 
 static const struct option long_opts[] = {
@@ -199,6 +200,7 @@ static const struct option long_opts[] = {
     {"signature-base", required_argument, 0, OPT_SIGBASE},
     {"trust", required_argument, 0, OPT_SCAN_TRUST},
     {"incremental", no_argument, 0, OPT_INCREMENTAL},
+    {"detectors", required_argument, 0, OPT_DETECTORS},
     {"state", required_argument, 0, OPT_STATE},
     {"crl", required_argument, 0, OPT_SCAN_CRL},
     {"threads", required_argument, 0, 'p'},
@@ -249,7 +251,7 @@ static int cmd_scan(int argc, char **argv)
     cli c = {0};
     c.report.min_level = CS_LEVEL_NOTICE;
     int no_color = getenv("NO_COLOR") != NULL;
-    const char *output = NULL, *state = NULL;
+    const char *output = NULL, *state = NULL, *detectors = NULL;
     int incremental = 0;
     pack_arg packs[64];
     size_t n_packs = 0;
@@ -299,6 +301,7 @@ static int cmd_scan(int argc, char **argv)
                 return fail("--max-size: expected a size such as 64M, got '%s'", optarg);
             break;
         case OPT_INCREMENTAL: incremental = 1; break;
+        case OPT_DETECTORS: detectors = optarg; break;
         case OPT_STATE: state = optarg; incremental = 1; break;
         case OPT_FOLLOW: cfg.follow_symlinks = 1; break;
         case OPT_CROSS_FS: cfg.cross_fs = 1; break;
@@ -369,6 +372,8 @@ static int cmd_scan(int argc, char **argv)
         state = default_state;
     }
     if (state && cs_engine_set_state(e, state, &err) != CS_OK)
+        goto out;
+    if (detectors && cs_engine_only_detectors(e, detectors, &err) != CS_OK)
         goto out;
     for (size_t i = 0; i < n_trust; i++)
         if (cs_engine_add_trust(e, trusts[i], &err) != CS_OK)

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Install the Debian packages chainsweep needs to build and test, when missing.
-# Usage: scripts/deps.sh [build|test|fuzz]   (default: test)
+# Usage: scripts/deps.sh [build|test|fuzz|bench]   (default: test)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-dev
             libvectorscan-dev libpcre2-dev libjansson-dev)
 test_pkgs=(libcmocka-dev jq yara python3 util-linux openssl osslsigncode gcc-mingw-w64-x86-64)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+bench_pkgs=(yara clamav gnuplot-nox time jq)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}") ;;
   fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|fuzz]" >&2; exit 2 ;;
+  bench) want+=("${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -79,6 +79,12 @@ cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *e
 cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err);
 cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err);
 
+/* Run only the named detectors (comma-separated: filename, hash, yara, c2,
+ * authenticode); by default all run. Unknown names are an error. */
+cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *err);
+/* Comma-separated names of all detectors, in scan order. */
+const char *cs_detector_names(void);
+
 /* Incremental sweeps: remember each file's identity and verdict in a SQLite
  * store at path; a later scan with the same rules re-reports unchanged files
  * without reading them. */

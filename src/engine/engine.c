@@ -117,6 +117,39 @@ static void fingerprint_file(cs_engine *e, const char *path)
     free(text);
 }
 
+const char *cs_detector_names(void)
+{
+    static char names[256];
+    if (!names[0]) {
+        size_t at = 0;
+        for (size_t d = 0; d < cs_detector_count && at < sizeof names; d++)
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", d ? "," : "", cs_detectors[d]->name);
+    }
+    return names;
+}
+
+cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *err)
+{
+    int want[CS_MAX_DETECTORS] = {0};
+    char *copy = cs_strdup(names), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        t = cs_trim(t);
+        size_t d = 0;
+        while (d < cs_detector_count && strcmp(cs_detectors[d]->name, t) != 0)
+            d++;
+        if (d == cs_detector_count) {
+            cs_error_set(err, CS_ERR_ARG, "unknown detector '%s' (known: %s)", t, cs_detector_names());
+            free(copy);
+            return CS_ERR_ARG;
+        }
+        want[d] = 1;
+    }
+    free(copy);
+    for (size_t d = 0; d < cs_detector_count; d++)
+        e->disabled[d] = !want[d];
+    return CS_OK;
+}
+
 cs_status cs_engine_set_state(cs_engine *e, const char *path, cs_error *err)
 {
     if (!path || !*path)
@@ -352,14 +385,17 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
             if (st != CS_OK)
                 return st;
         }
-        if (ops->loaded ? ops->loaded(e->det[d]) : ops->active(e->det[d]))
+        if (!e->disabled[d] && (ops->loaded ? ops->loaded(e->det[d]) : ops->active(e->det[d])))
             any = 1;
     }
     if (!any)
         return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");
     /* settings that change verdicts are part of the fingerprint too */
-    char knobs[64];
-    snprintf(knobs, sizeof knobs, "max_size=%llu", (unsigned long long)e->cfg.max_size);
+    char knobs[128];
+    int k = snprintf(knobs, sizeof knobs, "max_size=%llu detectors=", (unsigned long long)e->cfg.max_size);
+    for (size_t d = 0; d < cs_detector_count && k < (int)sizeof knobs - 1; d++)
+        knobs[k++] = e->disabled[d] ? '0' : '1';
+    knobs[k] = '\0';
     EVP_DigestUpdate(e->fingerprint, knobs, strlen(knobs));
     unsigned char md[32];
     unsigned len;

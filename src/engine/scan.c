@@ -369,7 +369,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
             return err ? err->code : CS_ERR_IO;
         }
         for (size_t d = 0; d < cs_detector_count; d++) {
-            if (!cs_detectors[d]->active(e->det[d]))
+            if (e->disabled[d] || !cs_detectors[d]->active(e->det[d]))
                 continue;
             ws[i].ts[d] = cs_detectors[d]->thread_init(e->det[d], err);
             if (!ws[i].ts[d]) {

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: chainsweep against yara, clamscan and the floors
+# (cat, OpenSSL SHA-256) on the same files, rules and threads; runs
+# alternate to cancel drift; medians of REPS runs; peak RSS of each.
+# usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$(pwd)
+BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
+THREADS=${THREADS:-$(nproc)}
+REPS=${REPS:-3}
+CS=${CHAINSWEEP:-$src/build/chainsweep}
+read -r corpus nfiles nbytes < <(bash bench/corpus.sh "$BENCH_DIR")
+echo "corpus: $corpus: $nfiles files, $nbytes bytes; threads $THREADS, $REPS repetitions" >&2
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# rule sets: the bundled packs' YARA files and IOCs, and signature-base when given
+mkdir -p "$work/yara-bundled" "$work/hash-only"
+find packs -name '*.yar' -exec cp {} "$work/yara-bundled/" \;
+find packs -name '*hash*.txt' -exec cp {} "$work/hash-only/" \;
+# the same hash IOCs for clamscan (.hsb: HASH:*:NAME, any size)
+grep -hv '^#' "$work"/hash-only/*.txt | cut -d';' -f1 | awk 'length($0) == 64 || length($0) == 40 {print $0 ":*:chainsweep.ioc." NR ":73"}' > "$work/iocs.hsb"
+grep -hv '^#' "$work"/hash-only/*.txt | cut -d';' -f1 | awk 'length($0) == 32 {print $0 ":*:chainsweep.ioc." NR ":73"}' > "$work/iocs.hdb"
+externals=(-d filename= -d filepath= -d extension= -d filetype= -d md5= -d owner= -d group= -d filemode=0
+           -d timezone= -d language= -d osversion=0 -d unpack_parent= -d unpack_source= -d id=0)
+
+declare -A cmds
+cmds[cat]="find '$corpus' -type f -print0 | xargs -0 -P $THREADS -n 64 cat > /dev/null"
+cmds[sha256]="find '$corpus' -type f -print0 | xargs -0 -P $THREADS -n 64 openssl dgst -sha256 > /dev/null"
+cmds[yara_bundled]="yara -N -r -w -p $THREADS ${externals[*]} $work/yara-bundled/*.yar '$corpus' > $work/yara_bundled.out"
+cmds[cs_yara_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$work/yara-bundled' '$corpus' > $work/cs_yara_bundled.out; [ \$? -le 1 ]"
+cmds[cs_all_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[cs_hash]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors hash --pack '$work/hash-only' '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[clamscan_hash]="clamscan --no-summary -i -r -d $work/iocs.hsb -d $work/iocs.hdb --max-filesize=4000M --max-scansize=4000M '$corpus' > /dev/null; [ \$? -le 1 ]"
+order=(cat sha256 yara_bundled cs_yara_bundled cs_all_bundled cs_hash clamscan_hash)
+if [ -n "${SIGBASE:-}" ]; then
+  cmds[yara_sigbase]="yara -N -r -w -p $THREADS ${externals[*]} $(find "$SIGBASE/yara" -name '*.yar' | sort | tr '\n' ' ') '$corpus' > $work/yara_sigbase.out"
+  cmds[cs_yara_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$SIGBASE/yara' '$corpus' > $work/cs_yara_sigbase.out; [ \$? -le 1 ]"
+  order+=(yara_sigbase cs_yara_sigbase)
+fi
+rm -f "$work/state.db"
+cmds[cs_incr_first]="rm -f '$work/state.db'; '$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[cs_incr_second]="'$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' '$corpus' > /dev/null; [ \$? -le 1 ]"
+order+=(cs_incr_first cs_incr_second)
+for c in "${order[@]}"; do
+  command -v "${c%%_*}" >/dev/null 2>&1 || [ "${c%%_*}" = cs ] || [ "$c" = sha256 ] || [ "$c" = cat ] || { echo "missing tool for $c" >&2; unset "cmds[$c]"; }
+done
+
+declare -A times rss
+for rep in $(seq "$REPS"); do
+  for c in "${order[@]}"; do
+    [ -n "${cmds[$c]:-}" ] || continue
+    echo "rep $rep: $c" >&2
+    /usr/bin/time -f '%e %M' -o "$work/t" bash -c "${cmds[$c]}" || { echo "$c failed" >&2; continue; }
+    read -r secs kb < "$work/t"
+    times[$c]="${times[$c]:-} $secs"
+    rss[$c]=$(( ${rss[$c]:-0} > kb ? ${rss[$c]:-0} : kb ))
+  done
+done
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=bench/results/$stamp
+{
+  echo "chainsweep benchmark $stamp"
+  echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "corpus: $nfiles files, $nbytes bytes; threads $THREADS; median of $REPS runs"
+  printf '%-18s %10s %10s %12s\n' run seconds MB/s peak_RSS_MiB
+} > "$out.txt"
+json="{\"stamp\":\"$stamp\",\"files\":$nfiles,\"bytes\":$nbytes,\"threads\":$THREADS,\"reps\":$REPS,\"runs\":{"
+sep=
+for c in "${order[@]}"; do
+  [ -n "${times[$c]:-}" ] || continue
+  m=$(echo "${times[$c]}" | median)
+  mbs=$(awk -v b="$nbytes" -v s="$m" 'BEGIN {printf "%.1f", (s > 0 ? b/1e6/s : 0)}')
+  printf '%-18s %10s %10s %12s\n' "$c" "$m" "$mbs" "$(( rss[$c] / 1024 ))" >> "$out.txt"
+  echo "$c $m" >> "$out.dat"
+  json+="$sep\"$c\":{\"seconds\":$m,\"mb_per_s\":$mbs,\"peak_rss_kib\":${rss[$c]}}"
+  sep=,
+done
+json+="}}"
+echo "$json" > "$out.json"
+ratio() { awk -v a="$(grep "^$1 " "$out.dat" | cut -d' ' -f2)" -v b="$(grep "^$2 " "$out.dat" | cut -d' ' -f2)" 'BEGIN {if (a && b) printf "%.2f", a/b; else printf "n/a"}'; }
+{
+  echo
+  echo "ratios (lower is better for chainsweep):"
+  echo "  YARA bundled packs: chainsweep / yara          = $(ratio cs_yara_bundled yara_bundled)   (target <= 1.0)"
+  [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / yara         = $(ratio cs_yara_sigbase yara_sigbase)   (target <= 0.5)"
+  echo "  all layers / YARA-only (bundled)               = $(ratio cs_all_bundled cs_yara_bundled)   (target <= 1.2)"
+  echo "  hash IOCs: chainsweep / OpenSSL SHA-256 floor  = $(ratio cs_hash sha256)   (target <= 1.5)"
+  echo "  hash IOCs: chainsweep / clamscan (.hsb)        = $(ratio cs_hash clamscan_hash)"
+  echo "  incremental: first / second sweep              = $(ratio cs_incr_first cs_incr_second)   (target >= 20)"
+  echo "  chainsweep YARA / cat floor                    = $(ratio cs_yara_bundled cat)"
+} >> "$out.txt"
+# lossless check: the same (file, rule) matches as yara
+pairs_yara() { awk '{r=$1; $1=""; sub(/^ /, ""); print $0 "\t" r}' "$1" | sort -u; }
+pairs_cs() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "yara") | "\($p)\t\(.rule)"' "$1" | sort -u; }
+for set in bundled ${SIGBASE:+sigbase}; do
+  if [ -f "$work/yara_$set.out" ] && [ -f "$work/cs_yara_$set.out" ]; then
+    if diff <(pairs_yara "$work/yara_$set.out") <(pairs_cs "$work/cs_yara_$set.out") > "$work/diff"; then
+      echo "  matches ($set): identical to yara ($(pairs_yara "$work/yara_$set.out" | wc -l) file/rule pairs)" >> "$out.txt"
+    else
+      echo "  matches ($set): DIFFER from yara ($(wc -l < "$work/diff") diff lines)" >> "$out.txt"
+    fi
+  fi
+done
+rm -f "$out.dat"
+if command -v gnuplot >/dev/null; then
+  python3 - "$out.json" "$out.png" <<'PY' || true
+import json, subprocess, sys
+d = json.load(open(sys.argv[1]))["runs"]
+rows = "\n".join(f'"{k}" {v["mb_per_s"]}' for k, v in d.items())
+script = f"""set terminal png size 1000,500
+set output '{sys.argv[2]}'
+set style data histograms
+set style fill solid
+set ylabel 'MB/s (higher is faster)'
+set xtics rotate by -30
+set title 'chainsweep vs peers, same corpus and threads'
+plot '-' using 2:xtic(1) notitle
+{rows}
+e
+"""
+subprocess.run(["gnuplot"], input=script.encode(), check=True)
+PY
+fi
+cat "$out.txt"
