@@ -58,6 +58,8 @@ typedef struct cs_config {
     int warning_level;
     int alert_level;
     int alert_subscore;        /* an alert also needs one sub-score >= this */
+    int cpu_limit;             /* percent of one CPU per worker thread, 0: no limit */
+    int low_priority;          /* nice 19 and idle I/O class for the scan threads */
 } cs_config;
 
 void cs_config_init(cs_config *cfg);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,9 +75,13 @@ static void on_walk_entry(void *ud, const cs_walk_entry *ent)
     cs_queue_push(&p->work, j);
 }
 
+static void lower_priority(void);
+
 static void *walker_main(void *arg)
 {
     cs_pipeline *p = arg;
+    if (p->e->cfg.low_priority)
+        lower_priority();
     for (size_t i = 0; i < p->n_targets; i++)
         cs_walk(p->e, p->targets[i], on_walk_entry, p);
     cs_queue_close(&p->work);
@@ -281,13 +287,51 @@ static void process(cs_worker *w, cs_job *j)
         munmap(map, size);
 }
 
+static double thread_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now_seconds(void);
+
+/* nice 19 and the idle I/O class, for sweeps on production endpoints */
+static void lower_priority(void)
+{
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+#ifdef SYS_ioprio_set
+    const int ioprio_who_process = 1, ioprio_class_idle = 3;
+    syscall(SYS_ioprio_set, ioprio_who_process, (int)syscall(SYS_gettid), ioprio_class_idle << 13);
+#endif
+}
+
+/* --cpu-limit: after each file, sleep until this thread's CPU time is at
+ * most limit% of the wall time it has been running. */
+static void throttle(int limit, double start_wall, double start_cpu)
+{
+    double cpu = thread_cpu_seconds() - start_cpu, wall = now_seconds() - start_wall;
+    double want_wall = cpu * 100.0 / limit;
+    if (want_wall > wall) {
+        double d = want_wall - wall;
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     cs_worker *w = arg;
+    const cs_config *cfg = &w->p->e->cfg;
+    if (cfg->low_priority)
+        lower_priority();
+    double wall0 = now_seconds(), cpu0 = thread_cpu_seconds();
     cs_job *j;
     while ((j = cs_queue_pop(&w->p->work)) != NULL) {
         process(w, j);
         cs_queue_push(&w->p->results, j);
+        if (cfg->cpu_limit > 0 && cfg->cpu_limit < 100)
+            throttle(cfg->cpu_limit, wall0, cpu0);
     }
     if (atomic_fetch_sub(&w->p->workers_left, 1) == 1)
         cs_queue_close(&w->p->results);

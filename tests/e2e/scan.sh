@@ -106,6 +106,15 @@ check "depth limit" jq_true "$work/depth.jsonl" '.[-1].skipped.depth == 2'
 "$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --min-level alert -o "$work/o.jsonl" "$tree/config.txt"
 check "-o writes the file" jq_true "$work/o.jsonl" '.[0].type == "finding"'
 
+# Throttled and low-priority sweeps find the same (no timing asserted).
+"$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --cpu-limit 50 --nice --detectors yara,c2 "$tree/sub" "$tree/config.txt" > "$work/slow.jsonl"
+"$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --detectors yara,c2 "$tree/sub" "$tree/config.txt" > "$work/fast.jsonl"
+sel() { jq -c 'select(.type == "finding") | [.path, .score]' "$1" | sort; }
+check "--cpu-limit/--nice: same findings" bash -c "diff <(sel '$work/slow.jsonl') <(sel '$work/fast.jsonl') && [ -s '$work/fast.jsonl' ]"
+check "--detectors limits the layers" jq_true "$work/fast.jsonl" 'all(.[]; select(.type == "finding") | all(.reasons[]; .detector == "yara" or .detector == "c2"))'
+"$CS" scan --cpu-limit 0 "$tree" >/dev/null 2>&1
+check "--cpu-limit 0 rejected" [ $? -eq 2 ]
+
 # Errors: exit 2.
 "$CS" scan --pack "$pack" /nonexistent/target >/dev/null 2>&1
 check "missing target exits 2" [ $? -eq 2 ]
