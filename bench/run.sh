@@ -126,11 +126,14 @@ if command -v gnuplot >/dev/null; then
 import json, subprocess, sys
 d = json.load(open(sys.argv[1]))["runs"]
 rows = "\n".join(f'"{k}" {v["mb_per_s"]}' for k, v in d.items())
-script = f"""set terminal png size 1000,500
+script = f"""set terminal png size 1000,500 noenhanced
+set logscale y
+set yrange [10:*]
+set grid ytics
 set output '{sys.argv[2]}'
 set style data histograms
 set style fill solid
-set ylabel 'MB/s (higher is faster)'
+set ylabel 'MB/s, log scale (higher is faster)'
 set xtics rotate by -30
 set title 'chainsweep vs peers, same corpus and threads'
 plot '-' using 2:xtic(1) notitle
