@@ -55,6 +55,7 @@ static void usage(FILE *f)
             "  --follow-symlinks      follow symbolic links (loops are detected)\n"
             "  --cross-fs             descend into other file systems\n"
             "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
+            "  --no-yara-partition    one YARA rule set for all files (default: one per file class)\n"
             "  --cpu-limit PCT        each worker uses at most PCT%% of a CPU (1-100)\n"
             "  --nice                 lowest CPU and I/O priority (nice 19, idle I/O class)\n"
             "Incremental sweeps:\n"
@@ -194,7 +195,7 @@ enum {
     OPT_PACK = 256, OPT_SIGBASE, OPT_EXCLUDE, OPT_EXCLUDE_FILE, OPT_MAX_DEPTH, OPT_MAX_SIZE,
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
-    OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE,
+    OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +206,7 @@ static const struct option long_opts[] = {
     {"detectors", required_argument, 0, OPT_DETECTORS},
     {"cpu-limit", required_argument, 0, OPT_CPU_LIMIT},
     {"nice", no_argument, 0, OPT_NICE},
+    {"no-yara-partition", no_argument, 0, OPT_NO_PARTITION},
     {"state", required_argument, 0, OPT_STATE},
     {"crl", required_argument, 0, OPT_SCAN_CRL},
     {"threads", required_argument, 0, 'p'},
@@ -311,6 +313,7 @@ static int cmd_scan(int argc, char **argv)
                 return fail("--cpu-limit: expected a percentage 1..100, got '%s'", optarg);
             break;
         case OPT_NICE: cfg.low_priority = 1; break;
+        case OPT_NO_PARTITION: cfg.no_yara_partition = 1; break;
         case OPT_STATE: state = optarg; incremental = 1; break;
         case OPT_FOLLOW: cfg.follow_symlinks = 1; break;
         case OPT_CROSS_FS: cfg.cross_fs = 1; break;

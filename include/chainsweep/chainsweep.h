@@ -60,6 +60,7 @@ typedef struct cs_config {
     int alert_subscore;        /* an alert also needs one sub-score >= this */
     int cpu_limit;             /* percent of one CPU per worker thread, 0: no limit */
     int low_priority;          /* nice 19 and idle I/O class for the scan threads */
+    int no_yara_partition;     /* one YARA rule set for every file (no per-class sets) */
 } cs_config;
 
 void cs_config_init(cs_config *cfg);
@@ -113,6 +114,7 @@ typedef struct cs_load_stats {
     size_t hash_iocs, good_hashes, filename_iocs, filename_iocs_pcre;
     size_t c2_iocs;
     size_t yara_files, yara_files_skipped, yara_rules;
+    size_t yara_rules_guarded;  /* left out of the sets of file classes they cannot match */
     size_t signers;
     size_t filetype_signatures;
 } cs_load_stats;

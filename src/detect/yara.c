@@ -12,15 +12,71 @@
 #include <yara.h>
 
 #include "engine/engine.h"
+#include "format/yara_split.h"
 
 #define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
 #define YARA_MAX_MATCHES 8      /* matched strings kept per rule */
 #define YARA_MAX_DATA 64        /* bytes kept per matched string */
 
+/* File classes: each gets its own rule set holding only the rules whose
+ * file-type guard can hold for it (plus every unguarded rule). */
+enum { CLASS_PE, CLASS_ELF, CLASS_MACHO, CLASS_OTHER, N_CLASSES };
+
+static const struct {
+    unsigned char bytes[4];
+    size_t len;
+    int cls;
+} class_magics[] = {
+    {{'M', 'Z'}, 2, CLASS_PE},
+    {{0x7f, 'E', 'L', 'F'}, 4, CLASS_ELF},
+    {{0xfe, 0xed, 0xfa, 0xce}, 4, CLASS_MACHO},
+    {{0xfe, 0xed, 0xfa, 0xcf}, 4, CLASS_MACHO},
+    {{0xce, 0xfa, 0xed, 0xfe}, 4, CLASS_MACHO},
+    {{0xcf, 0xfa, 0xed, 0xfe}, 4, CLASS_MACHO},
+    {{0xca, 0xfe, 0xba, 0xbe}, 4, CLASS_MACHO},
+};
+#define N_MAGICS (sizeof class_magics / sizeof *class_magics)
+
+static int file_class(const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < N_MAGICS; i++)
+        if (n >= class_magics[i].len && memcmp(d, class_magics[i].bytes, class_magics[i].len) == 0)
+            return class_magics[i].cls;
+    return CLASS_OTHER;
+}
+
+/* Can a rule with this guard match some file of class c? */
+static int rule_fits_class(const cs_yara_rule_span *r, int c)
+{
+    if (!r->guard_len)
+        return 1;
+    if (c != CLASS_OTHER) {
+        for (size_t i = 0; i < N_MAGICS; i++)
+            if (class_magics[i].cls == c && cs_yara_guard_compatible(r, class_magics[i].bytes, class_magics[i].len))
+                return 1;
+        return 0;
+    }
+    /* OTHER holds every file not starting with a class magic: the rule fits
+     * unless its guard already implies one of those magics */
+    for (size_t i = 0; i < N_MAGICS; i++)
+        if (r->guard_len >= class_magics[i].len && memcmp(r->guard, class_magics[i].bytes, class_magics[i].len) == 0)
+            return 0;
+    return 1;
+}
+
+typedef struct rule_file {
+    char *path;
+    char *text;
+    size_t len;
+    cs_yara_split split;
+} rule_file;
+
 typedef struct yara_state {
-    YR_COMPILER *compiler;
-    YR_RULES *rules;
-    size_t files, skipped, n_rules;
+    rule_file *files_loaded;
+    size_t n_files, files_cap;
+    YR_RULES *rules[N_CLASSES];    /* without partitioning: one set, shared */
+    int partitioned;
+    size_t files, skipped, n_rules, guarded;
     int needs_md5;
     int timeout;
     int initialized;
@@ -33,7 +89,7 @@ typedef struct name_cache {
 } name_cache;
 
 typedef struct yara_thread {
-    YR_SCANNER *scanner;
+    YR_SCANNER *scanner[N_CLASSES];
     cs_findings *out;
     name_cache owner, group;
 } yara_thread;
@@ -60,10 +116,15 @@ static void *yara_create(void)
 static void yara_destroy(void *st)
 {
     yara_state *s = st;
-    if (s->compiler)
-        yr_compiler_destroy(s->compiler);
-    if (s->rules)
-        yr_rules_destroy(s->rules);
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files_loaded[i].path);
+        free(s->files_loaded[i].text);
+        cs_yara_split_free(&s->files_loaded[i].split);
+    }
+    free(s->files_loaded);
+    for (int c = 0; c < N_CLASSES; c++)
+        if (s->rules[c] && (c == 0 || s->rules[c] != s->rules[0]))
+            yr_rules_destroy(s->rules[c]);
     if (s->initialized)
         yr_finalize();
     free(s);
@@ -119,14 +180,30 @@ static int uses_md5_external(const char *text)
     return 0;
 }
 
-static int compile_into(YR_COMPILER *c, const char *path, const char *ns)
+/* Add a rule file from disk (so that relative includes resolve), or a
+ * rewritten view of it from memory; the namespace is the file's path. */
+static int add_rule_file(YR_COMPILER *c, const char *path, const char *view)
 {
+    if (view)
+        return yr_compiler_add_string(c, view, path);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    int errors = yr_compiler_add_file(c, f, ns, path);
+    int errors = yr_compiler_add_file(c, f, path, path);
     fclose(f);
     return errors;
+}
+
+static size_t count_public_rules(YR_RULES *rules)
+{
+    size_t n = 0;
+    YR_RULE *rule;
+    yr_rules_foreach(rules, rule)
+    {
+        if (!RULE_IS_PRIVATE(rule))
+            n++;
+    }
+    return n;
 }
 
 static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *err)
@@ -140,7 +217,7 @@ static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *e
         s->skipped++;
         return CS_OK;
     }
-    /* 1. compile alone to find out whether the file is good */
+    /* compile alone: a broken file is reported and skipped, the rest load */
     YR_COMPILER *test;
     if (yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0) {
         free(text);
@@ -148,34 +225,70 @@ static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *e
     }
     compile_ctx c = {e, 1};
     yr_compiler_set_callback(test, on_compile_message, &c);
-    int errors = compile_into(test, path, path);
+    int errors = add_rule_file(test, path, NULL);
+    YR_RULES *rules = NULL;
+    if (errors == 0 && yr_compiler_get_rules(test, &rules) == ERROR_SUCCESS) {
+        s->n_rules += count_public_rules(rules);
+        yr_rules_destroy(rules);
+    }
     yr_compiler_destroy(test);
     if (errors != 0) {
-        if (errors < 0)
-            cs_engine_diag_add(e, path, 0, 1, "cannot open");
         cs_engine_diag_add(e, path, 0, 0, "rule file skipped: it does not compile");
         s->skipped++;
         free(text);
         return CS_OK;
     }
-    /* 2. add it to the shared set */
-    if (!s->compiler) {
-        if (yr_compiler_create(&s->compiler) != ERROR_SUCCESS || define_externals(s->compiler) != 0) {
-            free(text);
-            return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
-        }
-    }
-    c.report = 1;
-    yr_compiler_set_callback(s->compiler, on_compile_message, &c);
-    if (compile_into(s->compiler, path, path) != 0) {
-        free(text);
-        return cs_error_set(err, CS_ERR_RULES, "%s compiled alone but not in the rule set", path);
-    }
-    yr_compiler_set_callback(s->compiler, NULL, NULL); /* c goes out of scope */
     if (uses_md5_external(text))
         s->needs_md5 = 1;
+    cs_grow((void **)&s->files_loaded, &s->files_cap, s->n_files + 1, sizeof *s->files_loaded);
+    rule_file *rf = &s->files_loaded[s->n_files++];
+    rf->path = cs_strdup(path);
+    rf->text = text;
+    rf->len = len;
+    cs_yara_split_parse(text, len, &rf->split);
     s->files++;
-    free(text);
+    return CS_OK;
+}
+
+/* The rule file as class c sees it: rules that cannot match c blanked out
+ * (newlines kept, so compiler messages keep their line numbers). */
+static char *class_view(const rule_file *rf, int c)
+{
+    if (rf->split.whole_file)
+        return NULL; /* compiled from the file itself */
+    char *t = cs_strndup(rf->text, rf->len);
+    for (size_t i = 0; i < rf->split.n; i++) {
+        const cs_yara_rule_span *r = &rf->split.rules[i];
+        if (rule_fits_class(r, c))
+            continue;
+        for (size_t k = r->start; k < r->end && k < rf->len; k++)
+            if (t[k] != '\n')
+                t[k] = ' ';
+    }
+    return t;
+}
+
+static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, cs_error *err)
+{
+    YR_COMPILER *comp;
+    if (yr_compiler_create(&comp) != ERROR_SUCCESS || define_externals(comp) != 0)
+        return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
+    compile_ctx cc = {e, 1};
+    yr_compiler_set_callback(comp, on_compile_message, &cc);
+    for (size_t i = 0; i < s->n_files; i++) {
+        char *t = c < 0 ? NULL : class_view(&s->files_loaded[i], c);
+        int errors = add_rule_file(comp, s->files_loaded[i].path, t);
+        free(t);
+        if (errors) {
+            yr_compiler_destroy(comp);
+            return cs_error_set(err, CS_ERR_RULES, "%s compiled alone but not in the rule set",
+                                s->files_loaded[i].path);
+        }
+    }
+    int rc = yr_compiler_get_rules(comp, out);
+    yr_compiler_destroy(comp);
+    if (rc != ERROR_SUCCESS)
+        return cs_error_set(err, CS_ERR_RULES, "YARA: cannot build the rule set (error %d)", rc);
     return CS_OK;
 }
 
@@ -183,25 +296,42 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
     s->timeout = e->cfg.yara_timeout;
-    if (!s->compiler)
+    if (s->n_files == 0)
         return CS_OK;
-    int rc = yr_compiler_get_rules(s->compiler, &s->rules);
-    yr_compiler_destroy(s->compiler);
-    s->compiler = NULL;
-    if (rc != ERROR_SUCCESS)
-        return cs_error_set(err, CS_ERR_RULES, "YARA: cannot build the rule set (error %d)", rc);
-    YR_RULE *rule;
-    yr_rules_foreach(s->rules, rule)
-    {
-        if (!RULE_IS_PRIVATE(rule))
-            s->n_rules++;
+    for (size_t i = 0; i < s->n_files; i++)
+        for (size_t k = 0; k < s->files_loaded[i].split.n; k++)
+            s->guarded += s->files_loaded[i].split.rules[k].guard_len != 0;
+    s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
+    cs_status rc = CS_OK;
+    if (s->partitioned) {
+        for (int c = 0; c < N_CLASSES && rc == CS_OK; c++)
+            rc = build_set(s, e, c, &s->rules[c], err);
+        if (rc != CS_OK) { /* never lose rules over an optimisation */
+            cs_engine_diag_add(e, NULL, 0, 0, "YARA: per-file-class rule sets failed (%s); one set for all files",
+                               err ? err->message : "");
+            for (int c = 0; c < N_CLASSES; c++)
+                if (s->rules[c])
+                    yr_rules_destroy(s->rules[c]), s->rules[c] = NULL;
+            s->partitioned = 0;
+        }
     }
-    return CS_OK;
+    if (!s->partitioned) {
+        rc = build_set(s, e, -1, &s->rules[0], err);
+        for (int c = 1; c < N_CLASSES; c++)
+            s->rules[c] = s->rules[0];
+    }
+    /* the sources are not needed any more */
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files_loaded[i].text);
+        s->files_loaded[i].text = NULL;
+        cs_yara_split_free(&s->files_loaded[i].split);
+    }
+    return rc;
 }
 
 static int yara_active(const void *st)
 {
-    return ((const yara_state *)st)->rules != NULL;
+    return ((const yara_state *)st)->rules[0] != NULL;
 }
 
 static void yara_stats(const void *st, cs_load_stats *out)
@@ -210,6 +340,7 @@ static void yara_stats(const void *st, cs_load_stats *out)
     out->yara_files += s->files;
     out->yara_files_skipped += s->skipped;
     out->yara_rules += s->n_rules;
+    out->yara_rules_guarded += s->partitioned ? s->guarded : 0;
 }
 
 /* libyara 4.2 hands out YR_MATCH records that are not 8-byte aligned (its
@@ -268,8 +399,9 @@ static void yara_thread_fini(void *st, void *ts)
     yara_thread *t = ts;
     if (!t)
         return;
-    if (t->scanner)
-        yr_scanner_destroy(t->scanner);
+    for (int c = 0; c < N_CLASSES; c++)
+        if (t->scanner[c])
+            yr_scanner_destroy(t->scanner[c]);
     free(t);
 }
 
@@ -277,14 +409,16 @@ static void *yara_thread_init(void *st, cs_error *err)
 {
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
-    if (!t || yr_scanner_create(s->rules, &t->scanner) != ERROR_SUCCESS) {
-        cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
-        yara_thread_fini(st, t);
-        return NULL;
+    for (int c = 0; t && c < N_CLASSES; c++) {
+        if (yr_scanner_create(s->rules[c], &t->scanner[c]) != ERROR_SUCCESS) {
+            cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+            yara_thread_fini(st, t);
+            return NULL;
+        }
+        yr_scanner_set_callback(t->scanner[c], on_scan_message, t);
+        if (s->timeout > 0)
+            yr_scanner_set_timeout(t->scanner[c], s->timeout);
     }
-    yr_scanner_set_callback(t->scanner, on_scan_message, t);
-    if (s->timeout > 0)
-        yr_scanner_set_timeout(t->scanner, s->timeout);
     return t;
 }
 
@@ -317,7 +451,7 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
 {
     yara_state *s = st;
     yara_thread *t = ts;
-    YR_SCANNER *sc = t->scanner;
+    YR_SCANNER *sc = t->scanner[file_class(f->data, f->size)];
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
     memcpy(dir, f->path, dl);

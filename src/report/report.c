@@ -396,6 +396,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             json_object_set_new(l, "yara_files", json_integer((json_int_t)ls->yara_files));
             json_object_set_new(l, "yara_files_skipped", json_integer((json_int_t)ls->yara_files_skipped));
             json_object_set_new(l, "yara_rules", json_integer((json_int_t)ls->yara_rules));
+            json_object_set_new(l, "yara_rules_guarded", json_integer((json_int_t)ls->yara_rules_guarded));
             json_object_set_new(j, "loaded", l);
         }
         json_emit(j, &b);

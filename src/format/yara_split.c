@@ -1,0 +1,416 @@
+#include "format/yara_split.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+typedef struct lexer {
+    const char *s;
+    size_t len, pos;
+} lexer;
+
+static int at_word(const lexer *lx, const char *w)
+{
+    size_t n = strlen(w);
+    if (lx->pos + n > lx->len || memcmp(lx->s + lx->pos, w, n) != 0)
+        return 0;
+    if (lx->pos > 0 && (isalnum((unsigned char)lx->s[lx->pos - 1]) || lx->s[lx->pos - 1] == '_'))
+        return 0;
+    return lx->pos + n == lx->len || !(isalnum((unsigned char)lx->s[lx->pos + n]) || lx->s[lx->pos + n] == '_');
+}
+
+/* Skip white space and comments. -1 on an unterminated comment. */
+static int skip_space(lexer *lx)
+{
+    while (lx->pos < lx->len) {
+        char c = lx->s[lx->pos];
+        if (isspace((unsigned char)c)) {
+            lx->pos++;
+        } else if (c == '/' && lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '/') {
+            while (lx->pos < lx->len && lx->s[lx->pos] != '\n')
+                lx->pos++;
+        } else if (c == '/' && lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '*') {
+            const char *e = NULL;
+            for (size_t i = lx->pos + 2; i + 1 < lx->len; i++)
+                if (lx->s[i] == '*' && lx->s[i + 1] == '/') {
+                    e = lx->s + i;
+                    break;
+                }
+            if (!e)
+                return -1;
+            lx->pos = (size_t)(e - lx->s) + 2;
+        } else {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Skip a "..." literal starting at pos. */
+static int skip_string(lexer *lx)
+{
+    for (size_t i = lx->pos + 1; i < lx->len; i++) {
+        if (lx->s[i] == '\\')
+            i++;
+        else if (lx->s[i] == '"') {
+            lx->pos = i + 1;
+            return 0;
+        } else if (lx->s[i] == '\n')
+            return -1;
+    }
+    return -1;
+}
+
+/* Skip a /regex/flags literal starting at pos. */
+static int skip_regex(lexer *lx)
+{
+    int in_class = 0;
+    for (size_t i = lx->pos + 1; i < lx->len; i++) {
+        char c = lx->s[i];
+        if (c == '\\')
+            i++;
+        else if (c == '[')
+            in_class = 1;
+        else if (c == ']')
+            in_class = 0;
+        else if (c == '\n')
+            return -1;
+        else if (c == '/' && !in_class) {
+            i++;
+            while (i < lx->len && isalpha((unsigned char)lx->s[i]))
+                i++;
+            lx->pos = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void read_ident(lexer *lx, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (lx->pos < lx->len && (isalnum((unsigned char)lx->s[lx->pos]) || lx->s[lx->pos] == '_')) {
+        if (n + 1 < cap)
+            out[n++] = lx->s[lx->pos];
+        lx->pos++;
+    }
+    out[n] = '\0';
+}
+
+/* ---- guards ---- */
+
+/* Parse "uintN[be](0) == CONST" at p; returns the bytes a file must start
+ * with. p is advanced past it. */
+static int parse_guard(const char **pp, const char *end, unsigned char *bytes, size_t *n)
+{
+    const char *p = *pp;
+    int bits, be = 0;
+    if (end - p > 6 && strncmp(p, "uint32", 6) == 0)
+        bits = 32, p += 6;
+    else if (end - p > 6 && strncmp(p, "uint16", 6) == 0)
+        bits = 16, p += 6;
+    else if (end - p > 5 && strncmp(p, "uint8", 5) == 0)
+        bits = 8, p += 5;
+    else
+        return -1;
+    if (end - p >= 2 && strncmp(p, "be", 2) == 0)
+        be = 1, p += 2;
+    while (p < end && *p == ' ')
+        p++;
+    if (end - p < 3 || p[0] != '(' || p[1] != '0' || p[2] != ')')
+        return -1;
+    p += 3;
+    while (p < end && *p == ' ')
+        p++;
+    if (end - p < 2 || p[0] != '=' || p[1] != '=')
+        return -1;
+    p += 2;
+    while (p < end && *p == ' ')
+        p++;
+    char num[32];
+    size_t k = 0;
+    while (p < end && (isalnum((unsigned char)*p)) && k + 1 < sizeof num)
+        num[k++] = *p++;
+    num[k] = '\0';
+    char *e;
+    unsigned long long v = strtoull(num, &e, 0);
+    if (!k || *e || (bits < 64 && v >> bits))
+        return -1;
+    size_t nb = (size_t)bits / 8;
+    for (size_t i = 0; i < nb; i++)
+        bytes[i] = (unsigned char)(be ? v >> (8 * (nb - 1 - i)) : v >> (8 * i));
+    *n = nb;
+    *pp = p;
+    return 0;
+}
+
+static int word_at(const char *p, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+    return (size_t)(end - p) >= n && strncmp(p, w, n) == 0 &&
+           ((size_t)(end - p) == n || !(isalnum((unsigned char)p[n]) || p[n] == '_'));
+}
+
+/* Find a guard among the top-level conjuncts of [p, end) (comments already
+ * removed, white space single spaces). Parenthesised conjunctions recurse. */
+static int find_guard(const char *p, const char *end, unsigned char *bytes, size_t *n, int depth)
+{
+    if (depth > 8)
+        return -1;
+    /* the expression must be a pure conjunction at this level */
+    int d = 0;
+    for (const char *q = p; q < end; q++) {
+        if (*q == '(')
+            d++;
+        else if (*q == ')')
+            d--;
+        else if (d == 0 && (q == p || !(isalnum((unsigned char)q[-1]) || q[-1] == '_')) && word_at(q, end, "or"))
+            return -1;
+    }
+    const char *c = p;
+    while (c < end) {
+        while (c < end && *c == ' ')
+            c++;
+        const char *q = c;
+        d = 0;
+        while (q < end && !(d == 0 && q > c && q[-1] == ' ' && word_at(q, end, "and"))) {
+            if (*q == '(')
+                d++;
+            else if (*q == ')')
+                d--;
+            q++;
+        }
+        const char *ce = q;
+        while (ce > c && ce[-1] == ' ')
+            ce--;
+        const char *g = c;
+        if (parse_guard(&g, ce, bytes, n) == 0 && g == ce)
+            return 0;
+        if (ce > c && *c == '(' && ce[-1] == ')') {
+            /* a group spanning the whole conjunct */
+            int dd = 0, whole = 1;
+            for (const char *r = c; r < ce; r++) {
+                dd += *r == '(' ? 1 : *r == ')' ? -1 : 0;
+                if (dd == 0 && r < ce - 1)
+                    whole = 0;
+            }
+            if (whole && find_guard(c + 1, ce - 1, bytes, n, depth + 1) == 0)
+                return 0;
+        }
+        c = q < end ? q + 3 : end; /* past "and" */
+    }
+    return -1;
+}
+
+/* Condition text without comments, strings kept, white space folded. */
+static char *clean_condition(const char *s, size_t n)
+{
+    cs_buf b = {0};
+    int space = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '/') {
+            while (i < n && s[i] != '\n')
+                i++;
+            space = 1;
+            continue;
+        }
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+            i += 2;
+            while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
+                i++;
+            i++;
+            space = 1;
+            continue;
+        }
+        if (isspace((unsigned char)s[i])) {
+            space = 1;
+            continue;
+        }
+        if (space && b.len)
+            cs_buf_append(&b, " ", 1);
+        space = 0;
+        cs_buf_append(&b, s + i, 1);
+    }
+    if (!b.data)
+        cs_buf_append(&b, "", 0);
+    return b.data;
+}
+
+/* ---- rules ---- */
+
+static int parse_rule_body(lexer *lx, size_t *cond_start, size_t *cond_end)
+{
+    /* at '{' */
+    int depth = 0;
+    int prev_assign = 0; /* last significant token was '=' or "matches": a '/' opens a regex */
+    *cond_start = 0;
+    while (lx->pos < lx->len) {
+        if (skip_space(lx) != 0)
+            return -1;
+        if (lx->pos >= lx->len)
+            break;
+        char c = lx->s[lx->pos];
+        if (c == '"') {
+            if (skip_string(lx) != 0)
+                return -1;
+            prev_assign = 0;
+        } else if (c == '/' && prev_assign) {
+            if (skip_regex(lx) != 0)
+                return -1;
+            prev_assign = 0;
+        } else if (c == '{') {
+            depth++;
+            lx->pos++;
+            prev_assign = 0;
+        } else if (c == '}') {
+            depth--;
+            lx->pos++;
+            if (depth == 0) {
+                *cond_end = lx->pos - 1;
+                return *cond_start ? 0 : -1;
+            }
+        } else if (c == '=') {
+            prev_assign = !(lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '=');
+            lx->pos += prev_assign ? 1 : 2;
+        } else if (isalpha((unsigned char)c) || c == '_') {
+            if (depth == 1 && at_word(lx, "condition")) {
+                lx->pos += 9;
+                skip_space(lx);
+                if (lx->pos < lx->len && lx->s[lx->pos] == ':') {
+                    lx->pos++;
+                    *cond_start = lx->pos;
+                }
+                prev_assign = 0;
+                continue;
+            }
+            prev_assign = at_word(lx, "matches");
+            char tmp[64];
+            read_ident(lx, tmp, sizeof tmp);
+        } else {
+            lx->pos++;
+            prev_assign = 0;
+        }
+    }
+    return -1;
+}
+
+static int ident_in(const char *text, size_t n, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i + nl <= n; i++) {
+        if (memcmp(text + i, name, nl) != 0)
+            continue;
+        int before = i == 0 || !(isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_' || text[i - 1] == '$');
+        int after = i + nl == n || !(isalnum((unsigned char)text[i + nl]) || text[i + nl] == '_');
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
+{
+    memset(out, 0, sizeof *out);
+    lexer lx = {text, len, 0};
+    size_t cap = 0, cap_s = 0, cap_e = 0;
+    size_t *cond_s = NULL, *cond_e = NULL;
+    int rc = 0;
+    while (rc == 0) {
+        if (skip_space(&lx) != 0) {
+            rc = -1;
+            break;
+        }
+        if (lx.pos >= len)
+            break;
+        size_t start = lx.pos;
+        if (at_word(&lx, "import")) {
+            lx.pos += 6;
+            skip_space(&lx);
+            if (lx.pos >= len || lx.s[lx.pos] != '"' || skip_string(&lx) != 0)
+                rc = -1;
+            continue;
+        }
+        if (at_word(&lx, "include")) {
+            rc = -1; /* included rules are not ours to split */
+            break;
+        }
+        int is_global = 0, is_private = 0;
+        for (;;) {
+            if (at_word(&lx, "private"))
+                lx.pos += 7, is_private = 1;
+            else if (at_word(&lx, "global"))
+                lx.pos += 6, is_global = 1;
+            else
+                break;
+            skip_space(&lx);
+        }
+        if (!at_word(&lx, "rule")) {
+            rc = -1;
+            break;
+        }
+        lx.pos += 4;
+        skip_space(&lx);
+        cs_grow((void **)&out->rules, &cap, out->n + 1, sizeof *out->rules);
+        cs_grow((void **)&cond_s, &cap_s, out->n + 1, sizeof *cond_s);
+        cs_grow((void **)&cond_e, &cap_e, out->n + 1, sizeof *cond_e);
+        cs_yara_rule_span *r = &out->rules[out->n];
+        memset(r, 0, sizeof *r);
+        r->start = start;
+        r->is_global = is_global;
+        r->is_private = is_private;
+        read_ident(&lx, r->name, sizeof r->name);
+        skip_space(&lx);
+        while (lx.pos < len && lx.s[lx.pos] != '{') { /* ": tags" */
+            if (lx.s[lx.pos] == '"' || lx.s[lx.pos] == '/') {
+                rc = -1;
+                break;
+            }
+            lx.pos++;
+        }
+        if (rc != 0 || !r->name[0] || lx.pos >= len ||
+            parse_rule_body(&lx, &cond_s[out->n], &cond_e[out->n]) != 0) {
+            rc = -1;
+            break;
+        }
+        r->end = lx.pos;
+        out->n++;
+    }
+    for (size_t i = 0; rc == 0 && i < out->n; i++) {
+        cs_yara_rule_span *r = &out->rules[i];
+        if (r->is_global) {
+            rc = -1; /* a global rule gates every rule of the file */
+            break;
+        }
+        char *cond = clean_condition(text + cond_s[i], cond_e[i] - cond_s[i]);
+        if (find_guard(cond, cond + strlen(cond), r->guard, &r->guard_len, 0) != 0)
+            r->guard_len = 0;
+        free(cond);
+    }
+    /* a rule that another rule of the file refers to must stay everywhere */
+    for (size_t i = 0; rc == 0 && i < out->n; i++) {
+        for (size_t k = 0; k < out->n && out->rules[i].guard_len; k++)
+            if (k != i && ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
+                out->rules[i].guard_len = 0;
+    }
+    free(cond_s);
+    free(cond_e);
+    if (rc != 0)
+        out->whole_file = 1;
+    return rc;
+}
+
+void cs_yara_split_free(cs_yara_split *s)
+{
+    free(s->rules);
+    memset(s, 0, sizeof *s);
+}
+
+int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n)
+{
+    if (!r->guard_len)
+        return 1;
+    size_t k = r->guard_len < n ? r->guard_len : n;
+    return memcmp(r->guard, prefix, k) == 0;
+}

@@ -1,0 +1,34 @@
+/* Splits a YARA rule file into its rules and finds each rule's file-type
+ * guard (a top-level "uintN(0) == MAGIC" conjunct), so that the engine can
+ * compile one rule set per file class and scan each file only with the rules
+ * that can match it. Conservative: anything it does not understand leaves
+ * the rule (or the whole file) unguarded, which is always lossless. */
+#ifndef CS_FORMAT_YARA_SPLIT_H
+#define CS_FORMAT_YARA_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cs_yara_rule_span {
+    size_t start, end;            /* bytes of the rule, modifiers included */
+    char name[128];
+    int is_global, is_private;
+    unsigned char guard[4];       /* the file must start with these bytes */
+    size_t guard_len;             /* 0: no guard */
+} cs_yara_rule_span;
+
+typedef struct cs_yara_split {
+    cs_yara_rule_span *rules;
+    size_t n;
+    int whole_file;               /* includes, globals, or text not understood: never split */
+} cs_yara_split;
+
+/* 0 on success; on failure (or for files that must not be split) sets
+ * whole_file. Free with cs_yara_split_free. */
+int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out);
+void cs_yara_split_free(cs_yara_split *s);
+
+/* Could a file whose first bytes are prefix[0..n) satisfy the guard? */
+int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n);
+
+#endif
