@@ -18,9 +18,22 @@
 #define YARA_MAX_MATCHES 8      /* matched strings kept per rule */
 #define YARA_MAX_DATA 64        /* bytes kept per matched string */
 
-/* File classes: each gets its own rule set holding only the rules whose
- * file-type guard can hold for it (plus every unguarded rule). */
-enum { CLASS_PE, CLASS_ELF, CLASS_MACHO, CLASS_OTHER, N_CLASSES };
+/* File classes (type x size tier): each gets its own rule set holding only
+ * the rules whose guards (a magic at offset 0, a "filesize <" bound) can hold
+ * for it, plus every unguarded rule. Large files skip the many rules meant
+ * for small ones, which is where most of the bytes are. */
+enum { CLASS_PE, CLASS_ELF, CLASS_MACHO, CLASS_OTHER, N_TYPES };
+#define N_TIERS 2
+#define N_CLASSES (N_TYPES * N_TIERS)
+static const uint64_t tier_min[N_TIERS] = {0, 2u << 20};
+
+static int size_tier(uint64_t size)
+{
+    int t = 0;
+    while (t + 1 < N_TIERS && size >= tier_min[t + 1])
+        t++;
+    return t;
+}
 
 static const struct {
     unsigned char bytes[4];
@@ -45,8 +58,8 @@ static int file_class(const unsigned char *d, size_t n)
     return CLASS_OTHER;
 }
 
-/* Can a rule with this guard match some file of class c? */
-static int rule_fits_class(const cs_yara_rule_span *r, int c)
+/* Can a rule with these guards match some file of type c? */
+static int rule_fits_type(const cs_yara_rule_span *r, int c)
 {
     if (!r->guard_len)
         return 1;
@@ -74,7 +87,8 @@ typedef struct rule_file {
 typedef struct yara_state {
     rule_file *files_loaded;
     size_t n_files, files_cap;
-    YR_RULES *rules[N_CLASSES];    /* without partitioning: one set, shared */
+    YR_RULES *rules[N_CLASSES];    /* classes with the same rules share one set */
+    int owns[N_CLASSES];
     int partitioned;
     size_t files, skipped, n_rules, guarded;
     int needs_md5;
@@ -123,7 +137,7 @@ static void yara_destroy(void *st)
     }
     free(s->files_loaded);
     for (int c = 0; c < N_CLASSES; c++)
-        if (s->rules[c] && (c == 0 || s->rules[c] != s->rules[0]))
+        if (s->owns[c])
             yr_rules_destroy(s->rules[c]);
     if (s->initialized)
         yr_finalize();
@@ -209,6 +223,7 @@ static size_t count_public_rules(YR_RULES *rules)
 static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *err)
 {
     yara_state *s = st;
+    (void)err;
     size_t len;
     cs_error rerr;
     char *text = cs_read_text_file(path, &len, &rerr);
@@ -217,37 +232,46 @@ static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *e
         s->skipped++;
         return CS_OK;
     }
-    /* compile alone: a broken file is reported and skipped, the rest load */
-    YR_COMPILER *test;
-    if (yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0) {
-        free(text);
-        return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
-    }
-    compile_ctx c = {e, 1};
-    yr_compiler_set_callback(test, on_compile_message, &c);
-    int errors = add_rule_file(test, path, NULL);
-    YR_RULES *rules = NULL;
-    if (errors == 0 && yr_compiler_get_rules(test, &rules) == ERROR_SUCCESS) {
-        s->n_rules += count_public_rules(rules);
-        yr_rules_destroy(rules);
-    }
-    yr_compiler_destroy(test);
-    if (errors != 0) {
-        cs_engine_diag_add(e, path, 0, 0, "rule file skipped: it does not compile");
-        s->skipped++;
-        free(text);
-        return CS_OK;
-    }
-    if (uses_md5_external(text))
-        s->needs_md5 = 1;
+    /* compiled in prepare: all files at once first, one by one only if that fails */
     cs_grow((void **)&s->files_loaded, &s->files_cap, s->n_files + 1, sizeof *s->files_loaded);
     rule_file *rf = &s->files_loaded[s->n_files++];
     rf->path = cs_strdup(path);
     rf->text = text;
     rf->len = len;
     cs_yara_split_parse(text, len, &rf->split);
-    s->files++;
     return CS_OK;
+}
+
+/* Compile each file alone, report and drop the ones that fail. */
+static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_files; i++) {
+        rule_file *rf = &s->files_loaded[i];
+        YR_COMPILER *test;
+        if (yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0)
+            return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
+        compile_ctx c = {e, 1};
+        yr_compiler_set_callback(test, on_compile_message, &c);
+        int errors = add_rule_file(test, rf->path, NULL);
+        yr_compiler_destroy(test);
+        if (errors != 0) {
+            cs_engine_diag_add(e, rf->path, 0, 0, "rule file skipped: it does not compile");
+            s->skipped++;
+            free(rf->path);
+            free(rf->text);
+            cs_yara_split_free(&rf->split);
+            continue;
+        }
+        s->files_loaded[kept++] = *rf;
+    }
+    s->n_files = kept;
+    return CS_OK;
+}
+
+static int rule_fits_class(const cs_yara_rule_span *r, int c)
+{
+    return rule_fits_type(r, c / N_TIERS) && cs_yara_size_compatible(r, tier_min[c % N_TIERS]);
 }
 
 /* The rule file as class c sees it: rules that cannot match c blanked out
@@ -273,7 +297,7 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
     YR_COMPILER *comp;
     if (yr_compiler_create(&comp) != ERROR_SUCCESS || define_externals(comp) != 0)
         return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
-    compile_ctx cc = {e, 1};
+    compile_ctx cc = {e, 0}; /* a failure is diagnosed file by file */
     yr_compiler_set_callback(comp, on_compile_message, &cc);
     for (size_t i = 0; i < s->n_files; i++) {
         char *t = c < 0 ? NULL : class_view(&s->files_loaded[i], c);
@@ -292,34 +316,91 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
     return CS_OK;
 }
 
+/* Which rules class c keeps, one byte per rule of every splittable file:
+ * classes with equal membership share one compiled set. */
+static char *class_membership(const yara_state *s, int c)
+{
+    cs_buf b = {0};
+    for (size_t i = 0; i < s->n_files; i++)
+        for (size_t k = 0; k < s->files_loaded[i].split.n; k++)
+            cs_buf_append(&b, rule_fits_class(&s->files_loaded[i].split.rules[k], c) ? "1" : "0", 1);
+    if (!b.data)
+        cs_buf_append(&b, "", 0);
+    return b.data;
+}
+
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
     s->timeout = e->cfg.yara_timeout;
     if (s->n_files == 0)
         return CS_OK;
+    YR_RULES *all = NULL;
+    cs_status rc = build_set(s, e, -1, &all, err);
+    if (rc != CS_OK) {
+        if ((rc = drop_broken_files(s, e, err)) != CS_OK)
+            return rc;
+        if (s->n_files == 0)
+            return CS_OK;
+        if ((rc = build_set(s, e, -1, &all, err)) != CS_OK)
+            return rc;
+    }
+    s->files = s->n_files;
+    s->n_rules = count_public_rules(all);
     for (size_t i = 0; i < s->n_files; i++)
-        for (size_t k = 0; k < s->files_loaded[i].split.n; k++)
-            s->guarded += s->files_loaded[i].split.rules[k].guard_len != 0;
+        if (uses_md5_external(s->files_loaded[i].text))
+            s->needs_md5 = 1;
+    for (size_t i = 0; i < s->n_files; i++)
+        for (size_t k = 0; k < s->files_loaded[i].split.n; k++) {
+            const cs_yara_rule_span *r = &s->files_loaded[i].split.rules[k];
+            s->guarded += r->guard_len != 0 || r->max_size != 0;
+        }
     s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
-    cs_status rc = CS_OK;
     if (s->partitioned) {
-        for (int c = 0; c < N_CLASSES && rc == CS_OK; c++)
-            rc = build_set(s, e, c, &s->rules[c], err);
+        char *members[N_CLASSES] = {0};
+        for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
+            members[c] = class_membership(s, c);
+            int same = -1;
+            for (int k = 0; k < c && same < 0; k++)
+                if (strcmp(members[k], members[c]) == 0)
+                    same = k;
+            if (same >= 0) {
+                s->rules[c] = s->rules[same];
+            } else if (!strchr(members[c], '0')) { /* keeps every rule */
+                s->rules[c] = all;
+                s->owns[c] = 1;
+                all = NULL;
+            } else {
+                rc = build_set(s, e, c, &s->rules[c], err);
+                s->owns[c] = rc == CS_OK;
+            }
+        }
+        for (int c = 0; c < N_CLASSES; c++)
+            free(members[c]);
         if (rc != CS_OK) { /* never lose rules over an optimisation */
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: per-file-class rule sets failed (%s); one set for all files",
                                err ? err->message : "");
-            for (int c = 0; c < N_CLASSES; c++)
-                if (s->rules[c])
-                    yr_rules_destroy(s->rules[c]), s->rules[c] = NULL;
             s->partitioned = 0;
+            rc = CS_OK;
         }
     }
     if (!s->partitioned) {
-        rc = build_set(s, e, -1, &s->rules[0], err);
+        for (int c = 0; c < N_CLASSES; c++) {
+            if (s->owns[c])
+                yr_rules_destroy(s->rules[c]);
+            s->owns[c] = 0;
+            s->rules[c] = NULL;
+        }
+        if (!all)
+            rc = build_set(s, e, -1, &all, err);
+        s->rules[0] = all;
+        s->owns[0] = all != NULL;
+        all = NULL;
         for (int c = 1; c < N_CLASSES; c++)
             s->rules[c] = s->rules[0];
     }
+    if (all)
+        yr_rules_destroy(all);
     /* the sources are not needed any more */
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].text);
@@ -399,9 +480,13 @@ static void yara_thread_fini(void *st, void *ts)
     yara_thread *t = ts;
     if (!t)
         return;
-    for (int c = 0; c < N_CLASSES; c++)
-        if (t->scanner[c])
+    for (int c = 0; c < N_CLASSES; c++) {
+        int shared = 0;
+        for (int k = 0; k < c; k++)
+            shared |= t->scanner[k] == t->scanner[c];
+        if (t->scanner[c] && !shared)
             yr_scanner_destroy(t->scanner[c]);
+    }
     free(t);
 }
 
@@ -410,6 +495,9 @@ static void *yara_thread_init(void *st, cs_error *err)
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
     for (int c = 0; t && c < N_CLASSES; c++) {
+        if (!s->owns[c]) { /* shares the set, and so the scanner, of an earlier class */
+            continue;
+        }
         if (yr_scanner_create(s->rules[c], &t->scanner[c]) != ERROR_SUCCESS) {
             cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
             yara_thread_fini(st, t);
@@ -419,6 +507,11 @@ static void *yara_thread_init(void *st, cs_error *err)
         if (s->timeout > 0)
             yr_scanner_set_timeout(t->scanner[c], s->timeout);
     }
+    for (int c = 0; t && c < N_CLASSES; c++)
+        if (!t->scanner[c])
+            for (int k = 0; k < c && !t->scanner[c]; k++)
+                if (s->rules[k] == s->rules[c])
+                    t->scanner[c] = t->scanner[k];
     return t;
 }
 
@@ -451,7 +544,7 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
 {
     yara_state *s = st;
     yara_thread *t = ts;
-    YR_SCANNER *sc = t->scanner[file_class(f->data, f->size)];
+    YR_SCANNER *sc = t->scanner[file_class(f->data, f->size) * N_TIERS + size_tier(f->size)];
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
     memcpy(dir, f->path, dl);

@@ -153,16 +153,60 @@ static int word_at(const char *p, const char *end, const char *w)
            ((size_t)(end - p) == n || !(isalnum((unsigned char)p[n]) || p[n] == '_'));
 }
 
-/* Find a guard among the top-level conjuncts of [p, end) (comments already
+/* Parse "filesize < N[KB|MB]" or "filesize <= N..." at p: the smallest size
+ * the rule cannot match. */
+static int parse_size_bound(const char *p, const char *end, uint64_t *bound)
+{
+    if (!word_at(p, end, "filesize"))
+        return -1;
+    p += 8;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p != '<')
+        return -1;
+    int inclusive = p + 1 < end && p[1] == '=';
+    p += inclusive ? 2 : 1;
+    while (p < end && *p == ' ')
+        p++;
+    char num[32];
+    size_t k = 0;
+    while (p < end && isalnum((unsigned char)*p) && k + 1 < sizeof num)
+        num[k++] = *p++;
+    num[k] = '\0';
+    if (p != end || !k)
+        return -1;
+    char *e;
+    unsigned long long v = strtoull(num, &e, 0);
+    if (strcmp(e, "KB") == 0)
+        v *= 1024;
+    else if (strcmp(e, "MB") == 0)
+        v *= 1024 * 1024;
+    else if (*e)
+        return -1;
+    *bound = v + (inclusive ? 1 : 0);
+    return 0;
+}
+
+typedef struct guards {
+    unsigned char bytes[4];
+    size_t n;
+    uint64_t max_size;
+} guards;
+
+/* Collect guards among the top-level conjuncts of [p, end) (comments
  * removed, white space single spaces). Parenthesised conjunctions recurse. */
-static int find_guard(const char *p, const char *end, unsigned char *bytes, size_t *n, int depth)
+static int find_guards(const char *p, const char *end, guards *g, int depth)
 {
     if (depth > 8)
         return -1;
     /* the expression must be a pure conjunction at this level */
-    int d = 0;
+    int d = 0, in_str = 0;
     for (const char *q = p; q < end; q++) {
-        if (*q == '(')
+        if (*q == '"' && (q == p || q[-1] != '\\'))
+            in_str = !in_str;
+        else if (in_str)
+            continue;
+        else if (*q == '(')
             d++;
         else if (*q == ')')
             d--;
@@ -175,20 +219,30 @@ static int find_guard(const char *p, const char *end, unsigned char *bytes, size
             c++;
         const char *q = c;
         d = 0;
-        while (q < end && !(d == 0 && q > c && q[-1] == ' ' && word_at(q, end, "and"))) {
-            if (*q == '(')
+        in_str = 0;
+        while (q < end && !(d == 0 && !in_str && q > c && q[-1] == ' ' && word_at(q, end, "and"))) {
+            if (*q == '"' && q[-1] != '\\')
+                in_str = !in_str;
+            else if (!in_str && *q == '(')
                 d++;
-            else if (*q == ')')
+            else if (!in_str && *q == ')')
                 d--;
             q++;
         }
         const char *ce = q;
         while (ce > c && ce[-1] == ' ')
             ce--;
-        const char *g = c;
-        if (parse_guard(&g, ce, bytes, n) == 0 && g == ce)
-            return 0;
-        if (ce > c && *c == '(' && ce[-1] == ')') {
+        const char *gp = c;
+        unsigned char b[4];
+        size_t bn;
+        uint64_t bound;
+        if (!g->n && parse_guard(&gp, ce, b, &bn) == 0 && gp == ce) {
+            memcpy(g->bytes, b, bn);
+            g->n = bn;
+        } else if (parse_size_bound(c, ce, &bound) == 0) {
+            if (!g->max_size || bound < g->max_size)
+                g->max_size = bound;
+        } else if (ce > c && *c == '(' && ce[-1] == ')') {
             /* a group spanning the whole conjunct */
             int dd = 0, whole = 1;
             for (const char *r = c; r < ce; r++) {
@@ -196,12 +250,12 @@ static int find_guard(const char *p, const char *end, unsigned char *bytes, size
                 if (dd == 0 && r < ce - 1)
                     whole = 0;
             }
-            if (whole && find_guard(c + 1, ce - 1, bytes, n, depth + 1) == 0)
-                return 0;
+            if (whole)
+                find_guards(c + 1, ce - 1, g, depth + 1);
         }
         c = q < end ? q + 3 : end; /* past "and" */
     }
-    return -1;
+    return 0;
 }
 
 /* Condition text without comments, strings kept, white space folded. */
@@ -384,15 +438,19 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             break;
         }
         char *cond = clean_condition(text + cond_s[i], cond_e[i] - cond_s[i]);
-        if (find_guard(cond, cond + strlen(cond), r->guard, &r->guard_len, 0) != 0)
-            r->guard_len = 0;
+        guards g = {{0}, 0, 0};
+        if (find_guards(cond, cond + strlen(cond), &g, 0) == 0) {
+            memcpy(r->guard, g.bytes, g.n);
+            r->guard_len = g.n;
+            r->max_size = g.max_size;
+        }
         free(cond);
     }
     /* a rule that another rule of the file refers to must stay everywhere */
     for (size_t i = 0; rc == 0 && i < out->n; i++) {
-        for (size_t k = 0; k < out->n && out->rules[i].guard_len; k++)
+        for (size_t k = 0; k < out->n && (out->rules[i].guard_len || out->rules[i].max_size); k++)
             if (k != i && ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
-                out->rules[i].guard_len = 0;
+                out->rules[i].guard_len = 0, out->rules[i].max_size = 0;
     }
     free(cond_s);
     free(cond_e);
@@ -405,6 +463,11 @@ void cs_yara_split_free(cs_yara_split *s)
 {
     free(s->rules);
     memset(s, 0, sizeof *s);
+}
+
+int cs_yara_size_compatible(const cs_yara_rule_span *r, uint64_t min_size)
+{
+    return !r->max_size || min_size < r->max_size;
 }
 
 int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n)

@@ -15,6 +15,7 @@ typedef struct cs_yara_rule_span {
     int is_global, is_private;
     unsigned char guard[4];       /* the file must start with these bytes */
     size_t guard_len;             /* 0: no guard */
+    uint64_t max_size;            /* the file must be smaller than this; 0: no bound */
 } cs_yara_rule_span;
 
 typedef struct cs_yara_split {
@@ -27,6 +28,9 @@ typedef struct cs_yara_split {
  * whole_file. Free with cs_yara_split_free. */
 int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out);
 void cs_yara_split_free(cs_yara_split *s);
+
+/* Could a file of at least min_size bytes satisfy the size bound? */
+int cs_yara_size_compatible(const cs_yara_rule_span *r, uint64_t min_size);
 
 /* Could a file whose first bytes are prefix[0..n) satisfy the guard? */
 int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n);
