@@ -56,6 +56,8 @@ static void usage(FILE *f)
             "  --cross-fs             descend into other file systems\n"
             "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
             "  --no-yara-partition    one YARA rule set for all files (default: one per file class)\n"
+            "  --cache-dir DIR        where compiled YARA sets are kept (default ~/.cache/chainsweep)\n"
+            "  --no-cache             compile YARA rules every time\n"
             "  --cpu-limit PCT        each worker uses at most PCT%% of a CPU (1-100)\n"
             "  --nice                 lowest CPU and I/O priority (nice 19, idle I/O class)\n"
             "Incremental sweeps:\n"
@@ -196,6 +198,7 @@ enum {
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
+    OPT_CACHE_DIR, OPT_NO_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -207,6 +210,8 @@ static const struct option long_opts[] = {
     {"cpu-limit", required_argument, 0, OPT_CPU_LIMIT},
     {"nice", no_argument, 0, OPT_NICE},
     {"no-yara-partition", no_argument, 0, OPT_NO_PARTITION},
+    {"cache-dir", required_argument, 0, OPT_CACHE_DIR},
+    {"no-cache", no_argument, 0, OPT_NO_CACHE},
     {"state", required_argument, 0, OPT_STATE},
     {"crl", required_argument, 0, OPT_SCAN_CRL},
     {"threads", required_argument, 0, 'p'},
@@ -257,7 +262,8 @@ static int cmd_scan(int argc, char **argv)
     cli c = {0};
     c.report.min_level = CS_LEVEL_NOTICE;
     int no_color = getenv("NO_COLOR") != NULL;
-    const char *output = NULL, *state = NULL, *detectors = NULL;
+    const char *output = NULL, *state = NULL, *detectors = NULL, *cache_dir = NULL;
+    int no_cache = 0;
     int incremental = 0;
     pack_arg packs[64];
     size_t n_packs = 0;
@@ -314,6 +320,8 @@ static int cmd_scan(int argc, char **argv)
             break;
         case OPT_NICE: cfg.low_priority = 1; break;
         case OPT_NO_PARTITION: cfg.no_yara_partition = 1; break;
+        case OPT_CACHE_DIR: cache_dir = optarg; break;
+        case OPT_NO_CACHE: no_cache = 1; break;
         case OPT_STATE: state = optarg; incremental = 1; break;
         case OPT_FOLLOW: cfg.follow_symlinks = 1; break;
         case OPT_CROSS_FS: cfg.cross_fs = 1; break;
@@ -369,20 +377,28 @@ static int cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < n_exf; i++)
         if (cs_engine_add_exclude_file(e, exclude_files[i], &err) != CS_OK)
             goto out;
-    char default_state[4096];
+    char default_state[4200], default_cache[4096];
+    const char *home = getenv("HOME");
+    int have_home_cache = 0;
+    if (home && *home) { /* ~/.cache/chainsweep, created when missing */
+        snprintf(default_cache, sizeof default_cache, "%s/.cache", home);
+        mkdir(default_cache, 0700);
+        snprintf(default_cache, sizeof default_cache, "%s/.cache/chainsweep", home);
+        mkdir(default_cache, 0700);
+        struct stat sb;
+        have_home_cache = stat(default_cache, &sb) == 0 && S_ISDIR(sb.st_mode);
+    }
     if (incremental && !state) {
-        const char *home = getenv("HOME");
-        if (!home || !*home) {
-            snprintf(err.message, sizeof err.message, "--incremental: HOME is not set; use --state FILE");
+        if (!have_home_cache) {
+            snprintf(err.message, sizeof err.message, "--incremental: no usable ~/.cache; use --state FILE");
             goto out;
         }
-        snprintf(default_state, sizeof default_state, "%s/.cache", home);
-        mkdir(default_state, 0700);
-        snprintf(default_state, sizeof default_state, "%s/.cache/chainsweep", home);
-        mkdir(default_state, 0700);
-        snprintf(default_state, sizeof default_state, "%s/.cache/chainsweep/state.sqlite", home);
+        snprintf(default_state, sizeof default_state, "%s/state.sqlite", default_cache);
         state = default_state;
     }
+    if (!no_cache && (cache_dir || have_home_cache) &&
+        cs_engine_set_cache_dir(e, cache_dir ? cache_dir : default_cache, &err) != CS_OK)
+        goto out;
     if (state && cs_engine_set_state(e, state, &err) != CS_OK)
         goto out;
     if (detectors && cs_engine_only_detectors(e, detectors, &err) != CS_OK)

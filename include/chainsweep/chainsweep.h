@@ -88,6 +88,10 @@ cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *er
 /* Comma-separated names of all detectors, in scan order. */
 const char *cs_detector_names(void);
 
+/* Keep compiled YARA rule sets in dir (keyed by the rules fingerprint), so
+ * that later runs with the same rules load instead of compiling. */
+cs_status cs_engine_set_cache_dir(cs_engine *e, const char *dir, cs_error *err);
+
 /* Incremental sweeps: remember each file's identity and verdict in a SQLite
  * store at path; a later scan with the same rules re-reports unchanged files
  * without reading them. */

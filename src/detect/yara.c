@@ -4,7 +4,9 @@
  * name used twice across files does not sink the whole set. One scanner
  * per thread, THOR's externals set per file. */
 #include <ctype.h>
+#include <dirent.h>
 #include <grp.h>
+#include <unistd.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +318,54 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
     return CS_OK;
 }
 
+/* ---- compiled-set cache: <dir>/yara-<fingerprint>-<class>.yarc ---- */
+
+static void cache_path(char *out, size_t n, const cs_engine *e, int c)
+{
+    snprintf(out, n, "%s/yara-%.32s-%d.yarc", e->cache_dir, e->fingerprint_hex, c);
+}
+
+static int cache_load(const cs_engine *e, int c, YR_RULES **out)
+{
+    char p[4096];
+    if (!e->cache_dir)
+        return -1;
+    cache_path(p, sizeof p, e, c);
+    return yr_rules_load(p, out) == ERROR_SUCCESS ? 0 : -1;
+}
+
+static void cache_save(const cs_engine *e, int c, YR_RULES *rules)
+{
+    char p[4096], tmp[4200];
+    if (!e->cache_dir)
+        return;
+    cache_path(p, sizeof p, e, c);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
+    if (yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
+        return;
+    unlink(tmp);
+}
+
+/* Sets compiled for other rules are dead weight: remove them. */
+static void cache_prune(const cs_engine *e)
+{
+    DIR *d = e->cache_dir ? opendir(e->cache_dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        size_t len = strlen(n);
+        if (strncmp(n, "yara-", 5) != 0 || len < 10 || strcmp(n + len - 5, ".yarc") != 0 ||
+            strncmp(n + 5, e->fingerprint_hex, 32) == 0)
+            continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", e->cache_dir, n);
+        unlink(p);
+    }
+    closedir(d);
+}
+
 /* Which rules class c keeps, one byte per rule of every splittable file:
  * classes with equal membership share one compiled set. */
 static char *class_membership(const yara_state *s, int c)
@@ -370,13 +420,18 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
                 s->rules[c] = all;
                 s->owns[c] = 1;
                 all = NULL;
+            } else if (cache_load(e, c, &s->rules[c]) == 0) {
+                s->owns[c] = 1;
             } else {
                 rc = build_set(s, e, c, &s->rules[c], err);
                 s->owns[c] = rc == CS_OK;
+                if (rc == CS_OK)
+                    cache_save(e, c, s->rules[c]);
             }
         }
         for (int c = 0; c < N_CLASSES; c++)
             free(members[c]);
+        cache_prune(e);
         if (rc != CS_OK) { /* never lose rules over an optimisation */
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: per-file-class rule sets failed (%s); one set for all files",
                                err ? err->message : "");

@@ -101,6 +101,7 @@ void cs_engine_free(cs_engine *e)
     cs_trust_free(e->trust);
     EVP_MD_CTX_free(e->fingerprint);
     free(e->state_path);
+    free(e->cache_dir);
     free(e);
 }
 
@@ -147,6 +148,16 @@ cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *er
     free(copy);
     for (size_t d = 0; d < cs_detector_count; d++)
         e->disabled[d] = !want[d];
+    return CS_OK;
+}
+
+cs_status cs_engine_set_cache_dir(cs_engine *e, const char *dir, cs_error *err)
+{
+    struct stat sb;
+    if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cs_error_set(err, CS_ERR_ARG, "cache directory %s: not a directory", dir ? dir : "(null)");
+    free(e->cache_dir);
+    e->cache_dir = cs_strdup(dir);
     return CS_OK;
 }
 
@@ -377,6 +388,18 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
 {
     if (e->prepared)
         return CS_OK;
+    /* settings that change verdicts are part of the fingerprint too; it is
+     * final before the detectors compile (YARA keys its cache on it) */
+    char knobs[128];
+    int k = snprintf(knobs, sizeof knobs, "max_size=%llu detectors=", (unsigned long long)e->cfg.max_size);
+    for (size_t d = 0; d < cs_detector_count && k < (int)sizeof knobs - 1; d++)
+        knobs[k++] = e->disabled[d] ? '0' : '1';
+    knobs[k] = '\0';
+    EVP_DigestUpdate(e->fingerprint, knobs, strlen(knobs));
+    unsigned char md[32];
+    unsigned len;
+    EVP_DigestFinal_ex(e->fingerprint, md, &len);
+    cs_hex(e->fingerprint_hex, md, 32);
     int any = 0;
     for (size_t d = 0; d < cs_detector_count; d++) {
         const cs_detector_ops *ops = cs_detectors[d];
@@ -390,17 +413,6 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
     }
     if (!any)
         return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");
-    /* settings that change verdicts are part of the fingerprint too */
-    char knobs[128];
-    int k = snprintf(knobs, sizeof knobs, "max_size=%llu detectors=", (unsigned long long)e->cfg.max_size);
-    for (size_t d = 0; d < cs_detector_count && k < (int)sizeof knobs - 1; d++)
-        knobs[k++] = e->disabled[d] ? '0' : '1';
-    knobs[k] = '\0';
-    EVP_DigestUpdate(e->fingerprint, knobs, strlen(knobs));
-    unsigned char md[32];
-    unsigned len;
-    EVP_DigestFinal_ex(e->fingerprint, md, &len);
-    cs_hex(e->fingerprint_hex, md, 32);
     e->prepared = 1;
     return CS_OK;
 }

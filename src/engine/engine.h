@@ -99,6 +99,7 @@ struct cs_engine {
     void *fingerprint;                     /* EVP_MD_CTX over everything loaded */
     char fingerprint_hex[65];              /* final, set by prepare */
     char *state_path;                      /* incremental state store, or NULL */
+    char *cache_dir;                       /* compiled YARA sets, or NULL */
     int disabled[CS_MAX_DETECTORS];        /* --detectors left these out */
     int prepared;
 };

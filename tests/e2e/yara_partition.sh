@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The per-file-class YARA rule sets must be lossless: on files of every class
+# and size tier, with rules using every guard form (and traps that must not be
+# taken for guards), the (file, rule) matches equal those of one rule set and
+# those of plain yara. Also checks the compiled-set cache.
+# usage: yara_partition.sh CHAINSWEEP SOURCE_DIR
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+work=$(mktemp -d /tmp/cs-part-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rules" "$work/tree" "$work/global" "$work/cache"
+cat > "$work/rules/guards.yar" <<'YAR'
+import "pe"
+rule g_mz { strings: $s = "CSMARK" condition: uint16(0) == 0x5a4d and $s }
+rule g_mz_upper { strings: $s = "CSMARK" condition: ( uint16(0) == 0x5A4D and filesize < 2MB ) and $s }
+rule g_mz_be { strings: $s = "CSMARK" condition: uint16be(0) == 0x4d5a and $s }
+rule g_elf { strings: $s = "CSMARK" condition: uint32(0) == 0x464c457f and $s }
+rule g_elf16 { strings: $s = "CSMARK" condition: uint16(0) == 0x457f and $s }
+rule g_macho { strings: $s = "CSMARK" condition: uint32(0) == 0xfeedfacf and $s }
+rule g_m8 { strings: $s = "CSMARK" condition: uint8(0) == 0x4d and $s }
+rule g_small { strings: $s = "CSMARK" condition: filesize < 1MB and $s }
+rule g_small_le { strings: $s = "CSMARK" condition: filesize <= 2097152 and $s }
+rule g_mz_3mb { strings: $s = "CSMARK" condition: filesize < 3MB and uint16(0) == 0x5a4d and $s }
+rule t_or { strings: $s = "CSMARK" condition: uint16(0) == 0x5a4d and $s or filesize > 0 }
+rule t_not { strings: $s = "CSMARK" condition: not uint16(0) == 0x5a4d and $s }
+rule t_ne { strings: $s = "CSMARK" condition: uint16(0) != 0x5a4d and $s }
+rule t_group_or { strings: $s = "CSMARK" condition: (uint16(0) == 0x5a4d or uint32(0) == 0x464c457f) and $s }
+rule t_string_and { strings: $s = "CSMARK" $t = "x and uint16(0) == 0x5a4d and y" condition: $s or $t }
+rule t_regex { strings: $r = /CS{1}MARK[}{]?/ $h = { 43 53 4D 41 52 4B } condition: uint16(0) == 0x5a4d and ($r or $h) }
+private rule p_mz { condition: uint16(0) == 0x5a4d }
+rule uses_private { strings: $s = "CSMARK" condition: p_mz and $s }
+rule referenced_guarded { strings: $s = "CSMARK" condition: uint32(0) == 0x464c457f and $s }
+rule referrer { condition: referenced_guarded or filesize == 7 }
+rule unguarded { strings: $s = "CSMARK" condition: $s }
+rule with_pe { condition: pe.number_of_sections >= 0 and uint16(0) == 0x5a4d and filesize < 10KB }
+/* a comment with rule fake { condition: true } and "quotes */
+rule after_comment { strings: $s = "CSMARK" // trailing comment }
+    condition: uint16(0) == 0x5a4d and $s }
+YAR
+cat > "$work/global/global.yar" <<'YAR'
+global rule only_mz { condition: uint16(0) == 0x5a4d }
+rule in_global_file { strings: $s = "CSMARK" condition: $s }
+YAR
+python3 - "$work/tree" <<'PY'
+import os, sys
+out = sys.argv[1]
+mark = b" CSMARK "
+files = {
+    "mz_small": b"MZ" + mark,
+    "mz_big": b"MZ" + mark + b"\0" * (3 * 1024 * 1024),
+    "mz_2mb": b"MZ" + mark + b"\0" * (2 * 1024 * 1024 - 10),
+    "elf_small": b"\x7fELF" + mark,
+    "elf_big": b"\x7fELF" + mark + b"\0" * (3 * 1024 * 1024),
+    "elf16_only": b"\x7fEXX" + mark,
+    "macho": b"\xcf\xfa\xed\xfe" + mark,
+    "m_not_mz": b"MQ" + mark,
+    "mz_short": b"M",
+    "text": b"plain" + mark,
+    "text_big": b"plain" + mark + b"\0" * (3 * 1024 * 1024),
+    "seven__": b"1234567",
+    "empty": b"",
+    "le_limit": b"pl" + mark + b"\0" * (2097152 - 10),
+}
+for n, d in files.items():
+    open(os.path.join(out, n), "wb").write(d)
+PY
+pairs() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "yara") | "\($p | split("/") | last)\t\(.rule)"' "$1" | sort -u; }
+for rules in rules global; do
+    "$CS" scan --pack "$work/$rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/part.jsonl"
+    "$CS" scan --pack "$work/$rules" --detectors yara --json -q --max-size 16M --no-yara-partition --no-cache "$work/tree" > "$work/one.jsonl"
+    yara -w -r "$work/$rules"/*.yar "$work/tree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/yara.pairs"
+    pairs "$work/part.jsonl" > "$work/part.pairs"
+    pairs "$work/one.jsonl" > "$work/one.pairs"
+    check "$rules: partitioned == one set ($(wc -l < "$work/one.pairs") pairs)" diff "$work/part.pairs" "$work/one.pairs"
+    check "$rules: partitioned == yara" diff "$work/part.pairs" "$work/yara.pairs"
+    cp "$work/one.pairs" "$work/$rules.one.pairs"
+done
+check "guards were used" jq_true <("$CS" scan --pack "$work/rules" --detectors yara --json -q --no-cache "$work/tree/text") '.[-1].loaded.yara_rules_guarded >= 10'
+"$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > /dev/null
+check "compiled sets cached" bash -c "ls '$work/cache'/yara-*.yarc >/dev/null"
+"$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/cached.jsonl"
+pairs "$work/cached.jsonl" > "$work/cached.pairs"
+check "sets loaded from the cache, same matches" diff "$work/cached.pairs" "$work/rules.one.pairs"
+for f in "$work/cache"/yara-*.yarc; do printf 'garbage' > "$f"; done
+"$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/part2.jsonl"
+pairs "$work/part2.jsonl" > "$work/part2.pairs"
+check "corrupt cache files are recompiled, same matches" diff "$work/part2.pairs" "$work/rules.one.pairs"
+finish
