@@ -28,5 +28,14 @@ check "filename IOCs loaded" jq_true "$work/out.jsonl" '.[-1].loaded.filename_io
 check "C2 IOCs loaded" jq_true "$work/out.jsonl" '.[-1].loaded.c2_iocs > 1500'
 check "no per-file errors" jq_true "$work/out.jsonl" '.[-1].errors == 0'
 check "no rule file errors" bash -c "! grep -q '\\.yar' '$work/err'"
+# per-file-class rule sets are lossless on the real rule set too
+mkdir -p "$work/tree"
+python3 "$SRC/tests/fixtures/make_fixtures.py" "$work/tree"
+cp /bin/ls /bin/true "$work/tree/"
+"$CS" scan --signature-base "$SB" --detectors yara --json -q "$work/tree" > "$work/p.jsonl"
+"$CS" scan --signature-base "$SB" --detectors yara --json -q --no-yara-partition --no-cache "$work/tree" > "$work/o.jsonl"
+pairs() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | "\($p)\t\(.rule)"' "$1" | sort -u; }
+check "partitioned == one set on signature-base ($(pairs "$work/o.jsonl" | wc -l) pairs)" diff <(pairs "$work/p.jsonl") <(pairs "$work/o.jsonl")
+check "signature-base rules guarded" jq_true "$work/p.jsonl" '.[-1].loaded.yara_rules_guarded > 3000'
 jq -c '.[-1].loaded' -s "$work/out.jsonl"
 finish
