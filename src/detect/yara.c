@@ -6,6 +6,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <grp.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -331,7 +333,10 @@ static int cache_load(const cs_engine *e, int c, YR_RULES **out)
     if (!e->cache_dir)
         return -1;
     cache_path(p, sizeof p, e, c);
-    return yr_rules_load(p, out) == ERROR_SUCCESS ? 0 : -1;
+    if (yr_rules_load(p, out) != ERROR_SUCCESS)
+        return -1;
+    utimes(p, NULL); /* recently used: kept by cache_prune */
+    return 0;
 }
 
 static void cache_save(const cs_engine *e, int c, YR_RULES *rules)
@@ -346,22 +351,55 @@ static void cache_save(const cs_engine *e, int c, YR_RULES *rules)
     unlink(tmp);
 }
 
-/* Sets compiled for other rules are dead weight: remove them. */
+/* Keep the sets of the few most recently used rule versions (a machine may
+ * alternate between packs); older ones are dead weight. */
+#define CACHE_KEEP_VERSIONS 4
+
 static void cache_prune(const cs_engine *e)
 {
     DIR *d = e->cache_dir ? opendir(e->cache_dir) : NULL;
     if (!d)
         return;
+    struct {
+        char fp[33];
+        time_t newest;
+    } seen[64];
+    size_t n_seen = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
-        size_t len = strlen(n);
-        if (strncmp(n, "yara-", 5) != 0 || len < 10 || strcmp(n + len - 5, ".yarc") != 0 ||
-            strncmp(n + 5, e->fingerprint_hex, 32) == 0)
-            continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", e->cache_dir, n);
-        unlink(p);
+    char p[4400];
+    for (int pass = 0; pass < 2; pass++) {
+        rewinddir(d);
+        while ((de = readdir(d)) != NULL) {
+            const char *name = de->d_name;
+            size_t len = strlen(name);
+            if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 || strcmp(name + len - 5, ".yarc") != 0)
+                continue;
+            snprintf(p, sizeof p, "%s/%s", e->cache_dir, name);
+            struct stat sb;
+            if (stat(p, &sb) != 0)
+                continue;
+            size_t i = 0;
+            while (i < n_seen && strncmp(seen[i].fp, name + 5, 32) != 0)
+                i++;
+            if (pass == 0) {
+                if (i == n_seen && n_seen < 64) {
+                    memcpy(seen[n_seen].fp, name + 5, 32);
+                    seen[n_seen].fp[32] = '\0';
+                    seen[n_seen++].newest = sb.st_mtime;
+                } else if (i < n_seen && sb.st_mtime > seen[i].newest) {
+                    seen[i].newest = sb.st_mtime;
+                }
+                continue;
+            }
+            /* pass 1: drop versions with CACHE_KEEP_VERSIONS newer ones */
+            if (strncmp(name + 5, e->fingerprint_hex, 32) == 0 || i == n_seen)
+                continue;
+            size_t newer = 0;
+            for (size_t k = 0; k < n_seen; k++)
+                newer += seen[k].newest > seen[i].newest;
+            if (newer >= CACHE_KEEP_VERSIONS)
+                unlink(p);
+        }
     }
     closedir(d);
 }
