@@ -19,6 +19,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/yara-bundled" "$work/hash-only"
 find packs -name '*.yar' -exec cp {} "$work/yara-bundled/" \;
 find packs -name '*hash*.txt' -exec cp {} "$work/hash-only/" \;
+mkdir -p "$work/sha256-only"
+grep -hv '^#' "$work"/hash-only/*.txt | awk -F';' 'length($1) == 64' > "$work/sha256-only/sha256-hash-iocs.txt"
 # the same hash IOCs for clamscan (.hsb: HASH:*:NAME, any size)
 grep -hv '^#' "$work"/hash-only/*.txt | cut -d';' -f1 | awk 'length($0) == 64 || length($0) == 40 {print $0 ":*:chainsweep.ioc." NR ":73"}' > "$work/iocs.hsb"
 grep -hv '^#' "$work"/hash-only/*.txt | cut -d';' -f1 | awk 'length($0) == 32 {print $0 ":*:chainsweep.ioc." NR ":73"}' > "$work/iocs.hdb"
@@ -32,12 +34,15 @@ cmds[yara_bundled]="yara -N -r -w -p $THREADS ${externals[*]} $work/yara-bundled
 cmds[cs_yara_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$work/yara-bundled' '$corpus' > $work/cs_yara_bundled.out; [ \$? -le 1 ]"
 cmds[cs_all_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G '$corpus' > /dev/null; [ \$? -le 1 ]"
 cmds[cs_hash]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors hash --pack '$work/hash-only' '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[cs_hash_sha256]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors hash --pack '$work/sha256-only' '$corpus' > /dev/null; [ \$? -le 1 ]"
 cmds[clamscan_hash]="clamscan --no-summary -i -r -d $work/iocs.hsb -d $work/iocs.hdb --max-filesize=4000M --max-scansize=4000M '$corpus' > /dev/null; [ \$? -le 1 ]"
-order=(cat sha256 yara_bundled cs_yara_bundled cs_all_bundled cs_hash clamscan_hash)
+order=(cat sha256 yara_bundled cs_yara_bundled cs_all_bundled cs_hash cs_hash_sha256 clamscan_hash)
 if [ -n "${SIGBASE:-}" ]; then
   cmds[yara_sigbase]="yara -N -r -w -p $THREADS ${externals[*]} $(find "$SIGBASE/yara" -name '*.yar' | sort | tr '\n' ' ') '$corpus' > $work/yara_sigbase.out"
   cmds[cs_yara_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$SIGBASE/yara' '$corpus' > $work/cs_yara_sigbase.out; [ \$? -le 1 ]"
-  order+=(yara_sigbase cs_yara_sigbase)
+  cmds[cs_all_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
+  cmds[cs_yara_sigbase_all_rules]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
+  order+=(yara_sigbase cs_yara_sigbase cs_all_sigbase cs_yara_sigbase_all_rules)
 fi
 rm -f "$work/state.db"
 cmds[cs_incr_first]="rm -f '$work/state.db'; '$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' '$corpus' > /dev/null; [ \$? -le 1 ]"
@@ -88,7 +93,9 @@ ratio() { awk -v a="$(grep "^$1 " "$out.dat" | cut -d' ' -f2)" -v b="$(grep "^$2
   echo "  YARA bundled packs: chainsweep / yara          = $(ratio cs_yara_bundled yara_bundled)   (target <= 1.0)"
   [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / yara         = $(ratio cs_yara_sigbase yara_sigbase)   (target <= 0.5)"
   echo "  all layers / YARA-only (bundled)               = $(ratio cs_all_bundled cs_yara_bundled)   (target <= 1.2)"
-  echo "  hash IOCs: chainsweep / OpenSSL SHA-256 floor  = $(ratio cs_hash sha256)   (target <= 1.5)"
+  [ -n "${SIGBASE:-}" ] && echo "  all layers / YARA-only (signature-base+packs)  = $(ratio cs_all_sigbase cs_yara_sigbase_all_rules)   (target <= 1.2)"
+  echo "  hash IOCs: chainsweep / OpenSSL SHA-256 floor  = $(ratio cs_hash sha256)   (target <= 1.5; MD5+SHA-1+SHA-256 IOCs)"
+  echo "  SHA-256 IOCs only: chainsweep / SHA-256 floor  = $(ratio cs_hash_sha256 sha256)   (target <= 1.5)"
   echo "  hash IOCs: chainsweep / clamscan (.hsb)        = $(ratio cs_hash clamscan_hash)"
   echo "  incremental: first / second sweep              = $(ratio cs_incr_first cs_incr_second)   (target >= 20)"
   echo "  chainsweep YARA / cat floor                    = $(ratio cs_yara_bundled cat)"
