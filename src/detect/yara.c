@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <yara.h>
 
 #include "engine/engine.h"
@@ -322,29 +323,50 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
 
 /* ---- compiled-set cache: <dir>/yara-<fingerprint>-<class>.yarc ---- */
 
-static void cache_path(char *out, size_t n, const cs_engine *e, int c)
+/* The cache key covers the rule files alone (paths and text) and this
+ * build's class layout: other packs or detectors do not invalidate it. */
+static void rules_key(const yara_state *s, char out[33])
 {
-    snprintf(out, n, "%s/yara-%.32s-%d.yarc", e->cache_dir, e->fingerprint_hex, c);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned len = 0;
+    char layout[64];
+    snprintf(layout, sizeof layout, "%s/%d/%d/%d", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        EVP_DigestUpdate(ctx, layout, strlen(layout));
+        for (size_t i = 0; i < s->n_files; i++) {
+            EVP_DigestUpdate(ctx, s->files_loaded[i].path, strlen(s->files_loaded[i].path) + 1);
+            EVP_DigestUpdate(ctx, s->files_loaded[i].text, s->files_loaded[i].len);
+        }
+        EVP_DigestFinal_ex(ctx, md, &len);
+    }
+    EVP_MD_CTX_free(ctx);
+    cs_hex(out, md, 16);
 }
 
-static int cache_load(const cs_engine *e, int c, YR_RULES **out)
+static void cache_path(char *out, size_t n, const cs_engine *e, const char *key, int c)
+{
+    snprintf(out, n, "%s/yara-%.32s-%d.yarc", e->cache_dir, key, c);
+}
+
+static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out)
 {
     char p[4096];
     if (!e->cache_dir)
         return -1;
-    cache_path(p, sizeof p, e, c);
+    cache_path(p, sizeof p, e, key, c);
     if (yr_rules_load(p, out) != ERROR_SUCCESS)
         return -1;
     utimes(p, NULL); /* recently used: kept by cache_prune */
     return 0;
 }
 
-static void cache_save(const cs_engine *e, int c, YR_RULES *rules)
+static void cache_save(const cs_engine *e, const char *key, int c, YR_RULES *rules)
 {
     char p[4096], tmp[4200];
     if (!e->cache_dir)
         return;
-    cache_path(p, sizeof p, e, c);
+    cache_path(p, sizeof p, e, key, c);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
     if (yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
         return;
@@ -353,9 +375,9 @@ static void cache_save(const cs_engine *e, int c, YR_RULES *rules)
 
 /* Keep the sets of the few most recently used rule versions (a machine may
  * alternate between packs); older ones are dead weight. */
-#define CACHE_KEEP_VERSIONS 4
+#define CACHE_KEEP_VERSIONS 8
 
-static void cache_prune(const cs_engine *e)
+static void cache_prune(const cs_engine *e, const char *key)
 {
     DIR *d = e->cache_dir ? opendir(e->cache_dir) : NULL;
     if (!d)
@@ -392,7 +414,7 @@ static void cache_prune(const cs_engine *e)
                 continue;
             }
             /* pass 1: drop versions with CACHE_KEEP_VERSIONS newer ones */
-            if (strncmp(name + 5, e->fingerprint_hex, 32) == 0 || i == n_seen)
+            if (strncmp(name + 5, key, 32) == 0 || i == n_seen)
                 continue;
             size_t newer = 0;
             for (size_t k = 0; k < n_seen; k++)
@@ -446,6 +468,8 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
     if (s->partitioned) {
         char *members[N_CLASSES] = {0};
+        char key[33];
+        rules_key(s, key);
         for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
             members[c] = class_membership(s, c);
             int same = -1;
@@ -458,18 +482,18 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
                 s->rules[c] = all;
                 s->owns[c] = 1;
                 all = NULL;
-            } else if (cache_load(e, c, &s->rules[c]) == 0) {
+            } else if (cache_load(e, key, c, &s->rules[c]) == 0) {
                 s->owns[c] = 1;
             } else {
                 rc = build_set(s, e, c, &s->rules[c], err);
                 s->owns[c] = rc == CS_OK;
                 if (rc == CS_OK)
-                    cache_save(e, c, s->rules[c]);
+                    cache_save(e, key, c, s->rules[c]);
             }
         }
         for (int c = 0; c < N_CLASSES; c++)
             free(members[c]);
-        cache_prune(e);
+        cache_prune(e, key);
         if (rc != CS_OK) { /* never lose rules over an optimisation */
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: per-file-class rule sets failed (%s); one set for all files",
                                err ? err->message : "");
