@@ -26,3 +26,4 @@ run filetype "$seeds"
 run report
 run pe "$seeds" "$seeds/signed"
 run authenticode "$seeds/signed"
+run yara_split "${SIGBASE:-../shared/data/signature-base}/yara"

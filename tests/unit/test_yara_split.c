@@ -1,0 +1,68 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "format/yara_split.h"
+
+static const char rules[] =
+    "import \"pe\"\n"
+    "rule a : tag1 { strings: $s = \"x}{\" condition: uint16(0) == 0x5a4d and $s }\n"
+    "/* rule fake { condition: true } */\n"
+    "private rule b { condition: (filesize < 100KB and uint32be(0) == 0x7f454c46) and true }\n"
+    "rule c { strings: $r = /a\\/b{2}/ condition: uint16(0) == 0x5a4d and $r or true }\n"
+    "rule d { condition: b and filesize <= 10 }\n"
+    "rule e { strings: $h = { 4D 5A [2] ( 90 | 00 ) } condition: not uint16(0) == 0x5a4d and $h }\n";
+
+static void splits_and_guards(void **state)
+{
+    (void)state;
+    cs_yara_split sp;
+    assert_int_equal(cs_yara_split_parse(rules, strlen(rules), &sp), 0);
+    assert_false(sp.whole_file);
+    assert_int_equal(sp.n, 5);
+    assert_string_equal(sp.rules[0].name, "a");
+    assert_int_equal(sp.rules[0].guard_len, 2);
+    assert_memory_equal(sp.rules[0].guard, "MZ", 2);
+    assert_string_equal(sp.rules[1].name, "b");
+    assert_true(sp.rules[1].is_private);
+    assert_int_equal(sp.rules[1].guard_len, 0);   /* referenced by d: never left out */
+    assert_int_equal(sp.rules[1].max_size, 0);
+    assert_int_equal(sp.rules[2].guard_len, 0);   /* "or" at the top: no guard */
+    assert_int_equal(sp.rules[3].max_size, 11);   /* filesize <= 10 */
+    assert_int_equal(sp.rules[4].guard_len, 0);   /* "not" */
+    assert_true(cs_yara_guard_compatible(&sp.rules[0], (const unsigned char *)"MZ\x90", 3));
+    assert_false(cs_yara_guard_compatible(&sp.rules[0], (const unsigned char *)"\x7f" "ELF", 4));
+    assert_true(cs_yara_size_compatible(&sp.rules[3], 10));
+    assert_false(cs_yara_size_compatible(&sp.rules[3], 11));
+    cs_yara_split_free(&sp);
+}
+
+static void unsplittable_files(void **state)
+{
+    (void)state;
+    cs_yara_split sp;
+    const char *g = "global rule g { condition: uint16(0) == 0x5a4d }\nrule r { condition: true }\n";
+    cs_yara_split_parse(g, strlen(g), &sp);
+    assert_true(sp.whole_file);
+    cs_yara_split_free(&sp);
+    const char *inc = "include \"other.yar\"\nrule r { condition: true }\n";
+    cs_yara_split_parse(inc, strlen(inc), &sp);
+    assert_true(sp.whole_file);
+    cs_yara_split_free(&sp);
+    const char *broken = "rule r { condition: \"unterminated }\n";
+    cs_yara_split_parse(broken, strlen(broken), &sp);
+    assert_true(sp.whole_file);
+    cs_yara_split_free(&sp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(splits_and_guards),
+        cmocka_unit_test(unsplittable_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
