@@ -259,21 +259,14 @@ cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *e
     return st;
 }
 
-int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename)
+int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename, void *match_data)
 {
     for (size_t i = 0; i < e->n_ex_globs; i++)
         if (fnmatch(e->ex_globs[i], path, 0) == 0 || fnmatch(e->ex_globs[i], basename, 0) == 0)
             return 1;
-    if (e->n_ex_regex) {
-        for (size_t i = 0; i < e->n_ex_regex; i++) {
-            pcre2_match_data *md = pcre2_match_data_create_from_pattern(e->ex_regex[i], NULL);
-            int rc = md ? pcre2_match(e->ex_regex[i], (PCRE2_SPTR)path, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL)
-                        : -1;
-            pcre2_match_data_free(md);
-            if (rc >= 0)
-                return 1;
-        }
-    }
+    for (size_t i = 0; i < e->n_ex_regex && match_data; i++)
+        if (pcre2_match(e->ex_regex[i], (PCRE2_SPTR)path, PCRE2_ZERO_TERMINATED, 0, 0, match_data, NULL) >= 0)
+            return 1;
     return 0;
 }
 

@@ -107,8 +107,9 @@ struct cs_engine {
 void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_error,
                         const char *fmt, ...) CS_PRINTF(5, 6);
 
-/* Path exclusion (globs and regexes from --exclude). */
-int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename);
+/* Path exclusion (globs and regexes from --exclude). match_data: a
+ * pcre2_match_data* the caller owns (one per walk, not one per path). */
+int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename, void *match_data);
 
 /* Load an IOC-style text file line by line: calls fn for every non-comment
  * line with the last comment as context; reports malformed lines. */

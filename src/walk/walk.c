@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "walk/walk.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <dirent.h>
+#include <pcre2.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@ typedef struct walk_state {
     void *ud;
     dev_t root_dev;
     cs_buf path;
+    pcre2_match_data *md;      /* for --exclude regexes, one per walk */
 } walk_state;
 
 /* Directories whose ancestors chain is used for loop detection when
@@ -136,7 +139,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
                 continue;
             }
         }
-        if (cs_engine_is_excluded(w->e, w->path.data, name)) {
+        if (cs_engine_is_excluded(w->e, w->path.data, name, w->md)) {
             emit(w, &st, CS_SKIP_EXCLUDED, NULL);
             continue;
         }
@@ -171,7 +174,8 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
 
 int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
 {
-    walk_state w = {e, fn, ud, 0, {0}};
+    /* ovector size 1 is enough to know whether a pattern matched */
+    walk_state w = {e, fn, ud, 0, {0}, pcre2_match_data_create(1, NULL)};
     size_t n = strlen(root);
     while (n > 1 && root[n - 1] == '/')
         n--;
@@ -183,9 +187,11 @@ int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
         if (lstat(w.path.data, &st) == 0 && S_ISLNK(st.st_mode)) {
             emit_errno(&w, "broken symlink", en);
             cs_buf_free(&w.path);
+            pcre2_match_data_free(w.md);
             return 0;
         }
         cs_buf_free(&w.path);
+        pcre2_match_data_free(w.md);
         errno = en;
         return -1;
     }
@@ -194,7 +200,7 @@ int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
         int fd = open(w.path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             emit_errno(&w, "cannot open directory", errno);
-        else if (cs_engine_is_excluded(e, w.path.data, basename_of(w.path.data)))
+        else if (cs_engine_is_excluded(e, w.path.data, basename_of(w.path.data), w.md))
             emit(&w, &st, CS_SKIP_EXCLUDED, NULL), close(fd);
         else
             enter_dir(&w, fd, &st, 0, NULL);
@@ -204,5 +210,6 @@ int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
         emit(&w, &st, CS_SKIP_NOT_REGULAR, NULL);
     }
     cs_buf_free(&w.path);
+    pcre2_match_data_free(w.md);
     return 0;
 }
