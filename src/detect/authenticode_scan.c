@@ -91,18 +91,6 @@ static void ac_stats(const void *st, cs_load_stats *out)
     out->signers += ((const ac_state *)st)->n;
 }
 
-static void *ac_thread_init(void *st, cs_error *err)
-{
-    (void)err;
-    return st;
-}
-
-static void ac_thread_fini(void *st, void *ts)
-{
-    (void)st;
-    (void)ts;
-}
-
 static int signer_matches(const signer_ioc *x, const cs_ac_cert *c)
 {
     char serial[80];
@@ -162,7 +150,5 @@ const cs_detector_ops cs_authenticode_detector = {
     .active = ac_active,
     .loaded = ac_loaded,
     .stats = ac_stats,
-    .thread_init = ac_thread_init,
-    .thread_fini = ac_thread_fini,
     .scan = ac_scan,
 };

@@ -75,8 +75,6 @@ static int hash_claims(const char *basename)
 typedef struct load_ctx {
     hash_state *s;
     int good;
-    cs_engine *e;
-    const char *path;
 } load_ctx;
 
 static int load_line(void *ud, char *line, const char *comment, const char **why)
@@ -107,7 +105,7 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
 static cs_status hash_load(void *st, cs_engine *e, const char *path, cs_error *err)
 {
     const char *base = strrchr(path, '/');
-    load_ctx c = {st, cs_ioc_classify(base ? base + 1 : path) == CS_IOC_GOOD_HASH, e, path};
+    load_ctx c = {st, cs_ioc_classify(base ? base + 1 : path) == CS_IOC_GOOD_HASH};
     return cs_load_lines(e, path, load_line, &c, NULL, err);
 }
 
@@ -157,18 +155,6 @@ static void hash_stats(const void *st, cs_load_stats *out)
         out->hash_iocs += s->bad[i].n;
         out->good_hashes += s->good[i].n;
     }
-}
-
-static void *hash_thread_init(void *st, cs_error *err)
-{
-    (void)err;
-    return st; /* stateless per thread */
-}
-
-static void hash_thread_fini(void *st, void *ts)
-{
-    (void)st;
-    (void)ts;
 }
 
 static const hash_entry *lookup(const hash_table *t, const unsigned char *digest, size_t len)
@@ -226,7 +212,5 @@ const cs_detector_ops cs_hash_detector = {
     .prepare = hash_prepare,
     .active = hash_active,
     .stats = hash_stats,
-    .thread_init = hash_thread_init,
-    .thread_fini = hash_thread_fini,
     .scan = hash_scan,
 };

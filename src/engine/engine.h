@@ -72,6 +72,8 @@ typedef struct cs_detector_ops {
      * checks are active without content, but alone they are not "rules". */
     int (*loaded)(const void *st);
     void (*stats)(const void *st, cs_load_stats *out);
+    /* Per-worker state; NULL for detectors that need none (scan then gets
+     * the detector state as its thread state). */
     void *(*thread_init)(void *st, cs_error *err);
     void (*thread_fini)(void *st, void *ts);
     cs_status (*scan)(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err);

@@ -343,7 +343,7 @@ static void workers_fini(cs_engine *e, cs_worker *ws, unsigned n)
     for (unsigned i = 0; i < n; i++) {
         cs_state_reader_close(ws[i].reader);
         for (size_t d = 0; d < cs_detector_count; d++)
-            if (ws[i].ts[d])
+            if (ws[i].ts[d] && cs_detectors[d]->thread_fini)
                 cs_detectors[d]->thread_fini(e->det[d], ws[i].ts[d]);
     }
     free(ws);
@@ -415,7 +415,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         for (size_t d = 0; d < cs_detector_count; d++) {
             if (e->disabled[d] || !cs_detectors[d]->active(e->det[d]))
                 continue;
-            ws[i].ts[d] = cs_detectors[d]->thread_init(e->det[d], err);
+            const cs_detector_ops *ops = cs_detectors[d];
+            ws[i].ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
             if (!ws[i].ts[d]) {
                 workers_fini(e, ws, nw);
                 cs_state_close(state, NULL);
