@@ -944,11 +944,6 @@ static void verify_pkcs7(verifier *v, PKCS7 *p7, int entry, int depth)
 
 /* ---- the certificate table ---- */
 
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static const unsigned char *find_marker(const unsigned char *p, size_t n)
 {
     return n >= sizeof sigflip_marker ? memmem(p, n, sigflip_marker, sizeof sigflip_marker) : NULL;
@@ -984,8 +979,8 @@ static void verify_table(verifier *v)
             add_finding(v, CS_AC_MALFORMED_TABLE, -1, "%zu stray bytes at the end of the table", end - off);
             break;
         }
-        uint32_t len = rd32(d + off);
-        uint16_t rev = (uint16_t)(d[off + 4] | d[off + 5] << 8), type = (uint16_t)(d[off + 6] | d[off + 7] << 8);
+        uint32_t len = cs_rd32le(d + off);
+        uint16_t rev = cs_rd16le(d + off + 4), type = cs_rd16le(d + off + 6);
         if (len < 8 || len > end - off) {
             const unsigned char *m = find_marker(d + off, end - off);
             add_finding(v, CS_AC_MALFORMED_TABLE, -1, "entry %d: dwLength %u does not fit the table%s", entry, len,

@@ -6,7 +6,7 @@ int cs_queue_init(cs_queue *q, size_t cap)
 {
     q->items = calloc(cap, sizeof *q->items);
     if (!q->items)
-        return -1;
+        return -1; /* left uninitialised: cs_queue_destroy is a no-op */
     q->cap = cap;
     q->head = q->len = 0;
     q->closed = 0;
@@ -18,6 +18,8 @@ int cs_queue_init(cs_queue *q, size_t cap)
 
 void cs_queue_destroy(cs_queue *q)
 {
+    if (!q->items)
+        return; /* never initialised */
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->not_empty);
     pthread_cond_destroy(&q->not_full);

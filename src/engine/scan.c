@@ -75,7 +75,22 @@ static void on_walk_entry(void *ud, const cs_walk_entry *ent)
     cs_queue_push(&p->work, j);
 }
 
-static void lower_priority(void);
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* nice 19 and the idle I/O class, for sweeps on production endpoints */
+static void lower_priority(void)
+{
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+#ifdef SYS_ioprio_set
+    const int ioprio_who_process = 1, ioprio_class_idle = 3;
+    syscall(SYS_ioprio_set, ioprio_who_process, (int)syscall(SYS_gettid), ioprio_class_idle << 13);
+#endif
+}
 
 static void *walker_main(void *arg)
 {
@@ -294,17 +309,6 @@ static double thread_cpu_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double now_seconds(void);
-
-/* nice 19 and the idle I/O class, for sweeps on production endpoints */
-static void lower_priority(void)
-{
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-#ifdef SYS_ioprio_set
-    const int ioprio_who_process = 1, ioprio_class_idle = 3;
-    syscall(SYS_ioprio_set, ioprio_who_process, (int)syscall(SYS_gettid), ioprio_class_idle << 13);
-#endif
-}
 
 /* --cpu-limit: after each file, sleep until this thread's CPU time is at
  * most limit% of the wall time it has been running. */
@@ -349,12 +353,6 @@ static void workers_fini(cs_engine *e, cs_worker *ws, unsigned n)
     free(ws);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void count(cs_scan_summary *s, const cs_result *r)
 {
@@ -400,42 +398,39 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_state *state = NULL;
     if (e->state_path && cs_state_open(&state, e->state_path, e->fingerprint_hex, err) != CS_OK)
         return err ? err->code : CS_ERR_IO;
+    cs_status rc = CS_OK;
+    cs_pipeline p;
+    memset(&p, 0, sizeof p);
     unsigned nw = e->cfg.threads ? e->cfg.threads : 1;
     cs_worker *ws = calloc(nw, sizeof *ws);
     if (!ws) {
-        cs_state_close(state, NULL);
-        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        goto fail;
     }
     for (unsigned i = 0; i < nw; i++) {
         if (state && cs_state_reader_open(state, &ws[i].reader, err) != CS_OK) {
-            workers_fini(e, ws, nw);
-            cs_state_close(state, NULL);
-            return err ? err->code : CS_ERR_IO;
+            rc = err ? err->code : CS_ERR_IO;
+            goto fail;
         }
         for (size_t d = 0; d < cs_detector_count; d++) {
-            if (e->disabled[d] || !cs_detectors[d]->active(e->det[d]))
-                continue;
             const cs_detector_ops *ops = cs_detectors[d];
+            if (e->disabled[d] || !ops->active(e->det[d]))
+                continue;
             ws[i].ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
             if (!ws[i].ts[d]) {
-                workers_fini(e, ws, nw);
-                cs_state_close(state, NULL);
-                return err ? err->code : CS_ERR_INTERNAL;
+                rc = err ? err->code : CS_ERR_INTERNAL;
+                goto fail;
             }
         }
     }
-
-    cs_pipeline p;
-    memset(&p, 0, sizeof p);
     p.e = e;
     p.targets = targets;
     p.n_targets = n_targets;
     p.state = state;
     atomic_init(&p.workers_left, nw);
     if (cs_queue_init(&p.work, 4 * (size_t)nw + 64) != 0 || cs_queue_init(&p.results, 4 * (size_t)nw + 64) != 0) {
-        workers_fini(e, ws, nw);
-        cs_state_close(state, NULL);
-        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        goto fail;
     }
     pthread_t walker;
     pthread_create(&walker, NULL, walker_main, &p);
@@ -469,4 +464,12 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         store_rc = cs_error_set(err, CS_ERR_IO, "%s", store_err.message);
     summary->elapsed = now_seconds() - t0;
     return store_rc;
+
+fail:
+    cs_queue_destroy(&p.work);
+    cs_queue_destroy(&p.results);
+    if (ws)
+        workers_fini(e, ws, nw);
+    cs_state_close(state, NULL);
+    return rc;
 }

@@ -28,7 +28,7 @@ static const struct {
     {"377ABCAF271C", "7Zip"}, {"526172211A07", "RAR"}, {"4D534346", "CAB"},
     {"25504446", "PDF"}, {"7B5C727466", "RTF"}, {"3C3F786D6C", "XML"},
     {"4D444D50", "MDMP"}, {"4C0000000114020000000000", "LNK"},
-    {"89504E470D0A1A0A", "PNG"}, {"FFD8FF", "JPEG"}, {"474946383", "GIF"},
+    {"89504E470D0A1A0A", "PNG"}, {"FFD8FF", "JPEG"}, {"47494638", "GIF"},
     {"00000100", "ICO"},
     {"213C617263683E0A", "AR"},
     {"7265676600", "Registry Hive"},
@@ -74,12 +74,7 @@ void cs_filetypes_init(cs_filetypes *t)
     for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
         unsigned char b[CS_MAGIC_MAX];
         size_t len;
-        /* an odd-length hex (GIF) just means a shorter prefix */
-        char hex[2 * CS_MAGIC_MAX + 1];
-        size_t hl = strlen(builtin[i].hex) & ~(size_t)1;
-        memcpy(hex, builtin[i].hex, hl);
-        hex[hl] = '\0';
-        if (magic_from_hex(hex, b, &len) == 0)
+        if (magic_from_hex(builtin[i].hex, b, &len) == 0)
             add(t, b, len, builtin[i].name);
     }
 }
@@ -110,20 +105,15 @@ int cs_filetypes_add_line(cs_filetypes *t, char *line, const char **why)
     return add(t, b, len, name);
 }
 
-static uint32_t rd32le(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* An OLE compound file whose root storage has the Windows Installer CLSID. */
 static int ole_is_msi(const unsigned char *d, size_t len)
 {
     if (len < 512)
         return 0;
-    unsigned shift = (unsigned)d[0x1e] | (unsigned)d[0x1f] << 8;
+    unsigned shift = cs_rd16le(d + 0x1e);
     if (shift != 9 && shift != 12)
         return 0;
-    uint64_t dir = ((uint64_t)rd32le(d + 0x30) + 1) << shift;
+    uint64_t dir = ((uint64_t)cs_rd32le(d + 0x30) + 1) << shift;
     static const unsigned char msi_clsid[4] = {0x84, 0x10, 0x0c, 0x00};
     static const unsigned char tail[12] = {0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46};
     if (dir > len || len - dir < 0x60)

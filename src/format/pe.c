@@ -1,5 +1,7 @@
 #include "format/pe.h"
 
+#include "util/util.h"
+
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -7,20 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-static uint16_t rd16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 /* [off, off+n) inside the buffer, without overflow */
 static int in_bounds(size_t size, size_t off, size_t n)
@@ -37,7 +25,7 @@ cs_pe_status cs_pe_parse(const unsigned char *d, size_t size, cs_pe *pe, const c
         *why = "no MZ header";
         return CS_PE_NOT_PE;
     }
-    size_t nt = rd32(d + 0x3c);
+    size_t nt = cs_rd32le(d + 0x3c);
     if (!in_bounds(size, nt, 24)) {
         *why = "e_lfanew points past the end of the file";
         return CS_PE_NOT_PE;
@@ -48,18 +36,18 @@ cs_pe_status cs_pe_parse(const unsigned char *d, size_t size, cs_pe *pe, const c
     }
     pe->nt_offset = nt;
     const unsigned char *fh = d + nt + 4;
-    pe->machine = rd16(fh);
-    pe->n_sections = rd16(fh + 2);
-    pe->timestamp = rd32(fh + 4);
-    uint16_t opt_size = rd16(fh + 16);
-    pe->characteristics = rd16(fh + 18);
+    pe->machine = cs_rd16le(fh);
+    pe->n_sections = cs_rd16le(fh + 2);
+    pe->timestamp = cs_rd32le(fh + 4);
+    uint16_t opt_size = cs_rd16le(fh + 16);
+    pe->characteristics = cs_rd16le(fh + 18);
     size_t opt = nt + 24;
     if (opt_size < 2 || !in_bounds(size, opt, opt_size)) {
         *why = "optional header truncated";
         return CS_PE_TRUNCATED;
     }
     const unsigned char *oh = d + opt;
-    uint16_t magic = rd16(oh);
+    uint16_t magic = cs_rd16le(oh);
     if (magic == 0x20b)
         pe->pe32plus = 1;
     else if (magic != 0x10b) {
@@ -72,23 +60,23 @@ cs_pe_status cs_pe_parse(const unsigned char *d, size_t size, cs_pe *pe, const c
         *why = "optional header too small";
         return CS_PE_BAD_HEADER;
     }
-    pe->entry_point = rd32(oh + 16);
-    pe->image_base = pe->pe32plus ? rd64(oh + 24) : rd32(oh + 28);
-    pe->section_alignment = rd32(oh + 32);
-    pe->file_alignment = rd32(oh + 36);
-    pe->size_of_image = rd32(oh + 56);
-    pe->size_of_headers = rd32(oh + 60);
+    pe->entry_point = cs_rd32le(oh + 16);
+    pe->image_base = pe->pe32plus ? cs_rd64le(oh + 24) : cs_rd32le(oh + 28);
+    pe->section_alignment = cs_rd32le(oh + 32);
+    pe->file_alignment = cs_rd32le(oh + 36);
+    pe->size_of_image = cs_rd32le(oh + 56);
+    pe->size_of_headers = cs_rd32le(oh + 60);
     pe->checksum_offset = opt + 64;
-    pe->checksum = rd32(oh + 64);
-    pe->subsystem = rd16(oh + 68);
-    uint32_t n_dirs = rd32(oh + fixed - 4);
+    pe->checksum = cs_rd32le(oh + 64);
+    pe->subsystem = cs_rd16le(oh + 68);
+    uint32_t n_dirs = cs_rd32le(oh + fixed - 4);
     size_t dir_room = (opt_size - fixed) / 8;
     pe->n_dirs = n_dirs < 16 ? n_dirs : 16;
     if (pe->n_dirs > dir_room)
         pe->n_dirs = (uint32_t)dir_room;
     for (uint32_t i = 0; i < pe->n_dirs; i++) {
-        pe->dir_va[i] = rd32(oh + fixed + 8 * i);
-        pe->dir_size[i] = rd32(oh + fixed + 8 * i + 4);
+        pe->dir_va[i] = cs_rd32le(oh + fixed + 8 * i);
+        pe->dir_size[i] = cs_rd32le(oh + fixed + 8 * i + 4);
     }
     if (pe->n_dirs > CS_PE_DIR_SECURITY)
         pe->certdir_offset = opt + fixed + 8 * CS_PE_DIR_SECURITY;
@@ -114,11 +102,11 @@ void cs_pe_section_get(const cs_pe *pe, unsigned i, cs_pe_section *out)
     const unsigned char *s = pe->data + pe->section_table + 40 * (size_t)i;
     memcpy(out->name, s, 8);
     out->name[8] = '\0';
-    out->virtual_size = rd32(s + 8);
-    out->virtual_address = rd32(s + 12);
-    out->raw_size = rd32(s + 16);
-    out->raw_offset = rd32(s + 20);
-    out->characteristics = rd32(s + 36);
+    out->virtual_size = cs_rd32le(s + 8);
+    out->virtual_address = cs_rd32le(s + 12);
+    out->raw_size = cs_rd32le(s + 16);
+    out->raw_offset = cs_rd32le(s + 20);
+    out->characteristics = cs_rd32le(s + 36);
 }
 
 int cs_pe_rva_to_offset(const cs_pe *pe, uint32_t rva, size_t *offset)
@@ -170,7 +158,7 @@ int cs_pe_imports(const cs_pe *pe, cs_pe_import_fn fn, void *ud)
         if (!in_bounds(pe->size, desc, 20))
             return -1;
         const unsigned char *e = pe->data + desc;
-        uint32_t oft = rd32(e), name_rva = rd32(e + 12), ft = rd32(e + 16);
+        uint32_t oft = cs_rd32le(e), name_rva = cs_rd32le(e + 12), ft = cs_rd32le(e + 16);
         if (oft == 0 && name_rva == 0 && ft == 0)
             return count;
         size_t name_off, thunks;
@@ -181,15 +169,15 @@ int cs_pe_imports(const cs_pe *pe, cs_pe_import_fn fn, void *ud)
         for (unsigned k = 0; k < MAX_IMPORTS_PER_DLL; k++, thunks += thunk_size) {
             if (!in_bounds(pe->size, thunks, thunk_size))
                 return -1;
-            uint64_t t = pe->pe32plus ? rd64(pe->data + thunks) : rd32(pe->data + thunks);
+            uint64_t t = pe->pe32plus ? cs_rd64le(pe->data + thunks) : cs_rd32le(pe->data + thunks);
             if (t == 0)
                 break;
             int by_ordinal = pe->pe32plus ? (t >> 63) != 0 : (t >> 31) != 0;
             const char *func = NULL;
             if (!by_ordinal) {
                 size_t hint;
-                if (cs_pe_rva_to_offset(pe, (uint32_t)t, &hint) != 0 || !(func = str_at(pe, hint + 2, 512)) ||
-                    hint + 2 < hint)
+                /* hint < size, so hint + 2 cannot wrap; str_at bounds the rest */
+                if (cs_pe_rva_to_offset(pe, (uint32_t)t, &hint) != 0 || !(func = str_at(pe, hint + 2, 512)))
                     return -1;
             }
             count++;
@@ -274,7 +262,7 @@ static int res_dir(const cs_pe *pe, size_t base, size_t rel, size_t *entries, un
     if (!in_bounds(pe->size, base, rel) || !in_bounds(pe->size, base + rel, 16))
         return -1;
     const unsigned char *d = pe->data + base + rel;
-    unsigned count = (unsigned)rd16(d + 12) + rd16(d + 14);
+    unsigned count = (unsigned)cs_rd16le(d + 12) + cs_rd16le(d + 14);
     if (count > MAX_RESOURCE_ENTRIES || !in_bounds(pe->size, base + rel + 16, (size_t)count * 8))
         return -1;
     *entries = base + rel + 16;
@@ -293,23 +281,23 @@ int cs_pe_resources(const cs_pe *pe, uint32_t type_id, cs_pe_resource_fn fn, voi
     int found = 0;
     for (unsigned i = 0; i < nt; i++) {
         const unsigned char *te = pe->data + types + 8 * (size_t)i;
-        uint32_t id = rd32(te), off = rd32(te + 4);
+        uint32_t id = cs_rd32le(te), off = cs_rd32le(te + 4);
         if ((id & 0x80000000u) || id != type_id || !(off & 0x80000000u))
             continue;
         if (res_dir(pe, base, off & 0x7fffffffu, &names, &nn) != 0)
             return -1;
         for (unsigned j = 0; j < nn; j++) {
             const unsigned char *ne = pe->data + names + 8 * (size_t)j;
-            uint32_t name = rd32(ne), noff = rd32(ne + 4);
+            uint32_t name = cs_rd32le(ne), noff = cs_rd32le(ne + 4);
             if (!(noff & 0x80000000u) || res_dir(pe, base, noff & 0x7fffffffu, &langs, &nl) != 0)
                 continue;
             for (unsigned k = 0; k < nl; k++) {
                 const unsigned char *le = pe->data + langs + 8 * (size_t)k;
-                uint32_t lang = rd32(le), loff = rd32(le + 4);
+                uint32_t lang = cs_rd32le(le), loff = cs_rd32le(le + 4);
                 size_t leaf = base + loff, data;
                 if ((loff & 0x80000000u) || !in_bounds(pe->size, base, loff) || !in_bounds(pe->size, leaf, 16))
                     continue;
-                uint32_t rva = rd32(pe->data + leaf), size = rd32(pe->data + leaf + 4);
+                uint32_t rva = cs_rd32le(pe->data + leaf), size = cs_rd32le(pe->data + leaf + 4);
                 if (cs_pe_rva_to_offset(pe, rva, &data) != 0 || !in_bounds(pe->size, data, size))
                     continue;
                 found++;

@@ -559,9 +559,8 @@ static void text_authenticode(const cs_report_opts *o, const char *path, const c
         if (s->timestamp) {
             char ts[32];
             format_time(ts, sizeof ts, (int64_t)s->timestamp_time);
-            cs_buf_printf(b, "    timestamp      %s, %s%s%s\n", s->timestamp == 2 ? "RFC 3161" : "PKCS#9",
-                          s->timestamp_ok ? "ok at " : "FAILED", s->timestamp_ok ? ts : "",
-                          s->tsa.subject[0] ? "" : "");
+            cs_buf_printf(b, "    timestamp      %s, %s%s\n", s->timestamp == 2 ? "RFC 3161" : "PKCS#9",
+                          s->timestamp_ok ? "ok at " : "FAILED", s->timestamp_ok ? ts : "");
             if (s->tsa.subject[0])
                 text_cert(b, "TSA", &s->tsa);
         }

@@ -55,6 +55,22 @@ void cs_hex(char *out, const unsigned char *p, size_t n);
 /* Parse 2n hex chars into n bytes; returns 0 on success. */
 int cs_unhex(unsigned char *out, const char *hex, size_t n);
 
+/* Little-endian reads for file formats; the caller has checked the bounds. */
+static inline uint16_t cs_rd16le(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t cs_rd32le(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t cs_rd64le(const unsigned char *p)
+{
+    return (uint64_t)cs_rd32le(p) | (uint64_t)cs_rd32le(p + 4) << 32;
+}
+
 /* Trim ASCII whitespace at both ends, in place; returns start. */
 char *cs_trim(char *s);
 
