@@ -296,28 +296,12 @@ cs_status cs_load_lines(cs_engine *e, const char *path, cs_ioc_line_fn fn, void 
     return CS_OK;
 }
 
-static cs_status load_filetypes(cs_engine *e, const char *path, cs_error *err)
+static int filetype_line(void *ud, char *line, const char *comment, const char **why)
 {
-    (void)err;
-    size_t len;
-    cs_error lerr;
-    char *text = cs_read_text_file(path, &len, &lerr);
-    if (!text) {
-        cs_engine_diag_add(e, path, 0, 1, "%s", lerr.message);
-        return CS_OK;
-    }
-    cs_line_iter it;
-    cs_line_iter_init(&it, text, len);
-    for (char *l; (l = cs_line_iter_next(&it)) != NULL;) {
-        const char *why = NULL;
-        int rc = cs_filetypes_add_line(&e->types, l, &why);
-        if (rc < 0)
-            cs_engine_diag_add(e, path, it.lineno, 0, "skipped line: %s", why);
-        else
-            e->filetype_sigs += (size_t)rc;
-    }
-    free(text);
-    return CS_OK;
+    cs_engine *e = ud;
+    (void)comment;
+    int rc = cs_filetypes_add_line(&e->types, line, why);
+    return rc < 0 ? CS_LINE_BAD : rc ? CS_LINE_OK : CS_LINE_SKIP;
 }
 
 static int skip_name(const char *name)
@@ -350,7 +334,7 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
             } else if (S_ISREG(sb.st_mode)) {
                 fingerprint_file(e, p.data);
                 if (strncmp(name, "file-type-signatures", 20) == 0) {
-                    st = load_filetypes(e, p.data, err);
+                    st = cs_load_lines(e, p.data, filetype_line, e, &e->filetype_sigs, err);
                 } else {
                     for (size_t d = 0; d < cs_detector_count && st == CS_OK; d++)
                         if (cs_detectors[d]->claims && cs_detectors[d]->claims(name))
