@@ -25,6 +25,7 @@ findings() { jq -c 'select(.type == "finding") | [.path, .score, .level, ([.reas
 n=$(jq -s '.[-1].files_scanned' "$work/1.jsonl")
 check "first sweep reads every file ($n)" [ "$n" -ge 206 ]
 check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
+check "cached findings say so" jq_true "$work/2.jsonl" 'all(.[]; select(.type == "finding") | .cached == true)'
 check "second sweep reports the same findings" bash -c "diff <(findings '$work/1.jsonl') <(findings '$work/2.jsonl')"
 check "known-good stays suppressed from the cache" jq_true "$work/2.jsonl" '.[-1].skipped.known_good == 1 and all(.[]; (.path // "" | endswith("vendor.txt")) | not)'
 
