@@ -352,7 +352,7 @@ static void cache_path(char *out, size_t n, const cs_engine *e, const char *key,
 static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out)
 {
     char p[4096];
-    if (!e->cache_dir)
+    if (!e->cache_dir || !key)
         return -1;
     cache_path(p, sizeof p, e, key, c);
     if (yr_rules_load(p, out) != ERROR_SUCCESS)
@@ -364,7 +364,7 @@ static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out
 static void cache_save(const cs_engine *e, const char *key, int c, YR_RULES *rules)
 {
     char p[4096], tmp[4200];
-    if (!e->cache_dir)
+    if (!e->cache_dir || !key)
         return;
     cache_path(p, sizeof p, e, key, c);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
@@ -439,61 +439,136 @@ static char *class_membership(const yara_state *s, int c)
     return b.data;
 }
 
-static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
+static int by_string(const void *a, const void *b)
 {
-    yara_state *s = st;
-    s->timeout = e->cfg.yara_timeout;
-    if (s->n_files == 0)
-        return CS_OK;
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Public rules across the class sets, each counted once (a rule sits in
+ * every class its guards admit, and in at least one). */
+static size_t count_distinct_public_rules(const yara_state *s)
+{
+    cs_buf names = {0};
+    size_t n = 0;
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (!s->owns[c])
+            continue;
+        YR_RULE *rule;
+        yr_rules_foreach(s->rules[c], rule)
+        {
+            if (RULE_IS_PRIVATE(rule))
+                continue;
+            cs_buf_append(&names, rule->ns->name, strlen(rule->ns->name) + 1);
+            cs_buf_append(&names, rule->identifier, strlen(rule->identifier) + 1);
+            n++;
+        }
+    }
+    char **v = n ? malloc(n * sizeof *v) : NULL;
+    size_t distinct = 0;
+    if (v) {
+        /* "namespace\0identifier\0" pairs: join each into one key */
+        char *p = names.data;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = p;
+            p += strlen(p);
+            *p++ = '\x01';
+            p += strlen(p) + 1;
+        }
+        qsort(v, n, sizeof *v, by_string);
+        for (size_t i = 0; i < n; i++)
+            distinct += i == 0 || strcmp(v[i], v[i - 1]) != 0;
+    }
+    free(v);
+    free(names.data);
+    return distinct;
+}
+
+static void release_sets(yara_state *s)
+{
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (s->owns[c])
+            yr_rules_destroy(s->rules[c]);
+        s->owns[c] = 0;
+        s->rules[c] = NULL;
+    }
+}
+
+/* Point every class at its set: shared with an earlier class of the same
+ * membership, loaded from the cache, or (when build is set) compiled, the
+ * "all rules" set being reused for classes that keep every rule. Without
+ * build, any cache miss fails. Sets are cached only when no rule file was
+ * dropped, so a broken file is diagnosed on every run. */
+static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key, YR_RULES **all, int build,
+                                   cs_error *err)
+{
+    char *members[N_CLASSES] = {0};
+    cs_status rc = CS_OK;
+    for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
+        members[c] = class_membership(s, c);
+        int same = -1;
+        for (int k = 0; k < c && same < 0; k++)
+            if (strcmp(members[k], members[c]) == 0)
+                same = k;
+        if (same >= 0) {
+            s->rules[c] = s->rules[same];
+        } else if (cache_load(e, key, c, &s->rules[c]) == 0) {
+            s->owns[c] = 1;
+        } else if (!build) {
+            rc = CS_ERR_RULES;
+        } else {
+            if (*all && !strchr(members[c], '0')) { /* keeps every rule */
+                s->rules[c] = *all;
+                *all = NULL;
+            } else {
+                rc = build_set(s, e, c, &s->rules[c], err);
+            }
+            s->owns[c] = rc == CS_OK;
+            if (rc == CS_OK && s->skipped == 0)
+                cache_save(e, key, c, s->rules[c]);
+        }
+    }
+    for (int c = 0; c < N_CLASSES; c++)
+        free(members[c]);
+    if (rc != CS_OK)
+        release_sets(s);
+    return rc;
+}
+
+/* What the sources say: whether the md5 external is used, how many rules
+ * carry a guard. */
+static void survey_sources(yara_state *s)
+{
+    s->needs_md5 = 0;
+    s->guarded = 0;
+    for (size_t i = 0; i < s->n_files; i++) {
+        if (uses_md5_external(s->files_loaded[i].text))
+            s->needs_md5 = 1;
+        for (size_t k = 0; k < s->files_loaded[i].split.n; k++) {
+            const cs_yara_rule_span *r = &s->files_loaded[i].split.rules[k];
+            s->guarded += r->guard_len != 0 || r->max_size != 0;
+        }
+    }
+}
+
+/* Compile the rules: all files at once, one by one only if that fails (to
+ * drop the broken ones), then one set per file class unless that is off or
+ * fails. */
+static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
+{
     YR_RULES *all = NULL;
     cs_status rc = build_set(s, e, -1, &all, err);
     if (rc != CS_OK) {
         if ((rc = drop_broken_files(s, e, err)) != CS_OK)
             return rc;
+        survey_sources(s);
         if (s->n_files == 0)
             return CS_OK;
         if ((rc = build_set(s, e, -1, &all, err)) != CS_OK)
             return rc;
     }
-    s->files = s->n_files;
     s->n_rules = count_public_rules(all);
-    for (size_t i = 0; i < s->n_files; i++)
-        if (uses_md5_external(s->files_loaded[i].text))
-            s->needs_md5 = 1;
-    for (size_t i = 0; i < s->n_files; i++)
-        for (size_t k = 0; k < s->files_loaded[i].split.n; k++) {
-            const cs_yara_rule_span *r = &s->files_loaded[i].split.rules[k];
-            s->guarded += r->guard_len != 0 || r->max_size != 0;
-        }
-    s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
     if (s->partitioned) {
-        char *members[N_CLASSES] = {0};
-        char key[33];
-        rules_key(s, key);
-        for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
-            members[c] = class_membership(s, c);
-            int same = -1;
-            for (int k = 0; k < c && same < 0; k++)
-                if (strcmp(members[k], members[c]) == 0)
-                    same = k;
-            if (same >= 0) {
-                s->rules[c] = s->rules[same];
-            } else if (!strchr(members[c], '0')) { /* keeps every rule */
-                s->rules[c] = all;
-                s->owns[c] = 1;
-                all = NULL;
-            } else if (cache_load(e, key, c, &s->rules[c]) == 0) {
-                s->owns[c] = 1;
-            } else {
-                rc = build_set(s, e, c, &s->rules[c], err);
-                s->owns[c] = rc == CS_OK;
-                if (rc == CS_OK)
-                    cache_save(e, key, c, s->rules[c]);
-            }
-        }
-        for (int c = 0; c < N_CLASSES; c++)
-            free(members[c]);
-        cache_prune(e, key);
+        rc = assign_class_sets(s, e, key, &all, 1, err);
         if (rc != CS_OK) { /* never lose rules over an optimisation */
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: per-file-class rule sets failed (%s); one set for all files",
                                err ? err->message : "");
@@ -502,12 +577,7 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         }
     }
     if (!s->partitioned) {
-        for (int c = 0; c < N_CLASSES; c++) {
-            if (s->owns[c])
-                yr_rules_destroy(s->rules[c]);
-            s->owns[c] = 0;
-            s->rules[c] = NULL;
-        }
+        release_sets(s);
         if (!all)
             rc = build_set(s, e, -1, &all, err);
         s->rules[0] = all;
@@ -518,6 +588,33 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     }
     if (all)
         yr_rules_destroy(all);
+    return rc;
+}
+
+static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
+{
+    yara_state *s = st;
+    s->timeout = e->cfg.yara_timeout;
+    if (s->n_files == 0)
+        return CS_OK;
+    survey_sources(s);
+    s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
+    /* the key covers the files as given, before any is dropped; included
+     * files are not part of it, so rule sets with includes are not cached */
+    char key_text[33];
+    const char *key = key_text;
+    rules_key(s, key_text);
+    for (size_t i = 0; i < s->n_files; i++)
+        if (s->files_loaded[i].split.has_include)
+            key = NULL;
+    cs_status rc = CS_OK;
+    if (s->partitioned && key && e->cache_dir && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK)
+        s->n_rules = count_distinct_public_rules(s); /* warm cache: nothing compiled */
+    else
+        rc = compile_sets(s, e, key, err);
+    s->files = s->n_files;
+    if (s->partitioned && key)
+        cache_prune(e, key);
     /* the sources are not needed any more */
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].text);

@@ -388,6 +388,7 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
         }
         if (at_word(&lx, "include")) {
             rc = -1; /* included rules are not ours to split */
+            out->has_include = 1;
             break;
         }
         int is_global = 0, is_private = 0;

@@ -22,6 +22,7 @@ typedef struct cs_yara_split {
     cs_yara_rule_span *rules;
     size_t n;
     int whole_file;               /* includes, globals, or text not understood: never split */
+    int has_include;              /* its rules depend on other files' text */
 } cs_yara_split;
 
 /* 0 on success; on failure (or for files that must not be split) sets

@@ -82,6 +82,28 @@ check "compiled sets cached" bash -c "ls '$work/cache'/yara-*.yarc >/dev/null"
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/cached.jsonl"
 pairs "$work/cached.jsonl" > "$work/cached.pairs"
 check "sets loaded from the cache, same matches" diff "$work/cached.pairs" "$work/rules.one.pairs"
+n_rules=$("$CS" scan --pack "$work/rules" --detectors yara --json -q --no-cache "$work/tree/text" | jq -s '.[-1].loaded.yara_rules')
+check "a warm cache counts the same rules ($n_rules)" jq_true "$work/cached.jsonl" ".[-1].loaded.yara_rules == $n_rules"
+# a broken rule file is never cached over: it is diagnosed on every run
+mkdir -p "$work/broken"
+cp "$work/rules/guards.yar" "$work/broken/"
+printf 'rule broken { condition: no_such_identifier }\n' > "$work/broken/broken.yar"
+for run in 1 2; do
+    "$CS" scan --pack "$work/broken" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" \
+        > "$work/broken.jsonl" 2> "$work/broken.err"
+    check "broken rule file diagnosed (run $run)" grep -q "broken.yar: rule file skipped" "$work/broken.err"
+    check "good files kept (run $run)" jq_true "$work/broken.jsonl" '.[-1].loaded.yara_files_skipped == 1 and .[-1].loaded.yara_rules > 10'
+done
+# included files are not in the cache key: rule sets with includes are never cached
+mkdir -p "$work/incl"
+printf 'include "inc.txt"\nrule outer { condition: uint16(0) == 0x5a4d and inner }\n' > "$work/incl/main.yar"
+printf 'rule inner { strings: $s = "CSMARK" condition: $s }\n' > "$work/incl/inc.txt"
+printf 'rule other_mz { condition: uint16(0) == 0x5a4d }\n' > "$work/incl/guarded.yar" # partitioning on
+"$CS" scan --pack "$work/incl" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/incl1.jsonl"
+printf 'rule inner { strings: $s = "NOT-IN-ANY-FILE" condition: $s }\n' > "$work/incl/inc.txt"
+"$CS" scan --pack "$work/incl" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/incl2.jsonl"
+check "included rules match before the change" grep -q '"rule":"inner"' "$work/incl1.jsonl"
+check "a changed included file is seen with the cache on" bash -c "! grep -q '\"rule\":\"inner\"' '$work/incl2.jsonl'"
 for f in "$work/cache"/yara-*.yarc; do printf 'garbage' > "$f"; done
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/part2.jsonl"
 pairs "$work/part2.jsonl" > "$work/part2.pairs"
