@@ -61,6 +61,7 @@ typedef struct cs_config {
     int cpu_limit;             /* percent of one CPU per worker thread, 0: no limit */
     int low_priority;          /* nice 19 and idle I/O class for the scan threads */
     int no_yara_partition;     /* one YARA rule set for every file (no per-class sets) */
+    int products;              /* fill cs_result.product/signature/signer (inventory) */
 } cs_config;
 
 void cs_config_init(cs_config *cfg);
@@ -120,6 +121,7 @@ typedef struct cs_load_stats {
     size_t yara_files, yara_files_skipped, yara_rules;
     size_t yara_rules_guarded;  /* left out of the sets of file classes they cannot match */
     size_t signers;
+    size_t advisories;
     size_t filetype_signatures;
 } cs_load_stats;
 
@@ -170,6 +172,30 @@ typedef enum cs_skip_reason {
 const char *cs_skip_reason_name(cs_skip_reason r);
 const char *cs_level_name(cs_level l);
 
+/* What a file says it is: PE version information (every language's
+ * string table), a macOS bundle's Info.plist, an MSI's properties. Strings
+ * are UTF-8 or NULL when absent. */
+typedef struct cs_product_strings {
+    char lang[9];              /* language and code page, "040904b0" */
+    const char *company, *product, *description, *file_version, *product_version,
+        *original_filename, *internal_name, *copyright;
+} cs_product_strings;
+
+typedef struct cs_product {
+    const char *source;        /* "pe-version-info", "info-plist", "msi" */
+    const char *source_path;   /* the file the fields were read from */
+    const char *name;          /* ProductName, CFBundleName, MSI ProductName */
+    const char *version;       /* the version advisories compare (see docs/advisories.md) */
+    const char *file_version;  /* FileVersion, CFBundleVersion */
+    const char *company;       /* CompanyName, MSI Manufacturer */
+    const char *description;   /* FileDescription */
+    const char *original_filename;
+    const char *bundle_id;     /* CFBundleIdentifier; MSI UpgradeCode */
+    char fixed_file_version[24], fixed_product_version[24]; /* VS_FIXEDFILEINFO, "" when none */
+    const cs_product_strings *tables; /* PE: every StringTable; the first is the primary */
+    size_t n_tables;
+} cs_product;
+
 typedef struct cs_result {
     cs_record_kind kind;
     const char *path;          /* raw bytes of the path, NUL-terminated */
@@ -186,6 +212,10 @@ typedef struct cs_result {
     cs_level level;
     const cs_reason *reasons;  /* sorted by score, highest first */
     size_t n_reasons;
+    /* with cs_config.products: what the file says it is, and its signature */
+    const cs_product *product; /* NULL when the file names no product */
+    const char *signature;     /* Authenticode verdict name, NULL when not a signed PE */
+    const char *signer;        /* subject of the primary signer, NULL when none */
 } cs_result;
 
 /* Called from one thread only (the collector), for every file record. */

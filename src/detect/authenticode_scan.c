@@ -22,7 +22,6 @@ typedef struct signer_ioc {
 typedef struct ac_state {
     signer_ioc *signers;
     size_t n, cap;
-    const cs_trust *trust;
 } ac_state;
 
 static void *ac_create(void)
@@ -68,13 +67,6 @@ static cs_status ac_load(void *st, cs_engine *e, const char *path, cs_error *err
     return cs_load_lines(e, path, load_line, st, NULL, err);
 }
 
-static cs_status ac_prepare(void *st, cs_engine *e, cs_error *err)
-{
-    (void)err;
-    ((ac_state *)st)->trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
-    return CS_OK;
-}
-
 static int ac_active(const void *st)
 {
     (void)st;
@@ -107,13 +99,9 @@ static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
 {
     ac_state *s = st;
     (void)ts;
-    const cs_pe *pe = cs_file_pe(f);
-    if (!pe || pe->n_dirs <= CS_PE_DIR_SECURITY || pe->dir_size[CS_PE_DIR_SECURITY] == 0)
-        return CS_OK; /* not a PE, or unsigned: nothing to check */
-    cs_ac_report *rep = NULL;
-    cs_status rc = cs_authenticode_verify_pe(pe, s->trust, 0, &rep, err);
-    if (rc != CS_OK)
-        return rc;
+    const cs_ac_report *rep = cs_file_signature(f, err);
+    if (!rep) /* not a PE, unsigned, or no memory (err says which) */
+        return err->code == CS_OK ? CS_OK : err->code;
     for (size_t i = 0; i < rep->n_findings; i++) {
         const cs_ac_finding *fi = &rep->findings[i];
         cs_buf b = {0};
@@ -135,7 +123,6 @@ static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
             cs_buf_free(&b);
         }
     }
-    cs_ac_report_free(rep);
     return CS_OK;
 }
 
@@ -146,7 +133,6 @@ const cs_detector_ops cs_authenticode_detector = {
     .destroy = ac_destroy,
     .claims = ac_claims,
     .load = ac_load,
-    .prepare = ac_prepare,
     .active = ac_active,
     .loaded = ac_loaded,
     .stats = ac_stats,

@@ -7,6 +7,7 @@ extern const cs_detector_ops cs_hash_detector;
 extern const cs_detector_ops cs_yara_detector;
 extern const cs_detector_ops cs_c2_detector;
 extern const cs_detector_ops cs_authenticode_detector;
+extern const cs_detector_ops cs_advisory_detector;
 
 const cs_detector_ops *const cs_detectors[] = {
     &cs_filename_detector, /* path only: runs even on files too large to read */
@@ -14,6 +15,7 @@ const cs_detector_ops *const cs_detectors[] = {
     &cs_yara_detector,
     &cs_c2_detector,
     &cs_authenticode_detector, /* every PE: signature tampering, signer lists */
+    &cs_advisory_detector,     /* product and version against advisories */
 };
 
 const size_t cs_detector_count = sizeof cs_detectors / sizeof *cs_detectors;

@@ -129,15 +129,21 @@ const char *cs_detector_names(void)
     return names;
 }
 
+static size_t detector_index(const char *name)
+{
+    size_t d = 0;
+    while (d < cs_detector_count && strcmp(cs_detectors[d]->name, name) != 0)
+        d++;
+    return d;
+}
+
 cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *err)
 {
     int want[CS_MAX_DETECTORS] = {0};
     char *copy = cs_strdup(names), *save = NULL;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         t = cs_trim(t);
-        size_t d = 0;
-        while (d < cs_detector_count && strcmp(cs_detectors[d]->name, t) != 0)
-            d++;
+        size_t d = detector_index(t);
         if (d == cs_detector_count) {
             cs_error_set(err, CS_ERR_ARG, "unknown detector '%s' (known: %s)", t, cs_detector_names());
             free(copy);
@@ -149,6 +155,12 @@ cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *er
     for (size_t d = 0; d < cs_detector_count; d++)
         e->disabled[d] = !want[d];
     return CS_OK;
+}
+
+int cs_engine_runs_detector(const cs_engine *e, const char *name)
+{
+    size_t d = detector_index(name);
+    return d < cs_detector_count && !e->disabled[d] && cs_detectors[d]->active(e->det[d]);
 }
 
 cs_status cs_engine_set_cache_dir(cs_engine *e, const char *dir, cs_error *err)

@@ -28,6 +28,13 @@ typedef struct cs_file {
     unsigned char md5[16], sha1[20], sha256[32];
     int pe_state;               /* 0 not parsed, 1 PE, -1 not a PE */
     cs_pe pe;
+    cs_arena *arena;            /* the job's: strings that outlive the file */
+    const cs_trust *trust;      /* Authenticode anchors, or NULL */
+    int sig_state;              /* 0 not verified, 1 report, -1 no signature */
+    cs_ac_report *sig;
+    int product_state;          /* 0 not read, 1 product, -1 none */
+    cs_product product;
+    const char *product_error;  /* malformed version info, Info.plist... */
 } cs_file;
 
 /* Compute the missing hashes of mask in one pass over the mapped bytes. */
@@ -35,6 +42,15 @@ void cs_file_hash(cs_file *f, unsigned mask);
 /* The PE headers, parsed on first use and shared by every detector;
  * NULL when the content is not a PE. */
 const cs_pe *cs_file_pe(cs_file *f);
+/* The Authenticode report of a signed PE, verified on first use and shared
+ * by every detector; NULL when the file is not a signed PE. */
+const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
+/* What the file says it is (PE version information; the Info.plist of the
+ * bundle whose main executable it is), read on first use; NULL when it
+ * names nothing. Malformed data sets f->product_error. */
+const cs_product *cs_file_product(cs_file *f);
+/* Free what the view computed (the signature report). */
+void cs_file_release(cs_file *f);
 
 /* ---- findings of one file ---- */
 
@@ -105,6 +121,9 @@ struct cs_engine {
     int disabled[CS_MAX_DETECTORS];        /* --detectors left these out */
     int prepared;
 };
+
+/* Does the named detector run in scans (not left out by --detectors)? */
+int cs_engine_runs_detector(const cs_engine *e, const char *name);
 
 void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_error,
                         const char *fmt, ...) CS_PRINTF(5, 6);

@@ -1,8 +1,15 @@
-/* The file view's shared, lazily computed hashes, and the findings list. */
+/* The file view's shared, lazily computed hashes, headers, signature and
+ * product, and the findings list. */
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "detect/authenticode_internal.h"
 #include "engine/engine.h"
+#include "format/plist.h"
+#include "format/versioninfo.h"
 
 void cs_file_hash(cs_file *f, unsigned mask)
 {
@@ -72,4 +79,99 @@ void cs_reason_add_match(cs_findings *out, cs_reason *r, const char *id, uint64_
     m[r->n_matches] = (cs_match){id, offset, data ? cs_arena_memdup(out->arena, data, len) : NULL, len};
     r->matches = m;
     r->n_matches++;
+}
+
+const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
+{
+    if (f->sig_state == 0) {
+        const cs_pe *pe = cs_file_pe(f);
+        f->sig_state = -1;
+        if (pe && pe->n_dirs > CS_PE_DIR_SECURITY && pe->dir_size[CS_PE_DIR_SECURITY] != 0) {
+            if (cs_authenticode_verify_pe(pe, f->trust, 0, &f->sig, err) != CS_OK)
+                return NULL; /* allocation failure: tried again by the next caller */
+            f->sig_state = 1;
+        }
+    }
+    return f->sig_state == 1 ? f->sig : NULL;
+}
+
+/* Read a small regular file beside the scanned one (an Info.plist):
+ * never a link, FIFO or device; NULL when absent or not plausible. */
+#define SIDECAR_MAX (1u << 20)
+
+static unsigned char *read_sidecar(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    unsigned char *buf = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= SIDECAR_MAX &&
+        (buf = malloc((size_t)st.st_size)) != NULL) {
+        size_t got = 0;
+        ssize_t r;
+        while (got < (size_t)st.st_size && (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)r;
+        *len = got;
+    }
+    close(fd);
+    return buf;
+}
+
+/* A bundle's main executable sits at <bundle>/Contents/MacOS/<name>; its
+ * Info.plist at <bundle>/Contents/Info.plist names it (CFBundleExecutable). */
+static int bundle_product(cs_file *f)
+{
+    static const char macos[] = "/Contents/MacOS";
+    size_t m = sizeof macos - 1;
+    if (f->dir_len < m || memcmp(f->path + f->dir_len - m, macos, m) != 0)
+        return 0;
+    cs_buf p = {0};
+    cs_buf_append(&p, f->path, f->dir_len - (m - strlen("/Contents")));
+    cs_buf_puts(&p, "/Info.plist");
+    size_t len = 0;
+    unsigned char *d = read_sidecar(p.data, &len);
+    int rc = 0;
+    if (d) {
+        const char *exe, *why;
+        if (cs_info_plist_parse(d, len, f->arena, &f->product, &exe, &why) != 0) {
+            f->product_error = why;
+        } else if (!exe || strcmp(exe, f->name) == 0) {
+            f->product.source_path = cs_arena_strdup(f->arena, p.data);
+            rc = 1;
+        }
+        free(d);
+    }
+    cs_buf_free(&p);
+    return rc;
+}
+
+const cs_product *cs_file_product(cs_file *f)
+{
+    if (f->product_state != 0)
+        return f->product_state == 1 ? &f->product : NULL;
+    f->product_state = -1;
+    if (!f->data || !f->arena)
+        return NULL;
+    const cs_pe *pe = cs_file_pe(f);
+    if (pe) {
+        const char *why = NULL;
+        int rc = cs_pe_version_info(pe, f->arena, &f->product, &why);
+        if (rc < 0)
+            f->product_error = why;
+        if (rc != 0 && (f->product.name || f->product.version || f->product.company)) {
+            f->product.source_path = f->path;
+            f->product_state = 1;
+        }
+    } else if (strcmp(f->filetype, "MACH-O") == 0 && bundle_product(f)) {
+        f->product_state = 1;
+    }
+    return f->product_state == 1 ? &f->product : NULL;
+}
+
+void cs_file_release(cs_file *f)
+{
+    cs_ac_report_free(f->sig);
+    f->sig = NULL;
+    f->sig_state = 0;
 }

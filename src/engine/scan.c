@@ -167,6 +167,31 @@ static void score_result(const cs_config *cfg, cs_result *r)
     r->level = n ? cs_score_level(cfg, r->score, r->reasons[0].score) : CS_LEVEL_NONE;
 }
 
+/* Inventory: what the file says it is, its signature and signer (when the
+ * Authenticode layer runs), and the SHA-256 every inventory row carries. */
+static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
+{
+    cs_result *r = &j->result;
+    const cs_product *p = cs_file_product(f);
+    if (f->product_error && !r->error)
+        r->error = f->product_error;
+    if (!p)
+        return;
+    r->product = cs_arena_memdup(&j->arena, p, sizeof *p);
+    if (cs_engine_runs_detector(w->p->e, "authenticode")) {
+        const cs_ac_report *sig = cs_file_signature(f, NULL);
+        if (sig) {
+            r->signature = cs_ac_verdict_name(sig->verdict);
+            for (size_t i = 0; i < sig->n_signatures && !r->signer; i++)
+                if (sig->signatures[i].has_signer)
+                    r->signer = cs_arena_strdup(&j->arena, sig->signatures[i].signer.subject);
+        }
+    }
+    cs_file_hash(f, CS_HASH_SHA256);
+    r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
+    memcpy(r->sha256, f->sha256, sizeof r->sha256);
+}
+
 static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
 {
     cs_result *r = &j->result;
@@ -179,6 +204,8 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     if (fs->warning && !r->error)
         r->error = fs->warning;
     j->cacheable = !r->error && (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
+    if (w->p->e->cfg.products && r->kind == CS_RECORD_FILE)
+        describe_product(w, j, f);
     if (w->p->state && j->cacheable) {
         cs_file_hash(f, CS_HASH_SHA256);
         j->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
@@ -272,6 +299,8 @@ static void process(cs_worker *w, cs_job *j)
 
     cs_file f;
     file_init(&f, j->path, &st);
+    f.arena = &j->arena;
+    f.trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
     void *map = NULL;
     size_t size = (size_t)st.st_size;
     if (!too_large) {
@@ -298,6 +327,7 @@ static void process(cs_worker *w, cs_job *j)
     r->skip = too_large ? CS_SKIP_TOO_LARGE : CS_SKIP_NONE;
     run_detectors(w, j, &f);
     finish_result(w, j, &f);
+    cs_file_release(&f);
     if (map)
         munmap(map, size);
 }
