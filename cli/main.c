@@ -26,6 +26,7 @@ enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
 
 typedef struct cli {
     cs_report_opts report;
+    cs_inventory *inv;         /* chainsweep inventory: rows collected here */
     FILE *out;
     int quiet, verbose, progress;
     double last_progress, start;
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: chainsweep scan [options] PATH...\n"
+            "       chainsweep inventory [options] [--json | --cyclonedx] PATH...\n"
             "       chainsweep verify [--trust PEM]... [--crl CRL]... [--json] FILE...\n"
             "       chainsweep version\n"
             "\n"
@@ -45,7 +47,8 @@ static void usage(FILE *f)
             "  --trust PEM            Authenticode trust anchors, file or dir (repeatable); without them\n"
             "                         chains are not checked, tampering is found either way\n"
             "  --crl FILE             CRL for the Authenticode chain check (repeatable)\n"
-            "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode)\n"
+            "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode,\n"
+            "                         advisory)\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -78,6 +81,14 @@ static void usage(FILE *f)
             "  -v, --verbose          list every skipped IOC line and rule-file problem\n"
             "\n"
             "Exit status: 0 clean, 1 warning or alert found, 2 error.\n"
+            "\n"
+            "inventory: the products found (PE version information, macOS bundles' Info.plist): product,\n"
+            "  version, company, signature and signer, advisories, SHA-256, path. Takes the scan options;\n"
+            "  runs the advisory and authenticode detectors unless --detectors says otherwise.\n"
+            "  (default)                a table\n"
+            "  --json                   one JSON document (docs/advisories.md)\n"
+            "  --cyclonedx              a CycloneDX 1.5 JSON SBOM\n"
+            "  Exit status: 0 listed, 1 a product matches a warning or alert advisory, 2 error.\n"
             "\n"
             "verify: full Authenticode verification of PE files, one report per file.\n"
             "  --trust PEM-FILE-OR-DIR  trust anchors (repeatable); without them the chain is not checked\n"
@@ -146,13 +157,17 @@ static void on_result(const cs_result *r, void *ud)
         c->files++;
         c->bytes += r->size;
     }
-    cs_text t;
-    cs_report_result(&c->report, r, &t);
-    if (t.len) {
-        clear_progress(c);
-        c->last_progress = 0;
+    if (c->inv) {
+        cs_inventory_add(c->inv, r);
+    } else {
+        cs_text t;
+        cs_report_result(&c->report, r, &t);
+        if (t.len) {
+            clear_progress(c);
+            c->last_progress = 0;
+        }
+        write_text(c, &t);
     }
-    write_text(c, &t);
     if (c->progress) {
         double n = now();
         if (n - c->last_progress > 0.25) {
@@ -198,7 +213,7 @@ enum {
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
-    OPT_CACHE_DIR, OPT_NO_CACHE,
+    OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX,
 };
 
 static const struct option long_opts[] = {
@@ -229,6 +244,7 @@ static const struct option long_opts[] = {
     {"min-level", required_argument, 0, OPT_MIN_LEVEL},
     {"json", no_argument, 0, OPT_JSON},
     {"csv", no_argument, 0, OPT_CSV},
+    {"cyclonedx", no_argument, 0, OPT_CYCLONEDX},
     {"output", required_argument, 0, 'o'},
     {"log-skipped", no_argument, 0, OPT_LOG_SKIPPED},
     {"no-color", no_argument, 0, OPT_NO_COLOR},
@@ -255,11 +271,15 @@ static int fail(const char *fmt, ...)
     return EXIT_ERROR;
 }
 
-static int cmd_scan(int argc, char **argv)
+/* scan, or with inventory set, the inventory: the same walk, packs and
+ * options; results collected into a product list instead of printed. */
+static int cmd_scan(int argc, char **argv, int inventory)
 {
     cs_config cfg;
     cs_config_init(&cfg);
+    cfg.products = inventory;
     cli c = {0};
+    int cyclonedx = 0;
     c.report.min_level = CS_LEVEL_NOTICE;
     int no_color = getenv("NO_COLOR") != NULL;
     const char *output = NULL, *state = NULL, *detectors = NULL, *cache_dir = NULL;
@@ -352,6 +372,7 @@ static int cmd_scan(int argc, char **argv)
             break;
         case OPT_JSON: c.report.format = CS_FORMAT_JSON; break;
         case OPT_CSV: c.report.format = CS_FORMAT_CSV; break;
+        case OPT_CYCLONEDX: cyclonedx = 1; break;
         case 'o': output = optarg; break;
         case OPT_LOG_SKIPPED: c.report.with_skipped = 1; break;
         case OPT_NO_COLOR: no_color = 1; break;
@@ -363,8 +384,14 @@ static int cmd_scan(int argc, char **argv)
     }
     if (optind >= argc) {
         usage(stderr);
-        return fail("%s", "scan: no PATH given");
+        return fail("%s: no PATH given", inventory ? "inventory" : "scan");
     }
+    if (cyclonedx && !inventory)
+        return fail("%s", "--cyclonedx: only for chainsweep inventory");
+    if (inventory && c.report.format == CS_FORMAT_CSV)
+        return fail("%s", "inventory: --csv is not supported (--json or --cyclonedx)");
+    if (inventory && !detectors)
+        detectors = "advisory,authenticode";
 
     cs_error err = {0};
     cs_engine *e = NULL;
@@ -449,19 +476,33 @@ static int cmd_scan(int argc, char **argv)
     if (!c.quiet)
         fprintf(stderr,
                 "chainsweep %s: %zu hash IOCs, %zu known-good hashes, %zu filename IOCs, %zu C2 IOCs, "
-                "%zu YARA rules from %zu files (%zu files skipped), %zu signers\n",
+                "%zu YARA rules from %zu files (%zu files skipped), %zu signers, %zu advisories\n",
                 CS_VERSION, ls.hash_iocs, ls.good_hashes, ls.filename_iocs, ls.c2_iocs, ls.yara_rules,
-                ls.yara_files, ls.yara_files_skipped, ls.signers);
+                ls.yara_files, ls.yara_files_skipped, ls.signers, ls.advisories);
 
     cs_text t;
-    cs_report_header(&c.report, &t);
-    write_text(&c, &t);
+    if (inventory && !(c.inv = cs_inventory_new())) {
+        snprintf(err.message, sizeof err.message, "out of memory");
+        goto out;
+    }
+    if (!inventory) {
+        cs_report_header(&c.report, &t);
+        write_text(&c, &t);
+    }
     cs_scan_summary sum;
     if (cs_scan(e, (const char *const *)argv + optind, (size_t)(argc - optind), on_result, &c, &sum, &err) !=
         CS_OK)
         goto out;
     clear_progress(&c);
-    if (c.report.format == CS_FORMAT_JSON) {
+    if (inventory) {
+        cs_inventory_render(c.inv, cyclonedx                                ? CS_INVENTORY_CYCLONEDX
+                                   : c.report.format == CS_FORMAT_JSON ? CS_INVENTORY_JSON
+                                                                        : CS_INVENTORY_TABLE,
+                            &c.report, &t);
+        write_text(&c, &t);
+        if (!c.quiet)
+            fprintf(stderr, "chainsweep: %zu products in %llu files\n", cs_inventory_count(c.inv), c.files);
+    } else if (c.report.format == CS_FORMAT_JSON) {
         cs_report_summary(&c.report, &sum, &ls, &t);
         write_text(&c, &t);
     }
@@ -482,6 +523,7 @@ out:
     } else if (c.out == stdout && fflush(stdout) != 0) {
         rc = EXIT_ERROR;
     }
+    cs_inventory_free(c.inv);
     cs_engine_free(e);
     return rc;
 }
@@ -600,7 +642,9 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     if (strcmp(argv[1], "scan") == 0)
-        return cmd_scan(argc - 1, argv + 1);
+        return cmd_scan(argc - 1, argv + 1, 0);
+    if (strcmp(argv[1], "inventory") == 0)
+        return cmd_scan(argc - 1, argv + 1, 1);
     if (strcmp(argv[1], "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

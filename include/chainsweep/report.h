@@ -39,6 +39,25 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
 /* A `chainsweep verify` report for one file (text or JSON Lines). */
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out);
 
+/* ---- inventory: the products found (chainsweep inventory) ---- */
+
+typedef enum cs_inventory_format {
+    CS_INVENTORY_TABLE,
+    CS_INVENTORY_JSON,         /* one JSON document (docs/advisories.md) */
+    CS_INVENTORY_CYCLONEDX     /* a CycloneDX 1.5 JSON SBOM */
+} cs_inventory_format;
+
+typedef struct cs_inventory cs_inventory;
+
+cs_inventory *cs_inventory_new(void);
+void cs_inventory_free(cs_inventory *inv);
+/* Keep a copy of r's product, signature and advisory findings; records
+ * without a product are ignored. */
+void cs_inventory_add(cs_inventory *inv, const cs_result *r);
+size_t cs_inventory_count(const cs_inventory *inv);
+/* Sorted by product, version and path. */
+void cs_inventory_render(cs_inventory *inv, cs_inventory_format f, const cs_report_opts *o, cs_text *out);
+
 #ifdef __cplusplus
 }
 #endif

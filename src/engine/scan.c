@@ -228,6 +228,9 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     const cs_pe *pe = cs_file_pe(f);
     if (!pe || cs_pe_imphash(pe, r->imphash) != 0)
         r->imphash[0] = '\0';
+    /* a product a detector already read (advisories) goes with the finding */
+    if (!r->product && f->product_state == 1)
+        r->product = cs_arena_memdup(&j->arena, &f->product, sizeof f->product);
 }
 
 static void process(cs_worker *w, cs_job *j)

@@ -1,4 +1,5 @@
 #include "chainsweep/report.h"
+#include "report/report_internal.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -72,7 +73,7 @@ static void put_path_text(cs_buf *b, const char *path)
     }
 }
 
-static void format_time(char *out, size_t n, int64_t t)
+void cs_report_time(char *out, size_t n, int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -155,7 +156,7 @@ static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 
 /* ---- JSON ---- */
 
-static void json_set_path(json_t *o, const char *path)
+void cs_json_set_path(json_t *o, const char *path)
 {
     size_t n = strlen(path);
     if (utf8_valid((const unsigned char *)path, n)) {
@@ -173,7 +174,7 @@ static void json_set_path(json_t *o, const char *path)
     free(b64);
 }
 
-static json_t *json_opt_string(const char *s)
+json_t *cs_json_opt_string(const char *s)
 {
     if (!s)
         return json_null();
@@ -188,16 +189,62 @@ static json_t *json_opt_string(const char *s)
     return j;
 }
 
+static void set_opt(json_t *o, const char *key, const char *value)
+{
+    if (value && *value)
+        json_object_set_new(o, key, cs_json_opt_string(value));
+}
+
+json_t *cs_json_product(const cs_product *p)
+{
+    json_t *j = json_object();
+    set_opt(j, "name", p->name);
+    set_opt(j, "version", p->version);
+    set_opt(j, "company", p->company);
+    set_opt(j, "description", p->description);
+    set_opt(j, "file_version", p->file_version);
+    set_opt(j, "original_filename", p->original_filename);
+    set_opt(j, "bundle_id", p->bundle_id);
+    set_opt(j, "fixed_file_version", p->fixed_file_version);
+    set_opt(j, "fixed_product_version", p->fixed_product_version);
+    json_object_set_new(j, "source", json_string(p->source));
+    if (p->source_path) {
+        json_t *tmp = json_object();
+        cs_json_set_path(tmp, p->source_path);
+        json_object_set(j, "source_path", json_object_get(tmp, "path"));
+        json_decref(tmp);
+    }
+    if (p->n_tables) {
+        json_t *tables = json_array();
+        for (size_t i = 0; i < p->n_tables; i++) {
+            const cs_product_strings *t = &p->tables[i];
+            json_t *jt = json_object();
+            json_object_set_new(jt, "lang", json_string(t->lang));
+            set_opt(jt, "CompanyName", t->company);
+            set_opt(jt, "ProductName", t->product);
+            set_opt(jt, "FileDescription", t->description);
+            set_opt(jt, "FileVersion", t->file_version);
+            set_opt(jt, "ProductVersion", t->product_version);
+            set_opt(jt, "OriginalFilename", t->original_filename);
+            set_opt(jt, "InternalName", t->internal_name);
+            set_opt(jt, "LegalCopyright", t->copyright);
+            json_array_append_new(tables, jt);
+        }
+        json_object_set_new(j, "string_tables", tables);
+    }
+    return j;
+}
+
 static json_t *json_record(const cs_report_opts *o, const char *type)
 {
     char ts[32];
-    format_time(ts, sizeof ts, (int64_t)time(NULL));
+    cs_report_time(ts, sizeof ts, (int64_t)time(NULL));
     json_t *j = json_object();
     json_object_set_new(j, "type", json_string(type));
     json_object_set_new(j, "schema", json_integer(CS_OUTPUT_SCHEMA));
     json_object_set_new(j, "time", json_string(ts));
     if (o->hostname)
-        json_object_set_new(j, "host", json_opt_string(o->hostname));
+        json_object_set_new(j, "host", cs_json_opt_string(o->hostname));
     return j;
 }
 
@@ -216,9 +263,9 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
     const char *type = r->kind == CS_RECORD_ERROR ? "error" : r->n_reasons ? "finding" : "skipped";
     json_t *j = json_record(o, type);
-    json_set_path(j, r->path);
+    cs_json_set_path(j, r->path);
     if (r->kind == CS_RECORD_ERROR) {
-        json_object_set_new(j, "message", json_opt_string(r->error));
+        json_object_set_new(j, "message", cs_json_opt_string(r->error));
         json_emit(j, b);
         return;
     }
@@ -232,9 +279,9 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     json_object_set_new(j, "level", json_string(cs_level_name(r->level)));
     json_object_set_new(j, "score", json_integer(r->score));
     json_object_set_new(j, "size", json_integer((json_int_t)r->size));
-    format_time(ts, sizeof ts, r->mtime);
+    cs_report_time(ts, sizeof ts, r->mtime);
     json_object_set_new(j, "mtime", json_string(ts));
-    json_object_set_new(j, "filetype", json_opt_string(r->filetype));
+    json_object_set_new(j, "filetype", cs_json_opt_string(r->filetype));
     if (r->has_md5)
         cs_hex(hex, r->md5, 16), json_object_set_new(j, "md5", json_string(hex));
     if (r->has_sha1)
@@ -245,23 +292,27 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         json_object_set_new(j, "imphash", json_string(r->imphash));
     if (r->cached)
         json_object_set_new(j, "cached", json_true());
+    if (r->product)
+        json_object_set_new(j, "product", cs_json_product(r->product));
+    set_opt(j, "signature", r->signature);
+    set_opt(j, "signer", r->signer);
     if (r->error)
-        json_object_set_new(j, "warning", json_opt_string(r->error));
+        json_object_set_new(j, "warning", cs_json_opt_string(r->error));
     json_t *reasons = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
         json_t *jr = json_object();
         json_object_set_new(jr, "detector", json_string(x->detector));
-        json_object_set_new(jr, "rule", json_opt_string(x->rule));
+        json_object_set_new(jr, "rule", cs_json_opt_string(x->rule));
         json_object_set_new(jr, "score", json_integer(x->score));
-        json_object_set_new(jr, "description", json_opt_string(x->description));
-        json_object_set_new(jr, "author", json_opt_string(x->author));
-        json_object_set_new(jr, "reference", json_opt_string(x->reference));
+        json_object_set_new(jr, "description", cs_json_opt_string(x->description));
+        json_object_set_new(jr, "author", cs_json_opt_string(x->author));
+        json_object_set_new(jr, "reference", cs_json_opt_string(x->reference));
         json_t *ms = json_array();
         for (size_t m = 0; m < x->n_matches; m++) {
             const cs_match *mt = &x->matches[m];
             json_t *jm = json_object();
-            json_object_set_new(jm, "id", json_opt_string(mt->id));
+            json_object_set_new(jm, "id", cs_json_opt_string(mt->id));
             if (mt->data) {
                 cs_buf esc = {0};
                 cs_escape_bytes(&esc, mt->data, mt->len);
@@ -394,6 +445,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             json_object_set_new(l, "filename_iocs", json_integer((json_int_t)ls->filename_iocs));
             json_object_set_new(l, "filename_iocs_pcre2", json_integer((json_int_t)ls->filename_iocs_pcre));
             json_object_set_new(l, "signers", json_integer((json_int_t)ls->signers));
+            json_object_set_new(l, "advisories", json_integer((json_int_t)ls->advisories));
             json_object_set_new(l, "c2_iocs", json_integer((json_int_t)ls->c2_iocs));
             json_object_set_new(l, "yara_files", json_integer((json_int_t)ls->yara_files));
             json_object_set_new(l, "yara_files_skipped", json_integer((json_int_t)ls->yara_files_skipped));
@@ -430,11 +482,11 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
 static json_t *json_cert(const cs_ac_cert *c)
 {
     char nb[32], na[32];
-    format_time(nb, sizeof nb, (int64_t)c->not_before);
-    format_time(na, sizeof na, (int64_t)c->not_after);
+    cs_report_time(nb, sizeof nb, (int64_t)c->not_before);
+    cs_report_time(na, sizeof na, (int64_t)c->not_after);
     json_t *j = json_object();
-    json_object_set_new(j, "subject", json_opt_string(c->subject));
-    json_object_set_new(j, "issuer", json_opt_string(c->issuer));
+    json_object_set_new(j, "subject", cs_json_opt_string(c->subject));
+    json_object_set_new(j, "issuer", cs_json_opt_string(c->issuer));
     json_object_set_new(j, "serial", json_string(c->serial));
     json_object_set_new(j, "sha1", json_string(c->sha1));
     json_object_set_new(j, "sha256", json_string(c->sha256));
@@ -451,7 +503,7 @@ static const char *chain_name(cs_ac_chain c)
 static void json_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_buf *b)
 {
     json_t *j = json_record(o, "verify");
-    json_set_path(j, path);
+    cs_json_set_path(j, path);
     json_object_set_new(j, "verdict", json_string(cs_ac_verdict_name(r->verdict)));
     if (r->not_pe_reason)
         json_object_set_new(j, "not_pe_reason", json_string(r->not_pe_reason));
@@ -483,12 +535,12 @@ static void json_authenticode(const cs_report_opts *o, const char *path, const c
         json_object_set_new(js, "chain", chain);
         json_object_set_new(js, "chain_status", json_string(chain_name(s->chain_status)));
         if (s->chain_error[0])
-            json_object_set_new(js, "chain_error", json_opt_string(s->chain_error));
-        json_object_set_new(js, "program_name", json_opt_string(s->program_name));
-        json_object_set_new(js, "program_url", json_opt_string(s->program_url));
+            json_object_set_new(js, "chain_error", cs_json_opt_string(s->chain_error));
+        json_object_set_new(js, "program_name", cs_json_opt_string(s->program_name));
+        json_object_set_new(js, "program_url", cs_json_opt_string(s->program_url));
         if (s->timestamp) {
             char ts[32];
-            format_time(ts, sizeof ts, (int64_t)s->timestamp_time);
+            cs_report_time(ts, sizeof ts, (int64_t)s->timestamp_time);
             json_t *jt = json_object();
             json_object_set_new(jt, "kind", json_string(s->timestamp == 2 ? "rfc3161" : "pkcs9"));
             json_object_set_new(jt, "ok", json_boolean(s->timestamp_ok));
@@ -511,7 +563,7 @@ static void json_authenticode(const cs_report_opts *o, const char *path, const c
         json_object_set_new(jf, "tampering", json_boolean(cs_ac_issue_is_tampering(f->issue)));
         json_object_set_new(jf, "signature", f->signature >= 0 ? json_integer(f->signature) : json_null());
         json_object_set_new(jf, "description", json_string(cs_ac_issue_description(f->issue)));
-        json_object_set_new(jf, "detail", json_opt_string(f->detail));
+        json_object_set_new(jf, "detail", cs_json_opt_string(f->detail));
         json_array_append_new(fs, jf);
     }
     json_object_set_new(j, "findings", fs);
@@ -521,8 +573,8 @@ static void json_authenticode(const cs_report_opts *o, const char *path, const c
 static void text_cert(cs_buf *b, const char *label, const cs_ac_cert *c)
 {
     char nb[32], na[32];
-    format_time(nb, sizeof nb, (int64_t)c->not_before);
-    format_time(na, sizeof na, (int64_t)c->not_after);
+    cs_report_time(nb, sizeof nb, (int64_t)c->not_before);
+    cs_report_time(na, sizeof na, (int64_t)c->not_after);
     cs_buf_printf(b, "    %-14s %s\n", label, c->subject);
     cs_buf_printf(b, "    %-14s issuer %s\n", "", c->issuer);
     cs_buf_printf(b, "    %-14s serial %s, sha1 %s, valid %s .. %s\n", "", c->serial, c->sha1, nb, na);
@@ -560,7 +612,7 @@ static void text_authenticode(const cs_report_opts *o, const char *path, const c
                       s->chain_error);
         if (s->timestamp) {
             char ts[32];
-            format_time(ts, sizeof ts, (int64_t)s->timestamp_time);
+            cs_report_time(ts, sizeof ts, (int64_t)s->timestamp_time);
             cs_buf_printf(b, "    timestamp      %s, %s%s\n", s->timestamp == 2 ? "RFC 3161" : "PKCS#9",
                           s->timestamp_ok ? "ok at " : "FAILED", s->timestamp_ok ? ts : "");
             if (s->tsa.subject[0])

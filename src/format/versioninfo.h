@@ -1,0 +1,24 @@
+/* PE version information: the VS_VERSIONINFO resource (RT_VERSION), its
+ * VS_FIXEDFILEINFO and the StringFileInfo tables of every language. */
+#ifndef CS_FORMAT_VERSIONINFO_H
+#define CS_FORMAT_VERSIONINFO_H
+
+#include <stddef.h>
+
+#include "chainsweep/chainsweep.h"
+#include "format/pe.h"
+#include "util/util.h"
+
+#define CS_PE_RT_VERSION 16
+
+/* Parse one VS_VERSIONINFO block of n bytes. Strings go to the arena; the
+ * product's primary fields come from the US English table when there is
+ * one, else the first. 0 on success; -1 with *why on malformed data (out
+ * then holds whatever was read before the fault). */
+int cs_versioninfo_parse(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why);
+
+/* The version information of a PE: 1 found and parsed, 0 none, -1
+ * malformed (with *why). */
+int cs_pe_version_info(const cs_pe *pe, cs_arena *a, cs_product *out, const char **why);
+
+#endif
