@@ -1,9 +1,10 @@
 /* Fuzz the PE parser: headers, every section, RVA mapping of every
- * directory, imports (and imphash), resources. */
+ * directory, imports (and imphash), resources, version information. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "format/pe.h"
+#include "format/versioninfo.h"
 
 static int check_resource(void *ud, int32_t name, uint32_t lang, size_t off, size_t len)
 {
@@ -35,6 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)cs_pe_imphash(&pe, imphash);
     for (uint32_t type = 1; type <= 24; type++)
         (void)cs_pe_resources(&pe, type, check_resource, (void *)&size);
+    cs_arena a = {0};
+    cs_product prod;
+    if (cs_pe_version_info(&pe, &a, &prod, &why) != 0)
+        for (size_t i = 0; i < prod.n_tables; i++)
+            sink += prod.tables[i].product ? (uint32_t)prod.tables[i].product[0] : 0;
+    cs_arena_free(&a);
     (void)sink;
     return 0;
 }

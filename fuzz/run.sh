@@ -13,6 +13,7 @@ python3 tests/fixtures/make_fixtures.py "$seeds"
 if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v osslsigncode >/dev/null; then
     bash tests/fixtures/make_signed.sh "$seeds/signed" >/dev/null
     find "$seeds/signed" -type f ! -name '*.dll' -delete
+    bash tests/fixtures/make_products.sh "$seeds/products" >/dev/null # PE seeds with version resources
 fi
 run() { # name extra-seed-dirs...
     local name=$1; shift
@@ -24,6 +25,7 @@ run() { # name extra-seed-dirs...
 run ioc packs/3cx-2023/iocs
 run filetype "$seeds"
 run report
-run pe "$seeds" "$seeds/signed"
+run pe "$seeds" "$seeds/signed" "$seeds/products"
 run authenticode "$seeds/signed"
 run yara_split "${SIGBASE:-../shared/data/signature-base}/yara"
+run product "fuzz/corpus/product"

@@ -104,6 +104,8 @@ typedef enum cs_ac_verdict {
 } cs_ac_verdict;
 
 const char *cs_ac_verdict_name(cs_ac_verdict v);
+/* One word: valid, intact (chain not checked), invalid, tampered, unsigned, not-pe. */
+const char *cs_ac_verdict_id(cs_ac_verdict v);
 
 typedef struct cs_ac_report {
     cs_ac_verdict verdict;

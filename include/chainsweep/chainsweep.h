@@ -214,7 +214,7 @@ typedef struct cs_result {
     size_t n_reasons;
     /* with cs_config.products: what the file says it is, and its signature */
     const cs_product *product; /* NULL when the file names no product */
-    const char *signature;     /* Authenticode verdict name, NULL when not a signed PE */
+    const char *signature;     /* Authenticode verdict (cs_ac_verdict_id), NULL when not a signed PE */
     const char *signer;        /* subject of the primary signer, NULL when none */
 } cs_result;
 

@@ -107,6 +107,12 @@ const char *cs_ac_verdict_name(cs_ac_verdict v)
     return (unsigned)v < sizeof names / sizeof *names ? names[v] : "unknown";
 }
 
+const char *cs_ac_verdict_id(cs_ac_verdict v)
+{
+    static const char *const ids[] = {"valid", "intact", "invalid", "tampered", "unsigned", "not-pe"};
+    return (unsigned)v < sizeof ids / sizeof *ids ? ids[v] : "unknown";
+}
+
 /* ---- trust store ---- */
 
 struct cs_trust {

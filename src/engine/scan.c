@@ -181,7 +181,7 @@ static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
     if (cs_engine_runs_detector(w->p->e, "authenticode")) {
         const cs_ac_report *sig = cs_file_signature(f, NULL);
         if (sig) {
-            r->signature = cs_ac_verdict_name(sig->verdict);
+            r->signature = cs_ac_verdict_id(sig->verdict);
             for (size_t i = 0; i < sig->n_signatures && !r->signer; i++)
                 if (sig->signatures[i].has_signer)
                     r->signer = cs_arena_strdup(&j->arena, sig->signatures[i].signer.subject);

@@ -56,8 +56,8 @@ enum { TAIL_PRE = 0, TAIL_NONE = 1, TAIL_POST = 2 };
 static int tail_kind(const char *t)
 {
     static const char *const pre[] = {"alpha", "beta", "rc", "pre", "dev", "preview"};
-    if (!*t || *t == '+' || *t == '(')
-        return TAIL_NONE;
+    if (!t[strspn(t, ".,")] || *t == '+' || *t == '(')
+        return TAIL_NONE; /* nothing, trailing separators, build metadata, a remark */
     if (*t == '-' || *t == '~')
         return TAIL_PRE;
     for (size_t i = 0; i < sizeof pre / sizeof *pre; i++)
@@ -85,6 +85,9 @@ int cs_version_compare(const char *a, const char *b)
         return ka < kb ? -1 : 1;
     if (ka == TAIL_NONE)
         return 0;
+    /* "-rc1" and "~rc1" are the same pre-release */
+    ta += strspn(ta, "-~_");
+    tb += strspn(tb, "-~_");
     int d = strcasecmp(ta, tb);
     return (d > 0) - (d < 0);
 }

@@ -285,6 +285,7 @@ static int on_version_resource(void *ud, int32_t name_id, uint32_t lang, size_t 
 int cs_pe_version_info(const cs_pe *pe, cs_arena *a, cs_product *out, const char **why)
 {
     first_resource r = {0, 0, 0};
+    memset(out, 0, sizeof *out);
     if (cs_pe_resources(pe, CS_PE_RT_VERSION, on_version_resource, &r) < 0) {
         *why = "resource directory malformed";
         return -1;

@@ -87,9 +87,17 @@ static const char *level_tag(cs_level l)
     return tags[l];
 }
 
+/* An error record, or a file whose scan was partial (a detector failed on
+ * it: malformed version information, a YARA timeout) and found nothing:
+ * reported as an error so the failure is never silent. */
+static int is_error(const cs_result *r)
+{
+    return r->kind == CS_RECORD_ERROR || (r->kind == CS_RECORD_FILE && !r->n_reasons && r->error);
+}
+
 static int wanted(const cs_report_opts *o, const cs_result *r)
 {
-    if (r->kind == CS_RECORD_ERROR)
+    if (is_error(r))
         return 1;
     if (r->n_reasons && (int)r->level >= o->min_level)
         return 1;
@@ -101,7 +109,7 @@ static int wanted(const cs_report_opts *o, const cs_result *r)
 static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
     static const char *const colors[] = {"", "\033[36m", "\033[33m", "\033[1;31m"};
-    if (r->kind == CS_RECORD_ERROR) {
+    if (is_error(r)) {
         cs_buf_puts(b, o->color ? "\033[35m[ERROR]\033[0m " : "[ERROR] ");
         put_path_text(b, r->path);
         cs_buf_printf(b, ": %s\n", r->error);
@@ -261,10 +269,10 @@ static void json_emit(json_t *j, cs_buf *b)
 
 static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
-    const char *type = r->kind == CS_RECORD_ERROR ? "error" : r->n_reasons ? "finding" : "skipped";
+    const char *type = is_error(r) ? "error" : r->n_reasons ? "finding" : "skipped";
     json_t *j = json_record(o, type);
     cs_json_set_path(j, r->path);
-    if (r->kind == CS_RECORD_ERROR) {
+    if (is_error(r)) {
         json_object_set_new(j, "message", cs_json_opt_string(r->error));
         json_emit(j, b);
         return;
@@ -360,7 +368,7 @@ static void csv_result(const cs_result *r, cs_buf *b)
     char num[32], hex[65];
     cs_buf path = {0}, reasons = {0};
     put_path_text(&path, r->path);
-    csv_field(b, r->kind == CS_RECORD_ERROR ? "error" : r->n_reasons ? cs_level_name(r->level) : "skipped", 0);
+    csv_field(b, is_error(r) ? "error" : r->n_reasons ? cs_level_name(r->level) : "skipped", 0);
     snprintf(num, sizeof num, "%d", r->score);
     csv_field(b, num, 0);
     csv_field(b, path.data, 0);
@@ -370,7 +378,7 @@ static void csv_result(const cs_result *r, cs_buf *b)
     csv_field(b, r->has_md5 ? (cs_hex(hex, r->md5, 16), hex) : "", 0);
     csv_field(b, r->has_sha1 ? (cs_hex(hex, r->sha1, 20), hex) : "", 0);
     csv_field(b, r->has_sha256 ? (cs_hex(hex, r->sha256, 32), hex) : "", 0);
-    if (r->kind == CS_RECORD_ERROR)
+    if (is_error(r))
         cs_buf_puts(&reasons, r->error);
     else if (!r->n_reasons)
         cs_buf_puts(&reasons, cs_skip_reason_name(r->skip));

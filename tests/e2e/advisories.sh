@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Advisories and inventory end to end: PE files with version resources built
+# with windres, macOS bundles with XML and binary Info.plist files, near
+# misses and malformed resources. `chainsweep scan` must report exactly the
+# compromised and retired ones and a per-file error for each malformed one;
+# `chainsweep inventory --cyclonedx` must validate against the official
+# CycloneDX 1.5 schema (tests/schema/).
+# usage: advisories.sh CHAINSWEEP SOURCE_DIR
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+for tool in x86_64-w64-mingw32-gcc x86_64-w64-mingw32-windres python3 jq; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool not installed (scripts/deps.sh test installs it)"
+        exit 77
+    fi
+done
+# a Python with jsonschema (Debian's python3-jsonschema is for /usr/bin/python3)
+PY=python3
+$PY -c 'import jsonschema' 2>/dev/null || PY=/usr/bin/python3
+work=$(mktemp -d /tmp/cs-adv-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash "$SRC/tests/fixtures/make_products.sh" "$work/tree" || { echo "fixture build failed"; exit 1; }
+cd "$work"
+PACK="$SRC/packs/3cx-2023"
+
+"$CS" scan --pack "$PACK" --detectors advisory --json -q tree > scan.jsonl
+rc=$?
+check "scan exits 1 on compromised products (got $rc)" [ "$rc" -eq 1 ]
+jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "advisory") | "\($p | ltrimstr("tree/"))\t\(.rule)"' \
+    scan.jsonl | sort > got.pairs
+sort > want.pairs <<'PAIRS'
+mac-1213/3CX Desktop App.app/Contents/MacOS/3CX Desktop App	CS-2023-3CX-MACOS
+mac-402/3CX Desktop App.app/Contents/MacOS/3CX Desktop App	CS-2023-3CX-MACOS
+win-407/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
+win-416-comma/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
+win-416-lang/3CXTelefon.exe	CS-2023-3CX-WINDOWS
+win-416-renamed/app.exe	CS-2023-3CX-WINDOWS
+win-416/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
+xtrader/X_TRADER.exe	CS-2020-XTRADER-RETIRED
+PAIRS
+if command -v osslsigncode >/dev/null; then
+    printf 'signed-tt/Setup.exe\tCS-2020-XTRADER-RETIRED\n' >> want.pairs
+    sort -o want.pairs want.pairs
+fi
+check "exactly the compromised and retired products ($(wc -l < want.pairs))" diff want.pairs got.pairs
+check "compromised is an alert, retired a warning" jq_true scan.jsonl \
+    '[.[] | select(.type == "finding")] | all(if .reasons[0].rule == "CS-2020-XTRADER-RETIRED" then .level == "warning" else .level == "alert" end)'
+check "a finding carries the product and where it was read" jq_true scan.jsonl \
+    '[.[] | select(.path == "tree/win-416/3CXDesktopApp.exe")][0].product | .name == "3CX Desktop App" and .version == "18.12.416" and .source == "pe-version-info" and .fixed_product_version == "18.12.416.0"'
+check "a bundle finding names the Info.plist" jq_true scan.jsonl \
+    '[.[] | select(.path // "" | startswith("tree/mac-402/"))][0].product | .source == "info-plist" and .bundle_id == "com.electron.3cx-desktop-app" and (.source_path | endswith("Contents/Info.plist"))'
+check "every language's string table is read" jq_true scan.jsonl \
+    '[.[] | select(.path == "tree/win-416-lang/3CXTelefon.exe")][0].product.string_tables | map(.lang) == ["040904b0", "040704b0"]'
+for bad in bad/versionlen.exe bad/versionkey.exe "bad/mac-plist/3CX Desktop App.app/Contents/MacOS/3CX Desktop App"; do
+    check "malformed: per-file error for $bad" jq_true scan.jsonl \
+        "[.[] | select(.path == \"tree/$bad\" and .type == \"error\")] | length == 1"
+done
+check "the summary counts the errors and the advisories" jq_true scan.jsonl \
+    '.[-1] | .errors == 4 and .loaded.advisories == 3'
+
+# the whole default scan (every layer) agrees
+"$CS" scan --pack "$PACK" --json -q tree > all.jsonl
+check "all layers: the same advisory findings" diff want.pairs <(jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "advisory") | "\($p | ltrimstr("tree/"))\t\(.rule)"' all.jsonl | sort)
+
+# inventory
+"$CS" inventory -q --pack "$PACK" tree > table.txt
+rc=$?
+check "inventory exits 1 when a product matches an advisory (got $rc)" [ "$rc" -eq 1 ]
+check "table header" grep -q '^PRODUCT  *VERSION  *COMPANY  *SIGNATURE  *SIGNER  *ADVISORIES  *SHA256  *PATH$' table.txt
+check "table row for X_TRADER" grep -q '^X_TRADER  *7.17.90p608  *Trading Technologies .*CS-2020-XTRADER-RETIRED' table.txt
+"$CS" inventory -q --json --pack "$PACK" tree > inv.json
+n_products=$(jq '.products | length' inv.json)
+check "inventory lists every file that names a product ($n_products)" [ "$n_products" -eq "$(($(wc -l < table.txt) - 1))" ]
+sha=$(sha256sum tree/win-416/3CXDesktopApp.exe | cut -d' ' -f1)
+check "inventory rows carry the SHA-256" jq_true inv.json \
+    ".[0].products | map(select(.path == \"tree/win-416/3CXDesktopApp.exe\"))[0].sha256 == \"$sha\""
+check "near misses are listed without advisories" jq_true inv.json \
+    '.[0].products | map(select(.path | startswith("tree/near-"))) | length >= 8 and all(.advisories == [])'
+if command -v osslsigncode >/dev/null; then
+    check "signature and signer of a signed PE" jq_true inv.json \
+        '.[0].products | map(select(.path == "tree/signed-tt/Setup.exe"))[0] | .signature == "intact" and (.signer | contains("CN=Trading Technologies International, Inc"))'
+fi
+"$CS" inventory -q --cyclonedx --pack "$PACK" tree > bom.json
+if $PY -c 'import jsonschema' 2>/dev/null; then
+    check "CycloneDX 1.5 output validates against the official schema" $PY "$SRC/tests/e2e/validate_cyclonedx.py" "$SRC/tests/schema" bom.json
+else
+    echo "SKIP: CycloneDX schema validation (python3-jsonschema not installed)"
+fi
+check "CycloneDX components carry SHA-256 hashes and paths" jq_true bom.json \
+    "[.[0].components[] | select(.evidence.occurrences[0].location == \"tree/win-416/3CXDesktopApp.exe\")][0].hashes[0] == {\"alg\": \"SHA-256\", \"content\": \"$sha\"}"
+check "CycloneDX vulnerabilities name the affected components" jq_true bom.json \
+    '.[0].vulnerabilities | map(select(.id == "CS-2023-3CX-WINDOWS"))[0].affects | length == 5'
+check "inventory --csv is refused" bash -c "! '$CS' inventory --csv --pack '$PACK' tree 2>/dev/null"
+check "scan --cyclonedx is refused" bash -c "! '$CS' scan --cyclonedx --pack '$PACK' tree 2>/dev/null"
+finish
