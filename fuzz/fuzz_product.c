@@ -1,11 +1,13 @@
 /* Fuzz what the inventory reads besides PE resources: a VS_VERSIONINFO
- * block on its own, an Info.plist (libplist, XML or binary) and an
+ * block on its own, an Info.plist (libplist, XML or binary), an MSI
+ * (libgsf and our string pool / Property table reader) and an
  * advisories.json; the first input byte picks which. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format/advisory.h"
+#include "format/msi.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
 
@@ -18,12 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_arena a = {0};
     cs_product p;
     const char *why, *exe;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         (void)cs_versioninfo_parse(d, n, &a, &p, &why);
         break;
     case 1:
         (void)cs_info_plist_parse(d, n, &a, &p, &exe, &why);
+        break;
+    case 3:
+        (void)cs_msi_product(d, n, &a, &p, &why);
         break;
     default: {
         cs_advisory_set set = {0};

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-dev
-            libvectorscan-dev libpcre2-dev libjansson-dev libplist-dev)
-test_pkgs=(libcmocka-dev jq yara python3 python3-jsonschema util-linux openssl osslsigncode gcc-mingw-w64-x86-64)
+            libvectorscan-dev libpcre2-dev libjansson-dev libplist-dev libgsf-1-dev)
+test_pkgs=(libcmocka-dev jq yara python3 python3-jsonschema wixl util-linux openssl osslsigncode gcc-mingw-w64-x86-64)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 bench_pkgs=(yara clamav gnuplot-nox time jq)
 

@@ -45,9 +45,9 @@ const cs_pe *cs_file_pe(cs_file *f);
 /* The Authenticode report of a signed PE, verified on first use and shared
  * by every detector; NULL when the file is not a signed PE. */
 const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
-/* What the file says it is (PE version information; the Info.plist of the
- * bundle whose main executable it is), read on first use; NULL when it
- * names nothing. Malformed data sets f->product_error. */
+/* What the file says it is (PE version information; an MSI's Property
+ * table; the Info.plist of the bundle whose main executable it is), read on
+ * first use; NULL when it names nothing. Malformed data sets f->product_error. */
 const cs_product *cs_file_product(cs_file *f);
 /* Free what the view computed (the signature report). */
 void cs_file_release(cs_file *f);

@@ -8,6 +8,7 @@
 
 #include "detect/authenticode_internal.h"
 #include "engine/engine.h"
+#include "format/msi.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
 
@@ -165,6 +166,14 @@ const cs_product *cs_file_product(cs_file *f)
         }
     } else if (strcmp(f->filetype, "MACH-O") == 0 && bundle_product(f)) {
         f->product_state = 1;
+    } else if (strcmp(f->filetype, "MSI") == 0) {
+        const char *why = NULL;
+        if (cs_msi_product(f->data, f->size, f->arena, &f->product, &why) != 0)
+            f->product_error = why;
+        else if (f->product.name || f->product.version || f->product.company) {
+            f->product.source_path = f->path;
+            f->product_state = 1;
+        }
     }
     return f->product_state == 1 ? &f->product : NULL;
 }
