@@ -122,25 +122,24 @@ static char *utf16_to_utf8(const unsigned char *d, size_t p, size_t end, cs_aren
     return s;
 }
 
+const cs_vi_field cs_vi_fields[] = {
+    {"CompanyName", offsetof(cs_product_strings, company)},
+    {"ProductName", offsetof(cs_product_strings, product)},
+    {"FileDescription", offsetof(cs_product_strings, description)},
+    {"FileVersion", offsetof(cs_product_strings, file_version)},
+    {"ProductVersion", offsetof(cs_product_strings, product_version)},
+    {"OriginalFilename", offsetof(cs_product_strings, original_filename)},
+    {"InternalName", offsetof(cs_product_strings, internal_name)},
+    {"LegalCopyright", offsetof(cs_product_strings, copyright)},
+};
+const size_t cs_vi_field_count = sizeof cs_vi_fields / sizeof *cs_vi_fields;
+
 static void read_string(const unsigned char *d, const vi_block *s, cs_arena *a, cs_product_strings *t)
 {
-    static const struct {
-        const char *key;
-        size_t field;
-    } fields[] = {
-        {"CompanyName", offsetof(cs_product_strings, company)},
-        {"ProductName", offsetof(cs_product_strings, product)},
-        {"FileDescription", offsetof(cs_product_strings, description)},
-        {"FileVersion", offsetof(cs_product_strings, file_version)},
-        {"ProductVersion", offsetof(cs_product_strings, product_version)},
-        {"OriginalFilename", offsetof(cs_product_strings, original_filename)},
-        {"InternalName", offsetof(cs_product_strings, internal_name)},
-        {"LegalCopyright", offsetof(cs_product_strings, copyright)},
-    };
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-        if (!key_is(d, s, fields[i].key))
+    for (size_t i = 0; i < cs_vi_field_count; i++) {
+        if (!key_is(d, s, cs_vi_fields[i].key))
             continue;
-        const char **slot = (const char **)((char *)t + fields[i].field);
+        const char **slot = (const char **)((char *)t + cs_vi_fields[i].offset);
         if (!*slot) /* the value runs to the block's end whatever wValueLength says */
             *slot = utf16_to_utf8(d, s->value, s->end, a);
         return;

@@ -11,6 +11,19 @@
 
 #define CS_PE_RT_VERSION 16
 
+/* The StringFileInfo keys read, and where each lands in a string table. */
+typedef struct cs_vi_field {
+    const char *key;           /* "CompanyName" */
+    size_t offset;             /* of the const char * in cs_product_strings */
+} cs_vi_field;
+extern const cs_vi_field cs_vi_fields[];
+extern const size_t cs_vi_field_count;
+
+static inline const char *cs_vi_field_value(const cs_product_strings *t, const cs_vi_field *f)
+{
+    return *(const char *const *)((const char *)t + f->offset);
+}
+
 /* Parse one VS_VERSIONINFO block of n bytes. Strings go to the arena; the
  * product's primary fields come from the US English table when there is
  * one, else the first. 0 on success; -1 with *why on malformed data (out

@@ -199,20 +199,6 @@ static void render_table(cs_inventory *inv, cs_buf *b)
 
 /* ---- JSON ---- */
 
-static json_t *document_head(const cs_report_opts *o, const char *type)
-{
-    char ts[32];
-    cs_report_time(ts, sizeof ts, (int64_t)time(NULL));
-    json_t *j = json_object();
-    json_object_set_new(j, "type", json_string(type));
-    json_object_set_new(j, "schema", json_integer(CS_OUTPUT_SCHEMA));
-    json_object_set_new(j, "time", json_string(ts));
-    if (o && o->hostname)
-        json_object_set_new(j, "host", cs_json_opt_string(o->hostname));
-    json_object_set_new(j, "version", json_string(CS_VERSION));
-    return j;
-}
-
 static void dump(json_t *j, cs_buf *b)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
@@ -405,7 +391,8 @@ void cs_inventory_render(cs_inventory *inv, cs_inventory_format f, const cs_repo
     if (f == CS_INVENTORY_TABLE) {
         render_table(inv, &b);
     } else if (f == CS_INVENTORY_JSON) {
-        json_t *doc = document_head(o, "inventory");
+        json_t *doc = cs_json_record(o, "inventory");
+        json_object_set_new(doc, "version", json_string(CS_VERSION));
         json_object_set(doc, "products", inv->rows);
         dump(doc, &b);
         json_decref(doc);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "format/versioninfo.h"
 #include "util/util.h"
 
 void cs_text_free(cs_text *t)
@@ -228,14 +229,8 @@ json_t *cs_json_product(const cs_product *p)
             const cs_product_strings *t = &p->tables[i];
             json_t *jt = json_object();
             json_object_set_new(jt, "lang", json_string(t->lang));
-            set_opt(jt, "CompanyName", t->company);
-            set_opt(jt, "ProductName", t->product);
-            set_opt(jt, "FileDescription", t->description);
-            set_opt(jt, "FileVersion", t->file_version);
-            set_opt(jt, "ProductVersion", t->product_version);
-            set_opt(jt, "OriginalFilename", t->original_filename);
-            set_opt(jt, "InternalName", t->internal_name);
-            set_opt(jt, "LegalCopyright", t->copyright);
+            for (size_t k = 0; k < cs_vi_field_count; k++)
+                set_opt(jt, cs_vi_fields[k].key, cs_vi_field_value(t, &cs_vi_fields[k]));
             json_array_append_new(tables, jt);
         }
         json_object_set_new(j, "string_tables", tables);
@@ -243,7 +238,7 @@ json_t *cs_json_product(const cs_product *p)
     return j;
 }
 
-static json_t *json_record(const cs_report_opts *o, const char *type)
+json_t *cs_json_record(const cs_report_opts *o, const char *type)
 {
     char ts[32];
     cs_report_time(ts, sizeof ts, (int64_t)time(NULL));
@@ -251,7 +246,7 @@ static json_t *json_record(const cs_report_opts *o, const char *type)
     json_object_set_new(j, "type", json_string(type));
     json_object_set_new(j, "schema", json_integer(CS_OUTPUT_SCHEMA));
     json_object_set_new(j, "time", json_string(ts));
-    if (o->hostname)
+    if (o && o->hostname)
         json_object_set_new(j, "host", cs_json_opt_string(o->hostname));
     return j;
 }
@@ -270,7 +265,7 @@ static void json_emit(json_t *j, cs_buf *b)
 static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
     const char *type = is_error(r) ? "error" : r->n_reasons ? "finding" : "skipped";
-    json_t *j = json_record(o, type);
+    json_t *j = cs_json_record(o, type);
     cs_json_set_path(j, r->path);
     if (is_error(r)) {
         json_object_set_new(j, "message", cs_json_opt_string(r->error));
@@ -430,7 +425,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         snprintf(cached, sizeof cached, "; %llu unchanged files from the state store",
                  (unsigned long long)s->files_cached);
     if (o->format == CS_FORMAT_JSON) {
-        json_t *j = json_record(o, "summary");
+        json_t *j = cs_json_record(o, "summary");
         json_object_set_new(j, "version", json_string(CS_VERSION));
         json_object_set_new(j, "files_scanned", json_integer((json_int_t)s->files_scanned));
         json_object_set_new(j, "files_cached", json_integer((json_int_t)s->files_cached));
@@ -510,7 +505,7 @@ static const char *chain_name(cs_ac_chain c)
 
 static void json_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_buf *b)
 {
-    json_t *j = json_record(o, "verify");
+    json_t *j = cs_json_record(o, "verify");
     cs_json_set_path(j, path);
     json_object_set_new(j, "verdict", json_string(cs_ac_verdict_name(r->verdict)));
     if (r->not_pe_reason)

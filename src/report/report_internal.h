@@ -6,12 +6,15 @@
 #include <stdint.h>
 
 #include "chainsweep/chainsweep.h"
+#include "chainsweep/report.h"
 
 /* "path" as UTF-8, or escaped plus "path_b64" with the raw bytes. */
 void cs_json_set_path(json_t *o, const char *path);
 /* A string, escaped when not UTF-8; null for NULL. */
 json_t *cs_json_opt_string(const char *s);
 json_t *cs_json_product(const cs_product *p);
+/* A record's common head: type, schema, time, host. */
+json_t *cs_json_record(const cs_report_opts *o, const char *type);
 /* ISO 8601 UTC, "2026-11-28T07:00:00Z". */
 void cs_report_time(char *out, size_t n, int64_t t);
 
