@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define VS_FIXED_SIGNATURE 0xFEEF04BDu
-#define MAX_TABLES 16
+#define MAX_TABLES 64 /* wine's kernel32.dll has 36 languages */
 #define MAX_STRING_CHARS 1024
 
 typedef struct vi_block {
@@ -211,10 +211,10 @@ static int lang_is_us_english(const char *lang)
     return strncmp(lang, "0409", 4) == 0;
 }
 
-int cs_versioninfo_parse(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why)
+/* Append the string tables and (the first) fixed versions of one
+ * VS_VERSIONINFO block to c. */
+static int parse_block(const unsigned char *d, size_t n, vi_ctx *c, cs_product *out, const char **why)
 {
-    memset(out, 0, sizeof *out);
-    out->source = "pe-version-info";
     vi_block root;
     if (read_block(d, 0, n, &root, why) != 0)
         return -1;
@@ -222,39 +222,34 @@ int cs_versioninfo_parse(const unsigned char *d, size_t n, cs_arena *a, cs_produ
         *why = "version info does not start with VS_VERSION_INFO";
         return -1;
     }
-    if (root.value_len >= 52 && cs_rd32le(d + root.value) == VS_FIXED_SIGNATURE) {
+    if (!out->fixed_file_version[0] && root.value_len >= 52 && cs_rd32le(d + root.value) == VS_FIXED_SIGNATURE) {
         const unsigned char *v = d + root.value;
         fixed_version(out->fixed_file_version, sizeof out->fixed_file_version, cs_rd32le(v + 8), cs_rd32le(v + 12));
         fixed_version(out->fixed_product_version, sizeof out->fixed_product_version, cs_rd32le(v + 16),
                       cs_rd32le(v + 20));
     }
-    vi_ctx c;
-    memset(&c, 0, sizeof c);
-    c.a = a;
-    int rc = each_child(d, &root, on_top, &c, why);
-    if (c.n) {
-        cs_product_strings *t = cs_arena_memdup(a, c.tables, c.n * sizeof *t);
-        if (t) {
-            out->tables = t;
-            out->n_tables = c.n;
-            size_t primary = 0;
-            for (size_t i = 0; i < c.n; i++)
-                if (lang_is_us_english(t[i].lang)) {
-                    primary = i;
-                    break;
-                }
-            if (primary) { /* the primary table first */
+    return each_child(d, &root, on_top, c, why);
+}
+
+/* The product's fields from its tables: US English first, else the first. */
+static void finish_product(vi_ctx *c, cs_product *out)
+{
+    cs_product_strings *t = c->n ? cs_arena_memdup(c->a, c->tables, c->n * sizeof *t) : NULL;
+    if (t) {
+        out->tables = t;
+        out->n_tables = c->n;
+        for (size_t i = 1; i < c->n; i++)
+            if (lang_is_us_english(t[i].lang) && !lang_is_us_english(t[0].lang)) {
                 cs_product_strings tmp = t[0];
-                t[0] = t[primary];
-                t[primary] = tmp;
+                t[0] = t[i];
+                t[i] = tmp;
             }
-            out->name = t[0].product;
-            out->company = t[0].company;
-            out->description = t[0].description;
-            out->file_version = t[0].file_version;
-            out->original_filename = t[0].original_filename;
-            out->version = t[0].product_version;
-        }
+        out->name = t[0].product;
+        out->company = t[0].company;
+        out->description = t[0].description;
+        out->file_version = t[0].file_version;
+        out->original_filename = t[0].original_filename;
+        out->version = t[0].product_version;
     }
     if (!out->version && out->fixed_product_version[0])
         out->version = out->fixed_product_version;
@@ -262,34 +257,63 @@ int cs_versioninfo_parse(const unsigned char *d, size_t n, cs_arena *a, cs_produ
         out->file_version = out->fixed_file_version;
     if (!out->version)
         out->version = out->file_version;
+}
+
+static void start_product(vi_ctx *c, cs_arena *a, cs_product *out)
+{
+    memset(c, 0, sizeof *c);
+    c->a = a;
+    memset(out, 0, sizeof *out);
+    out->source = "pe-version-info";
+}
+
+int cs_versioninfo_parse(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why)
+{
+    vi_ctx c;
+    start_product(&c, a, out);
+    int rc = parse_block(d, n, &c, out, why);
+    finish_product(&c, out);
     return rc;
 }
 
-typedef struct first_resource {
-    size_t offset, size;
-    int found;
-} first_resource;
+/* Every RT_VERSION leaf: some files (wine's) carry one VS_VERSIONINFO per
+ * language rather than one with many tables. */
+typedef struct version_leaves {
+    const cs_pe *pe;
+    vi_ctx *c;
+    cs_product *out;
+    int parsed, failed;
+    const char *why;
+} version_leaves;
 
 static int on_version_resource(void *ud, int32_t name_id, uint32_t lang, size_t offset, size_t size)
 {
     (void)name_id;
     (void)lang;
-    first_resource *r = ud;
-    r->offset = offset;
-    r->size = size;
-    r->found = 1;
-    return 1; /* the first one is the file's version information */
+    version_leaves *v = ud;
+    const char *why = NULL;
+    if (parse_block(v->pe->data + offset, size, v->c, v->out, &why) == 0) {
+        v->parsed++;
+    } else if (!v->failed++) {
+        v->why = why;
+    }
+    return v->c->n == MAX_TABLES;
 }
 
 int cs_pe_version_info(const cs_pe *pe, cs_arena *a, cs_product *out, const char **why)
 {
-    first_resource r = {0, 0, 0};
-    memset(out, 0, sizeof *out);
-    if (cs_pe_resources(pe, CS_PE_RT_VERSION, on_version_resource, &r) < 0) {
+    vi_ctx c;
+    start_product(&c, a, out);
+    version_leaves v = {pe, &c, out, 0, 0, NULL};
+    int found = cs_pe_resources(pe, CS_PE_RT_VERSION, on_version_resource, &v);
+    finish_product(&c, out);
+    if (found < 0) {
         *why = "resource directory malformed";
         return -1;
     }
-    if (!r.found)
-        return 0;
-    return cs_versioninfo_parse(pe->data + r.offset, r.size, a, out, why) == 0 ? 1 : -1;
+    if (v.failed) {
+        *why = v.why;
+        return -1;
+    }
+    return found > 0 ? 1 : 0;
 }

@@ -35,6 +35,7 @@ mac-402/3CX Desktop App.app/Contents/MacOS/3CX Desktop App	CS-2023-3CX-MACOS
 win-407/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
 win-416-comma/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
 win-416-lang/3CXTelefon.exe	CS-2023-3CX-WINDOWS
+win-416-leaves/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
 win-416-renamed/app.exe	CS-2023-3CX-WINDOWS
 win-416/3CXDesktopApp.exe	CS-2023-3CX-WINDOWS
 xtrader/X_TRADER.exe	CS-2020-XTRADER-RETIRED
@@ -57,6 +58,8 @@ check "a finding carries the product and where it was read" jq_true scan.jsonl \
     '[.[] | select(.path == "tree/win-416/3CXDesktopApp.exe")][0].product | .name == "3CX Desktop App" and .version == "18.12.416" and .source == "pe-version-info" and .fixed_product_version == "18.12.416.0"'
 check "a bundle finding names the Info.plist" jq_true scan.jsonl \
     '[.[] | select(.path // "" | startswith("tree/mac-402/"))][0].product | .source == "info-plist" and .bundle_id == "com.electron.3cx-desktop-app" and (.source_path | endswith("Contents/Info.plist"))'
+check "every RT_VERSION leaf is read, US English first" jq_true scan.jsonl \
+    '[.[] | select(.path == "tree/win-416-leaves/3CXDesktopApp.exe")][0].product | (.string_tables | map(.lang)) == ["040904b0", "040704b0"] and .name == "3CX Desktop App"'
 check "every language's string table is read" jq_true scan.jsonl \
     '[.[] | select(.path == "tree/win-416-lang/3CXTelefon.exe")][0].product.string_tables | map(.lang) == ["040904b0", "040704b0"]'
 for bad in bad/versionlen.exe bad/versionkey.exe "bad/mac-plist/3CX Desktop App.app/Contents/MacOS/3CX Desktop App"; do
