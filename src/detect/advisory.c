@@ -39,12 +39,9 @@ static cs_status adv_load(void *st, cs_engine *e, const char *path, cs_error *er
 {
     (void)err;
     size_t len;
-    cs_error rerr;
-    char *text = cs_read_text_file(path, &len, &rerr);
-    if (!text) {
-        cs_engine_diag_add(e, path, 0, 1, "%s", rerr.message);
+    char *text = cs_engine_read_pack_file(e, path, &len);
+    if (!text)
         return CS_OK;
-    }
     diag_ctx d = {e, path};
     const char *why;
     if (cs_advisory_parse(text, len, st, on_diag, &d, &why) != 0)

@@ -230,10 +230,8 @@ static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *e
     yara_state *s = st;
     (void)err;
     size_t len;
-    cs_error rerr;
-    char *text = cs_read_text_file(path, &len, &rerr);
+    char *text = cs_engine_read_pack_file(e, path, &len);
     if (!text) {
-        cs_engine_diag_add(e, path, 0, 1, "%s", rerr.message);
         s->skipped++;
         return CS_OK;
     }

@@ -129,6 +129,15 @@ const char *cs_detector_names(void)
     return names;
 }
 
+char *cs_engine_read_pack_file(cs_engine *e, const char *path, size_t *len)
+{
+    cs_error rerr;
+    char *text = cs_read_text_file(path, len, &rerr);
+    if (!text)
+        cs_engine_diag_add(e, path, 0, 1, "%s", rerr.message);
+    return text;
+}
+
 static size_t detector_index(const char *name)
 {
     size_t d = 0;

@@ -132,6 +132,10 @@ void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_er
  * pcre2_match_data* the caller owns (one per walk, not one per path). */
 int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename, void *match_data);
 
+/* A pack file's text (NUL-terminated), or NULL after a diagnostic saying
+ * why it cannot be read; the caller frees it. */
+char *cs_engine_read_pack_file(cs_engine *e, const char *path, size_t *len);
+
 /* Load an IOC-style text file line by line: calls fn for every non-comment
  * line with the last comment as context; reports malformed lines. */
 typedef int (*cs_ioc_line_fn)(void *ud, char *line, const char *comment, const char **why);
