@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "format/versioninfo.h"
 #include "util/util.h"
 
 void cs_text_free(cs_text *t)
@@ -198,44 +197,10 @@ json_t *cs_json_opt_string(const char *s)
     return j;
 }
 
-static void set_opt(json_t *o, const char *key, const char *value)
+void cs_json_set_opt(json_t *o, const char *key, const char *value)
 {
     if (value && *value)
         json_object_set_new(o, key, cs_json_opt_string(value));
-}
-
-json_t *cs_json_product(const cs_product *p)
-{
-    json_t *j = json_object();
-    set_opt(j, "name", p->name);
-    set_opt(j, "version", p->version);
-    set_opt(j, "company", p->company);
-    set_opt(j, "description", p->description);
-    set_opt(j, "file_version", p->file_version);
-    set_opt(j, "original_filename", p->original_filename);
-    set_opt(j, "bundle_id", p->bundle_id);
-    set_opt(j, "fixed_file_version", p->fixed_file_version);
-    set_opt(j, "fixed_product_version", p->fixed_product_version);
-    json_object_set_new(j, "source", json_string(p->source));
-    if (p->source_path) {
-        json_t *tmp = json_object();
-        cs_json_set_path(tmp, p->source_path);
-        json_object_set(j, "source_path", json_object_get(tmp, "path"));
-        json_decref(tmp);
-    }
-    if (p->n_tables) {
-        json_t *tables = json_array();
-        for (size_t i = 0; i < p->n_tables; i++) {
-            const cs_product_strings *t = &p->tables[i];
-            json_t *jt = json_object();
-            json_object_set_new(jt, "lang", json_string(t->lang));
-            for (size_t k = 0; k < cs_vi_field_count; k++)
-                set_opt(jt, cs_vi_fields[k].key, cs_vi_field_value(t, &cs_vi_fields[k]));
-            json_array_append_new(tables, jt);
-        }
-        json_object_set_new(j, "string_tables", tables);
-    }
-    return j;
 }
 
 json_t *cs_json_record(const cs_report_opts *o, const char *type)
@@ -297,8 +262,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         json_object_set_new(j, "cached", json_true());
     if (r->product)
         json_object_set_new(j, "product", cs_json_product(r->product));
-    set_opt(j, "signature", r->signature);
-    set_opt(j, "signer", r->signer);
+    cs_json_set_opt(j, "signature", r->signature);
+    cs_json_set_opt(j, "signer", r->signer);
     if (r->error)
         json_object_set_new(j, "warning", cs_json_opt_string(r->error));
     json_t *reasons = json_array();

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report_internal.h"
+
 static json_t *str_or_null(const char *s)
 {
     return s ? json_stringn_nocheck(s, strlen(s)) : json_null();
@@ -58,6 +60,8 @@ char *cs_result_to_blob(const cs_result *r)
         json_array_append_new(rs, j);
     }
     json_object_set_new(o, "reasons", rs);
+    if (r->product)
+        json_object_set_new(o, "product", cs_json_product(r->product));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -133,6 +137,10 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     }
     r->reasons = reasons;
     r->n_reasons = n;
+    json_t *jp = json_object_get(o, "product");
+    cs_product *p = jp ? cs_arena_alloc(a, sizeof *p) : NULL;
+    if (p && cs_product_from_json(jp, a, p) == 0)
+        r->product = p;
     json_decref(o);
     return 0;
 }

@@ -77,6 +77,16 @@ fi
 check "the summary counts the errors and the advisories" jq_true scan.jsonl \
     ".[-1] | .errors == $((n_bad + 1)) and .loaded.advisories == 3"
 
+# an incremental sweep re-reports the same findings, product included
+for run in 1 2; do
+    "$CS" scan --pack "$PACK" --detectors advisory --json -q --state state.sqlite tree > "incr$run.jsonl"
+done
+strip='select(.type == "finding") | del(.time, .cached)'
+check "second incremental sweep: findings and products re-reported from the store" \
+    diff <(jq -cS "$strip" incr1.jsonl | sort) <(jq -cS "$strip" incr2.jsonl | sort)
+check "second incremental sweep re-read only the files with errors" jq_true incr2.jsonl \
+    '.[-1].files_scanned == .[-1].errors and ([.[] | select(.type == "finding")] | all(.cached))'
+
 # the whole default scan (every layer) agrees
 "$CS" scan --pack "$PACK" --json -q tree > all.jsonl
 check "all layers: the same advisory findings" diff want.pairs <(jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "advisory") | "\($p | ltrimstr("tree/"))\t\(.rule)"' all.jsonl | sort)
