@@ -33,7 +33,7 @@ scan: build
 
 test: deps build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 ctest --output-on-failure -j $(JOBS)
 
 test-release: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -174,7 +174,8 @@ const char *cs_level_name(cs_level l);
 
 /* What a file says it is: PE version information (every language's
  * string table), a macOS bundle's Info.plist, an MSI's properties. Strings
- * are UTF-8 or NULL when absent. */
+ * are UTF-8 or NULL when absent, and never point into the struct itself,
+ * so a copy by value stays valid. */
 typedef struct cs_product_strings {
     char lang[9];              /* language and code page, "040904b0" */
     const char *company, *product, *description, *file_version, *product_version,

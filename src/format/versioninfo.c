@@ -251,10 +251,11 @@ static void finish_product(vi_ctx *c, cs_product *out)
         out->original_filename = t[0].original_filename;
         out->version = t[0].product_version;
     }
+    /* copies, not pointers into *out: products are copied by value */
     if (!out->version && out->fixed_product_version[0])
-        out->version = out->fixed_product_version;
+        out->version = cs_arena_strdup(c->a, out->fixed_product_version);
     if (!out->file_version && out->fixed_file_version[0])
-        out->file_version = out->fixed_file_version;
+        out->file_version = cs_arena_strdup(c->a, out->fixed_file_version);
     if (!out->version)
         out->version = out->file_version;
 }
