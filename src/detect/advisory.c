@@ -1,6 +1,7 @@
 /* The advisory layer: what each file says it is (PE version information,
- * a bundle's Info.plist) against the loaded advisories (advisories.json):
- * compromised, vulnerable and retired products and versions. */
+ * an MSI's Property table, a bundle's Info.plist) against the loaded
+ * advisories (advisories.json): compromised, vulnerable and retired
+ * products and versions. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,15 @@ static const char *primary_signer(cs_file *f)
     return NULL;
 }
 
+static const char *source_label(const char *source)
+{
+    if (strcmp(source, "info-plist") == 0)
+        return "Info.plist";
+    if (strcmp(source, "msi") == 0)
+        return "Property table";
+    return "version information";
+}
+
 static cs_status adv_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
 {
     const cs_advisory_set *set = st;
@@ -96,10 +106,11 @@ static cs_status adv_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_e
         cs_buf_printf(&b, "]: %s %s", p->name ? p->name : f->name, p->version ? p->version : "(no version)");
         if (a->fixed_in)
             cs_buf_printf(&b, ", fixed in %s", a->fixed_in);
-        cs_buf_printf(&b, " (read from the %s of %s)",
-                      strcmp(p->source, "info-plist") == 0 ? "Info.plist" : "version information",
+        cs_buf_printf(&b, " (read from the %s of %s)", source_label(p->source),
                       p->source_path ? p->source_path : f->path);
-        cs_findings_add(out, "advisory", a->id, cs_arena_strdup(out->arena, b.data), a->score);
+        cs_reason *r = cs_findings_add(out, "advisory", a->id, cs_arena_strdup(out->arena, b.data), a->score);
+        if (a->n_references)
+            r->reference = a->references[0];
         cs_buf_free(&b);
     }
     if (f->product_error && !out->warning)

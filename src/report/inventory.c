@@ -154,6 +154,18 @@ static const char *const col_names[N_COLS] = {"PRODUCT", "VERSION", "COMPANY", "
                                               "SIGNER", "ADVISORIES", "SHA256", "PATH"};
 #define COL_MAX 40
 
+/* Names and paths come from scanned files: no terminal control characters
+ * (C0, DEL, and C1 as UTF-8) reach the table. */
+static void sanitize_cell(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            p[0] = '?', p[1] = '?';
+    }
+}
+
 static void row_cells(json_t *row, char cells[N_COLS][512])
 {
     const char *v[N_COLS] = {product_field(row, "name"), product_field(row, "version"),
@@ -166,6 +178,8 @@ static void row_cells(json_t *row, char cells[N_COLS][512])
     advisory_ids(row, &ids);
     snprintf(cells[COL_ADVISORIES], 512, "%s", ids.data);
     cs_buf_free(&ids);
+    for (int c = 0; c < N_COLS; c++)
+        sanitize_cell(cells[c]);
 }
 
 static void render_table(cs_inventory *inv, cs_buf *b)

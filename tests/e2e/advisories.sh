@@ -97,6 +97,11 @@ rc=$?
 check "inventory exits 1 when a product matches an advisory (got $rc)" [ "$rc" -eq 1 ]
 check "table header" grep -q '^PRODUCT  *VERSION  *COMPANY  *SIGNATURE  *SIGNER  *ADVISORIES  *SHA256  *PATH$' table.txt
 check "table row for X_TRADER" grep -q '^X_TRADER  *7.17.90p608  *Trading Technologies .*CS-2020-XTRADER-RETIRED' table.txt
+mkdir -p evil
+cp tree/near-422/3CXDesktopApp.exe "evil/$(printf 'red\033[31m\302\233name.exe')"
+"$CS" inventory -q --pack "$PACK" evil > evil.txt
+check "no terminal control characters from file names reach the table" \
+    bash -c "grep -q 'red?\[31m??name.exe' evil.txt && ! grep -q \$'\033' evil.txt"
 "$CS" inventory -q --json --pack "$PACK" tree > inv.json
 n_products=$(jq '.products | length' inv.json)
 check "inventory lists every file that names a product ($n_products)" [ "$n_products" -eq "$(($(wc -l < table.txt) - 1))" ]
