@@ -59,13 +59,14 @@ static void usage(FILE *f)
             "  --cross-fs             descend into other file systems\n"
             "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
             "  --no-yara-partition    one YARA rule set for all files (default: one per file class)\n"
-            "  --cache-dir DIR        where compiled YARA sets are kept (default ~/.cache/chainsweep)\n"
+            "  --cache-dir DIR        where compiled YARA sets are kept (default $XDG_CACHE_HOME/chainsweep\n"
+            "                         or ~/.cache/chainsweep)\n"
             "  --no-cache             compile YARA rules every time\n"
             "  --cpu-limit PCT        each worker uses at most PCT%% of a CPU (1-100)\n"
             "  --nice                 lowest CPU and I/O priority (nice 19, idle I/O class)\n"
             "Incremental sweeps:\n"
             "  --incremental          skip files unchanged since the last sweep with the same rules\n"
-            "                         (state in ~/.cache/chainsweep/state.sqlite)\n"
+            "                         (state in the cache directory: state.sqlite)\n"
             "  --state FILE           the state store to use (implies --incremental)\n"
             "Scoring:\n"
             "  --notice-level N --warning-level N --alert-level N   (40, 60, 80)\n"
@@ -405,19 +406,25 @@ static int cmd_scan(int argc, char **argv, int inventory)
         if (cs_engine_add_exclude_file(e, exclude_files[i], &err) != CS_OK)
             goto out;
     char default_state[4200], default_cache[4096];
-    const char *home = getenv("HOME");
+    /* $XDG_CACHE_HOME/chainsweep, else ~/.cache/chainsweep, created when missing */
+    const char *home = getenv("HOME"), *xdg = getenv("XDG_CACHE_HOME");
     int have_home_cache = 0;
-    if (home && *home) { /* ~/.cache/chainsweep, created when missing */
-        snprintf(default_cache, sizeof default_cache, "%s/.cache", home);
+    if ((xdg && *xdg == '/') || (home && *home)) {
+        if (xdg && *xdg == '/')
+            snprintf(default_cache, sizeof default_cache, "%s", xdg);
+        else
+            snprintf(default_cache, sizeof default_cache, "%s/.cache", home);
         mkdir(default_cache, 0700);
-        snprintf(default_cache, sizeof default_cache, "%s/.cache/chainsweep", home);
+        size_t len = strlen(default_cache);
+        snprintf(default_cache + len, sizeof default_cache - len, "/chainsweep");
         mkdir(default_cache, 0700);
         struct stat sb;
         have_home_cache = stat(default_cache, &sb) == 0 && S_ISDIR(sb.st_mode);
     }
     if (incremental && !state) {
         if (!have_home_cache) {
-            snprintf(err.message, sizeof err.message, "--incremental: no usable ~/.cache; use --state FILE");
+            snprintf(err.message, sizeof err.message,
+                     "--incremental: no usable cache directory ($XDG_CACHE_HOME or ~/.cache); use --state FILE");
             goto out;
         }
         snprintf(default_state, sizeof default_state, "%s/state.sqlite", default_cache);

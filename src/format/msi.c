@@ -10,7 +10,11 @@
 #include <gsf/gsf-infile-msole.h>
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>
+#include <gsf/gsf-blob.h>
+#include <gsf/gsf-input-proxy.h>
 #include <gsf/gsf-input.h>
+#include <gsf/gsf-msole-utils.h>
+#include <gsf/gsf-shared-memory.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,11 +191,23 @@ static void discard_log(const gchar *domain, GLogLevelFlags level, const gchar *
     (void)domain, (void)level, (void)message, (void)ud;
 }
 
-/* libgsf reports damaged files through g_warning, which prints; a library
- * must not, and the caller gets *why instead. */
-static gpointer quiet_gsf(gpointer unused)
+/* Once per process, before any worker uses libgsf: its GObject types
+ * register lazily and not thread-safely (two workers opening their first
+ * MSI at once crashed in "cannot register existing type"), so they are
+ * registered here under g_once. And libgsf reports damaged files through
+ * g_warning, which prints; a library must not, and the caller gets *why. */
+static gpointer gsf_setup(gpointer unused)
 {
     (void)unused;
+    /* every type the compound-file read path instantiates */
+    g_type_ensure(gsf_input_get_type());
+    g_type_ensure(gsf_infile_get_type());
+    g_type_ensure(gsf_input_memory_get_type());
+    g_type_ensure(gsf_input_proxy_get_type());
+    g_type_ensure(gsf_shared_memory_get_type());
+    g_type_ensure(gsf_infile_msole_get_type());
+    g_type_ensure(gsf_msole_sorting_key_get_type());
+    g_type_ensure(gsf_blob_get_type());
     static const char *const domains[] = {"libgsf:msole", "libgsf"};
     for (size_t i = 0; i < sizeof domains / sizeof *domains; i++)
         g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, discard_log,
@@ -202,7 +218,7 @@ static gpointer quiet_gsf(gpointer unused)
 int cs_msi_product(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why)
 {
     static GOnce once = G_ONCE_INIT;
-    g_once(&once, quiet_gsf, NULL);
+    g_once(&once, gsf_setup, NULL);
     memset(out, 0, sizeof *out);
     out->source = "msi";
     GsfInput *in = gsf_input_memory_new(d, (gsf_off_t)n, FALSE);

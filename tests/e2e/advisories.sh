@@ -69,6 +69,17 @@ done
 if command -v wixl >/dev/null; then
     check "an MSI's product comes from its Property table" jq_true scan.jsonl \
         '[.[] | select(.path == "tree/msi-416/setup.msi")][0].product | .source == "msi" and .name == "3CX Desktop App" and .version == "18.12.416" and .company == "3CX Ltd"'
+    # many workers opening their first MSI at once (libgsf registers its
+    # types lazily; without chainsweep's one-time setup this crashed)
+    mkdir -p many
+    for i in $(seq 1 48); do cp tree/msi-416/setup.msi "many/$i.msi"; done
+    ok=1
+    for run in 1 2 3 4 5; do
+        "$CS" scan --pack "$PACK" --detectors advisory -q -p 16 many > /dev/null 2> many.err
+        rc=$?
+        { [ "$rc" -eq 1 ] && [ ! -s many.err ]; } || ok=0
+    done
+    check "48 MSIs on 16 threads, 5 runs: no crash, nothing printed" [ "$ok" -eq 1 ]
     for bad in bad/msi-pool.msi bad/msi-poolsize.msi; do
         check "malformed: per-file error for $bad" jq_true scan.jsonl \
             "[.[] | select(.path == \"tree/$bad\" and .type == \"error\")] | length == 1"

@@ -71,6 +71,8 @@ check "foreign store: exit 2" [ $? -eq 2 ]
 check "foreign store: clear error" grep -q 'not a chainsweep state file' "$work/err"
 check "foreign store: untouched" bash -c "[ \"\$(sha256sum '$work/foreign.db')\" = '$sum' ]"
 mkdir -p "$work/home"
-HOME=$work/home "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
+env -u XDG_CACHE_HOME HOME="$work/home" "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
 check "--incremental uses ~/.cache/chainsweep/state.sqlite" [ -f "$work/home/.cache/chainsweep/state.sqlite" ]
+XDG_CACHE_HOME="$work/xdg" "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
+check "... or \$XDG_CACHE_HOME/chainsweep/state.sqlite" [ -f "$work/xdg/chainsweep/state.sqlite" ]
 finish
