@@ -160,6 +160,16 @@ static void on_result(const cs_result *r, void *ud)
     }
     if (c->inv) {
         cs_inventory_add(c->inv, r);
+        if (!r->product && r->error && !c->quiet) { /* the inventory has no row for it */
+            cs_report_opts text = c->report;
+            text.format = CS_FORMAT_TEXT;
+            text.color = 0;
+            cs_text t;
+            cs_report_result(&text, r, &t);
+            clear_progress(c);
+            fwrite(t.data, 1, t.len, stderr);
+            cs_text_free(&t);
+        }
     } else {
         cs_text t;
         cs_report_result(&c->report, r, &t);

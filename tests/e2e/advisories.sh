@@ -108,6 +108,8 @@ rc=$?
 check "inventory exits 1 when a product matches an advisory (got $rc)" [ "$rc" -eq 1 ]
 check "table header" grep -q '^PRODUCT  *VERSION  *COMPANY  *SIGNATURE  *SIGNER  *ADVISORIES  *SHA256  *PATH$' table.txt
 check "table row for X_TRADER" grep -q '^X_TRADER  *7.17.90p608  *Trading Technologies .*CS-2020-XTRADER-RETIRED' table.txt
+"$CS" inventory --pack "$PACK" tree > /dev/null 2> inv.err
+check "inventory names the files it could not read on stderr" grep -q '^\[ERROR\] tree/bad/versionlen.exe: ' inv.err
 mkdir -p evil
 cp tree/near-422/3CXDesktopApp.exe "evil/$(printf 'red\033[31m\302\233name.exe')"
 "$CS" inventory -q --pack "$PACK" evil > evil.txt
