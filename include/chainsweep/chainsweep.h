@@ -191,7 +191,7 @@ typedef struct cs_product {
     const char *company;       /* CompanyName, MSI Manufacturer */
     const char *description;   /* FileDescription */
     const char *original_filename;
-    const char *bundle_id;     /* CFBundleIdentifier; MSI UpgradeCode */
+    const char *bundle_id;     /* CFBundleIdentifier */
     char fixed_file_version[24], fixed_product_version[24]; /* VS_FIXEDFILEINFO, "" when none */
     const cs_product_strings *tables; /* PE: every StringTable; the first is the primary */
     size_t n_tables;

@@ -154,26 +154,23 @@ const cs_product *cs_file_product(cs_file *f)
     f->product_state = -1;
     if (!f->data || !f->arena)
         return NULL;
+    if (strcmp(f->filetype, "MACH-O") == 0) {
+        if (bundle_product(f))
+            f->product_state = 1;
+        return f->product_state == 1 ? &f->product : NULL;
+    }
     const cs_pe *pe = cs_file_pe(f);
-    if (pe) {
-        const char *why = NULL;
-        int rc = cs_pe_version_info(pe, f->arena, &f->product, &why);
-        if (rc < 0)
-            f->product_error = why;
-        if (rc != 0 && (f->product.name || f->product.version || f->product.company)) {
-            f->product.source_path = f->path;
-            f->product_state = 1;
-        }
-    } else if (strcmp(f->filetype, "MACH-O") == 0 && bundle_product(f)) {
+    const char *why = NULL;
+    int rc = 0; /* 1 read, 0 nothing to read, -1 malformed (maybe partly read) */
+    if (pe)
+        rc = cs_pe_version_info(pe, f->arena, &f->product, &why);
+    else if (strcmp(f->filetype, "MSI") == 0)
+        rc = cs_msi_product(f->data, f->size, f->arena, &f->product, &why) == 0 ? 1 : -1;
+    if (rc < 0)
+        f->product_error = why;
+    if (rc != 0 && (f->product.name || f->product.version || f->product.company)) {
+        f->product.source_path = f->path;
         f->product_state = 1;
-    } else if (strcmp(f->filetype, "MSI") == 0) {
-        const char *why = NULL;
-        if (cs_msi_product(f->data, f->size, f->arena, &f->product, &why) != 0)
-            f->product_error = why;
-        else if (f->product.name || f->product.version || f->product.company) {
-            f->product.source_path = f->path;
-            f->product_state = 1;
-        }
     }
     return f->product_state == 1 ? &f->product : NULL;
 }
