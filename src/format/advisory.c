@@ -145,7 +145,7 @@ static int parse_matcher(parse_ctx *c, json_t *o, cs_advisory_matcher *m)
 {
     memset(m, 0, sizeof *m);
     if (!json_is_object(o)) {
-        complain(c, "%s entries must be objects", "\"products\"");
+        complain(c, "\"products\" entries must be objects");
         return -1;
     }
     const char *key;
@@ -162,12 +162,12 @@ static int parse_matcher(parse_ctx *c, json_t *o, cs_advisory_matcher *m)
     int any = 0;
     for (size_t k = 0; k < sizeof slots / sizeof *slots; k++) {
         *slots[k] = get_string(c, o, matcher_keys[k], 0);
-        any += *slots[k] != NULL && k != 5;
+        any += *slots[k] != NULL && slots[k] != &m->platform; /* platform alone names nothing */
     }
     if (m->platform && strcmp(m->platform, "windows") != 0 && strcmp(m->platform, "macos") != 0)
         complain(c, "platform \"%s\" is not windows or macos", m->platform);
     if (!any)
-        complain(c, "%s entry names no product, company, file, bundle_id or signer", "a \"products\"");
+        complain(c, "a \"products\" entry names no product, company, file, bundle_id or signer");
     return 0;
 }
 
@@ -175,7 +175,7 @@ static void parse_range(parse_ctx *c, json_t *o, cs_advisory_range *r)
 {
     memset(r, 0, sizeof *r);
     if (!json_is_object(o)) {
-        complain(c, "%s entries must be objects", "\"affected\"");
+        complain(c, "\"affected\" entries must be objects");
         return;
     }
     r->introduced = get_string(c, o, "introduced", 0);
@@ -190,9 +190,9 @@ static void parse_range(parse_ctx *c, json_t *o, cs_advisory_range *r)
         if (!cs_version_valid(r->versions[i]))
             complain(c, "\"%s\" is not a version", r->versions[i]);
     if (r->fixed && r->last_affected)
-        complain(c, "%s", "a range has both \"fixed\" and \"last_affected\"");
+        complain(c, "a range has both \"fixed\" and \"last_affected\"");
     if (!r->n_versions && !r->introduced && !r->fixed && !r->last_affected)
-        complain(c, "%s", "an \"affected\" entry names no version");
+        complain(c, "an \"affected\" entry names no version");
 }
 
 static int parse_advisory(parse_ctx *c, json_t *o, cs_advisory *a)
@@ -201,7 +201,7 @@ static int parse_advisory(parse_ctx *c, json_t *o, cs_advisory *a)
     c->failed = 0;
     c->id = NULL;
     if (!json_is_object(o)) {
-        complain(c, "%s", "advisories must be objects");
+        complain(c, "advisories must be objects");
         return -1;
     }
     a->id = get_string(c, o, "id", 1);
@@ -222,12 +222,12 @@ static int parse_advisory(parse_ctx *c, json_t *o, cs_advisory *a)
     free(status);
     json_t *score = json_object_get(o, "score");
     if (score && (!json_is_integer(score) || json_integer_value(score) < 0 || json_integer_value(score) > 100))
-        complain(c, "%s", "\"score\" must be an integer from 0 to 100");
+        complain(c, "\"score\" must be an integer from 0 to 100");
     else if (score)
         a->score = (int)json_integer_value(score);
     json_t *products = json_object_get(o, "products");
     if (!json_is_array(products) || json_array_size(products) == 0) {
-        complain(c, "%s", "\"products\" must be a non-empty array");
+        complain(c, "\"products\" must be a non-empty array");
     } else {
         a->matchers = calloc(json_array_size(products), sizeof *a->matchers);
         size_t i;
@@ -242,7 +242,7 @@ static int parse_advisory(parse_ctx *c, json_t *o, cs_advisory *a)
     }
     json_t *affected = json_object_get(o, "affected");
     if (affected && !json_is_array(affected)) {
-        complain(c, "%s", "\"affected\" must be an array");
+        complain(c, "\"affected\" must be an array");
     } else if (affected) {
         a->ranges = calloc(json_array_size(affected) + 1, sizeof *a->ranges);
         size_t i;
@@ -251,7 +251,7 @@ static int parse_advisory(parse_ctx *c, json_t *o, cs_advisory *a)
             parse_range(c, e, &a->ranges[a->n_ranges++]);
     }
     if (a->status != CS_ADVISORY_RETIRED && a->n_ranges == 0 && !c->failed)
-        complain(c, "%s", "only \"retired\" advisories may leave out \"affected\" (every version)");
+        complain(c, "only \"retired\" advisories may leave out \"affected\" (every version)");
     a->references = get_strings(c, o, "references", &a->n_references);
     return c->failed ? -1 : 0;
 }
