@@ -124,6 +124,9 @@ typedef struct cs_ac_report {
 cs_status cs_authenticode_verify(const unsigned char *data, size_t size, const cs_trust *trust,
                                  time_t now, cs_ac_report **out, cs_error *err);
 void cs_ac_report_free(cs_ac_report *r);
+/* The first signature's signer certificate (the one Windows shows), or
+ * NULL when no signature names a signer. */
+const cs_ac_cert *cs_ac_primary_signer(const cs_ac_report *r);
 
 #ifdef __cplusplus
 }

@@ -61,15 +61,6 @@ static void adv_stats(const void *st, cs_load_stats *out)
     out->advisories += ((const cs_advisory_set *)st)->n;
 }
 
-static const char *primary_signer(cs_file *f)
-{
-    const cs_ac_report *sig = cs_file_signature(f, NULL);
-    for (size_t i = 0; sig && i < sig->n_signatures; i++)
-        if (sig->signatures[i].has_signer)
-            return sig->signatures[i].signer.subject;
-    return NULL;
-}
-
 static const char *source_label(const char *source)
 {
     if (strcmp(source, "info-plist") == 0)
@@ -94,7 +85,8 @@ static cs_status adv_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_e
     for (size_t i = 0; i < set->n; i++) {
         const cs_advisory *a = &set->items[i];
         if (a->uses_signer && !signer_read) {
-            signer = primary_signer(f);
+            const cs_ac_cert *c = cs_ac_primary_signer(cs_file_signature(f, NULL));
+            signer = c ? c->subject : NULL;
             signer_read = 1;
         }
         if (!cs_advisory_matches_product(a, p, f->name, signer) || !cs_advisory_affects_version(a, p->version))

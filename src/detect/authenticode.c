@@ -107,6 +107,14 @@ const char *cs_ac_verdict_name(cs_ac_verdict v)
     return (unsigned)v < sizeof names / sizeof *names ? names[v] : "unknown";
 }
 
+const cs_ac_cert *cs_ac_primary_signer(const cs_ac_report *r)
+{
+    for (size_t i = 0; r && i < r->n_signatures; i++)
+        if (r->signatures[i].has_signer)
+            return &r->signatures[i].signer;
+    return NULL;
+}
+
 const char *cs_ac_verdict_id(cs_ac_verdict v)
 {
     static const char *const ids[] = {"valid", "intact", "invalid", "tampered", "unsigned", "not-pe"};

@@ -41,6 +41,7 @@ typedef struct cs_pipeline {
     cs_queue work, results;
     atomic_uint workers_left;
     cs_state *state;           /* incremental sweeps, or NULL */
+    int products_signed;       /* inventory rows carry the signature (authenticode runs) */
 } cs_pipeline;
 
 typedef struct cs_worker {
@@ -178,14 +179,11 @@ static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
     if (!p)
         return;
     r->product = cs_arena_memdup(&j->arena, p, sizeof *p);
-    if (cs_engine_runs_detector(w->p->e, "authenticode")) {
-        const cs_ac_report *sig = cs_file_signature(f, NULL);
-        if (sig) {
-            r->signature = cs_ac_verdict_id(sig->verdict);
-            for (size_t i = 0; i < sig->n_signatures && !r->signer; i++)
-                if (sig->signatures[i].has_signer)
-                    r->signer = cs_arena_strdup(&j->arena, sig->signatures[i].signer.subject);
-        }
+    const cs_ac_report *sig = w->p->products_signed ? cs_file_signature(f, NULL) : NULL;
+    if (sig) {
+        const cs_ac_cert *signer = cs_ac_primary_signer(sig);
+        r->signature = cs_ac_verdict_id(sig->verdict);
+        r->signer = signer ? cs_arena_strdup(&j->arena, signer->subject) : NULL;
     }
     cs_file_hash(f, CS_HASH_SHA256);
     r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
@@ -434,6 +432,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_status rc = CS_OK;
     cs_pipeline p;
     memset(&p, 0, sizeof p);
+    p.products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
     unsigned nw = e->cfg.threads ? e->cfg.threads : 1;
     cs_worker *ws = calloc(nw, sizeof *ws);
     if (!ws) {
