@@ -389,7 +389,8 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
     /* settings that change verdicts are part of the fingerprint too; it is
      * final before the detectors compile (YARA keys its cache on it) */
     char knobs[128];
-    int k = snprintf(knobs, sizeof knobs, "max_size=%llu detectors=", (unsigned long long)e->cfg.max_size);
+    int k = snprintf(knobs, sizeof knobs, "max_size=%llu products=%d detectors=", (unsigned long long)e->cfg.max_size,
+                     e->cfg.products);
     for (size_t d = 0; d < cs_detector_count && k < (int)sizeof knobs - 1; d++)
         knobs[k++] = e->disabled[d] ? '0' : '1';
     knobs[k] = '\0';

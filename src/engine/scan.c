@@ -480,7 +480,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
             cb(&j->result, ud);
         if (state && j->cacheable && store_rc == CS_OK) {
             const cs_result *r = &j->result;
-            char *blob = r->n_reasons || r->skip == CS_SKIP_KNOWN_GOOD ? cs_result_to_blob(r) : NULL;
+            /* clean files are stored without a blob, unless the inventory needs their product */
+            char *blob = r->n_reasons || r->skip == CS_SKIP_KNOWN_GOOD || r->product ? cs_result_to_blob(r) : NULL;
             store_rc = cs_state_put(state, j->path, &j->st, j->has_sha256 ? j->sha256 : NULL, blob, &store_err);
             free(blob);
         }

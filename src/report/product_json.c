@@ -40,7 +40,7 @@ json_t *cs_json_product(const cs_product *p)
     return j;
 }
 
-static const char *arena_string(cs_arena *a, json_t *o, const char *key)
+const char *cs_json_arena_string(cs_arena *a, json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? cs_arena_strdup(a, s) : NULL;
@@ -56,14 +56,14 @@ int cs_product_from_json(json_t *j, cs_arena *a, cs_product *out)
             out->source = sources[i];
     if (!out->source)
         return -1;
-    out->name = arena_string(a, j, "name");
-    out->version = arena_string(a, j, "version");
-    out->company = arena_string(a, j, "company");
-    out->description = arena_string(a, j, "description");
-    out->file_version = arena_string(a, j, "file_version");
-    out->original_filename = arena_string(a, j, "original_filename");
-    out->bundle_id = arena_string(a, j, "bundle_id");
-    out->source_path = arena_string(a, j, "source_path");
+    out->name = cs_json_arena_string(a, j, "name");
+    out->version = cs_json_arena_string(a, j, "version");
+    out->company = cs_json_arena_string(a, j, "company");
+    out->description = cs_json_arena_string(a, j, "description");
+    out->file_version = cs_json_arena_string(a, j, "file_version");
+    out->original_filename = cs_json_arena_string(a, j, "original_filename");
+    out->bundle_id = cs_json_arena_string(a, j, "bundle_id");
+    out->source_path = cs_json_arena_string(a, j, "source_path");
     const char *fixed = json_string_value(json_object_get(j, "fixed_file_version"));
     snprintf(out->fixed_file_version, sizeof out->fixed_file_version, "%s", fixed ? fixed : "");
     fixed = json_string_value(json_object_get(j, "fixed_product_version"));
@@ -77,7 +77,7 @@ int cs_product_from_json(json_t *j, cs_arena *a, cs_product *out)
         const char *lang = json_string_value(json_object_get(jt, "lang"));
         snprintf(t[i].lang, sizeof t[i].lang, "%s", lang ? lang : "");
         for (size_t k = 0; k < cs_vi_field_count; k++)
-            *(const char **)((char *)&t[i] + cs_vi_fields[k].offset) = arena_string(a, jt, cs_vi_fields[k].key);
+            *(const char **)((char *)&t[i] + cs_vi_fields[k].offset) = cs_json_arena_string(a, jt, cs_vi_fields[k].key);
     }
     out->tables = t;
     out->n_tables = t ? n : 0;

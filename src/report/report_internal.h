@@ -19,6 +19,8 @@ void cs_json_set_opt(json_t *o, const char *key, const char *value);
  * when the object is not a product). */
 json_t *cs_json_product(const cs_product *p);
 int cs_product_from_json(json_t *j, cs_arena *a, cs_product *out);
+/* The string member key of o copied into the arena, or NULL. */
+const char *cs_json_arena_string(cs_arena *a, json_t *o, const char *key);
 /* A record's common head: type, schema, time, host. */
 json_t *cs_json_record(const cs_report_opts *o, const char *type);
 /* ISO 8601 UTC, "2026-11-28T07:00:00Z". */

@@ -62,15 +62,13 @@ char *cs_result_to_blob(const cs_result *r)
     json_object_set_new(o, "reasons", rs);
     if (r->product)
         json_object_set_new(o, "product", cs_json_product(r->product));
+    if (r->signature)
+        json_object_set_new(o, "signature", json_string(r->signature));
+    if (r->signer)
+        json_object_set_new(o, "signer", str_or_null(r->signer));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
-}
-
-static const char *arena_str(cs_arena *a, json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? cs_arena_strdup(a, s) : NULL;
 }
 
 static int get_hex(json_t *o, const char *key, unsigned char *out, size_t n)
@@ -90,7 +88,7 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     }
     if (json_is_true(json_object_get(o, "known_good")))
         r->skip = CS_SKIP_KNOWN_GOOD;
-    const char *t = arena_str(a, o, "t");
+    const char *t = cs_json_arena_string(a, o, "t");
     r->filetype = t ? t : "UNKNOWN";
     r->has_md5 = get_hex(o, "md5", r->md5, 16);
     r->has_sha1 = get_hex(o, "sha1", r->sha1, 20);
@@ -103,12 +101,12 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
         json_t *j = json_array_get(rs, i);
         cs_reason *x = &reasons[i];
         memset(x, 0, sizeof *x);
-        x->detector = arena_str(a, j, "d");
-        x->rule = arena_str(a, j, "r");
+        x->detector = cs_json_arena_string(a, j, "d");
+        x->rule = cs_json_arena_string(a, j, "r");
         x->score = (int)json_integer_value(json_object_get(j, "s"));
-        x->description = arena_str(a, j, "desc");
-        x->author = arena_str(a, j, "a");
-        x->reference = arena_str(a, j, "ref");
+        x->description = cs_json_arena_string(a, j, "desc");
+        x->author = cs_json_arena_string(a, j, "a");
+        x->reference = cs_json_arena_string(a, j, "ref");
         if (!x->detector || !x->rule) {
             json_decref(o);
             return -1;
@@ -120,7 +118,7 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
         cs_match *m = nm ? cs_arena_alloc(a, nm * sizeof *m) : NULL;
         for (size_t k = 0; k < nm; k++) {
             json_t *jm = json_array_get(ms, k);
-            m[k].id = arena_str(a, jm, "id");
+            m[k].id = cs_json_arena_string(a, jm, "id");
             m[k].offset = (uint64_t)json_integer_value(json_object_get(jm, "o"));
             const char *hx = json_string_value(json_object_get(jm, "x"));
             size_t hl = hx ? strlen(hx) / 2 : 0;
@@ -141,6 +139,8 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     cs_product *p = jp ? cs_arena_alloc(a, sizeof *p) : NULL;
     if (p && cs_product_from_json(jp, a, p) == 0)
         r->product = p;
+    r->signature = cs_json_arena_string(a, o, "signature");
+    r->signer = cs_json_arena_string(a, o, "signer");
     json_decref(o);
     return 0;
 }

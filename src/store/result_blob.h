@@ -5,7 +5,8 @@
 #include "chainsweep/chainsweep.h"
 #include "util/util.h"
 
-/* malloc'd JSON of r's reasons, hashes and type (or of its known-good skip). */
+/* malloc'd JSON of r's reasons, hashes, type, product and signature (or of
+ * its known-good skip). */
 char *cs_result_to_blob(const cs_result *r);
 /* Fill r's filetype, hashes, reasons (in the arena) and skip from a blob.
  * Score and level are left to the caller. Returns 0, or -1 if malformed. */

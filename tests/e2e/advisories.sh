@@ -127,6 +127,12 @@ if command -v osslsigncode >/dev/null; then
     check "signature and signer of a signed PE" jq_true inv.json \
         '.[0].products | map(select(.path == "tree/signed-tt/Setup.exe"))[0] | .signature == "intact" and (.signer | contains("CN=Trading Technologies International, Inc"))'
 fi
+for run in 1 2; do
+    "$CS" inventory -q --json --pack "$PACK" --state inv-state.sqlite tree > "inv-incr$run.json"
+done
+check "inventory --state: the second sweep lists the same rows (signatures included)" \
+    diff <(jq -S '.products' inv-incr1.json) <(jq -S '.products' inv-incr2.json)
+check "... and the same rows as without a store" diff <(jq -S '.products' inv.json) <(jq -S '.products' inv-incr2.json)
 "$CS" inventory -q --cyclonedx --pack "$PACK" tree > bom.json
 if $PY -c 'import jsonschema' 2>/dev/null; then
     check "CycloneDX 1.5 output validates against the official schema" $PY "$SRC/tests/e2e/validate_cyclonedx.py" "$SRC/tests/schema" bom.json
