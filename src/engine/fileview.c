@@ -123,12 +123,12 @@ static unsigned char *read_sidecar(const char *path, size_t *len)
  * Info.plist at <bundle>/Contents/Info.plist names it (CFBundleExecutable). */
 static int bundle_product(cs_file *f)
 {
-    static const char macos[] = "/Contents/MacOS";
-    size_t m = sizeof macos - 1;
-    if (f->dir_len < m || memcmp(f->path + f->dir_len - m, macos, m) != 0)
+    static const char contents_macos[] = "/Contents/MacOS";
+    size_t m = sizeof contents_macos - 1;
+    if (f->dir_len < m || memcmp(f->path + f->dir_len - m, contents_macos, m) != 0)
         return 0;
-    cs_buf p = {0};
-    cs_buf_append(&p, f->path, f->dir_len - (m - strlen("/Contents")));
+    cs_buf p = {0}; /* <bundle>/Contents/Info.plist */
+    cs_buf_append(&p, f->path, f->dir_len - strlen("/MacOS"));
     cs_buf_puts(&p, "/Info.plist");
     size_t len = 0;
     unsigned char *d = read_sidecar(p.data, &len);

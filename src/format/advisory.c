@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format/version.h"
+#include "format/versioninfo.h"
 #include "util/util.h"
 
 static const struct {
@@ -319,7 +320,7 @@ static int any_table(const cs_product *p, const char *primary, size_t field, con
     if (glob_eq(pattern, primary))
         return 1;
     for (size_t i = 0; i < p->n_tables; i++)
-        if (glob_eq(pattern, *(const char *const *)((const char *)&p->tables[i] + field)))
+        if (glob_eq(pattern, cs_product_strings_at(&p->tables[i], field)))
             return 1;
     return 0;
 }

@@ -72,7 +72,7 @@ static int read_stream(GsfInfile *ole, int i, size_t max, guint8 **out, size_t *
     gsf_off_t size = gsf_input_size(child);
     int rc = -1;
     if (size >= 0 && (uint64_t)size <= max) {
-        *out = g_malloc((gsize)size + 1);
+        *out = g_malloc(size ? (gsize)size : 1);
         if (size == 0 || gsf_input_read(child, (size_t)size, *out)) {
             *len = (size_t)size;
             rc = 0;

@@ -47,7 +47,7 @@ int cs_info_plist_parse(const unsigned char *d, size_t n, cs_arena *a, cs_produc
     if (!out->version)
         out->version = out->file_version;
     out->description = dict_string(root, "CFBundleGetInfoString", a);
-    out->company = NULL; /* bundles do not name one; NSHumanReadableCopyright is free text */
+    /* no company: bundles do not name one (NSHumanReadableCopyright is free text) */
     if (executable)
         *executable = dict_string(root, "CFBundleExecutable", a);
     plist_free(root);

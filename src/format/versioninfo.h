@@ -19,9 +19,15 @@ typedef struct cs_vi_field {
 extern const cs_vi_field cs_vi_fields[];
 extern const size_t cs_vi_field_count;
 
+/* The field at offset (offsetof(cs_product_strings, ...)) of a table. */
+static inline const char *cs_product_strings_at(const cs_product_strings *t, size_t offset)
+{
+    return *(const char *const *)((const char *)t + offset);
+}
+
 static inline const char *cs_vi_field_value(const cs_product_strings *t, const cs_vi_field *f)
 {
-    return *(const char *const *)((const char *)t + f->offset);
+    return cs_product_strings_at(t, f->offset);
 }
 
 /* Parse one VS_VERSIONINFO block of n bytes. Strings go to the arena; the

@@ -57,19 +57,20 @@ sys.exit(0 if c.execute('PRAGMA integrity_check').fetchone()[0] == 'ok' else 1)"
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/5.jsonl"
 check "store usable after the crash" jq_true "$work/5.jsonl" '.[-1].errors == 0 and (.[-1].files_scanned + .[-1].files_cached) > 3000'
 
-# corrupt and foreign files: exit 2, left untouched
+# corrupt and foreign files: exit 2, a clear error, left untouched
+refused_store() { # NAME FILE MESSAGE
+    local sum rc
+    sum=$(sha256sum "$2")
+    "$CS" scan --pack "$pack" --state "$2" -q "$tree/c2.txt" > /dev/null 2> "$work/err"
+    rc=$?
+    check "$1 store: exit 2" [ "$rc" -eq 2 ]
+    check "$1 store: clear error" grep -q "$3" "$work/err"
+    check "$1 store: untouched" [ "$(sha256sum "$2")" = "$sum" ]
+}
 head -c 8192 /dev/urandom > "$work/corrupt.db"
-sum=$(sha256sum "$work/corrupt.db")
-"$CS" scan --pack "$pack" --state "$work/corrupt.db" -q "$tree/c2.txt" > /dev/null 2> "$work/err"
-check "corrupt store: exit 2" [ $? -eq 2 ]
-check "corrupt store: clear error" grep -q 'not a readable SQLite database' "$work/err"
-check "corrupt store: untouched" bash -c "[ \"\$(sha256sum '$work/corrupt.db')\" = '$sum' ]"
+refused_store corrupt "$work/corrupt.db" 'not a readable SQLite database'
 python3 -c "import sqlite3; c = sqlite3.connect('$work/foreign.db'); c.execute('create table t(x)'); c.commit()"
-sum=$(sha256sum "$work/foreign.db")
-"$CS" scan --pack "$pack" --state "$work/foreign.db" -q "$tree/c2.txt" > /dev/null 2> "$work/err"
-check "foreign store: exit 2" [ $? -eq 2 ]
-check "foreign store: clear error" grep -q 'not a chainsweep state file' "$work/err"
-check "foreign store: untouched" bash -c "[ \"\$(sha256sum '$work/foreign.db')\" = '$sum' ]"
+refused_store foreign "$work/foreign.db" 'not a chainsweep state file'
 mkdir -p "$work/home"
 env -u XDG_CACHE_HOME HOME="$work/home" "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
 check "--incremental uses ~/.cache/chainsweep/state.sqlite" [ -f "$work/home/.cache/chainsweep/state.sqlite" ]
