@@ -36,18 +36,15 @@ static void on_diag(void *ud, const char *msg)
     cs_engine_diag_add(d->e, d->path, 0, 1, "%s (entry skipped)", msg);
 }
 
-static cs_status adv_load(void *st, cs_engine *e, const char *path, cs_error *err)
+static cs_status adv_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
     (void)err;
-    size_t len;
-    char *text = cs_engine_read_pack_file(e, path, &len);
-    if (!text)
+    if (!pf->text) /* diagnosed by the loader */
         return CS_OK;
-    diag_ctx d = {e, path};
+    diag_ctx d = {e, pf->path};
     const char *why;
-    if (cs_advisory_parse(text, len, st, on_diag, &d, &why) != 0)
-        cs_engine_diag_add(e, path, 0, 1, "advisories file skipped: %s", why);
-    free(text);
+    if (cs_advisory_parse(pf->text, pf->len, st, on_diag, &d, &why) != 0)
+        cs_engine_diag_add(e, pf->path, 0, 1, "advisories file skipped: %s", why);
     return CS_OK;
 }
 

@@ -62,9 +62,9 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     return CS_LINE_OK;
 }
 
-static cs_status ac_load(void *st, cs_engine *e, const char *path, cs_error *err)
+static cs_status ac_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
-    return cs_load_lines(e, path, load_line, st, NULL, err);
+    return cs_load_lines(e, pf, load_line, st, NULL, err);
 }
 
 static int ac_active(const void *st)

@@ -109,10 +109,10 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     return CS_LINE_OK;
 }
 
-static cs_status fn_load(void *st, cs_engine *e, const char *path, cs_error *err)
+static cs_status fn_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
     load_ctx c = {st, {0}};
-    return cs_load_lines(e, path, load_line, &c, NULL, err);
+    return cs_load_lines(e, pf, load_line, &c, NULL, err);
 }
 
 /* Constructs Vectorscan rejects; such patterns go straight to PCRE2. */

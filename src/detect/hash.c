@@ -102,11 +102,11 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     return CS_LINE_OK;
 }
 
-static cs_status hash_load(void *st, cs_engine *e, const char *path, cs_error *err)
+static cs_status hash_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
-    const char *base = strrchr(path, '/');
-    load_ctx c = {st, cs_ioc_classify(base ? base + 1 : path) == CS_IOC_GOOD_HASH};
-    return cs_load_lines(e, path, load_line, &c, NULL, err);
+    const char *base = strrchr(pf->path, '/');
+    load_ctx c = {st, cs_ioc_classify(base ? base + 1 : pf->path) == CS_IOC_GOOD_HASH};
+    return cs_load_lines(e, pf, load_line, &c, NULL, err);
 }
 
 static void table_sort(hash_table *t)

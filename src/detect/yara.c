@@ -225,23 +225,23 @@ static size_t count_public_rules(YR_RULES *rules)
     return n;
 }
 
-static cs_status yara_load(void *st, cs_engine *e, const char *path, cs_error *err)
+static cs_status yara_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
     yara_state *s = st;
+    (void)e;
     (void)err;
-    size_t len;
-    char *text = cs_engine_read_pack_file(e, path, &len);
-    if (!text) {
+    if (!pf->text) { /* diagnosed by the loader */
         s->skipped++;
         return CS_OK;
     }
     /* compiled in prepare: all files at once first, one by one only if that fails */
     cs_grow((void **)&s->files_loaded, &s->files_cap, s->n_files + 1, sizeof *s->files_loaded);
     rule_file *rf = &s->files_loaded[s->n_files++];
-    rf->path = cs_strdup(path);
-    rf->text = text;
-    rf->len = len;
-    cs_yara_split_parse(text, len, &rf->split);
+    rf->path = cs_strdup(pf->path);
+    rf->text = cs_xmalloc(pf->len + 1); /* kept until prepare */
+    memcpy(rf->text, pf->text, pf->len + 1);
+    rf->len = pf->len;
+    cs_yara_split_parse(rf->text, rf->len, &rf->split);
     return CS_OK;
 }
 

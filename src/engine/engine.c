@@ -107,14 +107,22 @@ void cs_engine_free(cs_engine *e)
 
 /* Everything that decides a verdict goes into the rules fingerprint: a
  * change to any loaded file invalidates the incremental state. */
-static void fingerprint_file(cs_engine *e, const char *path)
+static void fingerprint_file(cs_engine *e, const cs_pack_file *pf)
 {
-    size_t len = 0;
+    EVP_DigestUpdate(e->fingerprint, pf->path, strlen(pf->path) + 1);
+    if (pf->text)
+        EVP_DigestUpdate(e->fingerprint, pf->text, pf->len);
+}
+
+/* Trust anchors and CRLs are read by OpenSSL from their path (a file or a
+ * directory); their bytes join the fingerprint from a read of our own. */
+static void fingerprint_path(cs_engine *e, const char *path)
+{
     cs_error ignored;
-    char *text = cs_read_text_file(path, &len, &ignored);
-    EVP_DigestUpdate(e->fingerprint, path, strlen(path) + 1);
-    if (text)
-        EVP_DigestUpdate(e->fingerprint, text, len);
+    cs_pack_file pf = {path, NULL, 0};
+    char *text = cs_read_text_file(path, &pf.len, &ignored);
+    pf.text = text;
+    fingerprint_file(e, &pf);
     free(text);
 }
 
@@ -127,15 +135,6 @@ const char *cs_detector_names(void)
             at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", d ? "," : "", cs_detectors[d]->name);
     }
     return names;
-}
-
-char *cs_engine_read_pack_file(cs_engine *e, const char *path, size_t *len)
-{
-    cs_error rerr;
-    char *text = cs_read_text_file(path, len, &rerr);
-    if (!text)
-        cs_engine_diag_add(e, path, 0, 1, "%s", rerr.message);
-    return text;
 }
 
 static size_t detector_index(const char *name)
@@ -202,7 +201,7 @@ cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
     if (st == CS_OK && (st = cs_trust_add(e->trust, pem_path, err)) == CS_OK)
-        fingerprint_file(e, pem_path);
+        fingerprint_path(e, pem_path);
     return st;
 }
 
@@ -210,7 +209,7 @@ cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
     if (st == CS_OK && (st = cs_trust_add_crl(e->trust, crl_path, err)) == CS_OK)
-        fingerprint_file(e, crl_path);
+        fingerprint_path(e, crl_path);
     return st;
 }
 
@@ -291,17 +290,17 @@ int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *base
     return 0;
 }
 
-cs_status cs_load_lines(cs_engine *e, const char *path, cs_ioc_line_fn fn, void *ud, size_t *n_ok,
+cs_status cs_load_lines(cs_engine *e, const cs_pack_file *pf, cs_ioc_line_fn fn, void *ud, size_t *n_ok,
                         cs_error *err)
 {
-    size_t len;
-    char *text = cs_read_text_file(path, &len, err);
-    if (!text) {
-        cs_engine_diag_add(e, path, 0, 1, "%s", err ? err->message : "unreadable");
+    (void)err;
+    if (!pf->text)
         return CS_OK; /* one unreadable IOC file does not stop the load */
-    }
+    char *text = cs_xmalloc(pf->len + 1); /* the iterator cuts lines in place */
+    memcpy(text, pf->text, pf->len + 1);
+    const char *path = pf->path;
     cs_line_iter it;
-    cs_line_iter_init(&it, text, len);
+    cs_line_iter_init(&it, text, pf->len);
     size_t ok = 0;
     for (char *l; (l = cs_line_iter_next(&it)) != NULL;) {
         const char *why = NULL;
@@ -353,14 +352,22 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
                 if (load_dir(e, p.data, depth + 1, &sub) != CS_OK)
                     cs_engine_diag_add(e, p.data, 0, 1, "%s", sub.message);
             } else if (S_ISREG(sb.st_mode)) {
-                fingerprint_file(e, p.data);
+                /* one read: the fingerprint and the claiming detector share it */
+                cs_error rerr;
+                size_t len = 0;
+                char *text = cs_read_text_file(p.data, &len, &rerr);
+                if (!text)
+                    cs_engine_diag_add(e, p.data, 0, 1, "%s", rerr.message);
+                cs_pack_file pf = {p.data, text, len};
+                fingerprint_file(e, &pf);
                 if (strncmp(name, "file-type-signatures", 20) == 0) {
-                    st = cs_load_lines(e, p.data, filetype_line, e, &e->filetype_sigs, err);
+                    st = cs_load_lines(e, &pf, filetype_line, e, &e->filetype_sigs, err);
                 } else {
                     for (size_t d = 0; d < cs_detector_count && st == CS_OK; d++)
                         if (cs_detectors[d]->claims && cs_detectors[d]->claims(name))
-                            st = cs_detectors[d]->load(e->det[d], e, p.data, err);
+                            st = cs_detectors[d]->load(e->det[d], e, &pf, err);
                 }
+                free(text);
             }
             cs_buf_free(&p);
         }

@@ -73,6 +73,15 @@ void cs_reason_add_match(cs_findings *out, cs_reason *r, const char *id, uint64_
 
 typedef struct cs_engine cs_engine;
 
+/* A pack file, read once at load: its text feeds the rules fingerprint and
+ * the detector that claims it. text is NULL when the file could not be read
+ * (already diagnosed); otherwise NUL-terminated. */
+typedef struct cs_pack_file {
+    const char *path;
+    const char *text;
+    size_t len;
+} cs_pack_file;
+
 typedef struct cs_detector_ops {
     const char *name;
     int needs_content;                     /* 0: runs on the path alone */
@@ -80,7 +89,7 @@ typedef struct cs_detector_ops {
     void (*destroy)(void *st);
     /* Pack loading: claim files by name, then load them. */
     int (*claims)(const char *basename);
-    cs_status (*load)(void *st, cs_engine *e, const char *path, cs_error *err);
+    cs_status (*load)(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err);
     /* Compile what was loaded; called once, before the scan. */
     cs_status (*prepare)(void *st, cs_engine *e, cs_error *err);
     int (*active)(const void *st);         /* runs in the scan? */
@@ -132,14 +141,10 @@ void cs_engine_diag_add(cs_engine *e, const char *file, unsigned line, int is_er
  * pcre2_match_data* the caller owns (one per walk, not one per path). */
 int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename, void *match_data);
 
-/* A pack file's text (NUL-terminated), or NULL after a diagnostic saying
- * why it cannot be read; the caller frees it. */
-char *cs_engine_read_pack_file(cs_engine *e, const char *path, size_t *len);
-
-/* Load an IOC-style text file line by line: calls fn for every non-comment
+/* Load an IOC-style pack file line by line: calls fn for every non-comment
  * line with the last comment as context; reports malformed lines. */
 typedef int (*cs_ioc_line_fn)(void *ud, char *line, const char *comment, const char **why);
-cs_status cs_load_lines(cs_engine *e, const char *path, cs_ioc_line_fn fn, void *ud,
-                        size_t *n_ok, cs_error *err);
+cs_status cs_load_lines(cs_engine *e, const cs_pack_file *pf, cs_ioc_line_fn fn, void *ud, size_t *n_ok,
+                        cs_error *err);
 
 #endif
