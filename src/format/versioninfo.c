@@ -114,10 +114,8 @@ static char *utf16_to_utf8(const unsigned char *d, size_t p, size_t end, cs_aren
     }
     /* trailing spaces carry no meaning in these fields */
     while (b.len && b.data[b.len - 1] == ' ')
-        b.len--;
-    char *s = b.len ? cs_arena_memdup(a, b.data, b.len + 1) : NULL;
-    if (s)
-        s[b.len] = '\0';
+        b.data[--b.len] = '\0';
+    char *s = b.len ? cs_arena_strdup(a, b.data) : NULL;
     cs_buf_free(&b);
     return s;
 }
