@@ -174,8 +174,6 @@ static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
 {
     cs_result *r = &j->result;
     const cs_product *p = cs_file_product(f);
-    if (f->product_error && !r->error)
-        r->error = f->product_error;
     if (!p)
         return;
     r->product = cs_arena_memdup(&j->arena, p, sizeof *p);
@@ -185,8 +183,7 @@ static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
         r->signature = cs_ac_verdict_id(sig->verdict);
         r->signer = signer ? cs_arena_strdup(&j->arena, signer->subject) : NULL;
     }
-    cs_file_hash(f, CS_HASH_SHA256);
-    r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
+    r->has_sha256 = !!(f->hashes & CS_HASH_SHA256); /* hashed by finish_result */
     memcpy(r->sha256, f->sha256, sizeof r->sha256);
 }
 
@@ -201,11 +198,22 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     }
     if (fs->warning && !r->error)
         r->error = fs->warning;
+    int products = w->p->e->cfg.products && r->kind == CS_RECORD_FILE;
+    if (products) {
+        cs_file_product(f); /* read once; malformed data sets product_error */
+        if (f->product_error && !r->error)
+            r->error = f->product_error; /* before cacheable: a partial read is not stored */
+    }
     j->cacheable = !r->error && (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
-    if (w->p->e->cfg.products && r->kind == CS_RECORD_FILE)
+    /* every digest this record still needs, in one pass over the bytes: all
+     * three for a finding, SHA-256 for the state store and inventory rows */
+    unsigned need = fs->n ? CS_HASH_ALL : 0;
+    if ((w->p->state && j->cacheable) || (products && cs_file_product(f)))
+        need |= CS_HASH_SHA256;
+    cs_file_hash(f, need);
+    if (products)
         describe_product(w, j, f);
     if (w->p->state && j->cacheable) {
-        cs_file_hash(f, CS_HASH_SHA256);
         j->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
         memcpy(j->sha256, f->sha256, sizeof j->sha256);
     }
@@ -215,8 +223,7 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     r->reasons = fs->reasons;
     r->n_reasons = fs->n;
     score_result(&w->p->e->cfg, r);
-    /* a finding is reported with all its hashes */
-    cs_file_hash(f, CS_HASH_ALL);
+    /* a finding is reported with all its hashes (computed above) */
     r->has_md5 = !!(f->hashes & CS_HASH_MD5);
     r->has_sha1 = !!(f->hashes & CS_HASH_SHA1);
     r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
