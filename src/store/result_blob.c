@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report_internal.h"
+#include "format/json.h"
+#include "format/product_json.h"
+#include "util/util.h"
 
 static json_t *str_or_null(const char *s)
 {

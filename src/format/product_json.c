@@ -1,10 +1,10 @@
-/* A product (what a file says it is) as JSON and back: the report's
- * "product" object, the inventory rows and the state store share it. */
+#include "format/product_json.h"
+
 #include <stdio.h>
 #include <string.h>
 
+#include "format/json.h"
 #include "format/versioninfo.h"
-#include "report/report_internal.h"
 
 json_t *cs_json_product(const cs_product *p)
 {
@@ -38,12 +38,6 @@ json_t *cs_json_product(const cs_product *p)
         json_object_set_new(j, "string_tables", tables);
     }
     return j;
-}
-
-const char *cs_json_arena_string(cs_arena *a, json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? cs_arena_strdup(a, s) : NULL;
 }
 
 int cs_product_from_json(json_t *j, cs_arena *a, cs_product *out)
