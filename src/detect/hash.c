@@ -139,7 +139,20 @@ static cs_status hash_prepare(void *st, cs_engine *e, cs_error *err)
     return CS_OK;
 }
 
+/* Known-good hashes alone must run too: they suppress the other detectors'
+ * findings. */
 static int hash_active(const void *st)
+{
+    const hash_state *s = st;
+    for (int i = 0; i < 3; i++)
+        if (s->bad[i].n || s->good[i].n)
+            return 1;
+    return 0;
+}
+
+/* Only bad hashes detect anything: a pack of known-good hashes alone is
+ * still "no usable rules". */
+static int hash_loaded(const void *st)
 {
     const hash_state *s = st;
     for (int i = 0; i < 3; i++)
@@ -211,6 +224,7 @@ const cs_detector_ops cs_hash_detector = {
     .load = hash_load,
     .prepare = hash_prepare,
     .active = hash_active,
+    .loaded = hash_loaded,
     .stats = hash_stats,
     .scan = hash_scan,
 };

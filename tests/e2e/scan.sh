@@ -129,6 +129,21 @@ check "bad argument exits 2" [ $? -eq 2 ]
 "$CS" frobnicate >/dev/null 2>&1
 check "unknown command exits 2" [ $? -eq 2 ]
 
+# Known-good hashes without any bad hash in the packs still suppress: the
+# hash detector must run for them alone.
+mkdir -p "$work/good-only"
+printf 'vendor build GOODONLYMARKER\n' > "$work/good-only.bin"
+echo "$(sha256sum "$work/good-only.bin" | cut -d' ' -f1);vendor build" > "$work/good-only/trusted-hashes.txt"
+echo 'rule Good_Only_Marker { strings: $a = "GOODONLYMARKER" condition: $a }' > "$work/good-only/marker.yar"
+"$CS" scan --pack "$work/good-only" --json -q --log-skipped "$work/good-only.bin" > "$work/good-only.jsonl"
+rc=$?
+check "known-good file alone exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "known-good hash alone suppresses" jq_true "$work/good-only.jsonl" \
+    '.[0].skipped == "known_good" and .[-1].skipped.known_good == 1 and .[-1].loaded.hash_iocs == 0 and all(.[]; .type != "finding")'
+rm "$work/good-only/marker.yar"
+"$CS" scan --pack "$work/good-only" "$work/good-only.bin" >/dev/null 2>&1
+check "known-good hashes alone are no usable rules" [ $? -eq 2 ]
+
 # The FIFO was never opened: a writer would block forever otherwise; the
 # scan above finished, so just check the record.
 run scan --pack "$pack" --json -q --log-skipped "$tree/a-fifo" > "$work/fifo.jsonl"
