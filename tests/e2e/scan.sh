@@ -110,7 +110,8 @@ check "-o writes the file" jq_true "$work/o.jsonl" '.[0].type == "finding"'
 "$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --cpu-limit 50 --nice --detectors yara,c2 "$tree/sub" "$tree/config.txt" > "$work/slow.jsonl"
 "$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --detectors yara,c2 "$tree/sub" "$tree/config.txt" > "$work/fast.jsonl"
 sel() { jq -c 'select(.type == "finding") | [.path, .score]' "$1" | sort; }
-check "--cpu-limit/--nice: same findings" bash -c "diff <(sel '$work/slow.jsonl') <(sel '$work/fast.jsonl') && [ -s '$work/fast.jsonl' ]"
+same_findings() { diff <(sel "$1") <(sel "$2") && [ -n "$(sel "$2")" ]; }
+check "--cpu-limit/--nice: same findings" same_findings "$work/slow.jsonl" "$work/fast.jsonl"
 check "--detectors limits the layers" jq_true "$work/fast.jsonl" 'all(.[]; select(.type == "finding") | all(.reasons[]; .detector == "yara" or .detector == "c2"))'
 "$CS" scan --cpu-limit 0 "$tree" >/dev/null 2>&1
 check "--cpu-limit 0 rejected" [ $? -eq 2 ]
