@@ -199,13 +199,16 @@ static int uses_md5_external(const char *text)
     return 0;
 }
 
-/* Add a rule file from disk (so that relative includes resolve), or a
- * rewritten view of it from memory; the namespace is the file's path. */
-static int add_rule_file(YR_COMPILER *c, const char *path, const char *view)
+/* Add a rule file, or a rewritten view of it, from the text the pack loader
+ * read: the file is never opened again. It goes in as a FILE* over that text
+ * under the file's path, not as a string, so that libyara resolves relative
+ * includes against the file's directory and names the file in its messages,
+ * exactly as when it read the file itself. The namespace is the path. */
+static int add_rule_file(YR_COMPILER *c, const char *path, const char *text, size_t len)
 {
-    if (view)
-        return yr_compiler_add_string(c, view, path);
-    FILE *f = fopen(path, "r");
+    if (len == 0) /* fmemopen may refuse an empty buffer; nothing to compile */
+        return yr_compiler_add_string(c, "", path);
+    FILE *f = fmemopen((void *)text, len, "r");
     if (!f)
         return -1;
     int errors = yr_compiler_add_file(c, f, path, path);
@@ -256,7 +259,7 @@ static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
         compile_ctx c = {e, 1};
         yr_compiler_set_callback(test, on_compile_message, &c);
-        int errors = add_rule_file(test, rf->path, NULL);
+        int errors = add_rule_file(test, rf->path, rf->text, rf->len);
         yr_compiler_destroy(test);
         if (errors != 0) {
             cs_engine_diag_add(e, rf->path, 0, 0, "rule file skipped: it does not compile");
@@ -282,7 +285,7 @@ static int rule_fits_class(const cs_yara_rule_span *r, int c)
 static char *class_view(const rule_file *rf, int c)
 {
     if (rf->split.whole_file)
-        return NULL; /* compiled from the file itself */
+        return NULL; /* compiled as it is */
     char *t = cs_strndup(rf->text, rf->len);
     for (size_t i = 0; i < rf->split.n; i++) {
         const cs_yara_rule_span *r = &rf->split.rules[i];
@@ -303,8 +306,9 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
     compile_ctx cc = {e, 0}; /* a failure is diagnosed file by file */
     yr_compiler_set_callback(comp, on_compile_message, &cc);
     for (size_t i = 0; i < s->n_files; i++) {
-        char *t = c < 0 ? NULL : class_view(&s->files_loaded[i], c);
-        int errors = add_rule_file(comp, s->files_loaded[i].path, t);
+        const rule_file *rf = &s->files_loaded[i];
+        char *t = c < 0 ? NULL : class_view(rf, c);
+        int errors = add_rule_file(comp, rf->path, t ? t : rf->text, rf->len); /* a view keeps the length */
         free(t);
         if (errors) {
             yr_compiler_destroy(comp);
