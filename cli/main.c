@@ -28,6 +28,8 @@ typedef struct cli {
     cs_report_opts report;
     cs_inventory *inv;         /* chainsweep inventory: rows collected here */
     FILE *out;
+    int write_errno;           /* first failed write of the results */
+    int write_failed;          /* and it has been reported */
     int quiet, verbose, progress;
     double last_progress, start;
     unsigned long long files, bytes;
@@ -140,9 +142,26 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 static void write_text(cli *c, cs_text *t)
 {
-    if (t->len)
-        fwrite(t->data, 1, t->len, c->out);
+    if (t->len && fwrite(t->data, 1, t->len, c->out) != t->len && !c->write_errno)
+        c->write_errno = errno ? errno : EIO;
     cs_text_free(t);
+}
+
+/* Push out every result written so far. A result that could not be written
+ * makes the sweep an error (exit 2): its summary would describe output that
+ * is not there. */
+static int flush_out(cli *c, const char *output, cs_error *err)
+{
+    if (fflush(c->out) != 0 && !c->write_errno)
+        c->write_errno = errno ? errno : EIO;
+    if (!c->write_errno && ferror(c->out))
+        c->write_errno = EIO;
+    if (!c->write_errno)
+        return 0;
+    snprintf(err->message, sizeof err->message, "writing the results to %s: %s", output ? output : "stdout",
+             strerror(c->write_errno));
+    c->write_failed = 1;
+    return -1;
 }
 
 static void clear_progress(cli *c)
@@ -517,12 +536,16 @@ static int cmd_scan(int argc, char **argv, int inventory)
                                                                         : CS_INVENTORY_TABLE,
                             &c.report, &t);
         write_text(&c, &t);
-        if (!c.quiet)
-            fprintf(stderr, "chainsweep: %zu products in %llu files\n", cs_inventory_count(c.inv), c.files);
     } else if (c.report.format == CS_FORMAT_JSON) {
         cs_report_summary(&c.report, &sum, &ls, &t);
         write_text(&c, &t);
     }
+    /* stdout is block-buffered on a pipe and stderr is not: with both on one
+     * pipe (2>&1 | ...), the summary would land inside a finding */
+    if (flush_out(&c, output, &err) != 0)
+        goto out;
+    if (inventory && !c.quiet)
+        fprintf(stderr, "chainsweep: %zu products in %llu files\n", cs_inventory_count(c.inv), c.files);
     if (!c.quiet) {
         cs_report_opts text = c.report;
         text.format = CS_FORMAT_TEXT;
@@ -532,12 +555,15 @@ static int cmd_scan(int argc, char **argv, int inventory)
     }
     rc = sum.by_level[CS_LEVEL_ALERT] || sum.by_level[CS_LEVEL_WARNING] ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
+    if (c.out && !c.write_failed && rc == EXIT_ERROR) { /* the results so far, before the error */
+        cs_error werr = {0};
+        if (flush_out(&c, output, &werr) != 0)
+            fprintf(stderr, "chainsweep: %s\n", werr.message);
+    }
     if (rc == EXIT_ERROR && err.message[0])
         fprintf(stderr, "chainsweep: %s\n", err.message);
-    if (c.out && c.out != stdout && fclose(c.out) != 0) {
-        fprintf(stderr, "chainsweep: %s: %s\n", output, strerror(errno));
-        rc = EXIT_ERROR;
-    } else if (c.out == stdout && fflush(stdout) != 0) {
+    if (c.out && c.out != stdout && fclose(c.out) != 0 && !c.write_failed) {
+        fprintf(stderr, "chainsweep: writing the results to %s: %s\n", output, strerror(errno));
         rc = EXIT_ERROR;
     }
     cs_inventory_free(c.inv);

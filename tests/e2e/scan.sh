@@ -93,6 +93,20 @@ run scan --pack "$SRC/packs/3cx-2023" --no-color "$tree/config.txt" > "$work/out
 check "text finding" grep -q '^\[ALERT\] score 100  .*config.txt' "$work/out.txt"
 check "text summary on stderr" grep -q 'files scanned' "$work/err3"
 
+# stdout and stderr on one pipe: the findings (block-buffered) all come
+# before the summary, none cut by it. 200 findings are well over a buffer.
+mkdir -p "$work/many"
+for i in $(seq 1 200); do cp "$tree/config.txt" "$work/many/c2-$i.txt"; done
+"$CS" scan --pack "$SRC/packs/3cx-2023" --no-color -p 2 "$work/many" 2>&1 | cat > "$work/mixed.txt"
+check "2>&1: one summary" [ "$(grep -c '^Summary:' "$work/mixed.txt")" -eq 1 ]
+check "2>&1: every finding whole" [ "$(grep -c "^        msstorageazure.com @ 0xf: 'msstorageazure.com'\$" "$work/mixed.txt")" -eq 200 ]
+check "2>&1: summary after the findings" \
+    awk '/^Summary:/ {s = 1; next} s && /^(\[|    )/ {bad = 1} END {exit !(s && !bad)}' "$work/mixed.txt"
+"$CS" scan --pack "$SRC/packs/3cx-2023" -q "$work/many" > /dev/full 2> "$work/full.err"
+rc=$?
+check "results not written: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+check "results not written: said so" grep -q 'writing the results to stdout' "$work/full.err"
+
 # Symlink loop when following links: terminates and reports the loop.
 timeout 60 "$CS" scan --pack "$pack" --json -q --follow-symlinks --log-skipped "$tree/loopdir" > "$work/loop.jsonl"
 check "loop detected" jq_true "$work/loop.jsonl" 'any(.[]; .skipped == "loop")'
