@@ -56,7 +56,18 @@ static void usage(FILE *f)
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
             "  --exclude-file FILE    one exclude per line\n"
             "  --max-depth N          directory levels below each root (default: unlimited)\n"
-            "  --max-size SIZE        skip content of larger files (default 64M; K, M, G suffixes)\n"
+            "  --max-size SIZE        YARA scans at most SIZE of one file or member (default 256M; K, M, G\n"
+            "                         suffixes); larger ones get a note, every other layer still runs\n"
+            "Installers and archives (MSI, ZIP, 7z, RAR, CAB, ISO, XAR/.pkg, tar.*, cpio, ar/.deb, RPM,\n"
+            "gz/bz2/xz/zstd/lz4, a PE's appended archive) are scanned inside:\n"
+            "  --no-archives          only the outer files\n"
+            "  --max-unpack-depth N   containers inside containers (default 8)\n"
+            "  --max-members N        members read per container (default 100000)\n"
+            "  --max-member-size SIZE bytes of one member (default 1G)\n"
+            "  --max-unpack-total SIZE bytes unpacked from one outer file (default 4G)\n"
+            "  --max-ratio N          unpacked/packed bytes of one container (default 250)\n"
+            "  --max-unpack-time SEC  unpacking time per outer file (default 300, 0: none)\n"
+            "  --tmpdir DIR           where members over 64M are held, unlinked (default $TMPDIR or /tmp)\n"
             "  --follow-symlinks      follow symbolic links (loops are detected)\n"
             "  --cross-fs             descend into other file systems\n"
             "  --yara-timeout SEC     YARA time limit per file (default 60, 0: none)\n"
@@ -170,7 +181,7 @@ static void clear_progress(cli *c)
         fputs("\r\033[K", stderr);
 }
 
-static void on_result(const cs_result *r, void *ud)
+static int on_result(const cs_result *r, void *ud)
 {
     cli *c = ud;
     if (r->kind == CS_RECORD_FILE) {
@@ -214,6 +225,7 @@ static void on_result(const cs_result *r, void *ud)
             c->last_progress = n;
         }
     }
+    return 0;
 }
 
 /* Problems found while loading packs: all of them with -v, else the first
@@ -243,7 +255,8 @@ enum {
     OPT_FOLLOW, OPT_CROSS_FS, OPT_YARA_TIMEOUT, OPT_NOTICE, OPT_WARNING, OPT_ALERT,
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
-    OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX,
+    OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX, OPT_NO_ARCHIVES, OPT_UNPACK_DEPTH, OPT_MAX_MEMBERS,
+    OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR,
 };
 
 static const struct option long_opts[] = {
@@ -264,6 +277,14 @@ static const struct option long_opts[] = {
     {"exclude-file", required_argument, 0, OPT_EXCLUDE_FILE},
     {"max-depth", required_argument, 0, OPT_MAX_DEPTH},
     {"max-size", required_argument, 0, OPT_MAX_SIZE},
+    {"no-archives", no_argument, 0, OPT_NO_ARCHIVES},
+    {"max-unpack-depth", required_argument, 0, OPT_UNPACK_DEPTH},
+    {"max-members", required_argument, 0, OPT_MAX_MEMBERS},
+    {"max-member-size", required_argument, 0, OPT_MAX_MEMBER_SIZE},
+    {"max-unpack-total", required_argument, 0, OPT_MAX_UNPACK_TOTAL},
+    {"max-ratio", required_argument, 0, OPT_MAX_RATIO},
+    {"max-unpack-time", required_argument, 0, OPT_MAX_UNPACK_TIME},
+    {"tmpdir", required_argument, 0, OPT_TMPDIR},
     {"follow-symlinks", no_argument, 0, OPT_FOLLOW},
     {"cross-fs", no_argument, 0, OPT_CROSS_FS},
     {"yara-timeout", required_argument, 0, OPT_YARA_TIMEOUT},
@@ -360,8 +381,29 @@ static int cmd_scan(int argc, char **argv, int inventory)
             break;
         case OPT_MAX_SIZE:
             if (parse_size(optarg, &cfg.max_size) != 0)
-                return fail("--max-size: expected a size such as 64M, got '%s'", optarg);
+                return fail("--max-size: expected a size such as 256M, got '%s'", optarg);
             break;
+        case OPT_NO_ARCHIVES: cfg.no_archives = 1; break;
+        case OPT_UNPACK_DEPTH:
+        case OPT_MAX_RATIO:
+        case OPT_MAX_UNPACK_TIME:
+            if (parse_int(optarg, 0, 1000000, &v) != 0)
+                return fail("%s: expected a number >= 0, got '%s'", argv[optind - 1], optarg);
+            *(opt == OPT_UNPACK_DEPTH ? &cfg.max_unpack_depth
+              : opt == OPT_MAX_RATIO  ? &cfg.max_ratio
+                                      : &cfg.max_unpack_time) = (unsigned)v;
+            break;
+        case OPT_MAX_MEMBERS:
+            if (parse_int(optarg, 0, 1000000000, &v) != 0)
+                return fail("--max-members: expected a number >= 0, got '%s'", optarg);
+            cfg.max_members = (uint64_t)v;
+            break;
+        case OPT_MAX_MEMBER_SIZE:
+        case OPT_MAX_UNPACK_TOTAL:
+            if (parse_size(optarg, opt == OPT_MAX_MEMBER_SIZE ? &cfg.max_member_size : &cfg.max_unpack_total) != 0)
+                return fail("%s: expected a size such as 512M, got '%s'", argv[optind - 1], optarg);
+            break;
+        case OPT_TMPDIR: cfg.tmpdir = optarg; break;
         case OPT_INCREMENTAL: incremental = 1; break;
         case OPT_DETECTORS: detectors = optarg; break;
         case OPT_CPU_LIMIT:

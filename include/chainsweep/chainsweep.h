@@ -1,16 +1,21 @@
 /*
  * chainsweep: a scanner for trojanized software.
  *
- * The library never prints and never exits: every call that can fail
- * returns a cs_status and fills a cs_error with a message.
+ * The library never prints, exits or aborts: every call that can fail
+ * returns a cs_status and fills a cs_error with a message; out of memory
+ * is CS_ERR_NOMEM (or, inside a scan, an error record for that file).
  *
  * Typical use:
- *   cs_config cfg; cs_config_init(&cfg);
+ *   cs_config cfg = CS_CONFIG_INIT;          // or cs_config_init(&cfg)
  *   cs_engine *e; cs_engine_new(&e, &cfg, &err);
  *   cs_engine_load_pack(e, "packs/3cx-2023", &err);
  *   cs_engine_prepare(e, &err);              // compile rules and IOCs
  *   cs_scan(e, targets, n, on_result, ud, &summary, &err);
  *   cs_engine_free(e);
+ *
+ * Threads: after cs_engine_prepare the engine is immutable and may be shared
+ * by any number of threads; each thread that scans on its own uses its own
+ * cs_scanner (cs_scanner_new). cs_scan runs its own worker threads.
  */
 #ifndef CHAINSWEEP_H
 #define CHAINSWEEP_H
@@ -24,16 +29,21 @@ extern "C" {
 
 #define CS_VERSION "0.1.0"
 /* Version of the JSON Lines output schema (docs/output.md). */
-#define CS_OUTPUT_SCHEMA 1
+#define CS_OUTPUT_SCHEMA 2
 
+/* Append-only: values never change meaning or number. */
 typedef enum cs_status {
     CS_OK = 0,
     CS_ERR_ARG,      /* bad argument or configuration */
     CS_ERR_IO,       /* a file or directory could not be read */
     CS_ERR_NOMEM,
     CS_ERR_RULES,    /* no usable rules, or rules failed to compile */
-    CS_ERR_INTERNAL
+    CS_ERR_INTERNAL,
+    CS_ERR_CANCELLED /* the result callback asked to stop */
 } cs_status;
+
+/* "ok", "bad argument", ...; never NULL. */
+const char *cs_status_str(cs_status s);
 
 typedef struct cs_error {
     cs_status code;
@@ -47,9 +57,15 @@ typedef enum cs_level {
     CS_LEVEL_ALERT
 } cs_level;
 
+/* Versioned (libgit2 style): set version to CS_CONFIG_VERSION, or start
+ * from CS_CONFIG_INIT / cs_config_init. Fields are only ever appended. */
+#define CS_CONFIG_VERSION 2
+
 typedef struct cs_config {
+    unsigned version;          /* CS_CONFIG_VERSION */
     unsigned threads;          /* 0: number of online CPUs */
-    uint64_t max_size;         /* larger files are skipped (path checks still run) */
+    uint64_t max_size;         /* YARA scans at most this many bytes of one file or member;
+                                  larger ones get a note and every other layer */
     int follow_symlinks;
     int cross_fs;
     int max_depth;             /* -1: unlimited; 0: only the roots */
@@ -62,7 +78,24 @@ typedef struct cs_config {
     int low_priority;          /* nice 19 and idle I/O class for the scan threads */
     int no_yara_partition;     /* one YARA rule set for every file (no per-class sets) */
     int products;              /* fill cs_result.product/signature/signer (inventory) */
+    /* containers (version 2): installers and archives are scanned inside */
+    int no_archives;           /* only the outer files */
+    unsigned max_unpack_depth; /* containers inside containers; deeper ones are a skipped record */
+    uint64_t max_members;      /* members read per container */
+    uint64_t max_member_size;  /* bytes of one member */
+    uint64_t max_unpack_total; /* bytes unpacked from one outer file, all levels */
+    unsigned max_ratio;        /* unpacked size / packed size of one member */
+    unsigned max_unpack_time;  /* seconds spent unpacking one outer file, 0: none */
+    const char *tmpdir;        /* where members over 64 MiB are held (unlinked); NULL: $TMPDIR */
 } cs_config;
+
+#define CS_CONFIG_INIT                                                                                 \
+    {                                                                                                \
+        .version = CS_CONFIG_VERSION, .max_size = 256ull << 20, .max_depth = -1, .yara_timeout = 60,    \
+        .notice_level = 40, .warning_level = 60, .alert_level = 80, .alert_subscore = 75,               \
+        .max_unpack_depth = 8, .max_members = 100000, .max_member_size = 1ull << 30,                    \
+        .max_unpack_total = 4ull << 30, .max_ratio = 250, .max_unpack_time = 300                        \
+    }
 
 void cs_config_init(cs_config *cfg);
 
@@ -84,7 +117,8 @@ cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
 cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err);
 
 /* Run only the named detectors (comma-separated: filename, hash, yara, c2,
- * authenticode); by default all run. Unknown names are an error. */
+ * authenticode, advisory; "signer" runs with authenticode); by default all
+ * run. Unknown names are an error. */
 cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *err);
 /* Comma-separated names of all detectors, in scan order. */
 const char *cs_detector_names(void);
@@ -139,7 +173,8 @@ typedef struct cs_match {
 } cs_match;
 
 typedef struct cs_reason {
-    const char *detector;      /* "hash", "filename", "yara", "c2" */
+    const char *detector;      /* "filename", "hash", "yara", "c2", "authenticode", "signer",
+                                  "advisory", "contains" (a member has findings) */
     const char *rule;          /* rule name, IOC value */
     const char *description;
     const char *author;        /* may be NULL */
@@ -166,6 +201,15 @@ typedef enum cs_skip_reason {
     CS_SKIP_DEPTH,
     CS_SKIP_LOOP,              /* symlink loop when following links */
     CS_SKIP_KNOWN_GOOD,        /* known-good hash: findings suppressed */
+    /* members of containers (append-only, like every value here) */
+    CS_SKIP_UNPACK_DEPTH,      /* a container deeper than max_unpack_depth */
+    CS_SKIP_MEMBERS,           /* members past max_members of one container */
+    CS_SKIP_UNPACK_TOTAL,      /* past max_unpack_total bytes of one outer file */
+    CS_SKIP_RATIO,             /* compression ratio over max_ratio (a bomb) */
+    CS_SKIP_UNPACK_TIME,       /* past max_unpack_time of one outer file */
+    CS_SKIP_ENCRYPTED,         /* an encrypted member: no password */
+    CS_SKIP_NOT_UNPACKED,      /* a method or format the unpacker cannot read; see error */
+    CS_SKIP_LINK_MEMBER,       /* a symbolic or hard link member: not followed */
     CS_SKIP__COUNT
 } cs_skip_reason;
 
@@ -197,9 +241,24 @@ typedef struct cs_product {
     size_t n_tables;
 } cs_product;
 
+/* One step into a container: the member's name as the container stores it
+ * (raw bytes; an MSI cabinet's file key mapped to its install path) and the
+ * member's own file type. */
+typedef struct cs_member {
+    const char *name;
+    const char *type;          /* "CAB", "EXE", "UNKNOWN" */
+} cs_member;
+
 typedef struct cs_result {
     cs_record_kind kind;
-    const char *path;          /* raw bytes of the path, NUL-terminated */
+    const char *path;          /* raw bytes of the outer file's path, NUL-terminated */
+    /* a member of a container: the chain from the outer file, outermost first */
+    const cs_member *members;
+    size_t n_members;          /* 0: the outer file itself */
+    const char *display_path;  /* path, then "!/" and each member name (docs/output.md) */
+    const char *container;     /* the file's own container format when it was unpacked ("ZIP"), else NULL */
+    uint64_t members_read;     /* members read from it (all levels below), when a container */
+    const char *note;          /* not an error: e.g. larger than max_size, YARA did not run */
     cs_skip_reason skip;
     const char *error;         /* CS_RECORD_ERROR, or a partial-scan warning */
     uint64_t size;
@@ -219,11 +278,16 @@ typedef struct cs_result {
     const char *signer;        /* subject of the primary signer, NULL when none */
 } cs_result;
 
-/* Called from one thread only (the collector), for every file record. */
-typedef void (*cs_result_cb)(const cs_result *r, void *ud);
+/* Called from one thread only (the collector), for every file and member
+ * record; the members of a container come before the container. Return 0
+ * to go on, non-zero to cancel the scan (cs_scan then returns
+ * CS_ERR_CANCELLED after the work in flight is done). */
+typedef int (*cs_result_cb)(const cs_result *r, void *ud);
 
 typedef struct cs_scan_summary {
     uint64_t files_scanned;    /* content read */
+    uint64_t members_scanned;  /* members of containers read (counted in files_scanned too) */
+    uint64_t notes;            /* records with a note (e.g. too large for YARA) */
     uint64_t files_cached;     /* unchanged since the last incremental sweep */
     uint64_t bytes_scanned;
     uint64_t skipped[CS_SKIP__COUNT];
@@ -237,6 +301,24 @@ typedef struct cs_scan_summary {
 cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets,
                   cs_result_cb cb, void *ud, cs_scan_summary *summary,
                   cs_error *err);
+
+/* A scanner for one thread (libyara's YR_SCANNER shape): scans a path, an
+ * open descriptor or a buffer with the engine's rules, members included,
+ * in the calling thread, and calls cb for each record. The engine must be
+ * prepared and outlive the scanner. */
+typedef struct cs_scanner cs_scanner;
+
+cs_status cs_scanner_new(cs_engine *e, cs_scanner **out, cs_error *err);
+void cs_scanner_free(cs_scanner *s);
+/* A path as a root: a directory is walked like cs_scan does. */
+cs_status cs_scanner_scan_path(cs_scanner *s, const char *path, cs_result_cb cb, void *ud, cs_error *err);
+/* A regular file open for reading; the descriptor stays the caller's.
+ * name is what filename IOCs and results show. */
+cs_status cs_scanner_scan_fd(cs_scanner *s, int fd, const char *name, cs_result_cb cb, void *ud,
+                             cs_error *err);
+/* Bytes in memory (a sample uploaded to a service); borrowed for the call. */
+cs_status cs_scanner_scan_buffer(cs_scanner *s, const void *data, size_t len, const char *name,
+                                 cs_result_cb cb, void *ud, cs_error *err);
 
 /* Combine sub-scores with THOR's formula; exposed for tests and tools. */
 int cs_score_combine(const int *subscores, size_t n);

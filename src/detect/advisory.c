@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "detect/detector.h"
 #include "format/advisory.h"
 
 static void *adv_create(void)

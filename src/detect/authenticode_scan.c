@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "detect/authenticode_internal.h"
-#include "engine/engine.h"
+#include "format/authenticode.h"
+#include "detect/detector.h"
 #include "format/ioc.h"
 
 typedef struct signer_ioc {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "detect/detector.h"
 #include "format/ioc.h"
 
 typedef struct hash_entry {

@@ -1,6 +1,6 @@
 /* The one list of detectors. Later layers (Authenticode, similarity,
  * advisories) add a line here and nothing else in the engine. */
-#include "engine/engine.h"
+#include "detect/detector.h"
 
 extern const cs_detector_ops cs_filename_detector;
 extern const cs_detector_ops cs_hash_detector;

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <yara.h>
 
-#include "engine/engine.h"
+#include "detect/detector.h"
 #include "format/yara_split.h"
 
 #define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
@@ -111,6 +111,7 @@ typedef struct yara_thread {
     YR_SCANNER *scanner[N_CLASSES];
     cs_findings *out;
     name_cache owner, group;
+    int scanning;              /* inside yr_scanner_scan_mem */
 } yara_thread;
 
 static const char *const string_externals[] = {
@@ -348,13 +349,13 @@ static void rules_key(const yara_state *s, char out[33])
 
 static void cache_path(char *out, size_t n, const cs_engine *e, const char *key, int c)
 {
-    snprintf(out, n, "%s/yara-%.32s-%d.yarc", e->cache_dir, key, c);
+    snprintf(out, n, "%s/yara-%.32s-%d.yarc", cs_engine_cache_dir(e), key, c);
 }
 
 static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out)
 {
     char p[4096];
-    if (!e->cache_dir || !key)
+    if (!cs_engine_cache_dir(e) || !key)
         return -1;
     cache_path(p, sizeof p, e, key, c);
     if (yr_rules_load(p, out) != ERROR_SUCCESS)
@@ -366,7 +367,7 @@ static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out
 static void cache_save(const cs_engine *e, const char *key, int c, YR_RULES *rules)
 {
     char p[4096], tmp[4200];
-    if (!e->cache_dir || !key)
+    if (!cs_engine_cache_dir(e) || !key)
         return;
     cache_path(p, sizeof p, e, key, c);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
@@ -381,7 +382,7 @@ static void cache_save(const cs_engine *e, const char *key, int c, YR_RULES *rul
 
 static void cache_prune(const cs_engine *e, const char *key)
 {
-    DIR *d = e->cache_dir ? opendir(e->cache_dir) : NULL;
+    DIR *d = cs_engine_cache_dir(e) ? opendir(cs_engine_cache_dir(e)) : NULL;
     if (!d)
         return;
     struct {
@@ -398,7 +399,7 @@ static void cache_prune(const cs_engine *e, const char *key)
             size_t len = strlen(name);
             if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 || strcmp(name + len - 5, ".yarc") != 0)
                 continue;
-            snprintf(p, sizeof p, "%s/%s", e->cache_dir, name);
+            snprintf(p, sizeof p, "%s/%s", cs_engine_cache_dir(e), name);
             struct stat sb;
             if (stat(p, &sb) != 0)
                 continue;
@@ -596,11 +597,11 @@ static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_e
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
-    s->timeout = e->cfg.yara_timeout;
+    s->timeout = cs_engine_config(e)->yara_timeout;
     if (s->n_files == 0)
         return CS_OK;
     survey_sources(s);
-    s->partitioned = !e->cfg.no_yara_partition && s->guarded > 0;
+    s->partitioned = !cs_engine_config(e)->no_yara_partition && s->guarded > 0;
     /* the key covers the files as given, before any is dropped; included
      * files are not part of it, so rule sets with includes are not cached */
     char key_text[33];
@@ -610,7 +611,7 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         if (s->files_loaded[i].split.has_include)
             key = NULL;
     cs_status rc = CS_OK;
-    if (s->partitioned && key && e->cache_dir && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK)
+    if (s->partitioned && key && cs_engine_cache_dir(e) && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK)
         s->n_rules = count_distinct_public_rules(s); /* warm cache: nothing compiled */
     else
         rc = compile_sets(s, e, key, err);
@@ -690,12 +691,8 @@ static int on_scan_message(YR_SCAN_CONTEXT *ctx, int message, void *data, void *
     return CALLBACK_CONTINUE;
 }
 
-static void yara_thread_fini(void *st, void *ts)
+static void drop_scanners(yara_thread *t)
 {
-    (void)st;
-    yara_thread *t = ts;
-    if (!t)
-        return;
     for (int c = 0; c < N_CLASSES; c++) {
         int shared = 0;
         for (int k = 0; k < c; k++)
@@ -703,6 +700,42 @@ static void yara_thread_fini(void *st, void *ts)
         if (t->scanner[c] && !shared)
             yr_scanner_destroy(t->scanner[c]);
     }
+    memset(t->scanner, 0, sizeof t->scanner);
+}
+
+/* One scanner per distinct rule set. Scans run inside the engine's guard
+ * (SCAN_FLAGS_NO_TRYCATCH: libyara's own SIGBUS handler would replace the
+ * engine's while it scans); a scan the guard cut short leaves the scanners
+ * dirty, and they are made anew before the next file. */
+static int make_scanners(yara_state *s, yara_thread *t)
+{
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (!s->owns[c]) /* shares the set, and so the scanner, of an earlier class */
+            continue;
+        if (yr_scanner_create(s->rules[c], &t->scanner[c]) != ERROR_SUCCESS) {
+            drop_scanners(t);
+            return -1;
+        }
+        yr_scanner_set_callback(t->scanner[c], on_scan_message, t);
+        yr_scanner_set_flags(t->scanner[c], SCAN_FLAGS_NO_TRYCATCH);
+        if (s->timeout > 0)
+            yr_scanner_set_timeout(t->scanner[c], s->timeout);
+    }
+    for (int c = 0; c < N_CLASSES; c++)
+        if (!t->scanner[c])
+            for (int k = 0; k < c && !t->scanner[c]; k++)
+                if (s->rules[k] == s->rules[c])
+                    t->scanner[c] = t->scanner[k];
+    return 0;
+}
+
+static void yara_thread_fini(void *st, void *ts)
+{
+    (void)st;
+    yara_thread *t = ts;
+    if (!t)
+        return;
+    drop_scanners(t);
     free(t);
 }
 
@@ -710,24 +743,11 @@ static void *yara_thread_init(void *st, cs_error *err)
 {
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
-    for (int c = 0; t && c < N_CLASSES; c++) {
-        if (!s->owns[c]) { /* shares the set, and so the scanner, of an earlier class */
-            continue;
-        }
-        if (yr_scanner_create(s->rules[c], &t->scanner[c]) != ERROR_SUCCESS) {
-            cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
-            yara_thread_fini(st, t);
-            return NULL;
-        }
-        yr_scanner_set_callback(t->scanner[c], on_scan_message, t);
-        if (s->timeout > 0)
-            yr_scanner_set_timeout(t->scanner[c], s->timeout);
+    if (!t || make_scanners(s, t) != 0) {
+        cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+        free(t);
+        return NULL;
     }
-    for (int c = 0; t && c < N_CLASSES; c++)
-        if (!t->scanner[c])
-            for (int k = 0; k < c && !t->scanner[c]; k++)
-                if (s->rules[k] == s->rules[c])
-                    t->scanner[c] = t->scanner[k];
     return t;
 }
 
@@ -760,6 +780,12 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
 {
     yara_state *s = st;
     yara_thread *t = ts;
+    if (t->scanning) { /* the last scan was cut short by a fault in its file */
+        drop_scanners(t);
+        t->scanning = 0;
+        if (make_scanners(s, t) != 0)
+            return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+    }
     YR_SCANNER *sc = t->scanner[file_class(f->data, f->size) * N_TIERS + size_tier(f->size)];
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
@@ -774,11 +800,16 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
     yr_scanner_define_string_variable(sc, "extension", f->ext);
     yr_scanner_define_string_variable(sc, "filetype", f->filetype);
     yr_scanner_define_string_variable(sc, "md5", md5hex);
-    yr_scanner_define_string_variable(sc, "owner", cached_name(&t->owner, (unsigned)f->st.st_uid, 0));
-    yr_scanner_define_string_variable(sc, "group", cached_name(&t->group, (unsigned)f->st.st_gid, 1));
-    yr_scanner_define_integer_variable(sc, "filemode", (int64_t)f->st.st_mode);
+    /* members have no owner: empty, as THOR leaves what it does not know */
+    yr_scanner_define_string_variable(sc, "owner", f->meta.has_owner ? cached_name(&t->owner, f->meta.uid, 0) : "");
+    yr_scanner_define_string_variable(sc, "group", f->meta.has_owner ? cached_name(&t->group, f->meta.gid, 1) : "");
+    yr_scanner_define_integer_variable(sc, "filemode", f->meta.has_owner ? (int64_t)f->meta.mode : 0);
+    yr_scanner_define_string_variable(sc, "unpack_parent", f->parent_type ? f->parent_type : "");
+    yr_scanner_define_string_variable(sc, "unpack_source", f->unpack_source ? f->unpack_source : "");
     t->out = out;
+    t->scanning = 1;
     int rc = yr_scanner_scan_mem(sc, f->data, f->size);
+    t->scanning = 0;
     t->out = NULL;
     if (rc == ERROR_SCAN_TIMEOUT)
         return cs_error_set(err, CS_ERR_INTERNAL, "timeout after %d s; results are partial", s->timeout);
@@ -795,6 +826,7 @@ const char *cs_engine_yara_version(void)
 const cs_detector_ops cs_yara_detector = {
     .name = "yara",
     .needs_content = 1,
+    .content_capped = 1,
     .create = yara_create,
     .destroy = yara_destroy,
     .claims = yara_claims,

@@ -19,15 +19,24 @@
 
 void cs_config_init(cs_config *cfg)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->threads = 0;
-    cfg->max_size = 64ull << 20;
-    cfg->max_depth = -1;
-    cfg->yara_timeout = 60;
-    cfg->notice_level = 40;
-    cfg->warning_level = 60;
-    cfg->alert_level = 80;
-    cfg->alert_subscore = 75;
+    *cfg = (cs_config)CS_CONFIG_INIT;
+}
+
+const char *cs_status_str(cs_status s)
+{
+    static const char *const names[] = {"ok", "bad argument", "input/output error", "out of memory",
+                                        "no usable rules", "internal error", "cancelled"};
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown status";
+}
+
+const cs_config *cs_engine_config(const cs_engine *e)
+{
+    return &e->cfg;
+}
+
+const char *cs_engine_cache_dir(const cs_engine *e)
+{
+    return e->cache_dir;
 }
 
 const char *cs_level_name(cs_level l)
@@ -41,6 +50,8 @@ const char *cs_skip_reason_name(cs_skip_reason r)
     static const char *const names[CS_SKIP__COUNT] = {
         "none", "too_large", "not_regular", "symlink", "excluded",
         "other_fs", "pseudo_fs", "depth", "loop", "known_good",
+        "unpack_depth", "members", "unpack_total", "ratio", "unpack_time",
+        "encrypted", "not_unpacked", "link_member",
     };
     return (unsigned)r < CS_SKIP__COUNT ? names[r] : "unknown";
 }
@@ -49,6 +60,9 @@ cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err)
 {
     if (!out || !cfg)
         return cs_error_set(err, CS_ERR_ARG, "cs_engine_new: NULL argument");
+    if (cfg->version != CS_CONFIG_VERSION) /* the first versioned layout: 2 */
+        return cs_error_set(err, CS_ERR_ARG, "cs_config version %u not supported (this library: %d)",
+                            cfg->version, CS_CONFIG_VERSION);
     if (cfg->notice_level > cfg->warning_level || cfg->warning_level > cfg->alert_level)
         return cs_error_set(err, CS_ERR_ARG, "score levels must satisfy notice <= warning <= alert");
     if (cs_detector_count > CS_MAX_DETECTORS)
@@ -290,32 +304,6 @@ int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *base
     return 0;
 }
 
-cs_status cs_load_lines(cs_engine *e, const cs_pack_file *pf, cs_ioc_line_fn fn, void *ud, size_t *n_ok,
-                        cs_error *err)
-{
-    (void)err;
-    if (!pf->text)
-        return CS_OK; /* one unreadable IOC file does not stop the load */
-    char *text = cs_xmalloc(pf->len + 1); /* the iterator cuts lines in place */
-    memcpy(text, pf->text, pf->len + 1);
-    const char *path = pf->path;
-    cs_line_iter it;
-    cs_line_iter_init(&it, text, pf->len);
-    size_t ok = 0;
-    for (char *l; (l = cs_line_iter_next(&it)) != NULL;) {
-        const char *why = NULL;
-        int rc = fn(ud, l, it.comment, &why);
-        if (rc == CS_LINE_OK)
-            ok++;
-        else if (rc == CS_LINE_BAD)
-            cs_engine_diag_add(e, path, it.lineno, 0, "skipped line: %s", why ? why : "malformed");
-    }
-    free(text);
-    if (n_ok)
-        *n_ok += ok;
-    return CS_OK;
-}
-
 static int filetype_line(void *ud, char *line, const char *comment, const char **why)
 {
     cs_engine *e = ud;
@@ -395,9 +383,14 @@ cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
         return CS_OK;
     /* settings that change verdicts are part of the fingerprint too; it is
      * final before the detectors compile (YARA keys its cache on it) */
-    char knobs[128];
-    int k = snprintf(knobs, sizeof knobs, "max_size=%llu products=%d detectors=", (unsigned long long)e->cfg.max_size,
-                     e->cfg.products);
+    char knobs[256];
+    const cs_config *c = &e->cfg;
+    int k = snprintf(knobs, sizeof knobs,
+                     "max_size=%llu products=%d archives=%d depth=%u members=%llu member_size=%llu total=%llu "
+                     "ratio=%u detectors=",
+                     (unsigned long long)c->max_size, c->products, !c->no_archives, c->max_unpack_depth,
+                     (unsigned long long)c->max_members, (unsigned long long)c->max_member_size,
+                     (unsigned long long)c->max_unpack_total, c->max_ratio);
     for (size_t d = 0; d < cs_detector_count && k < (int)sizeof knobs - 1; d++)
         knobs[k++] = e->disabled[d] ? '0' : '1';
     knobs[k] = '\0';

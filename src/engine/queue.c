@@ -60,3 +60,16 @@ void cs_queue_close(cs_queue *q)
     pthread_cond_broadcast(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
 }
+
+int cs_queue_try_push(cs_queue *q, void *item)
+{
+    pthread_mutex_lock(&q->mu);
+    int ok = q->len < q->cap && !q->closed;
+    if (ok) {
+        q->items[(q->head + q->len) % q->cap] = item;
+        q->len++;
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}

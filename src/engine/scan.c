@@ -1,38 +1,84 @@
 /* The scan pipeline: walker thread -> bounded work queue -> N workers ->
- * bounded result queue -> the calling thread, which owns all output. */
+ * bounded result queue -> the calling thread, which owns all output.
+ *
+ * A job is one file or one member of a container. A worker acquires the
+ * job's source (and looks it up in the state store), scans the view with
+ * every detector, then expands it: each member an unpacker announces
+ * becomes a job of its own, handed to another worker when the queue has
+ * room (and the bytes in flight stay under a budget), scanned in place
+ * otherwise. A container's record waits until all its members are done, so
+ * the members come before their container and the container carries a
+ * "contains" finding for the worst of them. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "engine/engine.h"
 #include "engine/queue.h"
 #include "store/result_blob.h"
 #include "store/state.h"
+#include "unpack/unpack.h"
+#include "util/guard.h"
 #include "walk/walk.h"
 
-typedef struct cs_job {
-    char *path;
-    struct stat st;
-    int has_st;
-    cs_skip_reason skip;       /* decided by the walker */
+/* Members at most this large stay in memory; larger ones spill into an
+ * unlinked temporary file. */
+#define MEMBER_SPILL (64u << 20)
+/* Bytes of queued members waiting for a worker; past it, members are
+ * scanned in place by the worker that unpacked them. */
+#define INFLIGHT_BUDGET (256ull << 20)
+
+typedef struct cs_job cs_job;
+
+/* What all jobs of one outer file share: its limits' counters. */
+typedef struct cs_tree {
+    atomic_uint_fast64_t bytes;  /* unpacked from the outer file, all levels */
+    double start;                /* monotonic seconds */
+    atomic_int refs;
+} cs_tree;
+
+struct cs_job {
+    cs_job *parent;            /* the container, NULL for an outer file */
+    cs_tree *tree;
+    atomic_int pending;        /* 1 for the job itself + members not done */
+    char *path;                /* outer path (owned by the outer job) */
+    int fd, dirfd;             /* from the walker, until acquired */
+    cs_source *src;            /* a member's bytes; an outer file's once opened */
+    cs_skip_reason skip;       /* decided by the walker or the unpacker */
     char *error;               /* from the walker */
+    unsigned depth;
+    cs_member *chain;          /* depth entries, in the arena */
+    const char *member_name;   /* basename of the last entry */
+    const char *display_path;
+    cs_name_map names;         /* for this container's entries (arena copies) */
+    uint64_t inflight;         /* bytes counted against the in-flight budget */
     cs_arena arena;
     cs_findings findings;
     cs_result result;
     int cacheable;             /* a complete verdict to record in the state store */
     int has_sha256;
     unsigned char sha256[32];
-} cs_job;
+    cs_meta meta;
+    /* what the members say, collected under mu */
+    pthread_mutex_t mu;
+    cs_level worst;            /* highest level among all members */
+    int worst_score;
+    char *worst_path;          /* display path of that member (malloc'd) */
+    uint64_t members_read, members_flagged;
+    int incomplete;            /* a member could not be read completely */
+};
 
 typedef struct cs_pipeline {
     cs_engine *e;
@@ -40,40 +86,58 @@ typedef struct cs_pipeline {
     size_t n_targets;
     cs_queue work, results;
     atomic_uint workers_left;
+    atomic_uint_fast64_t inflight;
     cs_state *state;           /* incremental sweeps, or NULL */
-    int products_signed;       /* inventory rows carry the signature (authenticode runs) */
 } cs_pipeline;
 
-typedef struct cs_worker {
-    cs_pipeline *p;
+struct cs_scanner {
+    cs_engine *e;
     void *ts[CS_MAX_DETECTORS];
     cs_state_reader *reader;
+    cs_pipeline *p;            /* NULL: a standalone scanner, results delivered in place */
+    int products_signed;       /* inventory rows carry the signature (authenticode runs) */
+    /* standalone delivery */
+    cs_result_cb cb;
+    void *ud;
+    int cancelled;
     pthread_t thread;
-} cs_worker;
+};
+
+/* ---- jobs ---- */
+
+static cs_job *job_new(void)
+{
+    cs_job *j = calloc(1, sizeof *j);
+    if (!j)
+        cs_out_of_memory();
+    atomic_init(&j->pending, 1);
+    j->fd = j->dirfd = -1;
+    pthread_mutex_init(&j->mu, NULL);
+    return j;
+}
+
+static void tree_unref(cs_tree *t)
+{
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
 
 static void job_free(cs_job *j)
 {
-    free(j->path);
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->dirfd >= 0)
+        close(j->dirfd);
+    cs_source_unref(j->src);
+    tree_unref(j->tree);
+    if (!j->parent)
+        free(j->path);
     free(j->error);
+    free(j->worst_path);
     free(j->findings.reasons);
+    pthread_mutex_destroy(&j->mu);
     cs_arena_free(&j->arena);
     free(j);
-}
-
-static void on_walk_entry(void *ud, const cs_walk_entry *ent)
-{
-    cs_pipeline *p = ud;
-    cs_job *j = calloc(1, sizeof *j);
-    if (!j)
-        abort();
-    j->path = cs_strdup(ent->path);
-    if (ent->st) {
-        j->st = *ent->st;
-        j->has_st = 1;
-    }
-    j->skip = ent->skip;
-    j->error = cs_strdup(ent->error);
-    cs_queue_push(&p->work, j);
 }
 
 static double now_seconds(void)
@@ -81,6 +145,63 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static cs_tree *tree_new(void)
+{
+    cs_tree *t = calloc(1, sizeof *t);
+    if (!t)
+        cs_out_of_memory();
+    atomic_init(&t->bytes, 0);
+    atomic_init(&t->refs, 1);
+    t->start = now_seconds();
+    return t;
+}
+
+/* ---- the walker ---- */
+
+typedef struct exclude_ctx {
+    const cs_engine *e;
+    pcre2_match_data *md;      /* for --exclude regexes, one per walk */
+} exclude_ctx;
+
+static int is_excluded(void *ud, const char *path, const char *name)
+{
+    exclude_ctx *x = ud;
+    return cs_engine_is_excluded(x->e, path, name, x->md);
+}
+
+/* Walk one root, calling fn for every entry; the engine's options. */
+static int walk_root(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
+{
+    /* ovector size 1 is enough to know whether a pattern matched */
+    exclude_ctx x = {e, pcre2_match_data_create(1, NULL)};
+    cs_walk_opts o = {e->cfg.follow_symlinks, e->cfg.cross_fs, e->cfg.max_depth, is_excluded, &x};
+    int rc = cs_walk(&o, root, fn, ud);
+    pcre2_match_data_free(x.md);
+    return rc;
+}
+
+static cs_job *job_from_walk(const cs_walk_entry *ent)
+{
+    cs_job *j = job_new();
+    j->path = cs_strdup(ent->path);
+    j->display_path = j->path;
+    if (ent->st) {
+        j->result.size = (uint64_t)ent->st->st_size;
+        j->result.mtime = (int64_t)ent->st->st_mtime;
+    }
+    j->skip = ent->skip;
+    j->error = cs_strdup(ent->error);
+    j->fd = ent->fd;
+    j->dirfd = ent->dirfd;
+    return j;
+}
+
+static void on_walk_entry(void *ud, const cs_walk_entry *ent)
+{
+    cs_pipeline *p = ud;
+    cs_queue_push(&p->work, job_from_walk(ent));
 }
 
 /* nice 19 and the idle I/O class, for sweeps on production endpoints */
@@ -99,62 +220,26 @@ static void *walker_main(void *arg)
     if (p->e->cfg.low_priority)
         lower_priority();
     for (size_t i = 0; i < p->n_targets; i++)
-        cs_walk(p->e, p->targets[i], on_walk_entry, p);
+        walk_root(p->e, p->targets[i], on_walk_entry, p);
     cs_queue_close(&p->work);
     return NULL;
 }
 
-static void set_error(cs_job *j, const char *what, int errnum)
+/* ---- results ---- */
+
+static void set_error(cs_job *j, const char *what, const char *detail)
 {
     cs_buf b = {0};
-    cs_buf_printf(&b, "%s: %s", what, strerror(errnum));
+    cs_buf_printf(&b, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     j->result.kind = CS_RECORD_ERROR;
     j->result.error = cs_arena_strdup(&j->arena, b.data);
     cs_buf_free(&b);
-}
-
-static void file_init(cs_file *f, const char *path, const struct stat *st)
-{
-    memset(f, 0, sizeof *f);
-    f->path = path;
-    f->path_len = strlen(path);
-    const char *slash = strrchr(path, '/');
-    f->name = slash ? slash + 1 : path;
-    f->dir_len = slash ? (size_t)(slash - path) : 0;
-    if (slash == path)
-        f->dir_len = 1; /* a file in "/" */
-    const char *dot = strrchr(f->name, '.');
-    if (dot && dot != f->name && strlen(dot) < sizeof f->ext) {
-        size_t i = 0;
-        for (; dot[i]; i++)
-            f->ext[i] = (char)tolower((unsigned char)dot[i]);
-        f->ext[i] = '\0';
-    }
-    f->st = *st;
-    f->filetype = "UNKNOWN";
 }
 
 static int by_reason_score(const void *a, const void *b)
 {
     const cs_reason *x = a, *y = b;
     return (x->score < y->score) - (x->score > y->score);
-}
-
-static void run_detectors(cs_worker *w, cs_job *j, cs_file *f)
-{
-    cs_engine *e = w->p->e;
-    for (size_t d = 0; d < cs_detector_count && !j->findings.suppressed; d++) {
-        const cs_detector_ops *ops = cs_detectors[d];
-        if (!w->ts[d] || (ops->needs_content && !f->data))
-            continue;
-        cs_error err = {0};
-        if (ops->scan(e->det[d], w->ts[d], f, &j->findings, &err) != CS_OK) {
-            cs_buf b = {0};
-            cs_buf_printf(&b, "%s: %s", ops->name, err.message);
-            j->findings.warning = cs_arena_strdup(&j->arena, b.data);
-            cs_buf_free(&b);
-        }
-    }
 }
 
 /* Combined score and level of r's reasons (sorted highest first). */
@@ -168,16 +253,33 @@ static void score_result(const cs_config *cfg, cs_result *r)
     r->level = n ? cs_score_level(cfg, r->score, r->reasons[0].score) : CS_LEVEL_NONE;
 }
 
+static void run_detectors(cs_scanner *s, cs_job *j, cs_file *f)
+{
+    cs_engine *e = s->e;
+    for (size_t d = 0; d < cs_detector_count && !j->findings.suppressed; d++) {
+        const cs_detector_ops *ops = cs_detectors[d];
+        if (!s->ts[d] || (ops->needs_content && !f->data) || (ops->content_capped && f->content_scan_skipped))
+            continue;
+        cs_error err = {0};
+        if (ops->scan(e->det[d], s->ts[d], f, &j->findings, &err) != CS_OK) {
+            cs_buf b = {0};
+            cs_buf_printf(&b, "%s: %s", ops->name, err.message);
+            j->findings.warning = cs_arena_strdup(&j->arena, b.data);
+            cs_buf_free(&b);
+        }
+    }
+}
+
 /* Inventory: what the file says it is, its signature and signer (when the
  * Authenticode layer runs), and the SHA-256 every inventory row carries. */
-static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
+static void describe_product(cs_scanner *s, cs_job *j, cs_file *f)
 {
     cs_result *r = &j->result;
     const cs_product *p = cs_file_product(f);
     if (!p)
         return;
     r->product = cs_arena_memdup(&j->arena, p, sizeof *p);
-    const cs_ac_report *sig = w->p->products_signed ? cs_file_signature(f, NULL) : NULL;
+    const cs_ac_report *sig = s->products_signed ? cs_file_signature(f, NULL) : NULL;
     if (sig) {
         const cs_ac_cert *signer = cs_ac_primary_signer(sig);
         r->signature = cs_ac_verdict_id(sig->verdict);
@@ -187,10 +289,21 @@ static void describe_product(cs_worker *w, cs_job *j, cs_file *f)
     memcpy(r->sha256, f->sha256, sizeof r->sha256);
 }
 
-static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
+static void copy_hashes(cs_result *r, const cs_file *f)
+{
+    r->has_md5 = !!(f->hashes & CS_HASH_MD5);
+    r->has_sha1 = !!(f->hashes & CS_HASH_SHA1);
+    r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
+    memcpy(r->md5, f->md5, sizeof r->md5);
+    memcpy(r->sha1, f->sha1, sizeof r->sha1);
+    memcpy(r->sha256, f->sha256, sizeof r->sha256);
+}
+
+static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
 {
     cs_result *r = &j->result;
     cs_findings *fs = &j->findings;
+    const cs_config *cfg = &s->e->cfg;
     if (fs->suppressed) {
         r->kind = CS_RECORD_SKIPPED;
         r->skip = CS_SKIP_KNOWN_GOOD;
@@ -198,38 +311,33 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
     }
     if (fs->warning && !r->error)
         r->error = fs->warning;
-    int products = w->p->e->cfg.products && r->kind == CS_RECORD_FILE;
+    int products = cfg->products && r->kind == CS_RECORD_FILE;
     if (products) {
         cs_file_product(f); /* read once; malformed data sets product_error */
         if (f->product_error && !r->error)
             r->error = f->product_error; /* before cacheable: a partial read is not stored */
     }
-    j->cacheable = !r->error && (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
+    /* a container's members are not in the store yet: it is read again */
+    j->cacheable = j->depth == 0 && !has_members && !r->error && !r->note &&
+                   (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
     /* every digest this record still needs, in one pass over the bytes: all
-     * three for a finding, SHA-256 for the state store and inventory rows */
-    unsigned need = fs->n ? CS_HASH_ALL : 0;
-    if ((w->p->state && j->cacheable) || (products && cs_file_product(f)))
+     * three for a finding or a container (it gets a finding when a member
+     * has one), SHA-256 for the state store and inventory rows */
+    unsigned need = fs->n || has_members ? CS_HASH_ALL : 0;
+    if ((s->p && s->p->state && j->cacheable) || (products && cs_file_product(f)))
         need |= CS_HASH_SHA256;
     cs_file_hash(f, need);
     if (products)
-        describe_product(w, j, f);
-    if (w->p->state && j->cacheable) {
+        describe_product(s, j, f);
+    if (j->cacheable) {
         j->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
         memcpy(j->sha256, f->sha256, sizeof j->sha256);
     }
+    if (fs->n == 0 && !has_members)
+        return;
+    copy_hashes(r, f);
     if (fs->n == 0)
         return;
-    qsort(fs->reasons, fs->n, sizeof *fs->reasons, by_reason_score);
-    r->reasons = fs->reasons;
-    r->n_reasons = fs->n;
-    score_result(&w->p->e->cfg, r);
-    /* a finding is reported with all its hashes (computed above) */
-    r->has_md5 = !!(f->hashes & CS_HASH_MD5);
-    r->has_sha1 = !!(f->hashes & CS_HASH_SHA1);
-    r->has_sha256 = !!(f->hashes & CS_HASH_SHA256);
-    memcpy(r->md5, f->md5, sizeof r->md5);
-    memcpy(r->sha1, f->sha1, sizeof r->sha1);
-    memcpy(r->sha256, f->sha256, sizeof r->sha256);
     const cs_pe *pe = cs_file_pe(f);
     if (!pe || cs_pe_imphash(pe, r->imphash) != 0)
         r->imphash[0] = '\0';
@@ -238,106 +346,510 @@ static void finish_result(cs_worker *w, cs_job *j, cs_file *f)
         r->product = cs_arena_memdup(&j->arena, &f->product, sizeof f->product);
 }
 
-static void process(cs_worker *w, cs_job *j)
+/* The reasons, score and level; a container adds one reason for the worst
+ * of its members (the installer is what a responder deletes). */
+static void finalize(cs_scanner *s, cs_job *j)
 {
-    cs_engine *e = w->p->e;
     cs_result *r = &j->result;
-    j->findings.arena = &j->arena;
-    r->path = j->path;
-    r->filetype = "UNKNOWN";
-    if (j->has_st) {
-        r->size = (uint64_t)j->st.st_size;
-        r->mtime = (int64_t)j->st.st_mtime;
+    cs_findings *fs = &j->findings;
+    r->members_read = j->members_read;
+    if (j->incomplete && !r->error && r->kind == CS_RECORD_FILE)
+        r->error = "a member could not be read completely";
+    if (j->worst >= CS_LEVEL_NOTICE && r->kind == CS_RECORD_FILE) {
+        cs_buf b = {0};
+        cs_buf_printf(&b, "contains %llu member%s with findings; the worst (%s, score %d): %s",
+                      (unsigned long long)j->members_flagged, j->members_flagged == 1 ? "" : "s",
+                      cs_level_name(j->worst), j->worst_score, j->worst_path ? j->worst_path : "?");
+        static const char *const rules[] = {"member", "member_notice", "member_warning", "member_alert"};
+        cs_findings_add(fs, "contains", rules[j->worst], cs_arena_strdup(&j->arena, b.data), j->worst_score);
+        cs_buf_free(&b);
     }
-    if (j->error) {
-        r->kind = CS_RECORD_ERROR;
-        r->error = j->error;
-        return;
+    if (fs->n) {
+        qsort(fs->reasons, fs->n, sizeof *fs->reasons, by_reason_score);
+        r->reasons = fs->reasons;
+        r->n_reasons = fs->n;
+        score_result(&s->e->cfg, r);
     }
-    if (j->skip != CS_SKIP_NONE) {
-        r->kind = CS_RECORD_SKIPPED;
-        r->skip = j->skip;
-        return;
-    }
+}
 
-    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    int fd = open(j->path, flags | O_NOATIME);
-    if (fd < 0 && errno == EPERM)
-        fd = open(j->path, flags); /* O_NOATIME needs ownership */
-    if (fd < 0) {
-        if (errno == ELOOP) {
-            r->kind = CS_RECORD_SKIPPED;
-            r->skip = CS_SKIP_SYMLINK;
-        } else {
-            set_error(j, "cannot open", errno);
+static void deliver(cs_scanner *s, cs_job *j)
+{
+    if (s->p) {
+        cs_queue_push(&s->p->results, j);
+        return;
+    }
+    if (s->cb && !s->cancelled && s->cb(&j->result, s->ud) != 0)
+        s->cancelled = 1;
+    job_free(j);
+}
+
+/* The job and all its members are done: deliver it, then tell its container. */
+static void complete(cs_scanner *s, cs_job *j)
+{
+    while (j && atomic_fetch_sub(&j->pending, 1) == 1) {
+        cs_job *parent = j->parent;
+        finalize(s, j);
+        if (parent) {
+            const cs_result *r = &j->result;
+            pthread_mutex_lock(&parent->mu);
+            parent->members_read += 1 + j->members_read;
+            parent->members_flagged += j->members_flagged + (r->level >= CS_LEVEL_NOTICE);
+            if (r->kind == CS_RECORD_ERROR || r->error || j->incomplete)
+                parent->incomplete = 1;
+            /* the worst member: by level, then score; the deepest one named */
+            cs_level lv = r->level > j->worst ? r->level : j->worst;
+            int sc = r->level >= j->worst ? r->score : j->worst_score;
+            const char *dp = r->level >= j->worst ? j->display_path : j->worst_path;
+            if (lv > parent->worst || (lv == parent->worst && lv != CS_LEVEL_NONE && sc > parent->worst_score)) {
+                parent->worst = lv;
+                parent->worst_score = sc;
+                free(parent->worst_path);
+                parent->worst_path = cs_strdup(dp);
+            }
+            pthread_mutex_unlock(&parent->mu);
         }
-        return;
+        deliver(s, j);
+        j = parent;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        set_error(j, "cannot stat", errno);
-        close(fd);
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) { /* swapped since the walk */
-        r->kind = CS_RECORD_SKIPPED;
-        r->skip = CS_SKIP_NOT_REGULAR;
-        close(fd);
-        return;
-    }
-    r->size = (uint64_t)st.st_size;
-    r->mtime = (int64_t)st.st_mtime;
-    j->st = st;
-    int too_large = (uint64_t)st.st_size > e->cfg.max_size;
+}
 
+/* ---- unpacking ---- */
+
+struct cs_unpack_ctx {
+    cs_scanner *s;
+    cs_job *parent;
+    cs_file *f;
+    const char *format;
+    uint64_t members;          /* announced in this container */
+    uint64_t bytes;            /* unpacked from this container */
+    int stopped;               /* a container-level limit was hit */
+};
+
+static void process(cs_scanner *s, cs_job *j);
+
+int cs_unpack_more(cs_unpack_ctx *c)
+{
+    return !c->stopped && !c->s->cancelled;
+}
+
+const cs_config *cs_unpack_config(const cs_unpack_ctx *c)
+{
+    return &c->s->e->cfg;
+}
+
+void cs_unpack_set_format(cs_unpack_ctx *c, const char *format)
+{
+    c->format = format;
+    c->parent->result.container = format;
+}
+
+static int by_key(const void *k, const void *e)
+{
+    return strcmp(k, *(const char *const *)e);
+}
+
+const char *cs_unpack_name(const cs_unpack_ctx *c, const char *stored)
+{
+    const cs_name_map *m = &c->parent->names;
+    if (!m->n)
+        return stored;
+    const char *const *hit = bsearch(stored, m->keys, m->n, sizeof *m->keys, by_key);
+    return hit ? m->names[hit - m->keys] : stored;
+}
+
+void cs_unpack_fail(cs_unpack_ctx *c, const char *why)
+{
+    cs_job *p = c->parent;
+    if (!p->result.note)
+        p->result.note = cs_arena_strdup(&p->arena, why);
+}
+
+/* A member name in a display path: '%' and '!' and control bytes as %XX,
+ * so "!/" only ever separates levels. */
+static void append_member_name(cs_buf *b, const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p == '%' || *p == '!' || *p < 0x20 || *p == 0x7f)
+            cs_buf_printf(b, "%%%02X", *p);
+        else
+            cs_buf_append(b, p, 1);
+    }
+}
+
+static cs_job *member_job(cs_unpack_ctx *c, const cs_member_info *m)
+{
+    cs_job *p = c->parent;
+    cs_job *j = job_new();
+    j->parent = p;
+    j->tree = p->tree;
+    atomic_fetch_add(&p->tree->refs, 1);
+    j->path = p->path;
+    j->depth = p->depth + 1;
+    j->chain = cs_arena_alloc(&j->arena, j->depth * sizeof *j->chain);
+    if (p->depth)
+        memcpy(j->chain, p->chain, p->depth * sizeof *j->chain);
+    const char *name = cs_arena_strdup(&j->arena, m->name);
+    j->chain[p->depth] = (cs_member){name, "UNKNOWN"};
+    const char *slash = strrchr(name, '/'), *bslash = strrchr(name, '\\');
+    if (bslash && (!slash || bslash > slash))
+        slash = bslash;
+    j->member_name = slash && slash[1] ? slash + 1 : name;
+    cs_buf b = {0};
+    cs_buf_puts(&b, p->display_path);
+    cs_buf_puts(&b, "!/");
+    append_member_name(&b, name);
+    j->display_path = cs_arena_strdup(&j->arena, b.data);
+    cs_buf_free(&b);
+    if (m->names && m->names->n) { /* the member is a container with better names for its entries */
+        size_t n = m->names->n;
+        const char **k = cs_arena_alloc(&j->arena, n * sizeof *k), **v = cs_arena_alloc(&j->arena, n * sizeof *v);
+        for (size_t i = 0; i < n; i++) {
+            k[i] = cs_arena_strdup(&j->arena, m->names->keys[i]);
+            v[i] = cs_arena_strdup(&j->arena, m->names->names[i]);
+        }
+        j->names = (cs_name_map){n, k, v};
+    }
+    j->result.size = m->size == UINT64_MAX ? 0 : m->size;
+    atomic_fetch_add(&p->pending, 1);
+    return j;
+}
+
+/* A member that is not read: its record says why. */
+static void skip_member(cs_unpack_ctx *c, const cs_member_info *m, cs_skip_reason why, const char *detail)
+{
+    cs_job *j = member_job(c, m);
+    j->skip = why;
+    if (detail)
+        j->result.note = cs_arena_strdup(&j->arena, detail);
+    process(c->s, j);
+}
+
+void cs_unpack_skip(cs_unpack_ctx *c, const cs_member_info *m, cs_skip_reason why, const char *detail)
+{
+    skip_member(c, m, why, detail);
+}
+
+/* Container-level limits, checked before each member and while it is read;
+ * on a hit the member is a skipped record and the container stops. */
+static int over_limit(cs_unpack_ctx *c, const cs_member_info *m, uint64_t member_bytes, cs_skip_reason *why,
+                      cs_buf *detail)
+{
+    const cs_config *cfg = &c->s->e->cfg;
+    cs_tree *t = c->parent->tree;
+    uint64_t total = atomic_load(&t->bytes);
+    if (cfg->max_unpack_time && now_seconds() - t->start > cfg->max_unpack_time) {
+        *why = CS_SKIP_UNPACK_TIME;
+        cs_buf_printf(detail, "unpacking this file took more than %u s (--max-unpack-time); later members not read",
+                      cfg->max_unpack_time);
+        return 1;
+    }
+    if (total > cfg->max_unpack_total) {
+        *why = CS_SKIP_UNPACK_TOTAL;
+        cs_buf_printf(detail, "more than %llu bytes unpacked from this file (--max-unpack-total); later members not read",
+                      (unsigned long long)cfg->max_unpack_total);
+        return 1;
+    }
+    uint64_t declared = m->size == UINT64_MAX ? 0 : m->size;
+    if (member_bytes > cfg->max_member_size || declared > cfg->max_member_size) {
+        *why = CS_SKIP_TOO_LARGE;
+        cs_buf_printf(detail, "member larger than %llu bytes (--max-member-size)",
+                      (unsigned long long)cfg->max_member_size);
+        return 1;
+    }
+    /* a bomb: far more bytes out of this container than it holds */
+    uint64_t packed = c->f->size > 1 ? c->f->size : 1;
+    if (cfg->max_ratio && c->bytes > (16u << 20) && c->bytes / packed > cfg->max_ratio) {
+        *why = CS_SKIP_RATIO;
+        cs_buf_printf(detail, "%llu bytes unpacked from a %llu-byte container: ratio over %u (--max-ratio); later members not read",
+                      (unsigned long long)c->bytes, (unsigned long long)c->f->size, cfg->max_ratio);
+        return 1;
+    }
+    return 0;
+}
+
+/* Admit a member: the count and the limits before its bytes are read. */
+static int admit(cs_unpack_ctx *c, const cs_member_info *m)
+{
+    const cs_config *cfg = &c->s->e->cfg;
+    cs_skip_reason why;
+    cs_buf d = {0};
+    int ok = 1;
+    if (++c->members > cfg->max_members) {
+        cs_buf_printf(&d, "more than %llu members in this container (--max-members); later members not read",
+                      (unsigned long long)cfg->max_members);
+        skip_member(c, m, CS_SKIP_MEMBERS, d.data);
+        c->stopped = 1;
+        ok = 0;
+    } else if (over_limit(c, m, 0, &why, &d)) {
+        skip_member(c, m, why, d.data);
+        c->stopped = why != CS_SKIP_TOO_LARGE;
+        ok = 0;
+    }
+    cs_buf_free(&d);
+    return ok;
+}
+
+/* Hand a member to another worker when there is room, else scan it here. */
+static void dispatch(cs_unpack_ctx *c, cs_job *j)
+{
+    cs_pipeline *p = c->s->p;
+    uint64_t size = j->src ? j->src->meta.size : 0;
+    if (p && atomic_load(&p->inflight) + size <= INFLIGHT_BUDGET) {
+        j->inflight = size;
+        atomic_fetch_add(&p->inflight, size);
+        if (cs_queue_try_push(&p->work, j))
+            return;
+        atomic_fetch_sub(&p->inflight, size);
+        j->inflight = 0;
+    }
+    process(c->s, j);
+}
+
+void cs_unpack_range(cs_unpack_ctx *c, const cs_member_info *m, uint64_t off, uint64_t len)
+{
+    if (!admit(c, m))
+        return;
+    cs_error err = {0};
+    cs_source *src;
+    if (cs_source_range(c->f->src, off, len, &src, &err) != CS_OK) {
+        skip_member(c, m, CS_SKIP_NOT_UNPACKED, err.message);
+        return;
+    }
+    atomic_fetch_add(&c->parent->tree->bytes, len);
+    c->bytes += len;
+    cs_job *j = member_job(c, m);
+    j->src = src;
+    dispatch(c, j);
+}
+
+void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_fn read, void *rd)
+{
+    if (!admit(c, m))
+        return;
+    cs_error err = {0};
+    cs_source *src;
+    if (cs_source_buffer(MEMBER_SPILL, c->s->e->cfg.tmpdir, &src, &err) != CS_OK) {
+        skip_member(c, m, CS_SKIP_NOT_UNPACKED, err.message);
+        return;
+    }
+    cs_tree *t = c->parent->tree;
+    for (;;) {
+        const void *block = NULL;
+        const char *why = NULL;
+        long n = read(rd, &block, &why);
+        if (n == 0)
+            break;
+        cs_skip_reason limit;
+        cs_buf d = {0};
+        if (n < 0) {
+            cs_buf_printf(&d, "not unpacked: %s", why ? why : "read error");
+            skip_member(c, m, CS_SKIP_NOT_UNPACKED, d.data);
+        } else if (cs_source_write(src, block, (size_t)n, &err) != CS_OK) {
+            cs_buf_printf(&d, "not unpacked: %s", err.message);
+            skip_member(c, m, CS_SKIP_NOT_UNPACKED, d.data);
+            c->parent->incomplete = 1; /* our failure (disk full), not the file's */
+        } else {
+            atomic_fetch_add(&t->bytes, (uint64_t)n);
+            c->bytes += (uint64_t)n;
+            if (!over_limit(c, m, src->meta.size, &limit, &d)) {
+                cs_buf_free(&d);
+                continue;
+            }
+            skip_member(c, m, limit, d.data);
+            c->stopped = limit != CS_SKIP_TOO_LARGE;
+        }
+        cs_buf_free(&d);
+        cs_source_unref(src);
+        return;
+    }
+    cs_job *j = member_job(c, m);
+    j->src = src;
+    dispatch(c, j);
+}
+
+/* Expand a container: the first unpacker that claims the view announces
+ * its members. Returns the number of members announced. */
+static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
+{
+    const cs_config *cfg = &s->e->cfg;
+    for (size_t u = 0; u < cs_unpacker_count; u++) {
+        const char *format = cs_unpackers[u]->claims(f);
+        if (!format)
+            continue;
+        j->result.container = format;
+        cs_unpack_ctx c = {s, j, f, format, 0, 0, 0};
+        if (j->depth >= cfg->max_unpack_depth) {
+            cs_member_info mi = {"*", UINT64_MAX, 0, 0, NULL};
+            cs_buf d = {0};
+            cs_buf_printf(&d, "a %s at depth %u: not unpacked (--max-unpack-depth %u)", format, j->depth,
+                          cfg->max_unpack_depth);
+            skip_member(&c, &mi, CS_SKIP_UNPACK_DEPTH, d.data);
+            cs_buf_free(&d);
+            return 1;
+        }
+        cs_error err = {0};
+        if (cs_unpackers[u]->iterate(f, format, &c, &err) != CS_OK)
+            cs_unpack_fail(&c, err.message);
+        return c.members;
+    }
+    return 0;
+}
+
+/* ---- one job ---- */
+
+/* Open an outer file's source, or re-report it from the state store. 0: go
+ * on and scan it; 1: its record is complete. */
+static int acquire(cs_scanner *s, cs_job *j)
+{
+    cs_result *r = &j->result;
+    cs_error err = {0};
+    if (j->fd < 0)
+        return 0; /* a member: its source came with it */
+    int fd = j->fd, dirfd = j->dirfd;
+    j->fd = j->dirfd = -1;
+    if (cs_source_file(fd, dirfd, &j->src, &err) != CS_OK) {
+        if (err.code == CS_ERR_ARG) { /* swapped for something else since the walk */
+            r->kind = CS_RECORD_SKIPPED;
+            r->skip = CS_SKIP_NOT_REGULAR;
+        } else {
+            set_error(j, err.message, NULL);
+        }
+        return 1;
+    }
+    j->meta = j->src->meta;
+    r->size = j->meta.size;
+    r->mtime = j->meta.mtime;
     char *blob = NULL;
-    if (w->reader && !too_large && cs_state_lookup(w->reader, j->path, &st, &blob)) {
+    if (s->reader && cs_state_lookup(s->reader, j->path, &j->meta, &blob)) {
         /* unchanged since the last sweep with these rules: re-report */
-        close(fd);
         r->kind = CS_RECORD_FILE;
         r->cached = 1;
         if (blob && cs_result_from_blob(blob, &j->arena, r) != 0)
             r->error = "state store entry unreadable; rescan with a new state file";
         if (r->skip == CS_SKIP_KNOWN_GOOD)
             r->kind = CS_RECORD_SKIPPED;
-        score_result(&e->cfg, r);
+        score_result(&s->e->cfg, r);
         free(blob);
-        return;
+        return 1;
     }
+    return 0;
+}
 
+/* Scan a view and expand it; inside a guard, so that a file shrinking under
+ * its mapping or an allocation failing is this job's error alone. */
+static void scan_view(cs_scanner *s, cs_job *j)
+{
+    cs_engine *e = s->e;
+    cs_result *r = &j->result;
     cs_file f;
-    file_init(&f, j->path, &st);
-    f.arena = &j->arena;
+    cs_guard g;
+    volatile uint64_t n_members = 0;
+    cs_file_init(&f, j->src, j->display_path, j->depth ? j->member_name : NULL, &j->arena);
     f.trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
-    void *map = NULL;
-    size_t size = (size_t)st.st_size;
-    if (!too_large) {
-        static const unsigned char empty[1];
-        if (size == 0) {
-            f.data = empty;
-        } else {
-            map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (map == MAP_FAILED) {
-                set_error(j, "cannot map", errno);
-                close(fd);
-                return;
-            }
-            madvise(map, size, MADV_SEQUENTIAL);
-            f.data = map;
+    f.depth = j->depth;
+    f.chain = j->chain;
+    if (j->depth) {
+        f.parent_type = j->parent->result.container;
+        cs_buf b = {0};
+        for (unsigned i = 0; i < j->depth; i++) {
+            const cs_job *a = j;
+            for (unsigned k = j->depth; k > i; k--)
+                a = a->parent; /* the container at depth i */
+            cs_buf_printf(&b, "%s%s", i ? ">" : "", a->result.container ? a->result.container : "?");
         }
-        f.size = size;
-        f.filetype = cs_filetype_detect(&e->types, f.data, f.size);
-        r->filetype = f.filetype;
+        f.unpack_source = cs_arena_strdup(&j->arena, b.data);
+        cs_buf_free(&b);
     }
-    close(fd); /* the mapping stays valid */
-
-    r->kind = too_large ? CS_RECORD_SKIPPED : CS_RECORD_FILE;
-    r->skip = too_large ? CS_SKIP_TOO_LARGE : CS_SKIP_NONE;
-    run_detectors(w, j, &f);
-    finish_result(w, j, &f);
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0) {
+        cs_error err = {0};
+        if (cs_file_map(&f, &e->types, &err) != 0) {
+            set_error(j, err.message, NULL);
+        } else {
+            r->kind = CS_RECORD_FILE;
+            r->filetype = f.filetype;
+            if (j->depth)
+                j->chain[j->depth - 1].type = f.filetype;
+            f.content_scan_skipped = f.size > e->cfg.max_size;
+            if (f.content_scan_skipped) {
+                cs_buf b = {0};
+                cs_buf_printf(&b, "larger than --max-size (%llu bytes): not scanned by YARA; every other layer ran",
+                              (unsigned long long)e->cfg.max_size);
+                r->note = cs_arena_strdup(&j->arena, b.data);
+                cs_buf_free(&b);
+            }
+            run_detectors(s, j, &f);
+            if (!e->cfg.no_archives && !j->findings.suppressed)
+                n_members = expand(s, j, &f);
+            finish_result(s, j, &f, n_members > 0);
+        }
+    } else {
+        /* a jump from the guard: what was computed so far is dropped */
+        j->findings.n = 0;
+        r->reasons = NULL;
+        r->n_reasons = 0;
+        r->product = NULL;
+        set_error(j, cs_guard_message(g.why), NULL);
+    }
+    cs_guard_leave(&g);
     cs_file_release(&f);
-    if (map)
-        munmap(map, size);
+}
+
+static void process(cs_scanner *s, cs_job *j)
+{
+    cs_result *r = &j->result;
+    j->findings.arena = &j->arena;
+    r->path = j->path;
+    r->display_path = j->display_path;
+    r->members = j->chain;
+    r->n_members = j->depth;
+    r->filetype = "UNKNOWN";
+    if (j->error) {
+        r->kind = CS_RECORD_ERROR;
+        r->error = j->error;
+    } else if (j->skip != CS_SKIP_NONE) {
+        r->kind = CS_RECORD_SKIPPED;
+        r->skip = j->skip;
+        if (r->skip == CS_SKIP_NOT_UNPACKED && !r->error)
+            r->error = r->note; /* the reason is the message */
+    } else if (!s->cancelled && !acquire(s, j)) {
+        scan_view(s, j);
+    }
+    /* the bytes are no longer needed (members that are ranges keep them) */
+    cs_source_unref(j->src);
+    j->src = NULL;
+    complete(s, j);
+}
+
+/* ---- scanners and workers ---- */
+
+static void scanner_fini(cs_scanner *s)
+{
+    cs_state_reader_close(s->reader);
+    s->reader = NULL;
+    for (size_t d = 0; d < cs_detector_count; d++)
+        if (s->ts[d] && cs_detectors[d]->thread_fini)
+            cs_detectors[d]->thread_fini(s->e->det[d], s->ts[d]);
+    memset(s->ts, 0, sizeof s->ts);
+}
+
+static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_error *err)
+{
+    s->e = e;
+    s->products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
+    if (state && cs_state_reader_open(state, &s->reader, err) != CS_OK)
+        return err ? err->code : CS_ERR_IO;
+    for (size_t d = 0; d < cs_detector_count; d++) {
+        const cs_detector_ops *ops = cs_detectors[d];
+        if (e->disabled[d] || !ops->active(e->det[d]))
+            continue;
+        s->ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
+        if (!s->ts[d]) {
+            scanner_fini(s);
+            return err && err->code ? err->code : CS_ERR_INTERNAL;
+        }
+    }
+    return CS_OK;
 }
 
 static double thread_cpu_seconds(void)
@@ -346,7 +858,6 @@ static double thread_cpu_seconds(void)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
-
 
 /* --cpu-limit: after each file, sleep until this thread's CPU time is at
  * most limit% of the wall time it has been running. */
@@ -361,17 +872,29 @@ static void throttle(int limit, double start_wall, double start_cpu)
     }
 }
 
+/* One outer file or queued member, inside a guard for allocation failures
+ * outside the view's own guard (building the job's records). */
+static void run_job(cs_scanner *s, cs_job *j)
+{
+    if (j->inflight) {
+        atomic_fetch_sub(&s->p->inflight, j->inflight);
+        j->inflight = 0;
+    }
+    if (!j->parent && !j->tree)
+        j->tree = tree_new();
+    process(s, j);
+}
+
 static void *worker_main(void *arg)
 {
-    cs_worker *w = arg;
-    const cs_config *cfg = &w->p->e->cfg;
+    cs_scanner *w = arg;
+    const cs_config *cfg = &w->e->cfg;
     if (cfg->low_priority)
         lower_priority();
     double wall0 = now_seconds(), cpu0 = thread_cpu_seconds();
     cs_job *j;
     while ((j = cs_queue_pop(&w->p->work)) != NULL) {
-        process(w, j);
-        cs_queue_push(&w->p->results, j);
+        run_job(w, j);
         if (cfg->cpu_limit > 0 && cfg->cpu_limit < 100)
             throttle(cfg->cpu_limit, wall0, cpu0);
     }
@@ -380,20 +903,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void workers_fini(cs_engine *e, cs_worker *ws, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        cs_state_reader_close(ws[i].reader);
-        for (size_t d = 0; d < cs_detector_count; d++)
-            if (ws[i].ts[d] && cs_detectors[d]->thread_fini)
-                cs_detectors[d]->thread_fini(e->det[d], ws[i].ts[d]);
-    }
-    free(ws);
-}
-
-
 static void count(cs_scan_summary *s, const cs_result *r)
 {
+    if (r->note)
+        s->notes++;
     switch (r->kind) {
     case CS_RECORD_FILE:
         if (r->cached) {
@@ -401,6 +914,8 @@ static void count(cs_scan_summary *s, const cs_result *r)
         } else {
             s->files_scanned++;
             s->bytes_scanned += r->size;
+            if (r->n_members)
+                s->members_scanned++;
         }
         if (r->error)
             s->errors++;
@@ -417,8 +932,8 @@ static void count(cs_scan_summary *s, const cs_result *r)
     s->by_level[r->level]++;
 }
 
-cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs_result_cb cb,
-                  void *ud, cs_scan_summary *summary, cs_error *err)
+cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs_result_cb cb, void *ud,
+                  cs_scan_summary *summary, cs_error *err)
 {
     if (!e->prepared)
         return cs_error_set(err, CS_ERR_ARG, "cs_engine_prepare must be called before cs_scan");
@@ -427,6 +942,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         if (lstat(targets[i], &st) != 0)
             return cs_error_set(err, CS_ERR_ARG, "target %s: %s", targets[i], strerror(errno));
     }
+    cs_guard_install();
     cs_scan_summary local;
     if (!summary)
         summary = &local;
@@ -439,77 +955,206 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_status rc = CS_OK;
     cs_pipeline p;
     memset(&p, 0, sizeof p);
-    p.products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
-    unsigned nw = e->cfg.threads ? e->cfg.threads : 1;
-    cs_worker *ws = calloc(nw, sizeof *ws);
+    unsigned nw = e->cfg.threads ? e->cfg.threads : 1, started = 0;
+    cs_scanner *ws = calloc(nw, sizeof *ws);
     if (!ws) {
         rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (unsigned i = 0; i < nw; i++) {
-        if (state && cs_state_reader_open(state, &ws[i].reader, err) != CS_OK) {
-            rc = err ? err->code : CS_ERR_IO;
+        if ((rc = scanner_init(&ws[i], e, state, err)) != CS_OK)
             goto fail;
-        }
-        for (size_t d = 0; d < cs_detector_count; d++) {
-            const cs_detector_ops *ops = cs_detectors[d];
-            if (e->disabled[d] || !ops->active(e->det[d]))
-                continue;
-            ws[i].ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
-            if (!ws[i].ts[d]) {
-                rc = err ? err->code : CS_ERR_INTERNAL;
-                goto fail;
-            }
-        }
+        ws[i].p = &p;
     }
     p.e = e;
     p.targets = targets;
     p.n_targets = n_targets;
     p.state = state;
     atomic_init(&p.workers_left, nw);
+    atomic_init(&p.inflight, 0);
     if (cs_queue_init(&p.work, 4 * (size_t)nw + 64) != 0 || cs_queue_init(&p.results, 4 * (size_t)nw + 64) != 0) {
         rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
         goto fail;
     }
     pthread_t walker;
-    pthread_create(&walker, NULL, walker_main, &p);
-    for (unsigned i = 0; i < nw; i++) {
-        ws[i].p = &p;
-        pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
+    for (; started < nw; started++) {
+        int en = pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]);
+        if (en != 0) {
+            rc = cs_error_set(err, CS_ERR_INTERNAL, "cannot start a worker thread: %s", strerror(en));
+            break;
+        }
+    }
+    if (rc == CS_OK) {
+        int en = pthread_create(&walker, NULL, walker_main, &p);
+        if (en != 0)
+            rc = cs_error_set(err, CS_ERR_INTERNAL, "cannot start the walker thread: %s", strerror(en));
+    }
+    if (rc != CS_OK) {
+        /* no walker: close the work queue so the workers that started end */
+        atomic_fetch_sub(&p.workers_left, nw - started);
+        cs_queue_close(&p.work);
+        if (started == 0)
+            cs_queue_close(&p.results);
     }
 
     cs_job *j;
     cs_status store_rc = CS_OK;
     cs_error store_err = {0};
+    int cancelled = 0;
     while ((j = cs_queue_pop(&p.results)) != NULL) {
         count(summary, &j->result);
-        if (cb)
-            cb(&j->result, ud);
+        if (cb && !cancelled && cb(&j->result, ud) != 0) {
+            cancelled = 1;
+            for (unsigned i = 0; i < nw; i++)
+                ws[i].cancelled = 1; /* the work in flight ends quickly: nothing new is read */
+        }
         if (state && j->cacheable && store_rc == CS_OK) {
             const cs_result *r = &j->result;
             /* clean files are stored without a blob, unless the inventory needs their product */
             char *blob = r->n_reasons || r->skip == CS_SKIP_KNOWN_GOOD || r->product ? cs_result_to_blob(r) : NULL;
-            store_rc = cs_state_put(state, j->path, &j->st, j->has_sha256 ? j->sha256 : NULL, blob, &store_err);
+            store_rc = cs_state_put(state, j->path, &j->meta, j->has_sha256 ? j->sha256 : NULL, blob, &store_err);
             free(blob);
         }
         job_free(j);
     }
-    pthread_join(walker, NULL);
-    for (unsigned i = 0; i < nw; i++)
+    if (rc == CS_OK)
+        pthread_join(walker, NULL);
+    for (unsigned i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
     cs_queue_destroy(&p.work);
     cs_queue_destroy(&p.results);
-    workers_fini(e, ws, nw);
+    for (unsigned i = 0; i < nw; i++)
+        scanner_fini(&ws[i]);
+    free(ws);
     if (cs_state_close(state, store_rc == CS_OK ? &store_err : NULL) != CS_OK || store_rc != CS_OK)
         store_rc = cs_error_set(err, CS_ERR_IO, "%s", store_err.message);
     summary->elapsed = now_seconds() - t0;
+    if (rc != CS_OK)
+        return rc;
+    if (store_rc == CS_OK && cancelled)
+        return cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback");
     return store_rc;
 
 fail:
     cs_queue_destroy(&p.work);
     cs_queue_destroy(&p.results);
-    if (ws)
-        workers_fini(e, ws, nw);
+    if (ws) {
+        for (unsigned i = 0; i < nw; i++)
+            scanner_fini(&ws[i]);
+        free(ws);
+    }
     cs_state_close(state, NULL);
     return rc;
+}
+
+/* ---- the per-thread scanner ---- */
+
+cs_status cs_scanner_new(cs_engine *e, cs_scanner **out, cs_error *err)
+{
+    if (!e || !out)
+        return cs_error_set(err, CS_ERR_ARG, "cs_scanner_new: NULL argument");
+    if (!e->prepared)
+        return cs_error_set(err, CS_ERR_ARG, "cs_engine_prepare must be called before cs_scanner_new");
+    cs_guard_install();
+    cs_scanner *s = calloc(1, sizeof *s);
+    if (!s)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    cs_status rc = scanner_init(s, e, NULL, err);
+    if (rc != CS_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CS_OK;
+}
+
+void cs_scanner_free(cs_scanner *s)
+{
+    if (!s)
+        return;
+    scanner_fini(s);
+    free(s);
+}
+
+/* Run one job tree in this thread; allocation failures while building the
+ * jobs themselves become CS_ERR_NOMEM. */
+static cs_status scanner_run(cs_scanner *s, cs_job *j, cs_result_cb cb, void *ud, cs_error *err)
+{
+    s->cb = cb;
+    s->ud = ud;
+    s->cancelled = 0;
+    cs_guard g;
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0) {
+        run_job(s, j);
+    } else {
+        cs_guard_leave(&g);
+        return cs_error_set(err, CS_ERR_NOMEM, "%s", cs_guard_message(g.why));
+    }
+    cs_guard_leave(&g);
+    return s->cancelled ? cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback") : CS_OK;
+}
+
+typedef struct path_walk {
+    cs_scanner *s;
+    cs_result_cb cb;
+    void *ud;
+    cs_status rc;
+    cs_error *err;
+} path_walk;
+
+static void on_path_entry(void *ud, const cs_walk_entry *ent)
+{
+    path_walk *w = ud;
+    if (w->rc != CS_OK) {
+        if (ent->fd >= 0)
+            close(ent->fd);
+        if (ent->dirfd >= 0)
+            close(ent->dirfd);
+        return;
+    }
+    w->rc = scanner_run(w->s, job_from_walk(ent), w->cb, w->ud, w->err);
+}
+
+cs_status cs_scanner_scan_path(cs_scanner *s, const char *path, cs_result_cb cb, void *ud, cs_error *err)
+{
+    path_walk w = {s, cb, ud, CS_OK, err};
+    if (walk_root(s->e, path, on_path_entry, &w) != 0)
+        return cs_error_set(err, CS_ERR_ARG, "target %s: %s", path, strerror(errno));
+    return w.rc;
+}
+
+static cs_status scan_source(cs_scanner *s, cs_source *src, const char *name, cs_result_cb cb, void *ud,
+                             cs_error *err)
+{
+    cs_job *j = job_new();
+    j->path = cs_strdup(name ? name : "[buffer]");
+    j->display_path = j->path;
+    j->src = src;
+    j->meta = src->meta;
+    j->result.size = src->meta.size;
+    j->result.mtime = src->meta.mtime;
+    return scanner_run(s, j, cb, ud, err);
+}
+
+cs_status cs_scanner_scan_fd(cs_scanner *s, int fd, const char *name, cs_result_cb cb, void *ud, cs_error *err)
+{
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0)
+        return cs_error_set(err, CS_ERR_ARG, "bad descriptor: %s", strerror(errno));
+    cs_source *src;
+    cs_status rc = cs_source_file(own, -1, &src, err);
+    if (rc != CS_OK)
+        return rc;
+    return scan_source(s, src, name, cb, ud, err);
+}
+
+cs_status cs_scanner_scan_buffer(cs_scanner *s, const void *data, size_t len, const char *name, cs_result_cb cb,
+                                 void *ud, cs_error *err)
+{
+    cs_source *src;
+    cs_status rc = cs_source_memory(data, len, 0, &src, err);
+    if (rc != CS_OK)
+        return rc;
+    return scan_source(s, src, name, cb, ud, err);
 }

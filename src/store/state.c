@@ -147,12 +147,7 @@ cs_status cs_state_close(cs_state *s, cs_error *err)
     return rc;
 }
 
-static long long ns(struct timespec t)
-{
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-cs_status cs_state_put(cs_state *s, const char *path, const struct stat *st, const unsigned char *sha256,
+cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const unsigned char *sha256,
                        const char *blob, cs_error *err)
 {
     if (!s->pending && exec(s->db, "BEGIN") != SQLITE_OK)
@@ -160,11 +155,11 @@ cs_status cs_state_put(cs_state *s, const char *path, const struct stat *st, con
     s->pending++;
     sqlite3_stmt *p = s->put;
     sqlite3_bind_blob(p, 1, path, (int)strlen(path), SQLITE_STATIC);
-    sqlite3_bind_int64(p, 2, (sqlite3_int64)st->st_dev);
-    sqlite3_bind_int64(p, 3, (sqlite3_int64)st->st_ino);
-    sqlite3_bind_int64(p, 4, (sqlite3_int64)st->st_size);
-    sqlite3_bind_int64(p, 5, ns(st->st_mtim));
-    sqlite3_bind_int64(p, 6, ns(st->st_ctim));
+    sqlite3_bind_int64(p, 2, (sqlite3_int64)st->dev);
+    sqlite3_bind_int64(p, 3, (sqlite3_int64)st->ino);
+    sqlite3_bind_int64(p, 4, (sqlite3_int64)st->size);
+    sqlite3_bind_int64(p, 5, st->mtime_ns);
+    sqlite3_bind_int64(p, 6, st->ctime_ns);
     if (sha256)
         sqlite3_bind_blob(p, 7, sha256, 32, SQLITE_STATIC);
     else
@@ -208,16 +203,16 @@ void cs_state_reader_close(cs_state_reader *r)
     free(r);
 }
 
-int cs_state_lookup(cs_state_reader *r, const char *path, const struct stat *st, char **blob)
+int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob)
 {
     sqlite3_stmt *g = r->get;
     int hit = 0;
     *blob = NULL;
     sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);
-    if (sqlite3_step(g) == SQLITE_ROW && sqlite3_column_int64(g, 0) == (sqlite3_int64)st->st_dev &&
-        sqlite3_column_int64(g, 1) == (sqlite3_int64)st->st_ino &&
-        sqlite3_column_int64(g, 2) == (sqlite3_int64)st->st_size && sqlite3_column_int64(g, 3) == ns(st->st_mtim) &&
-        sqlite3_column_int64(g, 4) == ns(st->st_ctim)) {
+    if (sqlite3_step(g) == SQLITE_ROW && sqlite3_column_int64(g, 0) == (sqlite3_int64)st->dev &&
+        sqlite3_column_int64(g, 1) == (sqlite3_int64)st->ino &&
+        sqlite3_column_int64(g, 2) == (sqlite3_int64)st->size && sqlite3_column_int64(g, 3) == st->mtime_ns &&
+        sqlite3_column_int64(g, 4) == st->ctime_ns) {
         hit = 1;
         const unsigned char *t = sqlite3_column_text(g, 5);
         if (t)

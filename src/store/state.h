@@ -5,9 +5,8 @@
 #ifndef CS_STORE_STATE_H
 #define CS_STORE_STATE_H
 
-#include <sys/stat.h>
-
 #include "chainsweep/chainsweep.h"
+#include "view/source.h"
 
 typedef struct cs_state cs_state;
 typedef struct cs_state_reader cs_state_reader;
@@ -21,7 +20,7 @@ cs_status cs_state_close(cs_state *s, cs_error *err);
 
 /* Record a file; commits every batch_size records. blob: the serialized
  * findings, NULL for a clean file. */
-cs_status cs_state_put(cs_state *s, const char *path, const struct stat *st, const unsigned char *sha256,
+cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const unsigned char *sha256,
                        const char *blob, cs_error *err);
 cs_status cs_state_commit(cs_state *s, cs_error *err);
 
@@ -29,6 +28,6 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
 void cs_state_reader_close(cs_state_reader *r);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
  * the same identity exists; 0 when there is none or it changed. */
-int cs_state_lookup(cs_state_reader *r, const char *path, const struct stat *st, char **blob);
+int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob);
 
 #endif

@@ -1,4 +1,5 @@
 #include "util/util.h"
+#include "util/guard.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,11 +19,17 @@ cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...)
     return code;
 }
 
+void cs_out_of_memory(void)
+{
+    cs_guard_fail(CS_GUARD_NOMEM); /* the file or call in progress fails */
+    abort(); /* only outside every guard: the library enters one in each entry point */
+}
+
 void *cs_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        abort(); /* out of memory: nothing sensible to continue with */
+        cs_out_of_memory();
     return p;
 }
 
@@ -48,7 +55,7 @@ int cs_grow(void **items, size_t *cap, size_t want, size_t elem)
         ncap *= 2;
     void *p = realloc(*items, ncap * elem);
     if (!p)
-        abort();
+        cs_out_of_memory();
     *items = p;
     *cap = ncap;
     return 0;

@@ -17,7 +17,10 @@
 /* Fill err (if non-NULL) and return code. */
 cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...) CS_PRINTF(3, 4);
 
-void *cs_xmalloc(size_t n);   /* never returns NULL: aborts on OOM only where noted */
+/* Out of memory: jumps to the innermost guard (util/guard.h), which turns it
+ * into an error value for the file or call in progress. */
+void cs_out_of_memory(void);
+void *cs_xmalloc(size_t n);   /* never returns NULL (see cs_out_of_memory) */
 char *cs_strdup(const char *s);
 char *cs_strndup(const char *s, size_t n);
 

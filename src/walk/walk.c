@@ -1,9 +1,7 @@
 #define _GNU_SOURCE
 #include "walk/walk.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <dirent.h>
-#include <pcre2.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,13 +9,14 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "util/util.h"
+
 typedef struct walk_state {
-    const cs_engine *e;
+    const cs_walk_opts *o;
     cs_walk_fn fn;
     void *ud;
     dev_t root_dev;
     cs_buf path;
-    pcre2_match_data *md;      /* for --exclude regexes, one per walk */
 } walk_state;
 
 /* Directories whose ancestors chain is used for loop detection when
@@ -30,7 +29,7 @@ typedef struct ancestor {
 
 static void emit(walk_state *w, const struct stat *st, cs_skip_reason skip, const char *error)
 {
-    cs_walk_entry ent = {w->path.data, st, skip, error};
+    cs_walk_entry ent = {w->path.data, st, skip, error, -1, -1};
     w->fn(w->ud, &ent);
 }
 
@@ -40,6 +39,37 @@ static void emit_errno(walk_state *w, const char *what, int errnum)
     snprintf(msg, sizeof msg, "%s: %s", what, strerror(errnum));
     emit(w, NULL, CS_SKIP_NONE, msg);
 }
+
+static int excluded(walk_state *w, const char *name)
+{
+    return w->o->exclude && w->o->exclude(w->o->exclude_ud, w->path.data, name);
+}
+
+static int open_file_at(int dfd, const char *name, int follow)
+{
+    int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+    int fd = openat(dfd, name, flags | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = openat(dfd, name, flags); /* O_NOATIME needs ownership */
+    return fd;
+}
+
+/* A regular file: open it here, on its directory's descriptor, and hand
+ * both descriptors to the callback. */
+static void emit_file(walk_state *w, int dfd, const char *name, const struct stat *st, int follow)
+{
+    int fd = open_file_at(dfd, name, follow);
+    if (fd < 0) {
+        if (errno == ELOOP) /* swapped for a symlink since the stat */
+            emit(w, st, CS_SKIP_SYMLINK, NULL);
+        else
+            emit_errno(w, "cannot open", errno);
+        return;
+    }
+    cs_walk_entry ent = {w->path.data, st, CS_SKIP_NONE, NULL, fd, fcntl(dfd, F_DUPFD_CLOEXEC, 0)};
+    w->fn(w->ud, &ent);
+}
+
 
 static int is_pseudo_path(const char *p)
 {
@@ -81,7 +111,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up);
 /* Enter a directory given by an open descriptor (takes ownership of fd). */
 static void enter_dir(walk_state *w, int fd, const struct stat *st, int level, const ancestor *up)
 {
-    const cs_config *cfg = &w->e->cfg;
+    const cs_walk_opts *cfg = w->o;
     if (is_pseudo_path(w->path.data) || (st->st_dev != w->root_dev && is_pseudo_fs(fd))) {
         emit(w, st, CS_SKIP_PSEUDO_FS, NULL);
         close(fd);
@@ -105,7 +135,7 @@ static void enter_dir(walk_state *w, int fd, const struct stat *st, int level, c
 
 static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
 {
-    const cs_config *cfg = &w->e->cfg;
+    const cs_walk_opts *cfg = w->o;
     DIR *d = fdopendir(dfd);
     if (!d) {
         emit_errno(w, "cannot list directory", errno);
@@ -139,7 +169,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
                 continue;
             }
         }
-        if (cs_engine_is_excluded(w->e, w->path.data, name, w->md)) {
+        if (excluded(w, name)) {
             emit(w, &st, CS_SKIP_EXCLUDED, NULL);
             continue;
         }
@@ -156,7 +186,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
             }
             enter_dir(w, fd, &st, level + 1, up);
         } else if (S_ISREG(st.st_mode)) {
-            emit(w, &st, CS_SKIP_NONE, NULL);
+            emit_file(w, dfd, name, &st, cfg->follow_symlinks);
         } else {
             emit(w, &st, CS_SKIP_NOT_REGULAR, NULL);
         }
@@ -172,10 +202,9 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
     closedir(d);
 }
 
-int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
+int cs_walk(const cs_walk_opts *o, const char *root, cs_walk_fn fn, void *ud)
 {
-    /* ovector size 1 is enough to know whether a pattern matched */
-    walk_state w = {e, fn, ud, 0, {0}, pcre2_match_data_create(1, NULL)};
+    walk_state w = {o, fn, ud, 0, {0}};
     size_t n = strlen(root);
     while (n > 1 && root[n - 1] == '/')
         n--;
@@ -187,11 +216,9 @@ int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
         if (lstat(w.path.data, &st) == 0 && S_ISLNK(st.st_mode)) {
             emit_errno(&w, "broken symlink", en);
             cs_buf_free(&w.path);
-            pcre2_match_data_free(w.md);
             return 0;
         }
         cs_buf_free(&w.path);
-        pcre2_match_data_free(w.md);
         errno = en;
         return -1;
     }
@@ -200,16 +227,27 @@ int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
         int fd = open(w.path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             emit_errno(&w, "cannot open directory", errno);
-        else if (cs_engine_is_excluded(e, w.path.data, basename_of(w.path.data), w.md))
+        else if (excluded(&w, basename_of(w.path.data)))
             emit(&w, &st, CS_SKIP_EXCLUDED, NULL), close(fd);
         else
             enter_dir(&w, fd, &st, 0, NULL);
     } else if (S_ISREG(st.st_mode)) {
-        emit(&w, &st, CS_SKIP_NONE, NULL);
+        /* a root file (followed like find -H), opened beside its directory */
+        const char *slash = strrchr(w.path.data, '/');
+        cs_buf dir = {0};
+        if (!slash)
+            cs_buf_puts(&dir, ".");
+        else
+            cs_buf_append(&dir, w.path.data, slash == w.path.data ? 1 : (size_t)(slash - w.path.data));
+        int dfd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+        cs_buf_free(&dir);
+        if (dfd < 0)
+            emit_errno(&w, "cannot open its directory", errno);
+        else
+            emit_file(&w, dfd, basename_of(w.path.data), &st, 1), close(dfd);
     } else {
         emit(&w, &st, CS_SKIP_NOT_REGULAR, NULL);
     }
     cs_buf_free(&w.path);
-    pcre2_match_data_free(w.md);
     return 0;
 }

@@ -5,19 +5,34 @@
 
 #include <sys/stat.h>
 
-#include "engine/engine.h"
+#include "chainsweep/chainsweep.h"
 
 typedef struct cs_walk_entry {
     const char *path;          /* valid during the callback only */
     const struct stat *st;     /* NULL for errors */
     cs_skip_reason skip;       /* CS_SKIP_NONE: a regular file to scan */
-    const char *error;         /* non-NULL: could not be listed or examined */
+    const char *error;         /* non-NULL: could not be listed, examined or opened */
+    /* A regular file to scan, opened with openat on its directory's
+     * descriptor (never by re-resolving the path), and a descriptor of that
+     * directory for related objects (a bundle's Info.plist). Both belong to
+     * the callback, which must close them; -1 otherwise. */
+    int fd, dirfd;
 } cs_walk_entry;
 
 typedef void (*cs_walk_fn)(void *ud, const cs_walk_entry *entry);
+/* Should path (basename: name) be left out? A directory left out is not entered. */
+typedef int (*cs_walk_exclude_fn)(void *ud, const char *path, const char *name);
+
+typedef struct cs_walk_opts {
+    int follow_symlinks;
+    int cross_fs;
+    int max_depth;             /* -1: unlimited */
+    cs_walk_exclude_fn exclude; /* may be NULL */
+    void *exclude_ud;
+} cs_walk_opts;
 
 /* Walk one root (a file or a directory). A symlink given as the root itself
  * is followed, as `find -H` does. Returns -1 when the root is missing. */
-int cs_walk(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud);
+int cs_walk(const cs_walk_opts *o, const char *root, cs_walk_fn fn, void *ud);
 
 #endif

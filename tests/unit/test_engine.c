@@ -23,11 +23,11 @@ typedef struct got {
     int n;
 } got;
 
-static void on_result(const cs_result *r, void *ud)
+static int on_result(const cs_result *r, void *ud)
 {
     got *g = ud;
     if (g->n >= 32)
-        return;
+        return 0;
     const char *slash = strrchr(r->path, '/');
     snprintf(g->name[g->n], sizeof g->name[0], "%s", slash ? slash + 1 : r->path);
     g->score[g->n] = r->score;
@@ -42,6 +42,7 @@ static void on_result(const cs_result *r, void *ud)
             g->c2_offset[g->n] = r->reasons[i].matches[0].offset;
     }
     g->n++;
+    return 0;
 }
 
 static int find(const got *g, const char *name)

@@ -1,16 +1,51 @@
 /* The file view's shared, lazily computed hashes, headers, signature and
- * product, and the findings list. */
-#include <fcntl.h>
+ * product. */
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "detect/authenticode_internal.h"
-#include "engine/engine.h"
+#include "format/authenticode.h"
 #include "format/msi.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
+#include "view/view.h"
+
+void cs_file_init(cs_file *f, cs_source *src, const char *path, const char *name, cs_arena *arena)
+{
+    memset(f, 0, sizeof *f);
+    f->src = src;
+    f->meta = src->meta;
+    f->arena = arena;
+    f->path = path;
+    f->path_len = strlen(path);
+    const char *slash = strrchr(path, '/');
+    f->dir_len = slash ? (size_t)(slash - path) : 0;
+    if (slash == path)
+        f->dir_len = 1; /* a file in "/" */
+    if (!name)
+        name = slash ? slash + 1 : path;
+    f->name = name;
+    const char *dot = strrchr(f->name, '.');
+    if (dot && dot != f->name && strlen(dot) < sizeof f->ext) {
+        size_t i = 0;
+        for (; dot[i]; i++)
+            f->ext[i] = (char)tolower((unsigned char)dot[i]);
+        f->ext[i] = '\0';
+    }
+    f->filetype = "UNKNOWN";
+}
+
+int cs_file_map(cs_file *f, const cs_filetypes *types, cs_error *err)
+{
+    const unsigned char *d = cs_source_map(f->src, err);
+    if (!d)
+        return -1;
+    f->data = d;
+    f->size = (size_t)f->src->meta.size;
+    f->filetype = cs_filetype_detect(types, f->data, f->size);
+    return 0;
+}
 
 void cs_file_hash(cs_file *f, unsigned mask)
 {
@@ -57,31 +92,6 @@ const cs_pe *cs_file_pe(cs_file *f)
     return f->pe_state == 1 ? &f->pe : NULL;
 }
 
-cs_reason *cs_findings_add(cs_findings *out, const char *detector, const char *rule,
-                           const char *description, int score)
-{
-    cs_grow((void **)&out->reasons, &out->cap, out->n + 1, sizeof *out->reasons);
-    cs_reason *r = &out->reasons[out->n++];
-    memset(r, 0, sizeof *r);
-    r->detector = detector;
-    r->rule = rule;
-    r->description = description ? description : "";
-    r->score = score;
-    return r;
-}
-
-void cs_reason_add_match(cs_findings *out, cs_reason *r, const char *id, uint64_t offset,
-                         const unsigned char *data, size_t len)
-{
-    /* matches live in the arena; grow by copying (reasons have few matches) */
-    cs_match *m = cs_arena_alloc(out->arena, (r->n_matches + 1) * sizeof *m);
-    if (r->n_matches)
-        memcpy(m, r->matches, r->n_matches * sizeof *m);
-    m[r->n_matches] = (cs_match){id, offset, data ? cs_arena_memdup(out->arena, data, len) : NULL, len};
-    r->matches = m;
-    r->n_matches++;
-}
-
 const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
 {
     if (f->sig_state == 0) {
@@ -96,26 +106,17 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
     return f->sig_state == 1 ? f->sig : NULL;
 }
 
-/* Read a small regular file beside the scanned one (an Info.plist):
- * never a link, FIFO or device; NULL when absent or not plausible. */
+/* A small object beside the scanned one (an Info.plist), opened through the
+ * source (never a link, FIFO or device); NULL when absent or not plausible. */
 #define SIDECAR_MAX (1u << 20)
 
-static unsigned char *read_sidecar(const char *path, size_t *len)
+static unsigned char *read_sidecar(cs_source *src, const char *relpath, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
+    cs_source *s = cs_source_open_related(src, relpath, NULL);
+    if (!s)
         return NULL;
-    struct stat st;
-    unsigned char *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= SIDECAR_MAX &&
-        (buf = malloc((size_t)st.st_size)) != NULL) {
-        size_t got = 0;
-        ssize_t r;
-        while (got < (size_t)st.st_size && (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-            got += (size_t)r;
-        *len = got;
-    }
-    close(fd);
+    unsigned char *buf = s->meta.size > 0 ? cs_source_read_all(s, SIDECAR_MAX, len, NULL) : NULL;
+    cs_source_unref(s);
     return buf;
 }
 
@@ -131,7 +132,7 @@ static int bundle_product(cs_file *f)
     cs_buf_append(&p, f->path, f->dir_len - strlen("/MacOS"));
     cs_buf_puts(&p, "/Info.plist");
     size_t len = 0;
-    unsigned char *d = read_sidecar(p.data, &len);
+    unsigned char *d = read_sidecar(f->src, "../Info.plist", &len);
     int rc = 0;
     if (d) {
         const char *exe, *why;

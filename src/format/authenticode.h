@@ -1,7 +1,7 @@
 /* Authenticode entry point for callers that already parsed the PE (the scan
  * shares one parse per file through the file view). */
-#ifndef CS_DETECT_AUTHENTICODE_INTERNAL_H
-#define CS_DETECT_AUTHENTICODE_INTERNAL_H
+#ifndef CS_FORMAT_AUTHENTICODE_H
+#define CS_FORMAT_AUTHENTICODE_H
 
 #include "chainsweep/authenticode.h"
 #include "format/pe.h"

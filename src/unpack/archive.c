@@ -1,0 +1,222 @@
+/* Archives and compressed streams through libarchive: ZIP (zip64,
+ * encrypted entries reported), 7z, RAR/RAR5, CAB, ISO 9660, XAR (.pkg),
+ * tar with any filter, cpio, ar/.deb, RPM, and single gzip, bzip2, xz,
+ * zstd and lz4 streams (claimed by magic: weak 2-byte magics are left out,
+ * so random data is never reported as a damaged archive). Read from the mapped bytes;
+ * each member's data is streamed into the context block by block. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "unpack/unpack.h"
+
+typedef struct magic {
+    uint32_t off;
+    const char *bytes;
+    uint8_t len;
+    const char *format;
+    int stream;                /* a compressed stream: may hold one file (raw) */
+} magic;
+
+static const magic magics[] = {
+    {0, "PK\x03\x04", 4, "ZIP", 0},
+    {0, "PK\x05\x06", 4, "ZIP", 0}, /* empty zip */
+    {0, "PK\x07\x08", 4, "ZIP", 0}, /* spanned marker, then a local header */
+    {0, "7z\xbc\xaf\x27\x1c", 6, "7Z", 0},
+    {0, "Rar!\x1a\x07\x00", 7, "RAR", 0},
+    {0, "Rar!\x1a\x07\x01\x00", 8, "RAR5", 0},
+    {0, "MSCF\0\0\0\0", 8, "CAB", 0},
+    {0, "xar!", 4, "XAR", 0},
+    {257, "ustar", 5, "TAR", 0},
+    {0, "070701", 6, "CPIO", 0},
+    {0, "070702", 6, "CPIO", 0},
+    {0, "070707", 6, "CPIO", 0},
+    {0, "!<arch>\n", 8, "AR", 0},
+    {0, "\xed\xab\xee\xdb", 4, "RPM", 0},
+    {0x8001, "CD001", 5, "ISO", 0},
+    {0x8801, "CD001", 5, "ISO", 0},
+    {0x9001, "CD001", 5, "ISO", 0},
+    {0, "\x1f\x8b\x08", 3, "GZIP", 1},
+    {0, "BZh", 3, "BZIP2", 1},
+    {0, "\xfd" "7zXZ\x00", 6, "XZ", 1},
+    {0, "\x28\xb5\x2f\xfd", 4, "ZSTD", 1},
+    {0, "\x04\x22\x4d\x18", 4, "LZ4", 1},
+};
+
+static const magic *find_magic(const unsigned char *d, size_t n)
+{
+    for (size_t i = 0; i < sizeof magics / sizeof *magics; i++) {
+        const magic *m = &magics[i];
+        if (m->off <= n && n - m->off >= m->len && memcmp(d + m->off, m->bytes, m->len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+const char *cs_archive_format(const unsigned char *d, size_t n)
+{
+    const magic *m = d ? find_magic(d, n) : NULL;
+    return m ? m->format : NULL;
+}
+
+static const char *archive_claims(const cs_file *f)
+{
+    return cs_archive_format(f->data, f->size);
+}
+
+static const char *format_name(int code)
+{
+    switch (code & ARCHIVE_FORMAT_BASE_MASK) {
+    case ARCHIVE_FORMAT_ZIP: return "ZIP";
+    case ARCHIVE_FORMAT_7ZIP: return "7Z";
+    case ARCHIVE_FORMAT_RAR: return "RAR";
+    case ARCHIVE_FORMAT_RAR_V5: return "RAR5";
+    case ARCHIVE_FORMAT_CAB: return "CAB";
+    case ARCHIVE_FORMAT_ISO9660: return "ISO";
+    case ARCHIVE_FORMAT_XAR: return "XAR";
+    case ARCHIVE_FORMAT_TAR: return "TAR";
+    case ARCHIVE_FORMAT_CPIO: return "CPIO";
+    case ARCHIVE_FORMAT_AR: return "AR";
+    case ARCHIVE_FORMAT_LHA: return "LHA";
+    case ARCHIVE_FORMAT_RAW: return NULL;
+    default: return NULL;
+    }
+}
+
+typedef struct reader {
+    struct archive *a;
+    uint64_t pos;              /* bytes handed out so far (sparse holes are zeros) */
+    const void *pending;       /* a block that starts after a hole */
+    size_t pending_len;
+    int64_t pending_off;
+} reader;
+
+static const unsigned char zeros[64 * 1024];
+
+static long read_block(void *ud, const void **block, const char **why)
+{
+    reader *r = ud;
+    if (!r->pending) {
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        int rc = archive_read_data_block(r->a, &buf, &len, &off);
+        if (rc == ARCHIVE_EOF)
+            return 0;
+        if (rc < ARCHIVE_WARN) {
+            *why = archive_error_string(r->a) ? archive_error_string(r->a) : "cannot read the member's data";
+            return -1;
+        }
+        r->pending = buf;
+        r->pending_len = len;
+        r->pending_off = off < 0 || (uint64_t)off < r->pos ? (int64_t)r->pos : off;
+    }
+    if ((uint64_t)r->pending_off > r->pos) { /* a hole in a sparse entry */
+        uint64_t gap = (uint64_t)r->pending_off - r->pos;
+        size_t n = gap < sizeof zeros ? (size_t)gap : sizeof zeros;
+        *block = zeros;
+        r->pos += n;
+        return (long)n;
+    }
+    *block = r->pending;
+    long n = (long)r->pending_len;
+    r->pos += r->pending_len;
+    r->pending = NULL;
+    return n;
+}
+
+/* A single compressed stream holds one file: name it after the container
+ * ("ffmpeg.dll.gz" -> "ffmpeg.dll"). */
+static const char *stream_member_name(const cs_file *f, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", f->name);
+    char *dot = strrchr(buf, '.');
+    if (dot && dot != buf)
+        *dot = '\0';
+    else
+        snprintf(buf, n, "[data]");
+    return buf;
+}
+
+static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, cs_error *err)
+{
+    (void)err;
+    const magic *m = find_magic(f->data, f->size);
+    struct archive *a = archive_read_new();
+    if (!a) {
+        cs_unpack_fail(c, "not unpacked: out of memory");
+        return CS_OK;
+    }
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    if (m && m->stream)
+        archive_read_support_format_raw(a);
+    if (archive_read_open_memory(a, f->data, f->size) != ARCHIVE_OK) {
+        cs_buf b = {0};
+        cs_buf_printf(&b, "not unpacked: %s (%s)", archive_error_string(a) ? archive_error_string(a) : "unreadable",
+                      format);
+        cs_unpack_fail(c, b.data);
+        cs_buf_free(&b);
+        archive_read_free(a);
+        return CS_OK;
+    }
+    struct archive_entry *e;
+    int first = 1;
+    char namebuf[512];
+    while (cs_unpack_more(c)) {
+        int rc = archive_read_next_header(a, &e);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc < ARCHIVE_WARN) {
+            cs_buf b = {0};
+            cs_buf_printf(&b, "%s: %s", first ? "not unpacked" : "archive damaged after the members read",
+                          archive_error_string(a) ? archive_error_string(a) : "unreadable header");
+            cs_unpack_fail(c, b.data);
+            cs_buf_free(&b);
+            break;
+        }
+        if (first) {
+            first = 0;
+            int fmt = archive_format(a);
+            if ((fmt & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW && archive_filter_count(a) <= 1) {
+                cs_unpack_fail(c, "not unpacked: no archive format recognised");
+                break;
+            }
+            const char *name = format_name(fmt);
+            if (name)
+                cs_unpack_set_format(c, name);
+        }
+        if (archive_entry_filetype(e) == AE_IFDIR)
+            continue;
+        const char *stored = archive_entry_pathname(e);
+        if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW)
+            stored = stream_member_name(f, namebuf, sizeof namebuf);
+        cs_member_info mi = {0};
+        mi.name = stored ? cs_unpack_name(c, stored) : "[unnamed]";
+        mi.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : UINT64_MAX;
+        mi.is_link = archive_entry_filetype(e) == AE_IFLNK || archive_entry_hardlink(e) != NULL;
+        mi.encrypted = archive_entry_is_data_encrypted(e);
+        if (mi.is_link) {
+            const char *to = archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_hardlink(e);
+            cs_buf b = {0};
+            cs_buf_printf(&b, "link to %s: not followed", to ? to : "?");
+            cs_unpack_skip(c, &mi, CS_SKIP_LINK_MEMBER, b.data);
+            cs_buf_free(&b);
+            continue;
+        }
+        if (mi.encrypted) {
+            cs_unpack_skip(c, &mi, CS_SKIP_ENCRYPTED, "encrypted; no password given");
+            continue;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != 0) {
+            continue; /* devices, FIFOs stored in tar/cpio: no content */
+        }
+        reader r = {a, 0, NULL, 0, 0};
+        cs_unpack_stream(c, &mi, read_block, &r);
+    }
+    archive_read_free(a);
+    return CS_OK;
+}
+
+const cs_unpacker_ops cs_unpacker_archive = {"archive", archive_claims, archive_iterate};

@@ -1,0 +1,12 @@
+#include "unpack/unpack.h"
+
+extern const cs_unpacker_ops cs_unpacker_msi, cs_unpacker_archive, cs_unpacker_pe_overlay;
+
+/* MSI first (an OLE file with cabinets); archives by magic; a PE's
+ * appended archive. */
+const cs_unpacker_ops *const cs_unpackers[] = {
+    &cs_unpacker_msi,
+    &cs_unpacker_archive,
+    &cs_unpacker_pe_overlay,
+};
+const size_t cs_unpacker_count = sizeof cs_unpackers / sizeof *cs_unpackers;

@@ -1,0 +1,433 @@
+#define _GNU_SOURCE
+#include "view/source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static const unsigned char no_bytes[1];
+
+void cs_source_ref(cs_source *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+}
+
+void cs_source_unref(cs_source *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+        s->methods->close(s);
+}
+
+static void source_init(cs_source *s, const cs_source_methods *m)
+{
+    s->methods = m;
+    atomic_init(&s->refs, 1);
+    memset(&s->meta, 0, sizeof s->meta);
+}
+
+/* ---- a real file ---- */
+
+typedef struct file_source {
+    cs_source base;
+    int fd, dirfd;
+    const unsigned char *map;
+    size_t map_len;
+} file_source;
+
+static ssize_t file_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
+{
+    file_source *f = (file_source *)s;
+    ssize_t r;
+    do
+        r = pread(f->fd, buf, len, (off_t)off);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+static const unsigned char *file_map(cs_source *s, cs_error *err)
+{
+    file_source *f = (file_source *)s;
+    if (f->map)
+        return f->map;
+    if (s->meta.size == 0)
+        return no_bytes;
+    if (s->meta.size > SIZE_MAX) {
+        cs_error_set(err, CS_ERR_IO, "cannot map: too large for this address space");
+        return NULL;
+    }
+    void *p = mmap(NULL, (size_t)s->meta.size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (p == MAP_FAILED) {
+        cs_error_set(err, CS_ERR_IO, "cannot map: %s", strerror(errno));
+        return NULL;
+    }
+    madvise(p, (size_t)s->meta.size, MADV_SEQUENTIAL);
+    f->map = p;
+    f->map_len = (size_t)s->meta.size;
+    return f->map;
+}
+
+static cs_status file_open_related(cs_source *s, const char *relpath, cs_source **out, cs_error *err)
+{
+    file_source *f = (file_source *)s;
+    if (f->dirfd < 0)
+        return cs_error_set(err, CS_ERR_IO, "%s: no directory to look in", relpath);
+    int fd = openat(f->dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return cs_error_set(err, CS_ERR_IO, "%s: %s", relpath, strerror(errno));
+    return cs_source_file(fd, -1, out, err);
+}
+
+static void file_close(cs_source *s)
+{
+    file_source *f = (file_source *)s;
+    if (f->map)
+        munmap((void *)f->map, f->map_len);
+    close(f->fd);
+    if (f->dirfd >= 0)
+        close(f->dirfd);
+    free(f);
+}
+
+static const cs_source_methods file_methods = {
+    CS_SOURCE_METHODS_VERSION, "file", file_read_at, file_map, file_open_related, file_close,
+};
+
+cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err)
+{
+    struct stat st;
+    *out = NULL;
+    if (fstat(fd, &st) != 0) {
+        int en = errno;
+        close(fd);
+        if (dirfd >= 0)
+            close(dirfd);
+        return cs_error_set(err, CS_ERR_IO, "cannot stat: %s", strerror(en));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (dirfd >= 0)
+            close(dirfd);
+        return cs_error_set(err, CS_ERR_ARG, "not a regular file");
+    }
+    file_source *f = calloc(1, sizeof *f);
+    if (!f) {
+        close(fd);
+        if (dirfd >= 0)
+            close(dirfd);
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
+    source_init(&f->base, &file_methods);
+    f->fd = fd;
+    f->dirfd = dirfd;
+    cs_meta *m = &f->base.meta;
+    m->size = (uint64_t)st.st_size;
+    m->mtime = (int64_t)st.st_mtime;
+    m->has_owner = 1;
+    m->uid = st.st_uid;
+    m->gid = st.st_gid;
+    m->mode = st.st_mode;
+    m->has_identity = 1;
+    m->dev = (uint64_t)st.st_dev;
+    m->ino = (uint64_t)st.st_ino;
+    m->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    m->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    *out = &f->base;
+    return CS_OK;
+}
+
+/* ---- bytes in memory ---- */
+
+typedef struct memory_source {
+    cs_source base;
+    const unsigned char *data;
+    int own;
+} memory_source;
+
+static ssize_t memory_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
+{
+    const unsigned char *d = cs_source_map(s, NULL);
+    if (off >= s->meta.size)
+        return 0;
+    if (len > s->meta.size - off)
+        len = (size_t)(s->meta.size - off);
+    memcpy(buf, d + off, len);
+    return (ssize_t)len;
+}
+
+static const unsigned char *memory_map(cs_source *s, cs_error *err)
+{
+    (void)err;
+    memory_source *m = (memory_source *)s;
+    return m->data ? m->data : no_bytes;
+}
+
+static void memory_close(cs_source *s)
+{
+    memory_source *m = (memory_source *)s;
+    if (m->own)
+        free((void *)m->data);
+    free(m);
+}
+
+static const cs_source_methods memory_methods = {
+    CS_SOURCE_METHODS_VERSION, "memory", memory_read_at, memory_map, NULL, memory_close,
+};
+
+cs_status cs_source_memory(const void *data, size_t len, int own, cs_source **out, cs_error *err)
+{
+    memory_source *m = calloc(1, sizeof *m);
+    if (!m) {
+        *out = NULL;
+        if (own)
+            free((void *)data);
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
+    source_init(&m->base, &memory_methods);
+    m->data = data;
+    m->own = own;
+    m->base.meta.size = len;
+    *out = &m->base;
+    return CS_OK;
+}
+
+/* ---- a sub-range of a parent ---- */
+
+typedef struct range_source {
+    cs_source base;
+    cs_source *parent;
+    uint64_t off;
+} range_source;
+
+static ssize_t range_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
+{
+    range_source *r = (range_source *)s;
+    if (off >= s->meta.size)
+        return 0;
+    if (len > s->meta.size - off)
+        len = (size_t)(s->meta.size - off);
+    return r->parent->methods->read_at(r->parent, buf, len, r->off + off);
+}
+
+static const unsigned char *range_map(cs_source *s, cs_error *err)
+{
+    range_source *r = (range_source *)s;
+    const unsigned char *p = cs_source_map(r->parent, err);
+    return p ? p + r->off : NULL;
+}
+
+static void range_close(cs_source *s)
+{
+    range_source *r = (range_source *)s;
+    cs_source_unref(r->parent);
+    free(r);
+}
+
+static const cs_source_methods range_methods = {
+    CS_SOURCE_METHODS_VERSION, "member", range_read_at, range_map, NULL, range_close,
+};
+
+cs_status cs_source_range(cs_source *parent, uint64_t off, uint64_t len, cs_source **out, cs_error *err)
+{
+    *out = NULL;
+    if (off > parent->meta.size || len > parent->meta.size - off)
+        return cs_error_set(err, CS_ERR_ARG, "member range outside its container");
+    range_source *r = calloc(1, sizeof *r);
+    if (!r)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    source_init(&r->base, &range_methods);
+    cs_source_ref(parent);
+    r->parent = parent;
+    r->off = off;
+    r->base.meta.size = len;
+    *out = &r->base;
+    return CS_OK;
+}
+
+/* ---- a member decompressed into memory, spilling to a temporary file ---- */
+
+typedef struct buffer_source {
+    cs_source base;
+    unsigned char *mem;
+    size_t cap, spill;
+    int fd;                    /* the unlinked temporary file once spilled, else -1 */
+    const char *tmpdir;
+    const unsigned char *map;
+} buffer_source;
+
+static const unsigned char *buffer_map(cs_source *s, cs_error *err)
+{
+    buffer_source *b = (buffer_source *)s;
+    if (b->fd < 0)
+        return b->mem ? b->mem : no_bytes;
+    if (!b->map) {
+        void *p = mmap(NULL, (size_t)s->meta.size, PROT_READ, MAP_PRIVATE, b->fd, 0);
+        if (p == MAP_FAILED) {
+            cs_error_set(err, CS_ERR_IO, "cannot map the temporary copy: %s", strerror(errno));
+            return NULL;
+        }
+        b->map = p;
+    }
+    return b->map;
+}
+
+static ssize_t buffer_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
+{
+    buffer_source *b = (buffer_source *)s;
+    if (b->fd >= 0)
+        return pread(b->fd, buf, len, (off_t)off);
+    return memory_read_at(s, buf, len, off);
+}
+
+static void buffer_close(cs_source *s)
+{
+    buffer_source *b = (buffer_source *)s;
+    if (b->map)
+        munmap((void *)b->map, (size_t)s->meta.size);
+    if (b->fd >= 0)
+        close(b->fd);
+    free(b->mem);
+    free(b);
+}
+
+static const cs_source_methods buffer_methods = {
+    CS_SOURCE_METHODS_VERSION, "member", buffer_read_at, buffer_map, NULL, buffer_close,
+};
+
+cs_status cs_source_buffer(size_t spill, const char *tmpdir, cs_source **out, cs_error *err)
+{
+    buffer_source *b = calloc(1, sizeof *b);
+    *out = NULL;
+    if (!b)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    source_init(&b->base, &buffer_methods);
+    b->spill = spill;
+    b->fd = -1;
+    b->tmpdir = tmpdir;
+    *out = &b->base;
+    return CS_OK;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A private, already unlinked file: nothing is ever written next to the
+ * scanned file, and nothing is left behind. */
+static int open_spill_file(const char *dir)
+{
+    if (!dir || !*dir)
+        dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd;
+    cs_buf p = {0};
+    cs_buf_printf(&p, "%s/chainsweep-member-XXXXXX", dir);
+    fd = mkostemp(p.data, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(p.data);
+    cs_buf_free(&p);
+    return fd;
+}
+
+cs_status cs_source_write(cs_source *s, const void *p, size_t n, cs_error *err)
+{
+    buffer_source *b = (buffer_source *)s;
+    if (s->methods != &buffer_methods || b->map)
+        return cs_error_set(err, CS_ERR_ARG, "not a writable member buffer");
+    size_t have = (size_t)s->meta.size;
+    if (b->fd < 0 && have + n > b->spill) {
+        b->fd = open_spill_file(b->tmpdir);
+        if (b->fd < 0)
+            return cs_error_set(err, CS_ERR_IO, "cannot create a temporary file for a large member: %s",
+                                strerror(errno));
+        if (have && write_all(b->fd, b->mem, have) != 0)
+            return cs_error_set(err, CS_ERR_IO, "cannot write the temporary copy of a member: %s",
+                                strerror(errno));
+        free(b->mem);
+        b->mem = NULL;
+        b->cap = 0;
+    }
+    if (b->fd >= 0) {
+        if (write_all(b->fd, p, n) != 0)
+            return cs_error_set(err, CS_ERR_IO, "cannot write the temporary copy of a member: %s",
+                                strerror(errno));
+    } else if (n) {
+        if (have + n > b->cap) {
+            size_t cap = b->cap ? b->cap : 64 * 1024;
+            while (cap < have + n)
+                cap *= 2;
+            unsigned char *m = realloc(b->mem, cap);
+            if (!m)
+                return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+            b->mem = m;
+            b->cap = cap;
+        }
+        memcpy(b->mem + have, p, n);
+    }
+    s->meta.size += n;
+    return CS_OK;
+}
+
+/* ---- common ---- */
+
+const unsigned char *cs_source_map(cs_source *s, cs_error *err)
+{
+    if (!s->methods->map) {
+        cs_error_set(err, CS_ERR_IO, "this source cannot be mapped");
+        return NULL;
+    }
+    return s->methods->map(s, err);
+}
+
+cs_source *cs_source_open_related(cs_source *s, const char *relpath, cs_error *err)
+{
+    cs_source *out = NULL;
+    if (!s->methods->open_related) {
+        cs_error_set(err, CS_ERR_IO, "%s: not available inside a %s", relpath, s->methods->kind);
+        return NULL;
+    }
+    return s->methods->open_related(s, relpath, &out, err) == CS_OK ? out : NULL;
+}
+
+unsigned char *cs_source_read_all(cs_source *s, size_t max, size_t *len, cs_error *err)
+{
+    if (s->meta.size > max) {
+        cs_error_set(err, CS_ERR_IO, "larger than %zu bytes", max);
+        return NULL;
+    }
+    size_t n = (size_t)s->meta.size, got = 0;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    while (got < n) {
+        ssize_t r = s->methods->read_at(s, buf + got, n - got, got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    *len = got;
+    return buf;
+}

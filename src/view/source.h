@@ -1,0 +1,88 @@
+/* Sources: where the bytes of a scanned object come from, behind a method
+ * table (in the style of SQLite's sqlite3_io_methods). A file view is built
+ * on a source; detectors and unpackers see only the view.
+ *
+ * Implementations: a real file (a descriptor the walker opened with openat
+ * on its directory descriptor, never by re-resolving the path), a memory
+ * buffer (borrowed or owned), and a member of a container (a zero-copy
+ * sub-range of its parent, or bytes the unpacker read into a bounded buffer
+ * or, when large, into an unlinked temporary file).
+ *
+ * Sources are reference counted: a member that is a sub-range of its parent
+ * keeps the parent alive. Reading mapped bytes can fault when the file
+ * shrinks; callers read them inside a guard (util/guard.h). */
+#ifndef CS_VIEW_SOURCE_H
+#define CS_VIEW_SOURCE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "chainsweep/chainsweep.h"
+
+/* Metadata of what a source reads; a member has no owner, group or mode. */
+typedef struct cs_meta {
+    uint64_t size;
+    int64_t mtime;             /* seconds; 0 when unknown */
+    int has_owner;             /* uid, gid and mode are real */
+    unsigned uid, gid, mode;
+    /* identity for the incremental store (real files only) */
+    int has_identity;
+    uint64_t dev, ino;
+    int64_t mtime_ns, ctime_ns;
+} cs_meta;
+
+typedef struct cs_source cs_source;
+
+#define CS_SOURCE_METHODS_VERSION 1
+
+typedef struct cs_source_methods {
+    int version;               /* CS_SOURCE_METHODS_VERSION */
+    const char *kind;          /* "file", "memory", "member" */
+    /* Read up to len bytes at off; returns the count (0 at the end), or -1
+     * with errno set. */
+    ssize_t (*read_at)(cs_source *s, void *buf, size_t len, uint64_t off);
+    /* The whole content, read-only, valid until close; NULL with err when it
+     * cannot be mapped. Optional: NULL means read_at only. */
+    const unsigned char *(*map)(cs_source *s, cs_error *err);
+    /* A source for a related object named relative to this one ("../Info.plist"
+     * beside a bundle's executable); CS_ERR_IO with ENOENT-like message when
+     * absent. Optional. */
+    cs_status (*open_related)(cs_source *s, const char *relpath, cs_source **out, cs_error *err);
+    void (*close)(cs_source *s);
+} cs_source_methods;
+
+struct cs_source {
+    const cs_source_methods *methods;
+    atomic_int refs;
+    cs_meta meta;
+};
+
+void cs_source_ref(cs_source *s);
+void cs_source_unref(cs_source *s);
+
+/* A regular file the caller opened (ownership of fd passes to the source,
+ * also on failure). dirfd: a descriptor of its directory for related
+ * objects, or -1 (ownership passes too). */
+cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err);
+/* Borrowed bytes (the caller keeps them alive), or owned ones freed with
+ * free() at close when own is set. */
+cs_status cs_source_memory(const void *data, size_t len, int own, cs_source **out, cs_error *err);
+/* A zero-copy sub-range of a parent (which stays referenced). */
+cs_status cs_source_range(cs_source *parent, uint64_t off, uint64_t len, cs_source **out, cs_error *err);
+/* A buffer for a member an unpacker decompresses: bytes are appended with
+ * cs_source_write; up to spill bytes stay in memory, more go to an unlinked
+ * temporary file in tmpdir (NULL: $TMPDIR or /tmp) that is mapped at the
+ * end. cs_source_write fails with CS_ERR_IO when the disk is full. */
+cs_status cs_source_buffer(size_t spill, const char *tmpdir, cs_source **out, cs_error *err);
+cs_status cs_source_write(cs_source *s, const void *p, size_t n, cs_error *err);
+
+/* Map the whole content (once; later calls return the same bytes). Empty
+ * sources give a valid pointer to no bytes. */
+const unsigned char *cs_source_map(cs_source *s, cs_error *err);
+/* The related object, or NULL (err set) when absent or unsupported. */
+cs_source *cs_source_open_related(cs_source *s, const char *relpath, cs_error *err);
+/* Read a whole small source (at most max bytes) into a malloc'd buffer. */
+unsigned char *cs_source_read_all(cs_source *s, size_t max, size_t *len, cs_error *err);
+
+#endif
