@@ -78,6 +78,7 @@ struct cs_job {
     char *worst_path;          /* display path of that member (malloc'd) */
     uint64_t members_read, members_flagged;
     int incomplete;            /* a member could not be read completely */
+    cs_buf stored_members;     /* collector only: blobs of its members' records, for the store */
 };
 
 typedef struct cs_pipeline {
@@ -134,6 +135,7 @@ static void job_free(cs_job *j)
         free(j->path);
     free(j->error);
     free(j->worst_path);
+    cs_buf_free(&j->stored_members);
     free(j->findings.reasons);
     pthread_mutex_destroy(&j->mu);
     cs_arena_free(&j->arena);
@@ -317,9 +319,9 @@ static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
         if (f->product_error && !r->error)
             r->error = f->product_error; /* before cacheable: a partial read is not stored */
     }
-    /* a container's members are not in the store yet: it is read again */
-    j->cacheable = j->depth == 0 && !has_members && !r->error && !r->note &&
-                   (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
+    /* an outer file, containers included (their members' records are kept
+     * with it; finalize drops it when a member could not be read) */
+    j->cacheable = j->depth == 0 && !r->error && (r->kind == CS_RECORD_FILE || r->skip == CS_SKIP_KNOWN_GOOD);
     /* every digest this record still needs, in one pass over the bytes: all
      * three for a finding or a container (it gets a finding when a member
      * has one), SHA-256 for the state store and inventory rows */
@@ -352,9 +354,14 @@ static void finalize(cs_scanner *s, cs_job *j)
 {
     cs_result *r = &j->result;
     cs_findings *fs = &j->findings;
+    if (r->cached) /* re-reported from the store: reasons and counts are there */
+        return;
     r->members_read = j->members_read;
-    if (j->incomplete && !r->error && r->kind == CS_RECORD_FILE)
-        r->error = "a member could not be read completely";
+    if (j->incomplete) {
+        j->cacheable = 0;
+        if (!r->error && r->kind == CS_RECORD_FILE)
+            r->error = "a member could not be read completely";
+    }
     if (j->worst >= CS_LEVEL_NOTICE && r->kind == CS_RECORD_FILE) {
         cs_buf b = {0};
         cs_buf_printf(&b, "contains %llu member%s with findings; the worst (%s, score %d): %s",
@@ -697,6 +704,33 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
 
 /* ---- one job ---- */
 
+/* The member records kept with a container in the store, delivered again
+ * before it. */
+static void replay_members(cs_scanner *s, cs_job *root, const char *blob)
+{
+    size_t n = 0;
+    char **members = cs_blob_members(blob, &n);
+    for (size_t i = 0; i < n; i++) {
+        cs_job *m = job_new();
+        cs_result *r = &m->result;
+        m->parent = root;
+        m->path = root->path;
+        r->kind = CS_RECORD_FILE;
+        r->cached = 1;
+        if (cs_result_from_blob(members[i], &m->arena, r) != 0 || !r->n_members) {
+            r->kind = CS_RECORD_ERROR;
+            r->error = "state store entry unreadable; rescan with a new state file";
+        }
+        r->path = root->path;
+        m->depth = (unsigned)r->n_members;
+        score_result(&s->e->cfg, r);
+        atomic_fetch_add(&root->pending, 1);
+        complete(s, m);
+        free(members[i]);
+    }
+    free(members);
+}
+
 /* Open an outer file's source, or re-report it from the state store. 0: go
  * on and scan it; 1: its record is complete. */
 static int acquire(cs_scanner *s, cs_job *j)
@@ -721,7 +755,8 @@ static int acquire(cs_scanner *s, cs_job *j)
     r->mtime = j->meta.mtime;
     char *blob = NULL;
     if (s->reader && cs_state_lookup(s->reader, j->path, &j->meta, &blob)) {
-        /* unchanged since the last sweep with these rules: re-report */
+        /* unchanged since the last sweep with these rules: re-report it and
+         * the members kept with it */
         r->kind = CS_RECORD_FILE;
         r->cached = 1;
         if (blob && cs_result_from_blob(blob, &j->arena, r) != 0)
@@ -729,6 +764,8 @@ static int acquire(cs_scanner *s, cs_job *j)
         if (r->skip == CS_SKIP_KNOWN_GOOD)
             r->kind = CS_RECORD_SKIPPED;
         score_result(&s->e->cfg, r);
+        if (blob)
+            replay_members(s, j, blob);
         free(blob);
         return 1;
     }
@@ -932,6 +969,36 @@ static void count(cs_scan_summary *s, const cs_result *r)
     s->by_level[r->level]++;
 }
 
+/* The state store: an outer file's row, with the records of its members
+ * that say something (findings, skips, notes, products) kept in its blob;
+ * clean files are stored without a blob. Members come before their outer
+ * file, so their blobs wait in it. */
+static cs_status store_record(cs_state *state, cs_job *j, cs_error *err)
+{
+    const cs_result *r = &j->result;
+    int says = r->n_reasons || r->kind == CS_RECORD_SKIPPED || r->note || r->product;
+    if (j->depth) {
+        cs_job *root = j->parent;
+        while (root->parent)
+            root = root->parent;
+        if (says && !r->cached) {
+            char *blob = cs_result_to_blob(r, NULL);
+            cs_buf_puts(&root->stored_members, root->stored_members.len ? "," : "[");
+            cs_buf_puts(&root->stored_members, blob);
+            free(blob);
+        }
+        return CS_OK;
+    }
+    if (!j->cacheable)
+        return CS_OK;
+    if (j->stored_members.len)
+        cs_buf_puts(&j->stored_members, "]");
+    char *blob = says || j->stored_members.len ? cs_result_to_blob(r, j->stored_members.data) : NULL;
+    cs_status rc = cs_state_put(state, j->path, &j->meta, j->has_sha256 ? j->sha256 : NULL, blob, err);
+    free(blob);
+    return rc;
+}
+
 cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs_result_cb cb, void *ud,
                   cs_scan_summary *summary, cs_error *err)
 {
@@ -1008,13 +1075,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
             for (unsigned i = 0; i < nw; i++)
                 ws[i].cancelled = 1; /* the work in flight ends quickly: nothing new is read */
         }
-        if (state && j->cacheable && store_rc == CS_OK) {
-            const cs_result *r = &j->result;
-            /* clean files are stored without a blob, unless the inventory needs their product */
-            char *blob = r->n_reasons || r->skip == CS_SKIP_KNOWN_GOOD || r->product ? cs_result_to_blob(r) : NULL;
-            store_rc = cs_state_put(state, j->path, &j->meta, j->has_sha256 ? j->sha256 : NULL, blob, &store_err);
-            free(blob);
-        }
+        if (state && store_rc == CS_OK)
+            store_rc = store_record(state, j, &store_err);
         job_free(j);
     }
     if (rc == CS_OK)

@@ -37,22 +37,29 @@ int cs_utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-void cs_json_set_path(json_t *o, const char *path)
+void cs_json_set_raw(json_t *o, const char *key, const char *s)
 {
-    size_t n = strlen(path);
-    if (cs_utf8_valid((const unsigned char *)path, n)) {
-        json_object_set_new(o, "path", json_stringn(path, n));
+    size_t n = strlen(s);
+    if (cs_utf8_valid((const unsigned char *)s, n)) {
+        json_object_set_new(o, key, json_stringn(s, n));
         return;
     }
     /* lossless: an escaped, readable form and the raw bytes in base64 */
-    cs_buf esc = {0};
-    cs_escape_bytes(&esc, (const unsigned char *)path, n);
-    json_object_set_new(o, "path", json_string(esc.data));
+    cs_buf esc = {0}, k64 = {0};
+    cs_escape_bytes(&esc, (const unsigned char *)s, n);
+    json_object_set_new(o, key, json_string(esc.data));
     cs_buf_free(&esc);
     char *b64 = cs_xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)path, (int)n);
-    json_object_set_new(o, "path_b64", json_string(b64));
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)s, (int)n);
+    cs_buf_printf(&k64, "%s_b64", key);
+    json_object_set_new(o, k64.data, json_string(b64));
+    cs_buf_free(&k64);
     free(b64);
+}
+
+void cs_json_set_path(json_t *o, const char *path)
+{
+    cs_json_set_raw(o, "path", path);
 }
 
 json_t *cs_json_opt_string(const char *s)

@@ -11,6 +11,9 @@
 /* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code
  * points past U+10FFFF)? */
 int cs_utf8_valid(const unsigned char *s, size_t n);
+/* s (raw bytes) under key: as is when UTF-8, else escaped plus key_b64
+ * with the raw bytes in base64. */
+void cs_json_set_raw(json_t *o, const char *key, const char *s);
 /* "path" as UTF-8, or escaped plus "path_b64" with the raw bytes. */
 void cs_json_set_path(json_t *o, const char *path);
 /* A string, escaped when not UTF-8; null for NULL. */

@@ -61,13 +61,33 @@ static int is_error(const cs_result *r)
     return r->kind == CS_RECORD_ERROR || (r->kind == CS_RECORD_FILE && !r->n_reasons && r->error);
 }
 
+/* A member that was not read (a limit, encryption, a method the unpacker
+ * cannot read) hides content: always shown, unlike skipped files on disk. */
+static int is_unread_member(const cs_result *r)
+{
+    return r->kind == CS_RECORD_SKIPPED && r->n_members && r->skip != CS_SKIP_KNOWN_GOOD;
+}
+
+/* A scanned file with a note and nothing else to say (a container that
+ * could not be unpacked, a file too large for YARA). */
+static int is_note(const cs_result *r)
+{
+    return r->kind == CS_RECORD_FILE && !r->n_reasons && !r->error && r->note;
+}
+
 static int wanted(const cs_report_opts *o, const cs_result *r)
 {
-    if (is_error(r))
+    if (is_error(r) || is_note(r) || is_unread_member(r))
         return 1;
     if (r->n_reasons && (int)r->level >= o->min_level)
         return 1;
     return o->with_skipped && r->kind == CS_RECORD_SKIPPED;
+}
+
+/* What text and CSV show: the outer path, and a member's chain after it. */
+static const char *shown_path(const cs_result *r)
+{
+    return r->display_path ? r->display_path : r->path;
 }
 
 /* ---- text ---- */
@@ -77,22 +97,31 @@ static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     static const char *const colors[] = {"", "\033[36m", "\033[33m", "\033[1;31m"};
     if (is_error(r)) {
         cs_buf_puts(b, o->color ? "\033[35m[ERROR]\033[0m " : "[ERROR] ");
-        put_path_text(b, r->path);
+        put_path_text(b, shown_path(r));
         cs_buf_printf(b, ": %s\n", r->error);
+        return;
+    }
+    if (is_note(r)) {
+        cs_buf_puts(b, "[NOTE] ");
+        put_path_text(b, shown_path(r));
+        cs_buf_printf(b, ": %s\n", r->note);
         return;
     }
     if (!r->n_reasons) {
         cs_buf_puts(b, "[SKIPPED] ");
-        put_path_text(b, r->path);
-        cs_buf_printf(b, ": %s\n", cs_skip_reason_name(r->skip));
+        put_path_text(b, shown_path(r));
+        cs_buf_printf(b, ": %s", cs_skip_reason_name(r->skip));
+        if (r->note)
+            cs_buf_printf(b, " (%s)", r->note);
+        cs_buf_puts(b, "\n");
         return;
     }
     cs_buf_printf(b, "%s[%s]%s score %d  ", o->color ? colors[r->level] : "", level_tag(r->level),
                   o->color ? "\033[0m" : "", r->score);
-    put_path_text(b, r->path);
+    put_path_text(b, shown_path(r));
     cs_buf_printf(b, "\n    type %s, %llu bytes", r->filetype, (unsigned long long)r->size);
-    if (r->skip == CS_SKIP_TOO_LARGE)
-        cs_buf_puts(b, " (too large: content not scanned)");
+    if (r->container)
+        cs_buf_printf(b, ", %s container, %llu members read", r->container, (unsigned long long)r->members_read);
     char hex[65];
     if (r->has_sha256)
         cs_hex(hex, r->sha256, 32), cs_buf_printf(b, ", sha256 %s", hex);
@@ -105,6 +134,8 @@ static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     cs_buf_puts(b, "\n");
     if (r->error)
         cs_buf_printf(b, "    warning: %s\n", r->error);
+    if (r->note)
+        cs_buf_printf(b, "    note: %s\n", r->note);
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
         cs_buf_printf(b, "    - %s %s (score %d)", x->detector, x->rule, x->score);
@@ -154,11 +185,30 @@ static void json_emit(json_t *j, cs_buf *b)
     }
 }
 
+/* Where a member sits: the chain from the outer file and the display path. */
+static void json_member_chain(json_t *j, const cs_result *r)
+{
+    if (!r->n_members)
+        return;
+    json_t *chain = json_array();
+    for (size_t i = 0; i < r->n_members; i++) {
+        json_t *m = json_object();
+        cs_json_set_raw(m, "member", r->members[i].name);
+        json_object_set_new(m, "type", cs_json_opt_string(r->members[i].type));
+        json_array_append_new(chain, m);
+    }
+    json_object_set_new(j, "members", chain);
+    cs_json_set_raw(j, "display_path", r->display_path);
+}
+
 static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
-    const char *type = is_error(r) ? "error" : r->n_reasons ? "finding" : "skipped";
+    const char *type = is_error(r) ? "error" : r->n_reasons ? "finding" : is_note(r) ? "note" : "skipped";
     json_t *j = cs_json_record(o, type);
     cs_json_set_path(j, r->path);
+    json_member_chain(j, r);
+    if (r->note)
+        json_object_set_new(j, "note", cs_json_opt_string(r->note));
     if (is_error(r)) {
         json_object_set_new(j, "message", cs_json_opt_string(r->error));
         json_emit(j, b);
@@ -177,6 +227,10 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     cs_report_time(ts, sizeof ts, r->mtime);
     json_object_set_new(j, "mtime", json_string(ts));
     json_object_set_new(j, "filetype", cs_json_opt_string(r->filetype));
+    if (r->container) {
+        json_object_set_new(j, "container", json_string(r->container));
+        json_object_set_new(j, "members_read", json_integer((json_int_t)r->members_read));
+    }
     if (r->has_md5)
         cs_hex(hex, r->md5, 16), json_object_set_new(j, "md5", json_string(hex));
     if (r->has_sha1)
@@ -254,8 +308,8 @@ static void csv_result(const cs_result *r, cs_buf *b)
 {
     char num[32], hex[65];
     cs_buf path = {0}, reasons = {0};
-    put_path_text(&path, r->path);
-    csv_field(b, is_error(r) ? "error" : r->n_reasons ? cs_level_name(r->level) : "skipped", 0);
+    put_path_text(&path, shown_path(r));
+    csv_field(b, is_error(r) ? "error" : r->n_reasons ? cs_level_name(r->level) : is_note(r) ? "note" : "skipped", 0);
     snprintf(num, sizeof num, "%d", r->score);
     csv_field(b, num, 0);
     csv_field(b, path.data, 0);
@@ -267,8 +321,10 @@ static void csv_result(const cs_result *r, cs_buf *b)
     csv_field(b, r->has_sha256 ? (cs_hex(hex, r->sha256, 32), hex) : "", 0);
     if (is_error(r))
         cs_buf_puts(&reasons, r->error);
+    else if (is_note(r))
+        cs_buf_puts(&reasons, r->note);
     else if (!r->n_reasons)
-        cs_buf_puts(&reasons, cs_skip_reason_name(r->skip));
+        cs_buf_printf(&reasons, "%s%s%s", cs_skip_reason_name(r->skip), r->note ? ": " : "", r->note ? r->note : "");
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
         cs_buf_printf(&reasons, "%s%s %s (%d): %s", i ? " | " : "", x->detector, x->rule, x->score,
@@ -321,6 +377,8 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         json_object_set_new(j, "version", json_string(CS_VERSION));
         json_object_set_new(j, "files_scanned", json_integer((json_int_t)s->files_scanned));
         json_object_set_new(j, "files_cached", json_integer((json_int_t)s->files_cached));
+        json_object_set_new(j, "members_scanned", json_integer((json_int_t)s->members_scanned));
+        json_object_set_new(j, "notes", json_integer((json_int_t)s->notes));
         json_object_set_new(j, "bytes_scanned", json_integer((json_int_t)s->bytes_scanned));
         json_t *sk = json_object();
         for (int i = 1; i < CS_SKIP__COUNT; i++)
@@ -351,13 +409,17 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         json_emit(j, &b);
     } else if (o->format == CS_FORMAT_TEXT) {
         cs_buf_printf(&b,
-                      "\nSummary: %llu files scanned (%.1f MB) in %.2f s, %.1f MB/s%s\n"
+                      "\nSummary: %llu files scanned (%llu of them members of containers; %.1f MB) in %.2f s, "
+                      "%.1f MB/s%s\n"
                       "  findings: %llu alert, %llu warning, %llu notice\n"
+                      "  notes: %llu\n"
                       "  errors: %llu\n  skipped: %llu",
-                      (unsigned long long)s->files_scanned, mb, s->elapsed, mbps, cached,
+                      (unsigned long long)s->files_scanned, (unsigned long long)s->members_scanned, mb, s->elapsed,
+                      mbps, cached,
                       (unsigned long long)s->by_level[CS_LEVEL_ALERT],
                       (unsigned long long)s->by_level[CS_LEVEL_WARNING],
-                      (unsigned long long)s->by_level[CS_LEVEL_NOTICE], (unsigned long long)s->errors,
+                      (unsigned long long)s->by_level[CS_LEVEL_NOTICE], (unsigned long long)s->notes,
+                      (unsigned long long)s->errors,
                       (unsigned long long)skipped);
         const char *sep = " (";
         for (int i = 1; i < CS_SKIP__COUNT; i++) {

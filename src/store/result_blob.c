@@ -23,11 +23,30 @@ static void put_hex(json_t *o, const char *key, int has, const unsigned char *p,
     json_object_set_new(o, key, json_string(hex));
 }
 
-char *cs_result_to_blob(const cs_result *r)
+char *cs_result_to_blob(const cs_result *r, const char *members)
 {
     json_t *o = json_object();
     if (r->skip == CS_SKIP_KNOWN_GOOD)
         json_object_set_new(o, "known_good", json_true());
+    else if (r->kind == CS_RECORD_SKIPPED)
+        json_object_set_new(o, "skip", json_integer(r->skip));
+    if (r->note)
+        json_object_set_new(o, "note", str_or_null(r->note));
+    if (r->container) {
+        json_object_set_new(o, "container", str_or_null(r->container));
+        json_object_set_new(o, "members_read", json_integer((json_int_t)r->members_read));
+    }
+    if (r->n_members) {
+        json_t *chain = json_array();
+        for (size_t i = 0; i < r->n_members; i++)
+            json_array_append_new(chain, json_pack("[ss]", r->members[i].name, r->members[i].type));
+        json_object_set_new(o, "chain", chain);
+        json_object_set_new(o, "dp", str_or_null(r->display_path));
+        json_object_set_new(o, "size", json_integer((json_int_t)r->size));
+    }
+    json_t *sub = members ? json_loads(members, 0, NULL) : NULL;
+    if (sub)
+        json_object_set_new(o, "sub", sub);
     json_object_set_new(o, "t", json_string(r->filetype ? r->filetype : "UNKNOWN"));
     put_hex(o, "md5", r->has_md5, r->md5, 16);
     put_hex(o, "sha1", r->has_sha1, r->sha1, 20);
@@ -90,6 +109,32 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     }
     if (json_is_true(json_object_get(o, "known_good")))
         r->skip = CS_SKIP_KNOWN_GOOD;
+    json_t *skip = json_object_get(o, "skip");
+    if (json_is_integer(skip) && json_integer_value(skip) > 0 && json_integer_value(skip) < CS_SKIP__COUNT) {
+        r->kind = CS_RECORD_SKIPPED;
+        r->skip = (cs_skip_reason)json_integer_value(skip);
+    }
+    r->note = cs_json_arena_string(a, o, "note");
+    r->container = cs_json_arena_string(a, o, "container");
+    r->members_read = (uint64_t)json_integer_value(json_object_get(o, "members_read"));
+    json_t *chain = json_object_get(o, "chain");
+    if (json_array_size(chain)) {
+        size_t nc = json_array_size(chain);
+        cs_member *m = cs_arena_alloc(a, nc * sizeof *m);
+        for (size_t i = 0; i < nc; i++) {
+            json_t *e = json_array_get(chain, i);
+            const char *name = json_string_value(json_array_get(e, 0)), *type = json_string_value(json_array_get(e, 1));
+            if (!name || !type) {
+                json_decref(o);
+                return -1;
+            }
+            m[i] = (cs_member){cs_arena_strdup(a, name), cs_arena_strdup(a, type)};
+        }
+        r->members = m;
+        r->n_members = nc;
+        r->display_path = cs_json_arena_string(a, o, "dp");
+        r->size = (uint64_t)json_integer_value(json_object_get(o, "size"));
+    }
     const char *t = cs_json_arena_string(a, o, "t");
     r->filetype = t ? t : "UNKNOWN";
     r->has_md5 = get_hex(o, "md5", r->md5, 16);
@@ -145,4 +190,18 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     r->signer = cs_json_arena_string(a, o, "signer");
     json_decref(o);
     return 0;
+}
+
+char **cs_blob_members(const char *blob, size_t *n)
+{
+    *n = 0;
+    json_t *o = json_loads(blob, 0, NULL);
+    json_t *sub = o ? json_object_get(o, "sub") : NULL;
+    size_t k = json_array_size(sub);
+    char **out = k ? cs_xmalloc(k * sizeof *out) : NULL;
+    for (size_t i = 0; i < k; i++)
+        out[i] = json_dumps(json_array_get(sub, i), JSON_COMPACT);
+    *n = k;
+    json_decref(o);
+    return out;
 }

@@ -50,7 +50,7 @@ rc=$?
 check "exit code 1 on findings (got $rc)" [ "$rc" -eq 1 ]
 check "bad IOC line shown without -v" grep -q 'test-hash-iocs.txt:3: skipped line' "$work/err"
 check "every line is JSON" jq -e . "$out" >/dev/null
-check "summary last" jq_true "$out" '.[-1].type == "summary" and .[-1].schema == 1'
+check "summary last" jq_true "$out" '.[-1].type == "summary" and .[-1].schema == 2'
 f() { jq_true "$out" "any(.[]; .type == \"finding\" and (.path | endswith(\"$1\")) and $2)"; }
 nf() { jq_true "$out" "all(.[]; (.path // \"\" | endswith(\"$1\")) | not)"; }
 check "hash IOC" f hashhit.bin '.level == "alert" and .reasons[0].detector == "hash" and .reasons[0].score == 95 and .sha256 != null'
@@ -71,9 +71,9 @@ check "clean ELF" nf clean-elf
 check "known-good hash suppresses" nf vendor.txt
 check "non-UTF-8 name kept, escaped and in base64" \
     jq_true "$out" 'any(.[]; .type == "finding" and .path_b64 != null and (.path | endswith("bad\\xff\\xfename.txt")))'
-check "too large: skipped but path checked" f big-X_TRADER_r7.17.90p608.exe '.skipped == "too_large" and .reasons[0].detector == "filename"'
+check "over --max-size: a note, no YARA, every other layer" f big-X_TRADER_r7.17.90p608.exe '(.note | test("max-size")) and .skipped == null and .reasons[0].detector == "filename" and .sha256 != null and all(.reasons[]; .detector != "yara")'
 check "unreadable file is an error record" jq_true "$out" 'any(.[]; .type == "error" and (.path | endswith("unreadable.txt")))'
-check "summary counts" jq_true "$out" '.[-1] | .errors == 1 and .skipped.not_regular == 1 and .skipped.symlink == 2 and .skipped.too_large == 1 and .skipped.known_good == 1'
+check "summary counts" jq_true "$out" '.[-1] | .errors == 1 and .skipped.not_regular == 1 and .skipped.symlink == 2 and .skipped.too_large == 0 and .notes >= 1 and .skipped.known_good == 1'
 check "summary levels" jq_true "$out" '.[-1].findings.alert >= 8'
 check "loaded counts" jq_true "$out" '.[-1].loaded | .yara_rules == 10 and .c2_iocs >= 20 and .hash_iocs >= 100'
 
