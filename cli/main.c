@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "chainsweep/authenticode.h"
@@ -613,33 +612,6 @@ out:
     return rc;
 }
 
-/* Map a file read-only for verification; never follows a final symlink
- * into a FIFO or device. */
-static const unsigned char *map_file(const char *path, size_t *size, char *why, size_t whylen)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-        snprintf(why, whylen, "%s", S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
-        close(fd);
-        return NULL;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        snprintf(why, whylen, "%s", strerror(errno));
-        return NULL;
-    }
-    *size = (size_t)st.st_size;
-    return m;
-}
-
 enum { OPT_TRUST = 512, OPT_CRL, OPT_TIME, OPT_VJSON };
 
 static int cmd_verify(int argc, char **argv)
@@ -689,18 +661,14 @@ static int cmd_verify(int argc, char **argv)
     }
     ro.color = !no_color && ro.format == CS_FORMAT_TEXT && isatty(STDOUT_FILENO);
     for (int i = optind; i < argc; i++) {
-        char why[256];
-        size_t size = 0;
-        const unsigned char *data = map_file(argv[i], &size, why, sizeof why);
-        if (!data) {
-            fprintf(stderr, "chainsweep: %s: %s\n", argv[i], why);
+        cs_ac_report *rep = NULL;
+        cs_status st = cs_authenticode_verify_path(argv[i], cs_trust_count(trust) ? trust : NULL, (time_t)at, &rep, &err);
+        if (st == CS_ERR_NOMEM)
+            goto error;
+        if (st != CS_OK) { /* this file: unreadable, not regular, shrank while read */
+            fprintf(stderr, "chainsweep: %s: %s\n", argv[i], err.message);
             rc = EXIT_ERROR;
             continue;
-        }
-        cs_ac_report *rep = NULL;
-        if (cs_authenticode_verify(data, size, cs_trust_count(trust) ? trust : NULL, (time_t)at, &rep, &err) != CS_OK) {
-            munmap((void *)data, size);
-            goto error;
         }
         cs_text t;
         cs_report_authenticode(&ro, argv[i], rep, &t);
@@ -711,7 +679,6 @@ static int cmd_verify(int argc, char **argv)
         else if (rep->verdict != CS_AC_VALID && rep->verdict != CS_AC_INTACT_UNANCHORED && rc != EXIT_ERROR)
             rc = EXIT_FINDINGS;
         cs_ac_report_free(rep);
-        munmap((void *)data, size);
     }
     cs_trust_free(trust);
     return rc;

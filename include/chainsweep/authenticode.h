@@ -123,6 +123,12 @@ typedef struct cs_ac_report {
  * (0: the current time). Fails only on allocation errors. */
 cs_status cs_authenticode_verify(const unsigned char *data, size_t size, const cs_trust *trust,
                                  time_t now, cs_ac_report **out, cs_error *err);
+/* The same for a file: opened read-only (never blocking on a FIFO or
+ * device: those, and empty files, are CS_ERR_ARG), mapped, and read inside a
+ * guard, so a file that shrinks or vanishes while it is verified is
+ * CS_ERR_IO for that file instead of a crash (SIGBUS). */
+cs_status cs_authenticode_verify_path(const char *path, const cs_trust *trust, time_t now, cs_ac_report **out,
+                                      cs_error *err);
 void cs_ac_report_free(cs_ac_report *r);
 /* The first signature's signer certificate (the one Windows shows), or
  * NULL when no signature names a signer. */

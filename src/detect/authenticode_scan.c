@@ -3,12 +3,16 @@
  * digests, signatures; the chain too when anchors were given) and each
  * finding becomes a reason with its score. Signer lists from packs
  * (signers.txt) flag certificates known to have signed malware. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "format/authenticode.h"
 #include "detect/detector.h"
+#include "util/guard.h"
+#include "view/source.h"
 #include "format/ioc.h"
 
 typedef struct signer_ioc {
@@ -138,3 +142,33 @@ const cs_detector_ops cs_authenticode_detector = {
     .stats = ac_stats,
     .scan = ac_scan,
 };
+
+cs_status cs_authenticode_verify_path(const char *path, const cs_trust *trust, time_t now, cs_ac_report **out,
+                                      cs_error *err)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return cs_error_set(err, CS_ERR_IO, "%s", strerror(errno));
+    cs_source *src;
+    cs_status rc = cs_source_file(fd, -1, &src, err);
+    if (rc != CS_OK)
+        return rc;
+    if (src->meta.size == 0) {
+        cs_source_unref(src);
+        return cs_error_set(err, CS_ERR_ARG, "empty file");
+    }
+    cs_guard_install();
+    cs_guard g;
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0) {
+        const unsigned char *d = cs_source_map(src, err);
+        rc = d ? cs_authenticode_verify(d, (size_t)src->meta.size, trust, now, out, err) : CS_ERR_IO;
+    } else {
+        *out = NULL; /* a partial report is dropped (leaked: bounded, once per event) */
+        rc = cs_error_set(err, g.why == CS_GUARD_NOMEM ? CS_ERR_NOMEM : CS_ERR_IO, "%s", cs_guard_message(g.why));
+    }
+    cs_guard_leave(&g);
+    cs_source_unref(src);
+    return rc;
+}
