@@ -936,7 +936,8 @@ static msi_view dir_target(msi_view v)
 
 /* parent, '/', and comp (UTF-8) made safe to join below a directory:
  * '/', '\' and control characters become '_', and so does every dot of a
- * name made of dots only. In the package's memory. */
+ * name made of dots only; an empty name adds nothing. In the package's
+ * memory. */
 static int join(msi_build *b, const char *parent, size_t plen, const char *comp, const char **out, size_t *out_len)
 {
     size_t clen = comp ? strlen(comp) : 0, len = plen + (plen && clen) + clen;
@@ -1118,6 +1119,8 @@ static int file_row(msi_build *b, const msi_table *t, size_t r, const int *col, 
     f->name = view_dup(db, name.p ? name : key, mem_alloc, &b->mem);
     if (!f->key || (comp.p && !f->component) || !f->name)
         return oom(b);
+    if (!f->name[0]) /* bytes that start with NUL: a file is never its directory */
+        f->name = f->key[0] ? f->key : "_";
     f->size = cell_int(t, r, (size_t)col[3], &v) ? v : -1;
     f->sequence = cell_int(t, r, (size_t)col[4], &v) ? v : -1;
     if (f->sequence >= 0)

@@ -42,7 +42,7 @@ typedef struct cs_msi_stream {
 typedef struct cs_msi_file {
     const char *key;           /* File: the entry's name inside its cabinet ("F_ffmpeg_dll_1") */
     const char *component;     /* Component_ */
-    const char *name;          /* FileName, the long name ("short|long" -> long) */
+    const char *name;          /* FileName, the long name ("short|long" -> long), as stored: use path on disk */
     const char *path;          /* relative install path, '/'-separated:
                                   "ProgramFiles64Folder/3CX Desktop App/ffmpeg.dll" (see below) */
     const cs_msi_stream *cabinet; /* the embedded cabinet that holds it (Media row by Sequence), or NULL
