@@ -89,6 +89,7 @@ static void usage(FILE *f)
             "  --csv                  CSV, RFC 4180\n"
             "  -o, --output FILE      write results to FILE\n"
             "  --log-skipped          also report skipped files\n"
+            "  --print-all            report every file and member, clean ones too (Loki's --printall)\n"
             "  --no-color             no ANSI colours\n"
             "  -q, --quiet            no progress line, no summary on stderr\n"
             "  -v, --verbose          list every skipped IOC line and rule-file problem\n"
@@ -255,7 +256,7 @@ enum {
     OPT_ALERT_SUB, OPT_MIN_LEVEL, OPT_JSON, OPT_CSV, OPT_LOG_SKIPPED, OPT_NO_COLOR, OPT_SCAN_TRUST,
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
     OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX, OPT_NO_ARCHIVES, OPT_UNPACK_DEPTH, OPT_MAX_MEMBERS,
-    OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR,
+    OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR, OPT_PRINT_ALL,
 };
 
 static const struct option long_opts[] = {
@@ -297,6 +298,8 @@ static const struct option long_opts[] = {
     {"cyclonedx", no_argument, 0, OPT_CYCLONEDX},
     {"output", required_argument, 0, 'o'},
     {"log-skipped", no_argument, 0, OPT_LOG_SKIPPED},
+    {"print-all", no_argument, 0, OPT_PRINT_ALL},
+    {"printall", no_argument, 0, OPT_PRINT_ALL}, /* Loki's spelling */
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -446,6 +449,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case OPT_CYCLONEDX: cyclonedx = 1; break;
         case 'o': output = optarg; break;
         case OPT_LOG_SKIPPED: c.report.with_skipped = 1; break;
+        case OPT_PRINT_ALL: c.report.with_clean = 1; break;
         case OPT_NO_COLOR: no_color = 1; break;
         case 'q': c.quiet = 1; break;
         case 'v': c.verbose = 1; break;
@@ -624,7 +628,7 @@ static int cmd_verify(int argc, char **argv)
     };
     cs_trust *trust = NULL;
     cs_error err = {0};
-    cs_report_opts ro = {CS_FORMAT_TEXT, 0, CS_LEVEL_NOTICE, 0, NULL};
+    cs_report_opts ro = {CS_FORMAT_TEXT, 0, CS_LEVEL_NOTICE, 0, NULL, 0};
     int no_color = getenv("NO_COLOR") != NULL, opt, rc = EXIT_CLEAN;
     long long at = 0;
     if (cs_trust_new(&trust, &err) != CS_OK)

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     res.reasons = &r;
     res.n_reasons = 1;
     for (int f = CS_FORMAT_TEXT; f <= CS_FORMAT_CSV; f++) {
-        cs_report_opts o = {(cs_format)f, 1, CS_LEVEL_NOTICE, 1, path};
+        cs_report_opts o = {(cs_format)f, 1, CS_LEVEL_NOTICE, 1, path, 0};
         cs_text t;
         cs_report_result(&o, &res, &t);
         if (f == CS_FORMAT_JSON && t.len == 0)

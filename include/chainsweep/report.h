@@ -20,6 +20,7 @@ typedef struct cs_report_opts {
     int min_level;             /* report files at or above this cs_level */
     int with_skipped;          /* also report skipped files */
     const char *hostname;
+    int with_clean;            /* also report clean files and members (JSON type "file") */
 } cs_report_opts;
 
 typedef struct cs_text {

@@ -81,7 +81,9 @@ static int wanted(const cs_report_opts *o, const cs_result *r)
         return 1;
     if (r->n_reasons && (int)r->level >= o->min_level)
         return 1;
-    return o->with_skipped && r->kind == CS_RECORD_SKIPPED;
+    if (o->with_clean && r->kind == CS_RECORD_FILE)
+        return 1;
+    return (o->with_skipped || o->with_clean) && r->kind == CS_RECORD_SKIPPED;
 }
 
 /* What text and CSV show: the outer path, and a member's chain after it. */
@@ -105,6 +107,13 @@ static void text_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         cs_buf_puts(b, "[NOTE] ");
         put_path_text(b, shown_path(r));
         cs_buf_printf(b, ": %s\n", r->note);
+        return;
+    }
+    if (!r->n_reasons && r->kind == CS_RECORD_FILE) {
+        cs_buf_puts(b, "[CLEAN] ");
+        put_path_text(b, shown_path(r));
+        cs_buf_printf(b, ": %s, %llu bytes%s\n", r->filetype, (unsigned long long)r->size,
+                      r->cached ? " (unchanged since the last sweep)" : "");
         return;
     }
     if (!r->n_reasons) {
@@ -203,7 +212,11 @@ static void json_member_chain(json_t *j, const cs_result *r)
 
 static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
 {
-    const char *type = is_error(r) ? "error" : r->n_reasons ? "finding" : is_note(r) ? "note" : "skipped";
+    const char *type = is_error(r)                     ? "error"
+                       : r->n_reasons                  ? "finding"
+                       : is_note(r)                    ? "note"
+                       : r->kind == CS_RECORD_SKIPPED  ? "skipped"
+                                                       : "file";
     json_t *j = cs_json_record(o, type);
     cs_json_set_path(j, r->path);
     json_member_chain(j, r);
@@ -216,7 +229,7 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     }
     if (r->kind == CS_RECORD_SKIPPED)
         json_object_set_new(j, "skipped", json_string(cs_skip_reason_name(r->skip)));
-    if (!r->n_reasons) {
+    if (!r->n_reasons && r->kind != CS_RECORD_FILE) {
         json_emit(j, b);
         return;
     }
@@ -309,7 +322,13 @@ static void csv_result(const cs_result *r, cs_buf *b)
     char num[32], hex[65];
     cs_buf path = {0}, reasons = {0};
     put_path_text(&path, shown_path(r));
-    csv_field(b, is_error(r) ? "error" : r->n_reasons ? cs_level_name(r->level) : is_note(r) ? "note" : "skipped", 0);
+    csv_field(b,
+              is_error(r)                      ? "error"
+              : r->n_reasons                   ? cs_level_name(r->level)
+              : is_note(r)                     ? "note"
+              : r->kind == CS_RECORD_SKIPPED   ? "skipped"
+                                               : "clean",
+              0);
     snprintf(num, sizeof num, "%d", r->score);
     csv_field(b, num, 0);
     csv_field(b, path.data, 0);

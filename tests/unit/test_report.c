@@ -32,7 +32,7 @@ static cs_result sample(const char *path)
 static void json_finding(void **state)
 {
     (void)state;
-    cs_report_opts o = {CS_FORMAT_JSON, 0, CS_LEVEL_NOTICE, 0, "host1"};
+    cs_report_opts o = {CS_FORMAT_JSON, 0, CS_LEVEL_NOTICE, 0, "host1", 0};
     cs_result r = sample("/tmp/bad\xff\xfename.exe");
     cs_text t;
     cs_report_result(&o, &r, &t);
@@ -67,7 +67,7 @@ static void json_finding(void **state)
 static void below_min_level_is_silent(void **state)
 {
     (void)state;
-    cs_report_opts o = {CS_FORMAT_TEXT, 0, CS_LEVEL_ALERT, 0, NULL};
+    cs_report_opts o = {CS_FORMAT_TEXT, 0, CS_LEVEL_ALERT, 0, NULL, 0};
     cs_result r = sample("/x");
     r.level = CS_LEVEL_WARNING;
     cs_text t;
@@ -84,7 +84,7 @@ static void below_min_level_is_silent(void **state)
 static void csv_quoting(void **state)
 {
     (void)state;
-    cs_report_opts o = {CS_FORMAT_CSV, 0, CS_LEVEL_NOTICE, 0, NULL};
+    cs_report_opts o = {CS_FORMAT_CSV, 0, CS_LEVEL_NOTICE, 0, NULL, 0};
     cs_result r = sample("/tmp/a,b\"c.exe");
     cs_text t;
     cs_report_header(&o, &t);
@@ -106,7 +106,7 @@ static void csv_quoting(void **state)
 static void text_escapes_control_bytes(void **state)
 {
     (void)state;
-    cs_report_opts o = {CS_FORMAT_TEXT, 0, CS_LEVEL_NOTICE, 0, NULL};
+    cs_report_opts o = {CS_FORMAT_TEXT, 0, CS_LEVEL_NOTICE, 0, NULL, 0};
     cs_result r = sample("/tmp/\x1b[31mred");
     cs_text t;
     cs_report_result(&o, &r, &t);
