@@ -359,8 +359,13 @@ static void finalize(cs_scanner *s, cs_job *j)
     r->members_read = j->members_read;
     if (j->incomplete) {
         j->cacheable = 0;
-        if (!r->error && r->kind == CS_RECORD_FILE)
-            r->error = "a member could not be read completely";
+        if (!r->error && r->kind == CS_RECORD_FILE) {
+            cs_buf b = {0};
+            cs_buf_printf(&b, "%d member%s not read completely (see %s records)", j->incomplete,
+                          j->incomplete == 1 ? "" : "s", j->incomplete == 1 ? "its" : "their");
+            r->error = cs_arena_strdup(&j->arena, b.data);
+            cs_buf_free(&b);
+        }
     }
     if (j->worst >= CS_LEVEL_NOTICE && r->kind == CS_RECORD_FILE) {
         cs_buf b = {0};
@@ -401,8 +406,7 @@ static void complete(cs_scanner *s, cs_job *j)
             pthread_mutex_lock(&parent->mu);
             parent->members_read += 1 + j->members_read;
             parent->members_flagged += j->members_flagged + (r->level >= CS_LEVEL_NOTICE);
-            if (r->kind == CS_RECORD_ERROR || r->error || j->incomplete)
-                parent->incomplete = 1;
+            parent->incomplete += j->incomplete + (r->kind == CS_RECORD_ERROR || r->error);
             /* the worst member: by level, then score; the deepest one named */
             cs_level lv = r->level > j->worst ? r->level : j->worst;
             int sc = r->level >= j->worst ? r->score : j->worst_score;
@@ -430,6 +434,8 @@ struct cs_unpack_ctx {
     uint64_t members;          /* announced in this container */
     uint64_t bytes;            /* unpacked from this container */
     int stopped;               /* a container-level limit was hit */
+    char **links;              /* names of its link members, for paths that run through them */
+    size_t n_links, links_cap;
 };
 
 static void process(cs_scanner *s, cs_job *j);
@@ -483,6 +489,35 @@ static void append_member_name(cs_buf *b, const char *name)
     }
 }
 
+/* A member name that would write outside the directory it is extracted
+ * to (Zip Slip): absolute, with a ".." component (either separator), or
+ * running through a link member of the same container. NULL when safe. */
+static const char *unsafe_name(const cs_unpack_ctx *c, const char *name, const char **rule)
+{
+    if (name[0] == '/' || name[0] == '\\' || (name[0] && name[1] == ':' && (name[2] == '\\' || name[2] == '/'))) {
+        *rule = "absolute_member_name";
+        return "member name is an absolute path: extracting it writes wherever it says";
+    }
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/\\");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            *rule = "path_traversal_member_name";
+            return "member name climbs out of the archive with '..' (Zip Slip path traversal)";
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    for (size_t i = 0; i < c->n_links; i++) {
+        size_t n = strlen(c->links[i]);
+        if (strncmp(name, c->links[i], n) == 0 && (name[n] == '/' || name[n] == '\\')) {
+            *rule = "member_through_link";
+            return "member path runs through a link member of the same archive: extracting it writes where the link points";
+        }
+    }
+    return NULL;
+}
+
 static cs_job *member_job(cs_unpack_ctx *c, const cs_member_info *m)
 {
     cs_job *p = c->parent;
@@ -517,6 +552,10 @@ static cs_job *member_job(cs_unpack_ctx *c, const cs_member_info *m)
         j->names = (cs_name_map){n, k, v};
     }
     j->result.size = m->size == UINT64_MAX ? 0 : m->size;
+    j->findings.arena = &j->arena;
+    const char *rule, *why = unsafe_name(c, name, &rule);
+    if (why)
+        cs_findings_add(&j->findings, "unpack", rule, why, strcmp(rule, "absolute_member_name") == 0 ? 50 : 60);
     atomic_fetch_add(&p->pending, 1);
     return j;
 }
@@ -533,6 +572,10 @@ static void skip_member(cs_unpack_ctx *c, const cs_member_info *m, cs_skip_reaso
 
 void cs_unpack_skip(cs_unpack_ctx *c, const cs_member_info *m, cs_skip_reason why, const char *detail)
 {
+    if (why == CS_SKIP_LINK_MEMBER) {
+        cs_grow((void **)&c->links, &c->links_cap, c->n_links + 1, sizeof *c->links);
+        c->links[c->n_links++] = cs_strdup(m->name);
+    }
     skip_member(c, m, why, detail);
 }
 
@@ -640,12 +683,15 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
         return;
     }
     cs_tree *t = c->parent->tree;
+    const char *warning = NULL;
     for (;;) {
         const void *block = NULL;
         const char *why = NULL;
         long n = read(rd, &block, &why);
-        if (n == 0)
+        if (n == 0) {
+            warning = why;
             break;
+        }
         cs_skip_reason limit;
         cs_buf d = {0};
         if (n < 0) {
@@ -654,7 +700,7 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
         } else if (cs_source_write(src, block, (size_t)n, &err) != CS_OK) {
             cs_buf_printf(&d, "not unpacked: %s", err.message);
             skip_member(c, m, CS_SKIP_NOT_UNPACKED, d.data);
-            c->parent->incomplete = 1; /* our failure (disk full), not the file's */
+            c->parent->incomplete++; /* our failure (disk full), not the file's */
         } else {
             atomic_fetch_add(&t->bytes, (uint64_t)n);
             c->bytes += (uint64_t)n;
@@ -671,6 +717,12 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
     }
     cs_job *j = member_job(c, m);
     j->src = src;
+    if (warning) {
+        cs_buf d = {0};
+        cs_buf_printf(&d, "damaged member: %s", warning);
+        j->findings.warning = cs_arena_strdup(&j->arena, d.data);
+        cs_buf_free(&d);
+    }
     dispatch(c, j);
 }
 
@@ -684,7 +736,7 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
         if (!format)
             continue;
         j->result.container = format;
-        cs_unpack_ctx c = {s, j, f, format, 0, 0, 0};
+        cs_unpack_ctx c = {s, j, f, format, 0, 0, 0, NULL, 0, 0};
         if (j->depth >= cfg->max_unpack_depth) {
             cs_member_info mi = {"*", UINT64_MAX, 0, 0, NULL};
             cs_buf d = {0};
@@ -697,6 +749,9 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
         cs_error err = {0};
         if (cs_unpackers[u]->iterate(f, format, &c, &err) != CS_OK)
             cs_unpack_fail(&c, err.message);
+        for (size_t i = 0; i < c.n_links; i++)
+            free(c.links[i]);
+        free(c.links);
         return c.members;
     }
     return 0;

@@ -86,6 +86,7 @@ static const char *format_name(int code)
 
 typedef struct reader {
     struct archive *a;
+    const char *warning;       /* the last ARCHIVE_WARN of this member (a bad CRC) */
     uint64_t pos;              /* bytes handed out so far (sparse holes are zeros) */
     const void *pending;       /* a block that starts after a hole */
     size_t pending_len;
@@ -102,8 +103,12 @@ static long read_block(void *ud, const void **block, const char **why)
         size_t len;
         la_int64_t off;
         int rc = archive_read_data_block(r->a, &buf, &len, &off);
-        if (rc == ARCHIVE_EOF)
+        if (rc == ARCHIVE_WARN) /* libarchive reports a bad CRC this way, at the end */
+            r->warning = archive_error_string(r->a) ? archive_error_string(r->a) : "damaged data";
+        if (rc == ARCHIVE_EOF || (rc == ARCHIVE_WARN && len == 0)) {
+            *why = r->warning;
             return 0;
+        }
         if (rc < ARCHIVE_WARN) {
             *why = archive_error_string(r->a) ? archive_error_string(r->a) : "cannot read the member's data";
             return -1;
@@ -212,7 +217,7 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
         if (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != 0) {
             continue; /* devices, FIFOs stored in tar/cpio: no content */
         }
-        reader r = {a, 0, NULL, 0, 0};
+        reader r = {a, NULL, 0, NULL, 0, 0};
         cs_unpack_stream(c, &mi, read_block, &r);
     }
     archive_read_free(a);

@@ -41,7 +41,9 @@ const char *cs_unpack_name(const cs_unpack_ctx *c, const char *stored);
 void cs_unpack_set_format(cs_unpack_ctx *c, const char *format);
 
 /* Next block of a member's bytes: returns the count, 0 at the end, -1 with
- * *why on a read error (an unsupported method, corrupt data). */
+ * *why on a read error (an unsupported method, corrupt data). At the end,
+ * *why may carry a warning about bytes already handed out (a bad CRC): the
+ * member is scanned and its record carries the warning. */
 typedef long (*cs_member_read_fn)(void *rd, const void **block, const char **why);
 
 /* Should the unpacker go on? 0 once a container-level limit (members, total
