@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Installers and archives scanned inside: every expectation of
+# make_archives.sh's MANIFEST (members of ZIP, 7z, tar.*, cpio, ar, .deb,
+# ISO, CAB, MSI -> CAB, ZIP -> MSI -> CAB, PE overlays, bombs, traversal
+# names, links, encrypted and damaged archives), the same findings loose and
+# packed, limits, --no-archives, incremental re-reports, bounded memory, and
+# a ~100 MB MSI like the real 3CX installers.
+# Usage: archives.sh CHAINSWEEP SRCDIR     (exit 77 when a fixture tool is missing)
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+work=$(mktemp -d /tmp/cs-archives-XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+bash "$SRC/tests/fixtures/make_archives.sh" --big "$work/fx" > "$work/build.log" 2>&1
+rc=$?
+if [ "$rc" -eq 77 ]; then
+    cat "$work/build.log" >&2
+    echo "SKIP: a fixture tool is missing (scripts/deps.sh test installs them)"
+    exit 77
+fi
+[ "$rc" -eq 0 ] || { cat "$work/build.log" >&2; echo "FAIL: fixtures"; exit 1; }
+mkdir -p "$work/pack"
+cp "$work/fx/hash-iocs.txt" "$work/pack/"
+fx=$work/fx
+packs=(--pack "$SRC/packs/3cx-2023" --pack "$work/pack")
+
+# the whole tree, every record; the limits of the MANIFEST's hostile shapes
+/usr/bin/time -f '%M' -o "$work/rss" "$CS" scan "${packs[@]}" --json -q --print-all --max-members 1000 -p 2 \
+    "$fx" > "$work/all.jsonl" 2> "$work/err"
+rc=$?
+check "findings: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+check "every MANIFEST expectation" python3 "$SRC/tests/e2e/check_members.py" "$fx" "$work/all.jsonl"
+python3 "$SRC/tests/e2e/check_members.py" "$fx" "$work/all.jsonl" | tail -n 1 | sed 's/^/  manifest: /'
+rss=$(tail -n 1 "$work/rss")
+echo "  peak RSS of the whole sweep (bombs and the 100 MB MSI included): $((rss / 1024)) MiB"
+check "memory stays bounded: peak RSS under 600 MiB (got $((rss / 1024)) MiB)" [ "$rss" -lt $((600 * 1024)) ]
+
+# the same files loose and packed: the same findings for every member
+loose_vs_packed() {
+    python3 - "$fx" "$work/all.jsonl" <<'EOF'
+import json, sys
+outdir, scan = sys.argv[1], sys.argv[2]
+recs = [json.loads(l) for l in open(scan) if l.strip()]
+def key(r):
+    # what the content says: the name-based layers (filename IOCs, unsafe
+    # names) and a container's own summary may differ by where a file sits
+    return sorted(x["detector"] + ":" + x["rule"] for x in r.get("reasons") or []
+                  if x["detector"] not in ("filename", "unpack", "contains"))
+loose = {r["path"].rsplit("/", 1)[1]: key(r) for r in recs
+         if r.get("path", "").startswith(outdir + "/plain/") and not r.get("members")}
+bad = n = 0
+for r in recs:
+    m = r.get("members")
+    if not m or r["type"] not in ("file", "finding"):
+        continue
+    base = m[-1]["member"].replace("\\", "/").rsplit("/", 1)[-1]
+    if base in loose:
+        n += 1
+        if key(r) != loose[base]:
+            bad += 1
+            print("differs:", r["display_path"], key(r), "loose:", loose[base])
+print(f"{n} packed members compared with their loose copies, {bad} differ")
+sys.exit(1 if bad or n < 60 else 0)
+EOF
+}
+check "loose and packed: the same findings per member" loose_vs_packed
+loose_vs_packed | tail -n 1 | sed 's/^/  /'
+
+one() { "$CS" scan "${packs[@]}" --json -q --print-all "$@"; }
+# the chain of ZIP -> MSI -> CAB -> ffmpeg.dll, named by the MSI's File table
+one "$fx/installer/msi-in.zip" > "$work/chain.jsonl"
+check "member chain ZIP -> MSI -> CAB -> ffmpeg.dll with types" jq_true "$work/chain.jsonl" \
+    'any(.[]; .type == "finding" and ([.members[]?.type] == ["MSI", "CAB", "EXE"]) and (.members[-1].member | endswith("/ffmpeg.dll")) and (.display_path | test("msi-in\\.zip!/3CXDesktopApp-18\\.12\\.416\\.msi!/Data1\\.cab!/.*ffmpeg\\.dll$")))'
+check "the outer installer gets a 'contains' finding naming the worst member" jq_true "$work/chain.jsonl" \
+    'any(.[]; (.members | not) and .type == "finding" and any(.reasons[]; .detector == "contains" and .rule == "member_alert") and .container == "ZIP")'
+check "a member's own hashes and size" jq_true "$work/chain.jsonl" \
+    'any(.[]; .members and (.members[-1].member | endswith("ffmpeg.dll")) and (.sha256 | length) == 64 and .size > 0)'
+check "members come before their container" jq_true "$work/chain.jsonl" \
+    '[.[] | select(.type != "summary") | (.members // [] | length)] as $d | ($d | last) == 0 and ($d | first) > 0'
+check "filename IOCs see the member's name" jq_true "$work/chain.jsonl" \
+    'any(.[]; (.members | length) == 1 and any(.reasons[]; .detector == "filename"))'
+
+# text output shows the display path, CSV too
+"$CS" scan "${packs[@]}" -q "$fx/installer/msi-in.zip" > "$work/chain.txt"
+check "text names the member by its display path" grep -q 'msi-in.zip!/3CXDesktopApp-18.12.416.msi!/Data1.cab!/.*ffmpeg.dll' "$work/chain.txt"
+"$CS" scan "${packs[@]}" -q --csv "$fx/installer/msi-in.zip" > "$work/chain.csv"
+check "CSV names the member by its display path" grep -q 'Data1.cab!/.*ffmpeg.dll' "$work/chain.csv"
+
+# limits, one at a time
+one --max-unpack-depth 20 "$fx/hostile/nested-12.zip" > "$work/deep.jsonl"
+check "with the depth raised, the DLL at the bottom of 12 zips is found" jq_true "$work/deep.jsonl" \
+    'any(.[]; .type == "finding" and (.members | length) == 12 and any(.reasons[]; .detector == "yara"))'
+one "$fx/hostile/nested-12.zip" > "$work/shallow.jsonl"
+check "default depth: a visible unpack_depth record" jq_true "$work/shallow.jsonl" 'any(.[]; .skipped == "unpack_depth")'
+one "$fx/hostile/many-members.zip" > "$work/many.jsonl"
+check "default member limit reads all 5001 members and finds the last" jq_true "$work/many.jsonl" \
+    'any(.[]; .type == "finding" and (.members[-1].member == "zz/ffmpeg.dll"))'
+one --max-members 100 "$fx/hostile/many-members.zip" > "$work/few.jsonl"
+check "--max-members 100: one skipped record, the 100 read members kept" jq_true "$work/few.jsonl" \
+    '([.[] | select(.skipped == "members")] | length) == 1 and ([.[] | select(.type == "file" and .members)] | length) == 100'
+one --max-member-size 8K "$fx/archive/members.zip" > "$work/msize.jsonl"
+check "--max-member-size: members over it are too_large records" jq_true "$work/msize.jsonl" \
+    'any(.[]; .skipped == "too_large" and .members) and any(.[]; .type == "file" and (.members[-1].member == "clean.txt"))'
+one --max-unpack-total 20K "$fx/archive/members.zip" > "$work/total.jsonl"
+check "--max-unpack-total: an unpack_total record" jq_true "$work/total.jsonl" 'any(.[]; .skipped == "unpack_total")'
+one --max-ratio 0 --max-member-size 200M "$fx/hostile/ratio-100m.zip" > "$work/noratio.jsonl"
+check "--max-ratio 0 turns the ratio check off (100 MiB member read)" jq_true "$work/noratio.jsonl" \
+    'any(.[]; .type == "file" and .members and .size == 104857600)'
+one --no-archives "$fx/installer/msi-in.zip" "$fx/archive/members.zip" > "$work/noarch.jsonl"
+check "--no-archives: no member records" jq_true "$work/noarch.jsonl" 'all(.[]; .members == null)'
+
+# the big installer: its outer hash is an IOC, YARA gets a note, and the
+# cabinet inside it is unpacked and the smuggled DLL found
+one --max-size 64M "$fx/big/3cx-setup-big.msi" > "$work/big.jsonl"
+check "~100 MB MSI: outer hash IOC and advisory found" jq_true "$work/big.jsonl" \
+    'any(.[]; (.members | not) and any(.reasons[]; .detector == "hash") and any(.reasons[]; .detector == "advisory"))'
+check "~100 MB MSI: over --max-size, a note, not skipped" jq_true "$work/big.jsonl" \
+    'any(.[]; (.members | not) and (.note | test("max-size")) and .skipped == null)'
+check "~100 MB MSI: the padding-smuggled DLL in its cabinet is found" jq_true "$work/big.jsonl" \
+    'any(.[]; .members and (.members[-1].member | endswith("d3dcompiler_47.dll")) and any(.reasons[]; .rule == "payload_in_signature"))'
+
+# incremental: the second sweep re-reports the same records from the store
+for run in 1 2; do
+    "$CS" scan "${packs[@]}" --json -q --state "$work/state.sqlite" "$fx/installer" "$fx/archive" > "$work/incr$run.jsonl"
+done
+strip='select(.type != "summary") | del(.time, .cached)'
+check "incremental: identical member findings on the second sweep" \
+    diff <(jq -cS "$strip" "$work/incr1.jsonl" | sort) <(jq -cS "$strip" "$work/incr2.jsonl" | sort)
+check "incremental: containers not read again (only partial ones are)" jq_true "$work/incr2.jsonl" \
+    '[.[] | select((.type == "error" or .warning) and (.members | not)) | .path] as $partial | .[-1].files_cached > 50 and all(.[]; .type == "summary" or .cached or (.path as $p | $partial | index($p)))'
+
+# nothing is ever written next to the scanned files
+check "nothing written into the scanned tree" bash -c "[ -z \"\$(find '$fx' -newer '$work/all.jsonl' -print -quit)\" ]"
+finish
