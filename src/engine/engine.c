@@ -1,6 +1,7 @@
 /* Engine: configuration, pack loading, diagnostics, excludes. */
 #define _GNU_SOURCE
 #include "engine/engine.h"
+#include "util/guard.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <dirent.h>
@@ -211,7 +212,7 @@ static cs_status engine_trust(cs_engine *e, cs_error *err)
     return e->trust ? CS_OK : cs_trust_new(&e->trust, err);
 }
 
-cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
+static cs_status engine_add_trust_unguarded(cs_engine *e, const char *pem_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
     if (st == CS_OK && (st = cs_trust_add(e->trust, pem_path, err)) == CS_OK)
@@ -219,7 +220,7 @@ cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
     return st;
 }
 
-cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err)
+static cs_status engine_add_crl_unguarded(cs_engine *e, const char *crl_path, cs_error *err)
 {
     cs_status st = engine_trust(e, err);
     if (st == CS_OK && (st = cs_trust_add_crl(e->trust, crl_path, err)) == CS_OK)
@@ -252,7 +253,7 @@ const cs_diag *cs_engine_diag(const cs_engine *e, size_t i)
     return i < e->n_diags ? &e->diags[i] : NULL;
 }
 
-cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err)
+static cs_status engine_add_exclude_unguarded(cs_engine *e, const char *pattern, cs_error *err)
 {
     if (!pattern || !*pattern)
         return cs_error_set(err, CS_ERR_ARG, "empty exclude pattern");
@@ -275,7 +276,7 @@ cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err
     return CS_OK;
 }
 
-cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *err)
+static cs_status engine_add_exclude_file_unguarded(cs_engine *e, const char *path, cs_error *err)
 {
     size_t len;
     char *text = cs_read_text_file(path, &len, err);
@@ -365,7 +366,7 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
     return st;
 }
 
-cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err)
+static cs_status engine_load_pack_unguarded(cs_engine *e, const char *dir, cs_error *err)
 {
     struct stat sb;
     if (e->prepared)
@@ -377,8 +378,9 @@ cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err)
     return load_dir(e, dir, 0, err);
 }
 
-cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
+static cs_status engine_prepare_unguarded(cs_engine *e, const char *unused, cs_error *err)
 {
+    (void)unused;
     if (e->prepared)
         return CS_OK;
     /* settings that change verdicts are part of the fingerprint too; it is
@@ -423,4 +425,51 @@ void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out)
         if (cs_detectors[d]->stats)
             cs_detectors[d]->stats(e->det[d], out);
     out->filetype_signatures = e->types.n;
+}
+
+/* Every entry point that allocates runs inside a guard: out of memory is
+ * CS_ERR_NOMEM (the engine should then be freed), never abort(). */
+typedef cs_status (*engine_call)(cs_engine *e, const char *arg, cs_error *err);
+
+static cs_status guarded(engine_call fn, cs_engine *e, const char *arg, cs_error *err)
+{
+    cs_guard g;
+    cs_status rc;
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0)
+        rc = fn(e, arg, err);
+    else
+        rc = cs_error_set(err, g.why == CS_GUARD_NOMEM ? CS_ERR_NOMEM : CS_ERR_IO, "%s", cs_guard_message(g.why));
+    cs_guard_leave(&g);
+    return rc;
+}
+
+cs_status cs_engine_add_trust(cs_engine *e, const char *pem_path, cs_error *err)
+{
+    return guarded(engine_add_trust_unguarded, e, pem_path, err);
+}
+
+cs_status cs_engine_add_crl(cs_engine *e, const char *crl_path, cs_error *err)
+{
+    return guarded(engine_add_crl_unguarded, e, crl_path, err);
+}
+
+cs_status cs_engine_add_exclude(cs_engine *e, const char *pattern, cs_error *err)
+{
+    return guarded(engine_add_exclude_unguarded, e, pattern, err);
+}
+
+cs_status cs_engine_add_exclude_file(cs_engine *e, const char *path, cs_error *err)
+{
+    return guarded(engine_add_exclude_file_unguarded, e, path, err);
+}
+
+cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err)
+{
+    return guarded(engine_load_pack_unguarded, e, dir, err);
+}
+
+cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
+{
+    return guarded(engine_prepare_unguarded, e, NULL, err);
 }
