@@ -46,6 +46,7 @@ void cs_inventory_add(cs_inventory *inv, const cs_result *r)
     json_t *row = json_object();
     json_object_set_new(row, "product", cs_json_product(r->product));
     cs_json_set_path(row, r->path);
+    cs_json_member_chain(row, r);
     json_object_set_new(row, "size", json_integer((json_int_t)r->size));
     json_object_set_new(row, "filetype", cs_json_opt_string(r->filetype));
     if (r->has_sha256) {
@@ -170,7 +171,8 @@ static void row_cells(json_t *row, char cells[N_COLS][512])
 {
     const char *v[N_COLS] = {product_field(row, "name"), product_field(row, "version"),
                              product_field(row, "company"), row_field(row, "signature"),
-                             NULL, NULL, row_field(row, "sha256"), row_field(row, "path")};
+                             NULL, NULL, row_field(row, "sha256"),
+                             row_field(row, "display_path") ? row_field(row, "display_path") : row_field(row, "path")};
     for (int c = 0; c < N_COLS; c++)
         snprintf(cells[c], 512, "%s", v[c] && *v[c] ? v[c] : "-");
     subject_cn(row_field(row, "signer"), cells[COL_SIGNER], 512);
@@ -294,7 +296,8 @@ static json_t *component(json_t *row, size_t index)
         json_object_set_new(c, "hashes", hashes);
     }
     json_t *occ = json_object();
-    json_object_set(occ, "location", json_object_get(row, "path"));
+    json_t *where = json_object_get(row, "display_path");
+    json_object_set(occ, "location", where ? where : json_object_get(row, "path"));
     json_t *occs = json_array();
     json_array_append_new(occs, occ);
     json_t *ev = json_object();
@@ -345,6 +348,104 @@ static void add_vulnerability(json_t *vulns, json_t *adv, const char *component_
     json_array_append_new(vulns, v);
 }
 
+/* Is row a's member chain a strict prefix of row b's (same outer file)? */
+static size_t chain_len(json_t *row)
+{
+    return json_array_size(json_object_get(row, "members"));
+}
+
+static int chain_prefix(json_t *a, json_t *b)
+{
+    size_t na = chain_len(a), nb = chain_len(b);
+    if (na >= nb || !json_equal(json_object_get(a, "path"), json_object_get(b, "path")))
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (!json_equal(json_object_get(json_array_get(json_object_get(a, "members"), i), "member"),
+                        json_object_get(json_array_get(json_object_get(b, "members"), i), "member")))
+            return 0;
+    return 1;
+}
+
+static void append_child(json_t *parent, json_t *child)
+{
+    json_t *kids = json_object_get(parent, "components");
+    if (!kids) {
+        kids = json_array();
+        json_object_set_new(parent, "components", kids);
+    }
+    json_array_append_new(kids, child);
+}
+
+/* Installer contents as nested components: a member's component goes into
+ * the component of its nearest container that names a product (an MSI), or
+ * into a "file" component for its outer file (a ZIP that names none). Rows
+ * of one outer file are few, so the search is by path over a small index. */
+static void nest_components(json_t *rows, json_t **built, json_t *top)
+{
+    size_t n = json_array_size(rows);
+    json_t *by_path = json_object(), *outer_files = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *p = row_field(json_array_get(rows, i), "path");
+        json_t *list = json_object_get(by_path, p);
+        if (!list)
+            json_object_set_new(by_path, p, list = json_array());
+        json_array_append_new(list, json_integer((json_int_t)i));
+    }
+    /* deepest rows first, so a container's component is complete when placed */
+    size_t placed = 0;
+    for (size_t depth = 64; depth-- > 0;) {
+        for (size_t i = 0; i < n; i++) {
+            json_t *row = json_array_get(rows, i);
+            if (chain_len(row) != depth)
+                continue;
+            placed++;
+            if (depth == 0) {
+                json_array_append_new(top, built[i]);
+                continue;
+            }
+            long best = -1;
+            size_t best_len = 0, k;
+            json_t *idx;
+            json_array_foreach(json_object_get(by_path, row_field(row, "path")), k, idx)
+            {
+                json_t *cand = json_array_get(rows, (size_t)json_integer_value(idx));
+                if (chain_prefix(cand, row) && (best < 0 || chain_len(cand) >= best_len)) {
+                    best = (long)json_integer_value(idx);
+                    best_len = chain_len(cand);
+                }
+            }
+            if (best >= 0) {
+                append_child(built[best], built[i]);
+                continue;
+            }
+            const char *p = row_field(row, "path");
+            json_t *file = json_object_get(outer_files, p);
+            if (!file) {
+                const char *slash = strrchr(p, '/');
+                char ref[96];
+                snprintf(ref, sizeof ref, "container-%zu", json_object_size(outer_files) + 1);
+                file = json_object();
+                json_object_set_new(file, "type", json_string("file"));
+                json_object_set_new(file, "bom-ref", json_string(ref));
+                json_object_set_new(file, "name", json_string(slash ? slash + 1 : p));
+                json_t *occ = json_object(), *occs = json_array(), *ev = json_object();
+                json_object_set(occ, "location", json_object_get(row, "path"));
+                json_array_append_new(occs, occ);
+                json_object_set_new(ev, "occurrences", occs);
+                json_object_set_new(file, "evidence", ev);
+                json_object_set_new(outer_files, p, file);
+                json_array_append(top, file);
+            }
+            append_child(file, built[i]);
+        }
+    }
+    for (size_t i = 0; placed < n && i < n; i++) /* deeper than 64: flat */
+        if (chain_len(json_array_get(rows, i)) >= 64)
+            json_array_append_new(top, built[i]), placed++;
+    json_decref(by_path);
+    json_decref(outer_files);
+}
+
 static void render_cyclonedx(cs_inventory *inv, const cs_report_opts *o, cs_buf *b)
 {
     char uuid[37], ts[32], serial[64];
@@ -377,18 +478,22 @@ static void render_cyclonedx(cs_inventory *inv, const cs_report_opts *o, cs_buf 
     }
     json_object_set_new(bom, "metadata", meta);
     json_t *comps = json_array(), *vulns = json_array();
-    size_t i;
+    size_t i, n = json_array_size(inv->rows);
     json_t *row;
+    json_t **built = calloc(n ? n : 1, sizeof *built);
+    if (!built)
+        cs_out_of_memory();
     json_array_foreach(inv->rows, i, row)
     {
-        json_t *c = component(row, i);
-        const char *ref = json_string_value(json_object_get(c, "bom-ref"));
+        built[i] = component(row, i);
+        const char *ref = json_string_value(json_object_get(built[i], "bom-ref"));
         size_t k;
         json_t *adv;
         json_array_foreach(json_object_get(row, "advisories"), k, adv)
             add_vulnerability(vulns, adv, ref);
-        json_array_append_new(comps, c);
     }
+    nest_components(inv->rows, built, comps);
+    free(built);
     json_object_set_new(bom, "components", comps);
     if (json_array_size(vulns))
         json_object_set_new(bom, "vulnerabilities", vulns);

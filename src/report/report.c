@@ -195,7 +195,7 @@ static void json_emit(json_t *j, cs_buf *b)
 }
 
 /* Where a member sits: the chain from the outer file and the display path. */
-static void json_member_chain(json_t *j, const cs_result *r)
+void cs_json_member_chain(json_t *j, const cs_result *r)
 {
     if (!r->n_members)
         return;
@@ -219,7 +219,7 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
                                                        : "file";
     json_t *j = cs_json_record(o, type);
     cs_json_set_path(j, r->path);
-    json_member_chain(j, r);
+    cs_json_member_chain(j, r);
     if (r->note)
         json_object_set_new(j, "note", cs_json_opt_string(r->note));
     if (is_error(r)) {

@@ -18,4 +18,8 @@ json_t *cs_json_record(const cs_report_opts *o, const char *type);
 /* ISO 8601 UTC, "2026-11-28T07:00:00Z". */
 void cs_report_time(char *out, size_t n, int64_t t);
 
+/* A member's chain ("members": [{"member", "type"}]) and "display_path"; nothing
+ * for a file on disk. */
+void cs_json_member_chain(json_t *j, const cs_result *r);
+
 #endif
