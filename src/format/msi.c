@@ -31,7 +31,7 @@
 #define MAX_STREAMS 32768             /* libgsf finds a stream by index in a list */
 #define MAX_COLS 32                   /* Windows Installer's limit per table */
 #define MAX_DEPTH 64                  /* Directory levels */
-#define MAX_PATHS ((size_t)128 << 20) /* bytes of all install paths together */
+#define MAX_NAMES ((size_t)128 << 20) /* bytes of all names and paths a package keeps */
 #define NAME_CAP 128                  /* a decoded stream name (at most 31 UTF-16 units) */
 
 /* column type bits (_Columns.Type) */
@@ -726,14 +726,28 @@ typedef struct msi_build {
     dir_row *dirs; /* by key */
     comp_row *comps; /* by key */
     size_t n_dirs, n_comps;
-    size_t path_bytes;
+    size_t name_bytes; /* of MAX_NAMES */
+    int names_full;
     const char **why;
 } msi_build;
 
 static int oom(msi_build *b)
 {
-    *b->why = "out of memory";
+    *b->why = b->names_full ? "MSI names and install paths too long in total" : "out of memory";
     return -1;
+}
+
+/* Memory for a name or path: within MAX_NAMES, so that rows naming one
+ * long string many times cannot multiply it. */
+static void *name_alloc(void *ctx, size_t n)
+{
+    msi_build *b = ctx;
+    if (n > MAX_NAMES - b->name_bytes) {
+        b->names_full = 1;
+        return NULL;
+    }
+    b->name_bytes += n;
+    return mem_alloc(&b->mem, n);
 }
 
 static int media_by_last(const void *a, const void *b)
@@ -941,12 +955,7 @@ static msi_view dir_target(msi_view v)
 static int join(msi_build *b, const char *parent, size_t plen, const char *comp, const char **out, size_t *out_len)
 {
     size_t clen = comp ? strlen(comp) : 0, len = plen + (plen && clen) + clen;
-    if (len >= MAX_PATHS - b->path_bytes) {
-        *b->why = "MSI install paths too long in total";
-        return -1;
-    }
-    b->path_bytes += len + 1;
-    char *s = mem_alloc(&b->mem, len + 1);
+    char *s = len < SIZE_MAX ? name_alloc(b, len + 1) : NULL;
     if (!s)
         return oom(b);
     memcpy(s, parent, plen);
@@ -1013,7 +1022,7 @@ static int dir_resolve(msi_build *b, dir_row *d, unsigned hops)
         *b->why = "MSI Directory tree deeper than 64 levels";
         return -1;
     }
-    char *name = view_dup(&b->db, comp, mem_alloc, &b->mem);
+    char *name = view_dup(&b->db, comp, name_alloc, b);
     if (comp.p && !name)
         return oom(b);
     if (join(b, parent ? parent->path : "", parent ? parent->len : 0, name, &d->path, &d->len) != 0)
@@ -1114,9 +1123,9 @@ static int file_row(msi_build *b, const msi_table *t, size_t r, const int *col, 
         return -1;
     }
     name = long_name(name);
-    f->key = view_dup(db, key, mem_alloc, &b->mem);
-    f->component = view_dup(db, comp, mem_alloc, &b->mem);
-    f->name = view_dup(db, name.p ? name : key, mem_alloc, &b->mem);
+    f->key = view_dup(db, key, name_alloc, b);
+    f->component = view_dup(db, comp, name_alloc, b);
+    f->name = view_dup(db, name.p ? name : key, name_alloc, b);
     if (!f->key || (comp.p && !f->component) || !f->name)
         return oom(b);
     if (!f->name[0]) /* bytes that start with NUL: a file is never its directory */
