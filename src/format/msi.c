@@ -269,9 +269,50 @@ static long find_table(const msi_db *db, const char *t)
     return -1;
 }
 
-/* The string pool: id 0 is the null string; a zero length with a non-zero
- * count carries a length over 64 KiB in the next entry. A package without
- * a pool has only the null string. */
+/* The string pool after its header: (length, refcount) entries; id 0 is
+ * the null string. A string of 64 KiB or more takes two entries, written
+ * in two ways: (0, length >> 16) then (length & 0xffff, refcount), as
+ * libmsi (msitools, wixl) writes and rust-msi reads it; or, wine, (0,
+ * refcount) then the 32-bit length, as Wine writes and reads it. *total:
+ * the lengths added up; *longs: whether a long string was seen. */
+static int parse_pool_as(msi_db *db, int wine, size_t *total, int *longs, const char **why)
+{
+    size_t count = (db->pool_len - 4) / 4, offset = 0;
+    free(db->pool);
+    db->n_pool = 1;
+    if (!(db->pool = calloc(count + 1, sizeof *db->pool))) {
+        *why = "out of memory";
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *e = db->pool_raw + 4 + 4 * i;
+        size_t len = cs_rd16le(e), refs = cs_rd16le(e + 2);
+        if (len == 0 && refs != 0) {
+            if (i + 1 >= count) {
+                *why = "MSI string pool truncated";
+                return -1;
+            }
+            const unsigned char *next = e + 4;
+            len = wine ? cs_rd32le(next) : (size_t)refs << 16 | cs_rd16le(next);
+            *longs = 1;
+            i++;
+        }
+        if (len > db->strings_len - offset) {
+            *why = "MSI string pool points past the string data";
+            return -1;
+        }
+        db->pool[db->n_pool].offset = offset;
+        db->pool[db->n_pool].len = len;
+        db->n_pool++;
+        offset += len;
+    }
+    *total = offset;
+    return 0;
+}
+
+/* The string pool, read libmsi's way unless its lengths do not add up to
+ * the string data and Wine's do. A package without a pool has only the
+ * null string. */
 static int parse_pool(msi_db *db, const char **why)
 {
     db->n_pool = 1;
@@ -285,32 +326,15 @@ static int parse_pool(msi_db *db, const char **why)
     uint32_t head = cs_rd32le(db->pool_raw);
     db->ref = head & 0x80000000u ? 3 : 2;
     db->codepage = head & 0xffffu;
-    size_t count = (db->pool_len - 4) / 4, offset = 0;
-    if (!(db->pool = calloc(count + 1, sizeof *db->pool))) {
-        *why = "out of memory";
-        return -1;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const unsigned char *e = db->pool_raw + 4 + 4 * i;
-        size_t len = cs_rd16le(e), refs = cs_rd16le(e + 2);
-        if (len == 0 && refs != 0) {
-            if (i + 1 >= count) {
-                *why = "MSI string pool truncated";
-                return -1;
-            }
-            len = cs_rd32le(db->pool_raw + 4 + 4 * (i + 1));
-            i++;
-        }
-        if (len > db->strings_len - offset) {
-            *why = "MSI string pool points past the string data";
-            return -1;
-        }
-        db->pool[db->n_pool].offset = offset;
-        db->pool[db->n_pool].len = len;
-        db->n_pool++;
-        offset += len;
-    }
-    return 0;
+    size_t total = 0, total_wine = 0;
+    int longs = 0, ignored = 0;
+    const char *why_wine;
+    int rc = parse_pool_as(db, 0, &total, &longs, why);
+    if ((rc == 0 && (!longs || total == db->strings_len)) || (rc != 0 && !longs))
+        return rc;
+    if (parse_pool_as(db, 1, &total_wine, &ignored, &why_wine) == 0 && (rc != 0 || total_wine == db->strings_len))
+        return 0;
+    return parse_pool_as(db, 0, &total, &longs, why);
 }
 
 static int pool_view(const msi_db *db, size_t id, msi_view *v, const char **why)
