@@ -208,6 +208,29 @@ static void traversal_names(void **state)
     cs_msi_package_free(p);
 }
 
+/* A string of 64 KiB or more takes two pool entries, laid out one way by
+ * libmsi (and read so by rust-msi) and another by Wine: both read. */
+static void long_strings(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"long.msi", "long-wine.msi"};
+    const char *prefix = "ProgramFiles64Folder/3CX Desktop App/", *suffix = "/d3dcompiler_47.dll";
+    for (size_t i = 0; i < 2; i++) {
+        cs_msi_package *p = open_fixture(files[i], 1u << 20);
+        const char *path = cs_msi_path(p, "F_d3dcompiler_47_dll");
+        assert_non_null(path);
+        size_t len = strlen(path);
+        assert_int_equal(len, strlen(prefix) + 200000 + strlen(suffix));
+        assert_memory_equal(path, prefix, strlen(prefix));
+        assert_string_equal(path + len - strlen(suffix), suffix);
+        for (size_t k = strlen(prefix); k < len - strlen(suffix); k++)
+            if (path[k] != 'L')
+                fail_msg("%s: byte %zu of the path is 0x%02x", files[i], k, (unsigned char)path[k]);
+        assert_string_equal(cs_msi_path(p, "F_ffmpeg_dll_1"), "ProgramFiles64Folder/3CX Desktop App/ffmpeg.dll");
+        cs_msi_package_free(p);
+    }
+}
+
 static void malformed(void **state)
 {
     (void)state;
@@ -219,6 +242,7 @@ static void malformed(void **state)
         {"bad-poolsize.msi", "string pool malformed"},
         {"bad-strings.msi", "string the pool lacks"},
         {"bad-poolhuge.msi", "MSI"},
+        {"bad-amplified.msi", "too long in total"}, /* 700 paths of 200 KB from one string */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         size_t n;
@@ -335,9 +359,11 @@ int main(int argc, char **argv)
     }
     fclose(f);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(app_streams),   cmocka_unit_test(app_paths),       cmocka_unit_test(stream_limit),
-        cmocka_unit_test(signed_package), cmocka_unit_test(two_cabinets),  cmocka_unit_test(traversal_names),
-        cmocka_unit_test(malformed),     cmocka_unit_test(truncated_and_flipped), cmocka_unit_test(not_msi),
+        cmocka_unit_test(app_streams),    cmocka_unit_test(app_paths),
+        cmocka_unit_test(stream_limit),   cmocka_unit_test(signed_package),
+        cmocka_unit_test(two_cabinets),   cmocka_unit_test(traversal_names),
+        cmocka_unit_test(long_strings),   cmocka_unit_test(malformed),
+        cmocka_unit_test(truncated_and_flipped), cmocka_unit_test(not_msi),
         cmocka_unit_test(product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
