@@ -89,6 +89,22 @@ check "text names the member by its display path" grep -q 'msi-in.zip!/3CXDeskto
 "$CS" scan "${packs[@]}" -q --csv "$fx/installer/msi-in.zip" > "$work/chain.csv"
 check "CSV names the member by its display path" grep -q 'Data1.cab!/.*ffmpeg.dll' "$work/chain.csv"
 
+# THOR's externals for members: unpack_parent and unpack_source, and the member's name
+mkdir -p "$work/ext"
+cat > "$work/ext/unpack.yar" <<'EOF'
+rule member_of_zip_msi_cab { meta: score = 70
+  condition: unpack_parent == "CAB" and unpack_source == "ZIP>MSI>CAB" and filename == "ffmpeg.dll" and extension == ".dll" }
+rule member_of_zip { meta: score = 70
+  condition: unpack_parent == "ZIP" and unpack_source == "ZIP" and filename == "clean.txt" }
+rule outer_file { meta: score = 70
+  condition: unpack_parent == "" and unpack_source == "" and filename == "msi-in.zip" }
+EOF
+"$CS" scan --pack "$work/ext" --detectors yara --json -q "$fx/installer/msi-in.zip" "$fx/archive/members.zip" > "$work/ext.jsonl"
+check "YARA unpack_parent/unpack_source/filename for a member three levels down" jq_true "$work/ext.jsonl" \
+    'any(.[]; (.members | length) == 3 and .reasons[0].rule == "member_of_zip_msi_cab")'
+check "YARA externals for a ZIP member and for the outer file" jq_true "$work/ext.jsonl" \
+    'any(.[]; .display_path != null and (.display_path | endswith("members.zip!/clean.txt")) and .reasons[0].rule == "member_of_zip") and any(.[]; (.members | not) and any(.reasons[]; .rule == "outer_file"))'
+
 # limits, one at a time
 one --max-unpack-depth 20 "$fx/hostile/nested-12.zip" > "$work/deep.jsonl"
 check "with the depth raised, the DLL at the bottom of 12 zips is found" jq_true "$work/deep.jsonl" \

@@ -164,4 +164,15 @@ check "known-good hashes alone are no usable rules" [ $? -eq 2 ]
 run scan --pack "$pack" --json -q --log-skipped "$tree/a-fifo" > "$work/fifo.jsonl"
 check "fifo skipped" jq_true "$work/fifo.jsonl" '.[0].skipped == "not_regular"'
 
+# --follow-symlinks: a symlinked file and a symlinked root are scanned through the link
+lk=$work/links
+mkdir -p "$lk/real" "$lk/tree"
+printf 'talks to sbmsa.wiki\n' > "$lk/real/c2.txt"
+ln -s ../real/c2.txt "$lk/tree/linked.txt"
+ln -s real/c2.txt "$lk/rootlink.txt"
+"$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --log-skipped "$lk/tree" > "$work/nofollow.jsonl"
+check "symlinked file not followed by default" jq_true "$work/nofollow.jsonl" 'any(.[]; .skipped == "symlink")'
+"$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --follow-symlinks "$lk/tree" "$lk/rootlink.txt" > "$work/follow.jsonl"
+check "--follow-symlinks scans a symlinked file and a symlinked root" jq_true "$work/follow.jsonl" \
+    '([.[] | select(.type == "finding") | .path | split("/") | last] | sort) == ["linked.txt", "rootlink.txt"]'
 finish

@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "chainsweep/chainsweep.h"
 #include "util/util.h"
 
@@ -242,11 +247,122 @@ static void nothing_loaded_is_an_error(void **state)
     free(d);
 }
 
+typedef struct records {
+    int n, stop_after;
+    char display[8][256];
+    char detectors[8][128];
+    size_t depth[8];
+} records;
+
+static int collect_records(const cs_result *r, void *ud)
+{
+    records *rs = ud;
+    if (rs->n < 8) {
+        snprintf(rs->display[rs->n], sizeof rs->display[0], "%s", r->display_path ? r->display_path : r->path);
+        rs->depth[rs->n] = r->n_members;
+        rs->detectors[rs->n][0] = '\0';
+        for (size_t i = 0; i < r->n_reasons; i++) {
+            strncat(rs->detectors[rs->n], r->reasons[i].detector, 16);
+            strcat(rs->detectors[rs->n], ",");
+        }
+    }
+    rs->n++;
+    return rs->stop_after && rs->n >= rs->stop_after;
+}
+
+/* The per-thread scanner: a buffer and a descriptor, members included, and
+ * a callback that cancels. */
+static void scanner_buffer_fd_cancel(void **state)
+{
+    (void)state;
+    char *pack = make_pack(), *tree = make_tree();
+    cs_config cfg = CS_CONFIG_INIT;
+    cs_engine *e;
+    cs_error err = {0};
+    assert_int_equal(cs_engine_new(&e, &cfg, &err), CS_OK);
+    assert_int_equal(cs_engine_load_pack(e, pack, &err), CS_OK);
+    assert_int_equal(cs_engine_prepare(e, &err), CS_OK);
+    char cmd[8192], zip[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && zip -q -X z.zip c2.txt notc2.txt", tree);
+    if (system(cmd) != 0)
+        skip(); /* zip is a test dependency (scripts/deps.sh) */
+    snprintf(zip, sizeof zip, "%s/z.zip", tree);
+    FILE *fp = fopen(zip, "rb");
+    assert_non_null(fp);
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+
+    cs_scanner *sc;
+    assert_int_equal(cs_scanner_new(e, &sc, &err), CS_OK);
+    records rs = {0};
+    assert_int_equal(cs_scanner_scan_buffer(sc, buf, n, "upload.zip", collect_records, &rs, &err), CS_OK);
+    assert_int_equal(rs.n, 3); /* two members, then the container */
+    assert_string_equal(rs.display[0], "upload.zip!/c2.txt");
+    assert_int_equal(rs.depth[0], 1);
+    assert_string_equal(rs.detectors[0], "c2,");
+    assert_string_equal(rs.display[2], "upload.zip");
+    assert_non_null(strstr(rs.detectors[2], "contains,")); /* (a stored zip shows the C2 name too) */
+
+    int fd = open(zip, O_RDONLY);
+    assert_true(fd >= 0);
+    records rf = {0};
+    assert_int_equal(cs_scanner_scan_fd(sc, fd, "z.zip", collect_records, &rf, &err), CS_OK);
+    close(fd); /* the descriptor stays the caller's */
+    assert_int_equal(rf.n, 3);
+    assert_string_equal(rf.display[0], "z.zip!/c2.txt");
+
+    records rc = {0};
+    rc.stop_after = 1;
+    assert_int_equal(cs_scanner_scan_buffer(sc, buf, n, "upload.zip", collect_records, &rc, &err), CS_ERR_CANCELLED);
+    assert_int_equal(rc.n, 1); /* nothing after the callback said stop */
+    assert_string_equal(cs_status_str(CS_ERR_CANCELLED), "cancelled");
+
+    /* a directory through scan_path, like cs_scan but in this thread */
+    records rp = {0};
+    assert_int_equal(cs_scanner_scan_path(sc, tree, collect_records, &rp, &err), CS_OK);
+    assert_true(rp.n > 10);
+    cs_scanner_free(sc);
+
+    /* cs_scan cancels too */
+    got g = {0};
+    const char *targets[] = {tree};
+    records rcs = {0};
+    rcs.stop_after = 2;
+    (void)g;
+    assert_int_equal(cs_scan(e, targets, 1, collect_records, &rcs, NULL, &err), CS_ERR_CANCELLED);
+    assert_int_equal(rcs.n, 2);
+    cs_engine_free(e);
+    th_rmrf(pack);
+    th_rmrf(tree);
+    free(pack);
+    free(tree);
+}
+
+static void config_versions(void **state)
+{
+    (void)state;
+    cs_config a = CS_CONFIG_INIT, b;
+    cs_config_init(&b);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(a.version, CS_CONFIG_VERSION);
+    cs_engine *e;
+    cs_error err = {0};
+    a.version = 1; /* before the versioned layout */
+    assert_int_equal(cs_engine_new(&e, &a, &err), CS_ERR_ARG);
+    assert_non_null(strstr(err.message, "version"));
+    for (int s = CS_OK; s <= CS_ERR_CANCELLED; s++)
+        assert_true(strcmp(cs_status_str((cs_status)s), "unknown status") != 0);
+    assert_string_equal(cs_status_str((cs_status)99), "unknown status");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_and_scan),
         cmocka_unit_test(nothing_loaded_is_an_error),
+        cmocka_unit_test(scanner_buffer_fd_cancel),
+        cmocka_unit_test(config_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
