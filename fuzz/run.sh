@@ -32,3 +32,12 @@ run pe "$seeds" "$seeds/signed" "$seeds/products"
 run authenticode "$seeds/signed"
 run yara_split "${SIGBASE:-../shared/data/signature-base}/yara"
 ASAN_OPTIONS=fast_unwind_on_malloc=0 run product "fuzz/corpus/product"
+# the unpackers, seeded with every container fixture (the bombs too: the
+# target's limits are small)
+if [ "$only" = "  " ] || [[ "$only" == *" unpack "* ]]; then
+    if bash tests/fixtures/make_archives.sh "$seeds/archives" >/dev/null 2>&1; then
+        mkdir -p "$seeds/unpack"
+        find "$seeds/archives" -type f ! -name '*.tsv' ! -name '*.txt' -size -2M -exec cp {} "$seeds/unpack/" \;
+    fi
+    ASAN_OPTIONS=fast_unwind_on_malloc=0 run unpack "$seeds/unpack"
+fi

@@ -101,26 +101,22 @@ static const cs_source_methods file_methods = {
 cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err)
 {
     struct stat st;
+    file_source *f = NULL;
+    cs_status rc;
     *out = NULL;
-    if (fstat(fd, &st) != 0) {
-        int en = errno;
+    if (fstat(fd, &st) != 0)
+        rc = cs_error_set(err, CS_ERR_IO, "cannot stat: %s", strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = cs_error_set(err, CS_ERR_ARG, "not a regular file");
+    else if (!(f = calloc(1, sizeof *f)))
+        rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    else
+        rc = CS_OK;
+    if (rc != CS_OK) { /* the descriptors are ours also on failure */
         close(fd);
         if (dirfd >= 0)
             close(dirfd);
-        return cs_error_set(err, CS_ERR_IO, "cannot stat: %s", strerror(en));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        if (dirfd >= 0)
-            close(dirfd);
-        return cs_error_set(err, CS_ERR_ARG, "not a regular file");
-    }
-    file_source *f = calloc(1, sizeof *f);
-    if (!f) {
-        close(fd);
-        if (dirfd >= 0)
-            close(dirfd);
-        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+        return rc;
     }
     source_init(&f->base, &file_methods);
     f->fd = fd;
