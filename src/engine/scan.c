@@ -700,7 +700,9 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
         } else if (cs_source_write(src, block, (size_t)n, &err) != CS_OK) {
             cs_buf_printf(&d, "not unpacked: %s", err.message);
             skip_member(c, m, CS_SKIP_NOT_UNPACKED, d.data);
-            c->parent->incomplete++; /* our failure (disk full), not the file's */
+            pthread_mutex_lock(&c->parent->mu); /* members may be completing on other threads */
+            c->parent->incomplete++;            /* our failure (disk full), not the file's */
+            pthread_mutex_unlock(&c->parent->mu);
         } else {
             atomic_fetch_add(&t->bytes, (uint64_t)n);
             c->bytes += (uint64_t)n;
