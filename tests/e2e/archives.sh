@@ -148,6 +148,24 @@ check "incremental: identical member findings on the second sweep" \
 check "incremental: containers not read again (only partial ones are)" jq_true "$work/incr2.jsonl" \
     '[.[] | select((.type == "error" or .warning) and (.members | not)) | .path] as $partial | .[-1].files_cached > 50 and all(.[]; .type == "summary" or .cached or (.path as $p | $partial | index($p)))'
 
+# formats make_archives.sh does not build: XAR (a macOS flat .pkg's container,
+# written by bsdtar) and an NSIS installer (noted: no C library unpacks NSIS)
+mkdir -p "$work/more/xar-src/Payload"
+cp "$fx/plain/ffmpeg.dll" "$work/more/xar-src/Payload/"
+(cd "$work/more/xar-src" && bsdtar --format xar -cf "$work/more/pkg.xar" Payload)
+if command -v makensis > /dev/null; then
+    printf 'OutFile "%s"\nUnicode true\nSetCompressor /SOLID lzma\nSection\nSetOutPath $INSTDIR\nFile "%s"\nSectionEnd\n' \
+        "$work/more/setup-nsis.exe" "$fx/plain/ffmpeg.dll" > "$work/more/t.nsi"
+    makensis -V1 "$work/more/t.nsi" > /dev/null
+fi
+one "$work/more" > "$work/more.jsonl"
+check "XAR: the member is found" jq_true "$work/more.jsonl" \
+    'any(.[]; .container == null and .display_path != null and (.display_path | endswith("pkg.xar!/Payload/ffmpeg.dll")) and any(.reasons[]; .detector == "yara"))'
+if [ -f "$work/more/setup-nsis.exe" ]; then
+    check "NSIS installer: a note says it is not unpacked" jq_true "$work/more.jsonl" \
+        'any(.[]; (.path | endswith("setup-nsis.exe")) and (.note | test("NSIS")))'
+fi
+
 # inventory: installer contents as nested CycloneDX components
 "$CS" inventory "${packs[@]}" --cyclonedx "$fx/installer" > "$work/bom.json" 2> /dev/null
 check "inventory of installers: CycloneDX 1.5 validates" python3 "$SRC/tests/e2e/validate_cyclonedx.py" "$SRC/tests/schema" "$work/bom.json"
