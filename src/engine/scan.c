@@ -428,6 +428,7 @@ static void complete(cs_scanner *s, cs_job *j)
 
 struct cs_unpack_ctx {
     cs_scanner *s;
+    const cs_unpacker_ops *ops;
     cs_job *parent;
     cs_file *f;
     const char *format;
@@ -639,6 +640,21 @@ static int admit(cs_unpack_ctx *c, const cs_member_info *m)
     return ok;
 }
 
+/* A member of a container whose unpacker can read members by name gets a
+ * source that opens related objects (a bundle's ../Info.plist) in it; the
+ * bare source when that cannot be had. */
+static cs_source *with_container(cs_unpack_ctx *c, const cs_member_info *m, cs_source *src)
+{
+    cs_source *wrapped;
+    if (!c->ops->extract)
+        return src;
+    cs_source_ref(src); /* kept when wrapping fails (it takes src over) */
+    if (cs_source_member(src, c->f->src, m->name, c->ops->extract, &wrapped, NULL) != CS_OK)
+        return src;
+    cs_source_unref(src);
+    return wrapped;
+}
+
 /* Hand a member to another worker when there is room, else scan it here. */
 static void dispatch(cs_unpack_ctx *c, cs_job *j)
 {
@@ -668,7 +684,7 @@ void cs_unpack_range(cs_unpack_ctx *c, const cs_member_info *m, uint64_t off, ui
     atomic_fetch_add(&c->parent->tree->bytes, len);
     c->bytes += len;
     cs_job *j = member_job(c, m);
-    j->src = src;
+    j->src = with_container(c, m, src);
     dispatch(c, j);
 }
 
@@ -718,7 +734,7 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
         return;
     }
     cs_job *j = member_job(c, m);
-    j->src = src;
+    j->src = with_container(c, m, src);
     if (warning) {
         cs_buf d = {0};
         cs_buf_printf(&d, "damaged member: %s", warning);
@@ -738,7 +754,7 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
         if (!format)
             continue;
         j->result.container = format;
-        cs_unpack_ctx c = {s, j, f, format, 0, 0, 0, NULL, 0, 0};
+        cs_unpack_ctx c = {s, cs_unpackers[u], j, f, format, 0, 0, 0, NULL, 0, 0};
         if (j->depth >= cfg->max_unpack_depth) {
             cs_member_info mi = {"*", UINT64_MAX, 0, 0, NULL};
             cs_buf d = {0};

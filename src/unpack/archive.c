@@ -224,4 +224,74 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
     return CS_OK;
 }
 
-const cs_unpacker_ops cs_unpacker_archive = {"archive", archive_claims, archive_iterate};
+/* "./a//b\\c" -> "a/b/c": names as libarchive formats store them, compared
+ * the way a member's related path is resolved. */
+static void normalize_name(const char *in, char *out, size_t n)
+{
+    size_t len = 0;
+    for (const char *p = in; *p && len + 1 < n;) {
+        size_t k = strcspn(p, "/\\");
+        if (k && !(k == 1 && p[0] == '.')) {
+            if (len && len + 1 < n)
+                out[len++] = '/';
+            for (size_t i = 0; i < k && len + 1 < n; i++)
+                out[len++] = p[i];
+        }
+        p += k;
+        if (*p)
+            p++;
+    }
+    out[len] = '\0';
+}
+
+static cs_status archive_extract(cs_source *container, const char *name, size_t max, cs_source **out, cs_error *err)
+{
+    const unsigned char *d = cs_source_map(container, err);
+    *out = NULL;
+    if (!d)
+        return CS_ERR_IO;
+    struct archive *a = archive_read_new();
+    if (!a)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    cs_status rc = cs_error_set(err, CS_ERR_IO, "%s: not in the container", name);
+    struct archive_entry *e;
+    char norm[4096];
+    if (archive_read_open_memory(a, d, (size_t)container->meta.size) == ARCHIVE_OK) {
+        while (archive_read_next_header(a, &e) >= ARCHIVE_WARN) {
+            const char *p = archive_entry_pathname(e);
+            if (!p || archive_entry_filetype(e) != AE_IFREG)
+                continue;
+            normalize_name(p, norm, sizeof norm);
+            if (strcmp(norm, name) != 0)
+                continue;
+            if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > max) {
+                rc = cs_error_set(err, CS_ERR_IO, "%s: larger than %zu bytes", name, max);
+                break;
+            }
+            if ((rc = cs_source_buffer(max, NULL, out, err)) != CS_OK)
+                break;
+            const void *buf;
+            size_t len;
+            la_int64_t off;
+            int r;
+            while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                if ((*out)->meta.size + len > max || cs_source_write(*out, buf, len, err) != CS_OK) {
+                    r = ARCHIVE_FATAL;
+                    break;
+                }
+            }
+            if (r != ARCHIVE_EOF) {
+                cs_source_unref(*out);
+                *out = NULL;
+                rc = cs_error_set(err, CS_ERR_IO, "%s: cannot be read", name);
+            }
+            break;
+        }
+    }
+    archive_read_free(a);
+    return rc;
+}
+
+const cs_unpacker_ops cs_unpacker_archive = {"archive", archive_claims, archive_iterate, archive_extract};

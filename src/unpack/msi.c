@@ -84,4 +84,4 @@ static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, c
     return CS_OK;
 }
 
-const cs_unpacker_ops cs_unpacker_msi = {"msi", msi_claims, msi_iterate};
+const cs_unpacker_ops cs_unpacker_msi = {"msi", msi_claims, msi_iterate, NULL};

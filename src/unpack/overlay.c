@@ -56,4 +56,4 @@ static cs_status overlay_iterate(cs_file *f, const char *format, cs_unpack_ctx *
     return CS_OK;
 }
 
-const cs_unpacker_ops cs_unpacker_pe_overlay = {"pe-overlay", overlay_claims, overlay_iterate};
+const cs_unpacker_ops cs_unpacker_pe_overlay = {"pe-overlay", overlay_claims, overlay_iterate, NULL};

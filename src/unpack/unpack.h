@@ -70,6 +70,10 @@ typedef struct cs_unpacker_ops {
     /* Announce every member through c. A returned error is the container's
      * (like cs_unpack_fail). */
     cs_status (*iterate)(cs_file *f, const char *format, cs_unpack_ctx *c, cs_error *err);
+    /* Optional: read one member by name (a sibling a member asks for: a
+     * bundle's Contents/Info.plist). Members of unpackers that have it can
+     * open related objects. */
+    cs_extract_fn extract;
 } cs_unpacker_ops;
 
 /* The archive format libarchive would be asked to read for these bytes

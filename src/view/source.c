@@ -383,6 +383,106 @@ cs_status cs_source_write(cs_source *s, const void *p, size_t n, cs_error *err)
     return CS_OK;
 }
 
+/* ---- a member with its container, for related lookups ---- */
+
+typedef struct member_source {
+    cs_source base;
+    cs_source *inner, *container;
+    char *name;
+    cs_extract_fn extract;
+} member_source;
+
+static ssize_t member_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
+{
+    member_source *m = (member_source *)s;
+    return m->inner->methods->read_at(m->inner, buf, len, off);
+}
+
+static const unsigned char *member_map(cs_source *s, cs_error *err)
+{
+    return cs_source_map(((member_source *)s)->inner, err);
+}
+
+int cs_member_path_resolve(const char *name, const char *relpath, char *out, size_t n)
+{
+    size_t len = 0;
+    const char *slash = strrchr(name, '/');
+    size_t dir = slash ? (size_t)(slash - name) : 0;
+    if (dir >= n)
+        return -1;
+    memcpy(out, name, dir);
+    len = dir;
+    out[len] = '\0';
+    for (const char *p = relpath; *p;) {
+        size_t k = strcspn(p, "/");
+        if (k == 2 && p[0] == '.' && p[1] == '.') {
+            if (len == 0)
+                return -1; /* above the container's top */
+            char *up = memrchr(out, '/', len);
+            len = up ? (size_t)(up - out) : 0;
+        } else if (k && !(k == 1 && p[0] == '.')) {
+            if (len + (len ? 1 : 0) + k >= n)
+                return -1;
+            if (len)
+                out[len++] = '/';
+            memcpy(out + len, p, k);
+            len += k;
+        }
+        out[len] = '\0';
+        p += k;
+        if (*p)
+            p++;
+    }
+    return len ? 0 : -1;
+}
+
+#define RELATED_MAX (1u << 20)
+
+static cs_status member_open_related(cs_source *s, const char *relpath, cs_source **out, cs_error *err)
+{
+    member_source *m = (member_source *)s;
+    char path[4096];
+    if (cs_member_path_resolve(m->name, relpath, path, sizeof path) != 0)
+        return cs_error_set(err, CS_ERR_IO, "%s: outside the container", relpath);
+    return m->extract(m->container, path, RELATED_MAX, out, err);
+}
+
+static void member_close(cs_source *s)
+{
+    member_source *m = (member_source *)s;
+    cs_source_unref(m->inner);
+    cs_source_unref(m->container);
+    free(m->name);
+    free(m);
+}
+
+static const cs_source_methods member_methods = {
+    CS_SOURCE_METHODS_VERSION, "member", member_read_at, member_map, member_open_related, member_close,
+};
+
+cs_status cs_source_member(cs_source *inner, cs_source *container, const char *name, cs_extract_fn extract,
+                           cs_source **out, cs_error *err)
+{
+    member_source *m = calloc(1, sizeof *m);
+    char *nm = strdup(name);
+    *out = NULL;
+    if (!m || !nm) {
+        free(m);
+        free(nm);
+        cs_source_unref(inner);
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
+    source_init(&m->base, &member_methods);
+    m->base.meta = inner->meta;
+    m->inner = inner;
+    cs_source_ref(container);
+    m->container = container;
+    m->name = nm;
+    m->extract = extract;
+    *out = &m->base;
+    return CS_OK;
+}
+
 /* ---- common ---- */
 
 const unsigned char *cs_source_map(cs_source *s, cs_error *err)

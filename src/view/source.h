@@ -77,6 +77,19 @@ cs_status cs_source_range(cs_source *parent, uint64_t off, uint64_t len, cs_sour
 cs_status cs_source_buffer(size_t spill, const char *tmpdir, cs_source **out, cs_error *err);
 cs_status cs_source_write(cs_source *s, const void *p, size_t n, cs_error *err);
 
+/* Reads a sibling of a member out of its container: the member named name
+ * (a path inside the container, '/'-separated), at most max bytes. */
+typedef cs_status (*cs_extract_fn)(cs_source *container, const char *name, size_t max, cs_source **out,
+                                   cs_error *err);
+/* A member as its own source: the bytes of inner (taken over), its name in
+ * the container, and related objects ("../Info.plist") looked up in the
+ * container through extract (which keeps the container referenced). */
+cs_status cs_source_member(cs_source *inner, cs_source *container, const char *name, cs_extract_fn extract,
+                           cs_source **out, cs_error *err);
+/* Resolve relpath against the directory of name ("a/b/c" + "../d" ->
+ * "a/d"), '/'-separated, into out; -1 when it climbs above the top. */
+int cs_member_path_resolve(const char *name, const char *relpath, char *out, size_t n);
+
 /* Map the whole content (once; later calls return the same bytes). Empty
  * sources give a valid pointer to no bytes. */
 const unsigned char *cs_source_map(cs_source *s, cs_error *err);

@@ -166,6 +166,17 @@ if [ -f "$work/more/setup-nsis.exe" ]; then
         'any(.[]; (.path | endswith("setup-nsis.exe")) and (.note | test("NSIS")))'
 fi
 
+# related objects inside containers: a macOS bundle zipped or tarred is read
+# with its Contents/Info.plist, so the advisory layer sees what it is
+if bash "$SRC/tests/fixtures/make_products.sh" "$work/prod" > /dev/null 2>&1; then
+    (cd "$work/prod" && zip -qr "$work/more2.zip" mac-1213 near-mac-422 && tar czf "$work/more2.tar.gz" mac-402)
+    "$CS" scan "${packs[@]}" --detectors advisory --json -q "$work/more2.zip" "$work/more2.tar.gz" > "$work/bundles.jsonl"
+    check "bundles in a ZIP and a tar.gz: Info.plist read beside the executable, compromised versions reported" jq_true "$work/bundles.jsonl" \
+        '([.[] | select(.members) | .reasons[0].rule] | sort) == ["CS-2023-3CX-MACOS", "CS-2023-3CX-MACOS"] and all(.[] | select(.members); .product.source_path | endswith(".app/Contents/Info.plist"))'
+    check "the near miss (18.12.422) in the same ZIP is not reported" jq_true "$work/bundles.jsonl" \
+        'all(.[]; (.display_path // "") | test("near-mac-422") | not)'
+fi
+
 # inventory: installer contents as nested CycloneDX components
 "$CS" inventory "${packs[@]}" --cyclonedx "$fx/installer" > "$work/bom.json" 2> /dev/null
 check "inventory of installers: CycloneDX 1.5 validates" python3 "$SRC/tests/e2e/validate_cyclonedx.py" "$SRC/tests/schema" "$work/bom.json"
