@@ -87,9 +87,8 @@ static cs_status c2_prepare(void *st, cs_engine *e, cs_error *err)
     char **wide = cs_xmalloc(s->n * sizeof *wide);
     for (size_t i = 0; i < s->n; i++) {
         size_t n = strlen(s->iocs[i].value);
-        wide[i] = calloc(2 * n, 1);
-        if (!wide[i])
-            abort();
+        wide[i] = cs_xmalloc(2 * n); /* prepare runs inside the engine's guard */
+        memset(wide[i], 0, 2 * n);
         for (size_t j = 0; j < n; j++)
             wide[i][2 * j] = s->iocs[i].value[j];
         exprs[2 * i] = s->iocs[i].value;
