@@ -31,7 +31,9 @@
 #define MAX_STREAMS 32768             /* libgsf finds a stream by index in a list */
 #define MAX_COLS 32                   /* Windows Installer's limit per table */
 #define MAX_DEPTH 64                  /* Directory levels */
-#define MAX_NAMES ((size_t)128 << 20) /* bytes of all names and paths a package keeps */
+#define MAX_NAMES ((size_t)128 << 20) /* bytes of all names and paths a package keeps: at most */
+#define NAMES_BASE ((size_t)16 << 20)  /* this plus NAMES_PER_BYTE per byte of the package */
+#define NAMES_PER_BYTE 16
 #define NAME_CAP 128                  /* a decoded stream name (at most 31 UTF-16 units) */
 
 /* column type bits (_Columns.Type) */
@@ -750,7 +752,7 @@ typedef struct msi_build {
     dir_row *dirs; /* by key */
     comp_row *comps; /* by key */
     size_t n_dirs, n_comps;
-    size_t name_bytes; /* of MAX_NAMES */
+    size_t name_bytes, names_max;
     int names_full;
     const char **why;
 } msi_build;
@@ -761,12 +763,12 @@ static int oom(msi_build *b)
     return -1;
 }
 
-/* Memory for a name or path: within MAX_NAMES, so that rows naming one
- * long string many times cannot multiply it. */
+/* Memory for a name or path, within the package's budget, so that rows
+ * naming one long string many times cannot multiply it. */
 static void *name_alloc(void *ctx, size_t n)
 {
     msi_build *b = ctx;
-    if (n > MAX_NAMES - b->name_bytes) {
+    if (n > b->names_max - b->name_bytes) {
         b->names_full = 1;
         return NULL;
     }
@@ -1219,6 +1221,7 @@ int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_
     msi_build b;
     memset(&b, 0, sizeof b);
     b.why = why;
+    b.names_max = n < (MAX_NAMES - NAMES_BASE) / NAMES_PER_BYTE ? NAMES_BASE + NAMES_PER_BYTE * n : MAX_NAMES;
     if (db_open(&b.db, d, n, why) != 0)
         return -1;
     int rc = -1;

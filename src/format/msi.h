@@ -76,7 +76,9 @@ typedef struct cs_msi_package {
  * when the compound file, the string pool, a table (row sizes, column
  * definitions, string ids, duplicate or missing keys, references between
  * File, Component and Directory, Directory parent cycles, more than 64
- * levels) or a stream is malformed, or when memory runs out. */
+ * levels) or a stream is malformed, when its names and install paths
+ * together would take more than 16 MiB plus 16 bytes per byte of the
+ * package (at most 128 MiB), or when memory runs out. */
 int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_package **out, const char **why);
 
 /* The File row whose key is key (a cabinet entry's name), or NULL. */
