@@ -88,6 +88,7 @@ typedef struct cs_pipeline {
     cs_queue work, results;
     atomic_uint workers_left;
     atomic_uint_fast64_t inflight;
+    atomic_int lost;           /* memory ran out outside a file's own guard: records may be missing */
     cs_state *state;           /* incremental sweeps, or NULL */
 } cs_pipeline;
 
@@ -1003,11 +1004,20 @@ static void *worker_main(void *arg)
         lower_priority();
     double wall0 = now_seconds(), cpu0 = thread_cpu_seconds();
     cs_job *j;
+    /* a file's faults are caught in scan_view; this guard catches memory
+     * running out while records are finished or handed on, which would
+     * otherwise abort: the scan then fails loudly instead */
+    cs_guard g;
+    cs_guard_enter(&g);
     while ((j = cs_queue_pop(&w->p->work)) != NULL) {
-        run_job(w, j);
+        if (sigsetjmp(g.jb, 1) == 0)
+            run_job(w, j);
+        else
+            atomic_store(&w->p->lost, 1);
         if (cfg->cpu_limit > 0 && cfg->cpu_limit < 100)
             throttle(cfg->cpu_limit, wall0, cpu0);
     }
+    cs_guard_leave(&g);
     if (atomic_fetch_sub(&w->p->workers_left, 1) == 1)
         cs_queue_close(&w->p->results);
     return NULL;
@@ -1112,6 +1122,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     p.state = state;
     atomic_init(&p.workers_left, nw);
     atomic_init(&p.inflight, 0);
+    atomic_init(&p.lost, 0);
     if (cs_queue_init(&p.work, 4 * (size_t)nw + 64) != 0 || cs_queue_init(&p.results, 4 * (size_t)nw + 64) != 0) {
         rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
         goto fail;
@@ -1166,6 +1177,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     summary->elapsed = now_seconds() - t0;
     if (rc != CS_OK)
         return rc;
+    if (atomic_load(&p.lost))
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory while finishing records: some records are missing");
     if (store_rc == CS_OK && cancelled)
         return cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback");
     return store_rc;
