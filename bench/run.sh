@@ -2,7 +2,9 @@
 # Side-by-side benchmark: chainsweep against yara, clamscan and the floors
 # (cat, OpenSSL SHA-256) on the same files, rules and threads; runs
 # alternate to cancel drift; medians of REPS runs; peak RSS of each.
-# usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP)
+# usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES)
+# Then the archive row (bench/archives.sh: the same members loose, zipped, in
+# an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
@@ -151,3 +153,9 @@ subprocess.run(["gnuplot"], input=script.encode(), check=True)
 PY
 fi
 cat "$out.txt"
+# the archive row: same stamp, its own files (bench/results/$stamp-archives.*)
+if [ "${ARCHIVES:-1}" != 0 ]; then
+  echo >&2
+  BENCH_DIR=$BENCH_DIR THREADS=$THREADS REPS=$REPS CHAINSWEEP=$CS STAMP=$stamp bash bench/archives.sh "$(dirname "$CS")" ||
+    echo "archive row failed or skipped (exit $?)" >&2
+fi
