@@ -744,6 +744,7 @@ typedef struct comp_row {
 typedef struct msi_build {
     msi_db db;
     struct cs_msi_chunk *mem;
+    int lazy;         /* streams are read later: keep the compound file */
     cs_msi_package *p;
     media_row *media; /* by LastSequence */
     media_row **cabs; /* the rows with embedded cabinets, by stream name */
@@ -903,6 +904,7 @@ static int load_streams(msi_build *b, uint64_t limit)
         unsigned char *buf;
         memset(s, 0, sizeof *s);
         s->size = size;
+        s->index = i;
         if (!(s->name = mem_strdup(b, db->children[i].name))) {
             rc = oom(b);
         } else {
@@ -915,7 +917,9 @@ static int load_streams(msi_build *b, uint64_t limit)
                     for (size_t m = cab; m < b->n_cabs && view_cmp(b->cabs[m]->cab, s_cab) == 0; m++)
                         b->cabs[m]->stream = s;
             }
-            if (size > limit)
+            if (b->lazy)
+                ; /* read later, block by block (cs_msi_stream_open) */
+            else if (size > limit)
                 s->too_large = 1;
             else if (size > db->budget)
                 *b->why = "MSI: its streams add up to more than the file", rc = -1;
@@ -1215,35 +1219,128 @@ static int load_files(msi_build *b)
     return 0;
 }
 
-int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_package **out, const char **why)
+static int open_package(const unsigned char *d, size_t n, uint64_t stream_limit, int lazy, cs_msi_package **out,
+                        const char **why)
 {
     *out = NULL;
     msi_build b;
     memset(&b, 0, sizeof b);
     b.why = why;
+    b.lazy = lazy;
     b.names_max = n < (MAX_NAMES - NAMES_BASE) / NAMES_PER_BYTE ? NAMES_BASE + NAMES_PER_BYTE * n : MAX_NAMES;
-    if (db_open(&b.db, d, n, why) != 0)
+    msi_db *db = lazy ? calloc(1, sizeof *db) : &b.db;
+    if (!db) {
+        *why = "out of memory";
         return -1;
+    }
+    if (db_open(db, d, n, why) != 0) {
+        if (lazy)
+            free(db);
+        return -1;
+    }
+    if (lazy)
+        b.db = *db; /* the build reads through b.db; the package keeps the copy */
     int rc = -1;
     if (!(b.p = mem_alloc(&b.mem, sizeof *b.p))) {
         oom(&b);
     } else {
         memset(b.p, 0, sizeof *b.p);
-        rc = load_media_binary(&b) == 0 && load_streams(&b, stream_limit) == 0 && load_files(&b) == 0 ? 0 : -1;
+        rc = load_media_binary(&b) == 0 && load_streams(&b, stream_limit) == 0 ? 0 : -1;
+        if (rc == 0 && load_files(&b) != 0) {
+            if (!lazy) {
+                rc = -1;
+            } else { /* the streams are still worth reading; names are lost */
+                b.p->names_error = *why;
+                b.p->files = NULL;
+                b.p->n_files = 0;
+            }
+        }
     }
     free(b.media);
     free(b.cabs);
     free(b.binaries);
     free(b.dirs);
     free(b.comps);
-    db_close(&b.db);
+    if (lazy) {
+        *db = b.db;
+        if (rc != 0) {
+            db_close(db);
+            free(db);
+        }
+    } else {
+        db_close(&b.db);
+    }
     if (rc != 0) {
         mem_free(b.mem);
         return -1;
     }
     b.p->mem = b.mem;
+    b.p->db = lazy ? db : NULL;
     *out = b.p;
     return 0;
+}
+
+int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_package **out, const char **why)
+{
+    return open_package(d, n, stream_limit, 0, out, why);
+}
+
+int cs_msi_open_lazy(const unsigned char *d, size_t n, cs_msi_package **out, const char **why)
+{
+    return open_package(d, n, UINT64_MAX, 1, out, why);
+}
+
+#define MSI_BLOCK (1u << 20)
+
+struct cs_msi_reader {
+    GsfInput *in;
+    uint64_t left;
+};
+
+cs_msi_reader *cs_msi_stream_open(cs_msi_package *p, const cs_msi_stream *s, const char **why)
+{
+    if (!p->db || s->index >= p->db->n_children) {
+        *why = "MSI: package not opened for reading streams";
+        return NULL;
+    }
+    int storage;
+    uint64_t size;
+    GsfInput *child = child_open(p->db, s->index, &storage, &size, why);
+    if (!child)
+        return NULL;
+    cs_msi_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        g_object_unref(child);
+        *why = "out of memory";
+        return NULL;
+    }
+    r->in = child;
+    r->left = size;
+    return r;
+}
+
+long cs_msi_stream_next(cs_msi_reader *r, const unsigned char **block, const char **why)
+{
+    if (r->left == 0)
+        return 0;
+    size_t n = r->left < MSI_BLOCK ? (size_t)r->left : MSI_BLOCK;
+    /* libgsf hands out its own buffer (or the mapped bytes) when given none */
+    const guint8 *p = gsf_input_read(r->in, n, NULL);
+    if (!p) {
+        *why = "MSI: a stream cannot be read";
+        return -1;
+    }
+    r->left -= n;
+    *block = p;
+    return (long)n;
+}
+
+void cs_msi_stream_close(cs_msi_reader *r)
+{
+    if (!r)
+        return;
+    g_object_unref(r->in);
+    free(r);
 }
 
 const cs_msi_file *cs_msi_file_by_key(const cs_msi_package *p, const char *key)
@@ -1262,8 +1359,14 @@ const char *cs_msi_path(const cs_msi_package *p, const char *key)
 
 void cs_msi_package_free(cs_msi_package *p)
 {
-    if (p)
-        mem_free(p->mem); /* p lives in it too */
+    if (!p)
+        return;
+    msi_db *db = p->db;
+    mem_free(p->mem); /* p lives in it too */
+    if (db) {
+        db_close(db);
+        free(db);
+    }
 }
 
 const char *cs_msi_stream_kind_name(cs_msi_stream_kind kind)

@@ -35,8 +35,9 @@ typedef struct cs_msi_stream {
     const char *row;          /* CS_MSI_BINARY: the row's Name ("CaDll"); else NULL */
     int disk_id;              /* CS_MSI_CABINET: the Media row's DiskId; else 0 */
     uint64_t size;            /* bytes in the stream */
-    const unsigned char *data; /* the size bytes; NULL when too_large */
+    const unsigned char *data; /* the size bytes; NULL when too_large or opened without reading */
     int too_large;            /* size is over the caller's limit: not read */
+    size_t index;             /* private: the compound-file child */
 } cs_msi_stream;
 
 typedef struct cs_msi_file {
@@ -65,7 +66,10 @@ typedef struct cs_msi_package {
     size_t n_streams;
     cs_msi_file *files;        /* every File row, sorted by key */
     size_t n_files;
+    const char *names_error;   /* the File, Component or Directory tables are damaged: files
+                                  is empty and cabinet entries keep their keys; NULL otherwise */
     struct cs_msi_chunk *mem;  /* private: the package's memory */
+    struct msi_db *db;         /* private: the compound file, kept when streams are read later */
 } cs_msi_package;
 
 /* Read the package in d (n bytes; the caller keeps d alive only for the
@@ -80,6 +84,21 @@ typedef struct cs_msi_package {
  * together would take more than 16 MiB plus 16 bytes per byte of the
  * package (at most 128 MiB), or when memory runs out. */
 int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_package **out, const char **why);
+
+/* The package in d without reading any stream's data (streams have
+ * data NULL, too_large 0): read each with cs_msi_stream_open while d and
+ * the package are alive. A package whose File, Component or Directory
+ * tables are damaged still gives its streams, with names_error set. Same
+ * return values as cs_msi_open otherwise. */
+int cs_msi_open_lazy(const unsigned char *d, size_t n, cs_msi_package **out, const char **why);
+
+/* Stream s of a package opened with cs_msi_open_lazy, in blocks of at most
+ * 1 MiB: cs_msi_stream_next gives the next block (valid until the next
+ * call) and its length, 0 at the end, -1 with *why. */
+typedef struct cs_msi_reader cs_msi_reader;
+cs_msi_reader *cs_msi_stream_open(cs_msi_package *p, const cs_msi_stream *s, const char **why);
+long cs_msi_stream_next(cs_msi_reader *r, const unsigned char **block, const char **why);
+void cs_msi_stream_close(cs_msi_reader *r);
 
 /* The File row whose key is key (a cabinet entry's name), or NULL. */
 const cs_msi_file *cs_msi_file_by_key(const cs_msi_package *p, const char *key);

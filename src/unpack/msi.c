@@ -3,7 +3,10 @@
  * DLLs, other non-table streams) become members; a cabinet's entries, which
  * it stores under File keys (F_ffmpeg_dll_1), are named by the File table's
  * install path (ProgramFiles64Folder/3CX Desktop App/ffmpeg.dll). The
- * package's signature and summary streams are not payload and are left out. */
+ * package's signature and summary streams are not payload and are left out.
+ * Streams are read block by block into their members: a 100 MB cabinet is
+ * never held twice. A package whose file tables are damaged still gives
+ * its cabinets, their entries named by File key, with a note. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,22 +18,13 @@ static const char *msi_claims(const cs_file *f)
     return f->filetype && strcmp(f->filetype, "MSI") == 0 ? "MSI" : NULL;
 }
 
-typedef struct whole {
-    const unsigned char *data;
-    uint64_t size;
-    int done;
-} whole;
-
-/* A stream libgsf already copied out: handed over as one block. */
-static long read_whole(void *ud, const void **block, const char **why)
+/* A stream read block by block through libgsf, straight into the member. */
+static long read_stream(void *ud, const void **block, const char **why)
 {
-    (void)why;
-    whole *w = ud;
-    if (w->done || w->size == 0)
-        return 0;
-    w->done = 1;
-    *block = w->data;
-    return (long)w->size;
+    const unsigned char *b = NULL;
+    long n = cs_msi_stream_next(ud, &b, why);
+    *block = b;
+    return n;
 }
 
 static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, cs_error *err)
@@ -38,7 +32,7 @@ static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, c
     (void)format;
     cs_msi_package *pkg = NULL;
     const char *why = NULL;
-    if (cs_msi_open(f->data, f->size, cs_unpack_config(c)->max_member_size, &pkg, &why) != 0) {
+    if (cs_msi_open_lazy(f->data, f->size, &pkg, &why) != 0) {
         cs_buf b = {0};
         cs_buf_printf(&b, "not unpacked: %s", why ? why : "malformed package");
         cs_unpack_fail(c, b.data);
@@ -52,6 +46,12 @@ static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, c
         free(names);
         cs_msi_package_free(pkg);
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    }
+    if (pkg->names_error) {
+        cs_buf b = {0};
+        cs_buf_printf(&b, "cabinet entries keep their File keys: %s", pkg->names_error);
+        cs_unpack_fail(c, b.data);
+        cs_buf_free(&b);
     }
     for (size_t i = 0; i < pkg->n_streams && cs_unpack_more(c); i++) {
         const cs_msi_stream *s = &pkg->streams[i];
@@ -71,12 +71,13 @@ static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, c
         mi.name = s->name;
         mi.size = s->size;
         mi.names = map.n ? &map : NULL;
-        if (s->too_large) {
-            cs_unpack_skip(c, &mi, CS_SKIP_TOO_LARGE, "stream larger than --max-member-size");
+        cs_msi_reader *r = cs_msi_stream_open(pkg, s, &why);
+        if (!r) {
+            cs_unpack_skip(c, &mi, CS_SKIP_NOT_UNPACKED, why);
             continue;
         }
-        whole w = {s->data, s->size, 0};
-        cs_unpack_stream(c, &mi, read_whole, &w);
+        cs_unpack_stream(c, &mi, read_stream, r);
+        cs_msi_stream_close(r);
     }
     free(keys);
     free(names);
