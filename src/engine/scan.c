@@ -89,6 +89,10 @@ typedef struct cs_pipeline {
     atomic_uint workers_left;
     atomic_uint_fast64_t inflight;
     atomic_int lost;           /* memory ran out outside a file's own guard: records may be missing */
+    /* outer files not yet delivered, plus 1 while the walker runs: the work
+     * queue closes at 0, not when the walker ends, so that idle workers stay
+     * to take the members of a large archive another worker unpacks */
+    atomic_size_t outstanding;
     cs_state *state;           /* incremental sweeps, or NULL */
 } cs_pipeline;
 
@@ -204,7 +208,16 @@ static cs_job *job_from_walk(const cs_walk_entry *ent)
 static void on_walk_entry(void *ud, const cs_walk_entry *ent)
 {
     cs_pipeline *p = ud;
+    atomic_fetch_add(&p->outstanding, 1);
     cs_queue_push(&p->work, job_from_walk(ent));
+}
+
+/* An outer file is delivered, or the walk ended: the last one closes the
+ * work queue, and the workers end once it is drained. */
+static void outstanding_done(cs_pipeline *p)
+{
+    if (atomic_fetch_sub(&p->outstanding, 1) == 1)
+        cs_queue_close(&p->work);
 }
 
 /* nice 19 and the idle I/O class, for sweeps on production endpoints */
@@ -224,7 +237,7 @@ static void *walker_main(void *arg)
         lower_priority();
     for (size_t i = 0; i < p->n_targets; i++)
         walk_root(p->e, p->targets[i], on_walk_entry, p);
-    cs_queue_close(&p->work);
+    outstanding_done(p);
     return NULL;
 }
 
@@ -388,7 +401,10 @@ static void finalize(cs_scanner *s, cs_job *j)
 static void deliver(cs_scanner *s, cs_job *j)
 {
     if (s->p) {
-        cs_queue_push(&s->p->results, j);
+        int outer = !j->parent;
+        cs_queue_push(&s->p->results, j); /* j belongs to the collector from here */
+        if (outer)
+            outstanding_done(s->p);
         return;
     }
     if (s->cb && !s->cancelled && s->cb(&j->result, s->ud) != 0)
@@ -1010,10 +1026,14 @@ static void *worker_main(void *arg)
     cs_guard g;
     cs_guard_enter(&g);
     while ((j = cs_queue_pop(&w->p->work)) != NULL) {
-        if (sigsetjmp(g.jb, 1) == 0)
+        if (sigsetjmp(g.jb, 1) == 0) {
             run_job(w, j);
-        else
+        } else {
+            /* a job's outer file may never be delivered: end the sweep
+             * when the queue is drained instead of waiting for it */
             atomic_store(&w->p->lost, 1);
+            cs_queue_close(&w->p->work);
+        }
         if (cfg->cpu_limit > 0 && cfg->cpu_limit < 100)
             throttle(cfg->cpu_limit, wall0, cpu0);
     }
@@ -1123,6 +1143,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     atomic_init(&p.workers_left, nw);
     atomic_init(&p.inflight, 0);
     atomic_init(&p.lost, 0);
+    atomic_init(&p.outstanding, 1); /* the walker's */
     if (cs_queue_init(&p.work, 4 * (size_t)nw + 64) != 0 || cs_queue_init(&p.results, 4 * (size_t)nw + 64) != 0) {
         rc = cs_error_set(err, CS_ERR_NOMEM, "out of memory");
         goto fail;
