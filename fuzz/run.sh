@@ -41,3 +41,5 @@ if [ "$only" = "  " ] || [[ "$only" == *" unpack "* ]]; then
     fi
     ASAN_OPTIONS=fast_unwind_on_malloc=0 run unpack "$seeds/unpack"
 fi
+run names
+ASAN_OPTIONS=fast_unwind_on_malloc=0 run msi

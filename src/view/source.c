@@ -403,36 +403,45 @@ static const unsigned char *member_map(cs_source *s, cs_error *err)
     return cs_source_map(((member_source *)s)->inner, err);
 }
 
+/* Apply the components of p[0..plen) to out (len bytes so far): "." and
+ * empty ones are dropped, ".." removes the last; -1 above the top or when
+ * out is full. */
+static int apply_components(const char *p, size_t plen, char *out, size_t n, size_t *len)
+{
+    const char *end = p + plen;
+    while (p < end) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        size_t k = slash ? (size_t)(slash - p) : (size_t)(end - p);
+        if (k == 2 && p[0] == '.' && p[1] == '.') {
+            if (*len == 0)
+                return -1; /* above the container's top */
+            char *up = memrchr(out, '/', *len);
+            *len = up ? (size_t)(up - out) : 0;
+        } else if (k && !(k == 1 && p[0] == '.')) {
+            if (*len + (*len ? 1 : 0) + k >= n)
+                return -1;
+            if (*len)
+                out[(*len)++] = '/';
+            memcpy(out + *len, p, k);
+            *len += k;
+        }
+        out[*len] = '\0';
+        p += k + (slash ? 1 : 0);
+    }
+    return 0;
+}
+
 int cs_member_path_resolve(const char *name, const char *relpath, char *out, size_t n)
 {
     size_t len = 0;
-    const char *slash = strrchr(name, '/');
-    size_t dir = slash ? (size_t)(slash - name) : 0;
-    if (dir >= n)
+    if (n == 0)
         return -1;
-    memcpy(out, name, dir);
-    len = dir;
-    out[len] = '\0';
-    for (const char *p = relpath; *p;) {
-        size_t k = strcspn(p, "/");
-        if (k == 2 && p[0] == '.' && p[1] == '.') {
-            if (len == 0)
-                return -1; /* above the container's top */
-            char *up = memrchr(out, '/', len);
-            len = up ? (size_t)(up - out) : 0;
-        } else if (k && !(k == 1 && p[0] == '.')) {
-            if (len + (len ? 1 : 0) + k >= n)
-                return -1;
-            if (len)
-                out[len++] = '/';
-            memcpy(out + len, p, k);
-            len += k;
-        }
-        out[len] = '\0';
-        p += k;
-        if (*p)
-            p++;
-    }
+    out[0] = '\0';
+    const char *slash = strrchr(name, '/');
+    if (slash && apply_components(name, (size_t)(slash - name), out, n, &len) != 0)
+        return -1;
+    if (apply_components(relpath, strlen(relpath), out, n, &len) != 0)
+        return -1;
     return len ? 0 : -1;
 }
 

@@ -107,7 +107,10 @@ static void member_paths(void **state)
     assert_string_equal(out, "A.app/Contents/Info.plist");
     assert_int_equal(cs_member_path_resolve("a/b/c", "./d/../e", out, sizeof out), 0);
     assert_string_equal(out, "a/b/e");
+    assert_int_equal(cs_member_path_resolve("./A.app//Contents/./MacOS/x", "../Info.plist", out, sizeof out), 0);
+    assert_string_equal(out, "A.app/Contents/Info.plist"); /* tar's "./" and doubled slashes */
     assert_int_equal(cs_member_path_resolve("top", "../x", out, sizeof out), -1); /* above the container */
+    assert_int_equal(cs_member_path_resolve("../a/b", "c", out, sizeof out), -1);
     assert_int_equal(cs_member_path_resolve("a/b", "../../x", out, sizeof out), -1);
     assert_int_equal(cs_member_path_resolve("a/b", "x", out, 3), -1); /* does not fit */
 }
