@@ -4,6 +4,7 @@
  * maps, PE overlays), the member limits, the display-path escaping and the
  * unsafe-name checks all run on it, recursively. Small limits keep each run
  * fast; a pack with one C2 indicator makes the engine usable. */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
