@@ -1,12 +1,13 @@
 #include "unpack/unpack.h"
 
-extern const cs_unpacker_ops cs_unpacker_msi, cs_unpacker_archive, cs_unpacker_pe_overlay;
+extern const cs_unpacker_ops cs_unpacker_msi, cs_unpacker_archive, cs_unpacker_pe_overlay, cs_unpacker_unsupported;
 
 /* MSI first (an OLE file with cabinets); archives by magic; a PE's
- * appended archive. */
+ * appended archive; then what is recognised but not read (noted). */
 const cs_unpacker_ops *const cs_unpackers[] = {
     &cs_unpacker_msi,
     &cs_unpacker_archive,
     &cs_unpacker_pe_overlay,
+    &cs_unpacker_unsupported,
 };
 const size_t cs_unpacker_count = sizeof cs_unpackers / sizeof *cs_unpackers;

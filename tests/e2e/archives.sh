@@ -78,6 +78,12 @@ check "the outer installer gets a 'contains' finding naming the worst member" jq
     'any(.[]; (.members | not) and .type == "finding" and any(.reasons[]; .detector == "contains" and .rule == "member_alert") and .container == "ZIP")'
 check "a member's own hashes and size" jq_true "$work/chain.jsonl" \
     'any(.[]; .members and (.members[-1].member | endswith("ffmpeg.dll")) and (.sha256 | length) == 64 and .size > 0)'
+# the hash layer inside ZIP -> MSI -> CAB: the member's own SHA-256
+mkdir -p "$work/hpack"
+printf '%s;test: the 3CX-like ffmpeg.dll\n' "$(sha256sum "$fx/plain/ffmpeg.dll" | cut -c1-64)" > "$work/hpack/member-hash-iocs.txt"
+"$CS" scan --pack "$work/hpack" --detectors hash --json -q "$fx/installer/msi-in.zip" > "$work/hchain.jsonl"
+check "hash IOC of a member three levels down (ZIP -> MSI -> CAB -> ffmpeg.dll)" jq_true "$work/hchain.jsonl" \
+    'any(.[]; ([.members[]?.type] == ["MSI", "CAB", "EXE"]) and .reasons[0].detector == "hash")'
 check "members come before their container" jq_true "$work/chain.jsonl" \
     '[.[] | select(.type != "summary") | (.members // [] | length)] as $d | ($d | last) == 0 and ($d | first) > 0'
 check "filename IOCs see the member's name" jq_true "$work/chain.jsonl" \
@@ -158,7 +164,12 @@ if command -v makensis > /dev/null; then
         "$work/more/setup-nsis.exe" "$fx/plain/ffmpeg.dll" > "$work/more/t.nsi"
     makensis -V1 "$work/more/t.nsi" > /dev/null
 fi
+# recognised but not read: noted, never silent (structure only: the magic and the trailer)
+{ printf 'MSWIM\0\0\0'; head -c 4096 /dev/zero; } > "$work/more/install.wim"
+{ head -c 8192 /dev/zero; printf 'koly'; head -c 508 /dev/zero; } > "$work/more/app.dmg"
 one "$work/more" > "$work/more.jsonl"
+check "WIM and DMG: a note says they are not unpacked" jq_true "$work/more.jsonl" \
+    'any(.[]; (.path | endswith("install.wim")) and (.note | test("WIM"))) and any(.[]; (.path | endswith("app.dmg")) and (.note | test("DMG")))'
 check "XAR: the member is found" jq_true "$work/more.jsonl" \
     'any(.[]; .container == null and .display_path != null and (.display_path | endswith("pkg.xar!/Payload/ffmpeg.dll")) and any(.reasons[]; .detector == "yara"))'
 if [ -f "$work/more/setup-nsis.exe" ]; then
