@@ -22,8 +22,10 @@ run() { # name extra-seed-dirs...
     local name=$1; shift
     [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || return 0
     mkdir -p "build-fuzz/corpus/$name"
+    local dirs=() d
+    for d in "fuzz/corpus/$name" "$@"; do [ -d "$d" ] && dirs+=("$d"); done # libFuzzer stops on a missing one
     "./build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
-        "build-fuzz/corpus/$name" "fuzz/corpus/$name" "$@" 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)' | sed "s/^/$name: /"
+        "build-fuzz/corpus/$name" "${dirs[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)' | sed "s/^/$name: /"
 }
 run ioc packs/3cx-2023/iocs
 run filetype "$seeds"
