@@ -44,4 +44,7 @@ if [ "$only" = "  " ] || [[ "$only" == *" unpack "* ]]; then
     ASAN_OPTIONS=fast_unwind_on_malloc=0 run unpack "$seeds/unpack"
 fi
 run names
-ASAN_OPTIONS=fast_unwind_on_malloc=0 run msi
+if [ "$only" = "  " ] || [[ "$only" == *" msi "* ]]; then
+    bash tests/fixtures/make_msi_cab.sh "$seeds/msi" >/dev/null 2>&1 || true
+    ASAN_OPTIONS=fast_unwind_on_malloc=0 run msi "$seeds/msi"
+fi
