@@ -2,6 +2,8 @@
  * 2 error (bad arguments, missing target or pack, no usable rules). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,10 +153,45 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* Interrupts: the first SIGINT/SIGTERM asks the scan to stop (the results
+ * so far and the summary are written, exit 130/143); a second one exits at
+ * once. Records are written with both signals blocked and flushed one by one,
+ * so even then the output holds only complete records. */
+static cs_engine *volatile interrupt_engine;
+static volatile sig_atomic_t interrupt_signal;
+
+static void on_interrupt(int sig)
+{
+    if (interrupt_signal)
+        _exit(128 + sig);
+    interrupt_signal = sig;
+    if (interrupt_engine)
+        cs_scan_stop(interrupt_engine);
+}
+
+static void catch_interrupts(cs_engine *e)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    interrupt_engine = e;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void write_text(cli *c, cs_text *t)
 {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     if (t->len && fwrite(t->data, 1, t->len, c->out) != t->len && !c->write_errno)
         c->write_errno = errno ? errno : EIO;
+    if (t->len && fflush(c->out) != 0 && !c->write_errno)
+        c->write_errno = errno ? errno : EIO;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     cs_text_free(t);
 }
 
@@ -571,8 +608,9 @@ static int cmd_scan(int argc, char **argv, int inventory)
         write_text(&c, &t);
     }
     cs_scan_summary sum;
-    if (cs_scan(e, (const char *const *)argv + optind, (size_t)(argc - optind), on_result, &c, &sum, &err) !=
-        CS_OK)
+    catch_interrupts(e);
+    cs_status st = cs_scan(e, (const char *const *)argv + optind, (size_t)(argc - optind), on_result, &c, &sum, &err);
+    if (st != CS_OK && !(st == CS_ERR_CANCELLED && sum.interrupted))
         goto out;
     clear_progress(&c);
     if (inventory) {
@@ -599,6 +637,8 @@ static int cmd_scan(int argc, char **argv, int inventory)
         cs_text_free(&t);
     }
     rc = sum.by_level[CS_LEVEL_ALERT] || sum.by_level[CS_LEVEL_WARNING] ? EXIT_FINDINGS : EXIT_CLEAN;
+    if (sum.interrupted) /* like a shell: 128 + the signal */
+        rc = 128 + (interrupt_signal ? interrupt_signal : SIGINT);
 out:
     if (c.out && !c.write_failed && rc == EXIT_ERROR) { /* the results so far, before the error */
         cs_error werr = {0};

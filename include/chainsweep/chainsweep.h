@@ -294,6 +294,7 @@ typedef struct cs_scan_summary {
     uint64_t errors;
     uint64_t by_level[4];      /* indexed by cs_level */
     double elapsed;            /* seconds */
+    int interrupted;           /* cs_scan_stop ended the scan early */
 } cs_scan_summary;
 
 /* Scan the targets (files or directories). Returns CS_ERR_ARG when a target
@@ -319,6 +320,15 @@ cs_status cs_scanner_scan_fd(cs_scanner *s, int fd, const char *name, cs_result_
 /* Bytes in memory (a sample uploaded to a service); borrowed for the call. */
 cs_status cs_scanner_scan_buffer(cs_scanner *s, const void *data, size_t len, const char *name,
                                  cs_result_cb cb, void *ud, cs_error *err);
+
+/* Stop the scans of e (an interrupt): async-signal-safe (one atomic store),
+ * callable from a signal handler or any thread, and the one change to an
+ * engine after prepare. The walk stops, files not started are neither read
+ * nor reported, files in progress are finished (a container stops before its
+ * next member and its record says so), every record delivered is complete;
+ * cs_scan then returns CS_ERR_CANCELLED with summary->interrupted set. Later
+ * scans of e stop at once. */
+void cs_scan_stop(cs_engine *e);
 
 /* Combine sub-scores with THOR's formula; exposed for tests and tools. */
 int cs_score_combine(const int *subscores, size_t n);

@@ -2,6 +2,8 @@
 #ifndef CS_ENGINE_ENGINE_H
 #define CS_ENGINE_ENGINE_H
 
+#include <stdatomic.h>
+
 #include "chainsweep/authenticode.h"
 #include "chainsweep/chainsweep.h"
 #include "detect/detector.h"
@@ -28,6 +30,7 @@ struct cs_engine {
     char *cache_dir;                       /* compiled YARA sets, or NULL */
     int disabled[CS_MAX_DETECTORS];        /* --detectors left these out */
     int prepared;
+    atomic_int stop;                       /* cs_scan_stop: the one thing that changes after prepare */
 };
 
 /* Does the named detector run in scans (not left out by --detectors)? */

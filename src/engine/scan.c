@@ -78,6 +78,8 @@ struct cs_job {
     char *worst_path;          /* display path of that member (malloc'd) */
     uint64_t members_read, members_flagged;
     int incomplete;            /* a member could not be read completely */
+    int interrupted;           /* members were not read: the scan was stopped */
+    int abandoned;             /* never started (the scan was stopped): not reported */
     cs_buf stored_members;     /* collector only: blobs of its members' records, for the store */
 };
 
@@ -105,7 +107,7 @@ struct cs_scanner {
     /* standalone delivery */
     cs_result_cb cb;
     void *ud;
-    int cancelled;
+    atomic_int cancelled;      /* the result callback asked to stop (set by the collector) */
     pthread_t thread;
 };
 
@@ -205,11 +207,19 @@ static cs_job *job_from_walk(const cs_walk_entry *ent)
     return j;
 }
 
-static void on_walk_entry(void *ud, const cs_walk_entry *ent)
+static int on_walk_entry(void *ud, const cs_walk_entry *ent)
 {
     cs_pipeline *p = ud;
+    if (atomic_load(&p->e->stop)) { /* interrupted: the walk ends here */
+        if (ent->fd >= 0)
+            close(ent->fd);
+        if (ent->dirfd >= 0)
+            close(ent->dirfd);
+        return 1;
+    }
     atomic_fetch_add(&p->outstanding, 1);
     cs_queue_push(&p->work, job_from_walk(ent));
+    return 0;
 }
 
 /* An outer file is delivered, or the walk ended: the last one closes the
@@ -371,6 +381,11 @@ static void finalize(cs_scanner *s, cs_job *j)
     if (r->cached) /* re-reported from the store: reasons and counts are there */
         return;
     r->members_read = j->members_read;
+    if (j->interrupted) {
+        j->cacheable = 0;
+        if (!r->error && r->kind == CS_RECORD_FILE)
+            r->error = "interrupted before all its members were read";
+    }
     if (j->incomplete) {
         j->cacheable = 0;
         if (!r->error && r->kind == CS_RECORD_FILE) {
@@ -398,8 +413,21 @@ static void finalize(cs_scanner *s, cs_job *j)
     }
 }
 
+/* Stop reading: the result callback said so, or cs_scan_stop (an interrupt). */
+static int stopping(const cs_scanner *s)
+{
+    return atomic_load(&s->cancelled) || atomic_load(&s->e->stop);
+}
+
 static void deliver(cs_scanner *s, cs_job *j)
 {
+    if (j->abandoned) { /* no record for what was never read */
+        int outer = !j->parent;
+        job_free(j);
+        if (outer && s->p)
+            outstanding_done(s->p);
+        return;
+    }
     if (s->p) {
         int outer = !j->parent;
         cs_queue_push(&s->p->results, j); /* j belongs to the collector from here */
@@ -407,8 +435,8 @@ static void deliver(cs_scanner *s, cs_job *j)
             outstanding_done(s->p);
         return;
     }
-    if (s->cb && !s->cancelled && s->cb(&j->result, s->ud) != 0)
-        s->cancelled = 1;
+    if (s->cb && !atomic_load(&s->cancelled) && s->cb(&j->result, s->ud) != 0)
+        atomic_store(&s->cancelled, 1);
     job_free(j);
 }
 
@@ -421,6 +449,13 @@ static void complete(cs_scanner *s, cs_job *j)
         if (parent) {
             const cs_result *r = &j->result;
             pthread_mutex_lock(&parent->mu);
+            if (j->abandoned) {
+                parent->interrupted = 1;
+                pthread_mutex_unlock(&parent->mu);
+                deliver(s, j);
+                j = parent;
+                continue;
+            }
             parent->members_read += 1 + j->members_read;
             parent->members_flagged += j->members_flagged + (r->level >= CS_LEVEL_NOTICE);
             parent->incomplete += j->incomplete + (r->kind == CS_RECORD_ERROR || r->error);
@@ -460,7 +495,12 @@ static void process(cs_scanner *s, cs_job *j);
 
 int cs_unpack_more(cs_unpack_ctx *c)
 {
-    return !c->stopped && !c->s->cancelled;
+    if (stopping(c->s) && !c->parent->interrupted) {
+        pthread_mutex_lock(&c->parent->mu);
+        c->parent->interrupted = 1; /* its record says it was not read to the end */
+        pthread_mutex_unlock(&c->parent->mu);
+    }
+    return !c->stopped && !stopping(c->s);
 }
 
 const cs_config *cs_unpack_config(const cs_unpack_ctx *c)
@@ -939,7 +979,9 @@ static void process(cs_scanner *s, cs_job *j)
         r->skip = j->skip;
         if (r->skip == CS_SKIP_NOT_UNPACKED && !r->error)
             r->error = r->note; /* the reason is the message */
-    } else if (!s->cancelled && !acquire(s, j)) {
+    } else if (stopping(s)) {
+        j->abandoned = 1; /* not read yet: dropped, not reported */
+    } else if (!acquire(s, j)) {
         scan_view(s, j);
     }
     /* the bytes are no longer needed (members that are ranges keep them) */
@@ -1174,11 +1216,12 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_error store_err = {0};
     int cancelled = 0;
     while ((j = cs_queue_pop(&p.results)) != NULL) {
-        count(summary, &j->result);
+        if (!cancelled)
+            count(summary, &j->result);
         if (cb && !cancelled && cb(&j->result, ud) != 0) {
             cancelled = 1;
             for (unsigned i = 0; i < nw; i++)
-                ws[i].cancelled = 1; /* the work in flight ends quickly: nothing new is read */
+                atomic_store(&ws[i].cancelled, 1); /* the work in flight ends quickly: nothing new is read */
         }
         if (state && store_rc == CS_OK)
             store_rc = store_record(state, j, &store_err);
@@ -1200,6 +1243,10 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         return rc;
     if (atomic_load(&p.lost))
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory while finishing records: some records are missing");
+    if (store_rc == CS_OK && atomic_load(&e->stop)) {
+        summary->interrupted = 1;
+        return cs_error_set(err, CS_ERR_CANCELLED, "interrupted");
+    }
     if (store_rc == CS_OK && cancelled)
         return cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback");
     return store_rc;
@@ -1251,7 +1298,7 @@ static cs_status scanner_run(cs_scanner *s, cs_job *j, cs_result_cb cb, void *ud
 {
     s->cb = cb;
     s->ud = ud;
-    s->cancelled = 0;
+    atomic_store(&s->cancelled, 0);
     cs_guard g;
     cs_guard_enter(&g);
     if (sigsetjmp(g.jb, 1) == 0) {
@@ -1261,7 +1308,9 @@ static cs_status scanner_run(cs_scanner *s, cs_job *j, cs_result_cb cb, void *ud
         return cs_error_set(err, CS_ERR_NOMEM, "%s", cs_guard_message(g.why));
     }
     cs_guard_leave(&g);
-    return s->cancelled ? cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback") : CS_OK;
+    if (atomic_load(&s->e->stop))
+        return cs_error_set(err, CS_ERR_CANCELLED, "interrupted");
+    return atomic_load(&s->cancelled) ? cs_error_set(err, CS_ERR_CANCELLED, "cancelled by the result callback") : CS_OK;
 }
 
 typedef struct path_walk {
@@ -1272,7 +1321,7 @@ typedef struct path_walk {
     cs_error *err;
 } path_walk;
 
-static void on_path_entry(void *ud, const cs_walk_entry *ent)
+static int on_path_entry(void *ud, const cs_walk_entry *ent)
 {
     path_walk *w = ud;
     if (w->rc != CS_OK) {
@@ -1280,9 +1329,10 @@ static void on_path_entry(void *ud, const cs_walk_entry *ent)
             close(ent->fd);
         if (ent->dirfd >= 0)
             close(ent->dirfd);
-        return;
+        return 1;
     }
     w->rc = scanner_run(w->s, job_from_walk(ent), w->cb, w->ud, w->err);
+    return w->rc != CS_OK;
 }
 
 cs_status cs_scanner_scan_path(cs_scanner *s, const char *path, cs_result_cb cb, void *ud, cs_error *err)
@@ -1326,4 +1376,9 @@ cs_status cs_scanner_scan_buffer(cs_scanner *s, const void *data, size_t len, co
     if (rc != CS_OK)
         return rc;
     return scan_source(s, src, name, cb, ud, err);
+}
+
+void cs_scan_stop(cs_engine *e)
+{
+    atomic_store(&e->stop, 1); /* lock-free: safe in a signal handler */
 }

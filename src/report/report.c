@@ -396,6 +396,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         json_object_set_new(j, "version", json_string(CS_VERSION));
         json_object_set_new(j, "files_scanned", json_integer((json_int_t)s->files_scanned));
         json_object_set_new(j, "files_cached", json_integer((json_int_t)s->files_cached));
+        json_object_set_new(j, "interrupted", json_boolean(s->interrupted));
         json_object_set_new(j, "members_scanned", json_integer((json_int_t)s->members_scanned));
         json_object_set_new(j, "notes", json_integer((json_int_t)s->notes));
         json_object_set_new(j, "bytes_scanned", json_integer((json_int_t)s->bytes_scanned));
@@ -449,6 +450,8 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             sep = ", ";
         }
         cs_buf_puts(&b, skipped ? ")\n" : "\n");
+        if (s->interrupted)
+            cs_buf_puts(&b, "  interrupted: the files not read yet are not in the results\n");
     }
     take(&b, out);
 }

@@ -17,6 +17,7 @@ typedef struct walk_state {
     void *ud;
     dev_t root_dev;
     cs_buf path;
+    int stopped;               /* the callback asked to stop */
 } walk_state;
 
 /* Directories whose ancestors chain is used for loop detection when
@@ -30,7 +31,8 @@ typedef struct ancestor {
 static void emit(walk_state *w, const struct stat *st, cs_skip_reason skip, const char *error)
 {
     cs_walk_entry ent = {w->path.data, st, skip, error, -1, -1};
-    w->fn(w->ud, &ent);
+    if (w->fn(w->ud, &ent) != 0)
+        w->stopped = 1;
 }
 
 static void emit_errno(walk_state *w, const char *what, int errnum)
@@ -67,7 +69,8 @@ static void emit_file(walk_state *w, int dfd, const char *name, const struct sta
         return;
     }
     cs_walk_entry ent = {w->path.data, st, CS_SKIP_NONE, NULL, fd, fcntl(dfd, F_DUPFD_CLOEXEC, 0)};
-    w->fn(w->ud, &ent);
+    if (w->fn(w->ud, &ent) != 0)
+        w->stopped = 1;
 }
 
 
@@ -145,7 +148,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
     size_t base_len = w->path.len;
     struct dirent *de;
     errno = 0;
-    while ((de = readdir(d)) != NULL) {
+    while (!w->stopped && (de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
             continue;
@@ -204,7 +207,7 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
 
 int cs_walk(const cs_walk_opts *o, const char *root, cs_walk_fn fn, void *ud)
 {
-    walk_state w = {o, fn, ud, 0, {0}};
+    walk_state w = {o, fn, ud, 0, {0}, 0};
     size_t n = strlen(root);
     while (n > 1 && root[n - 1] == '/')
         n--;

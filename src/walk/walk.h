@@ -19,7 +19,8 @@ typedef struct cs_walk_entry {
     int fd, dirfd;
 } cs_walk_entry;
 
-typedef void (*cs_walk_fn)(void *ud, const cs_walk_entry *entry);
+/* Non-zero: stop the walk (an interrupted sweep); the entry still belongs to the callback. */
+typedef int (*cs_walk_fn)(void *ud, const cs_walk_entry *entry);
 /* Should path (basename: name) be left out? A directory left out is not entered. */
 typedef int (*cs_walk_exclude_fn)(void *ud, const char *path, const char *name);
 

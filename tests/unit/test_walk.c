@@ -16,14 +16,14 @@ typedef struct seen {
     cs_skip_reason skip[64];
     int error[64];
     int opened[64];
-    int n;
+    int n, stop_after;
 } seen;
 
-static void collect(void *ud, const cs_walk_entry *e)
+static int collect(void *ud, const cs_walk_entry *e)
 {
     seen *s = ud;
     if (s->n >= 64)
-        return;
+        return 0;
     const char *base = strstr(e->path, "/t/");
     snprintf(s->paths[s->n], sizeof s->paths[0], "%s", base ? base + 3 : e->path);
     s->skip[s->n] = e->skip;
@@ -35,6 +35,7 @@ static void collect(void *ud, const cs_walk_entry *e)
     if (e->dirfd >= 0)
         close(e->dirfd);
     s->n++;
+    return s->stop_after && s->n >= s->stop_after;
 }
 
 static int exclude_txt_and_b(void *ud, const char *path, const char *name)
@@ -134,6 +135,21 @@ static void walk_follow_detects_loops(void **state)
     free(d);
 }
 
+static void walk_stops_when_asked(void **state)
+{
+    (void)state;
+    char *d = make_tree();
+    cs_walk_opts o = {0, 0, -1, NULL, NULL};
+    char root[8192];
+    snprintf(root, sizeof root, "%s/t", d);
+    seen s = {0};
+    s.stop_after = 2;
+    assert_int_equal(cs_walk(&o, root, collect, &s), 0);
+    assert_int_equal(s.n, 2); /* nothing after the callback said stop */
+    th_rmrf(d);
+    free(d);
+}
+
 static void walk_missing_root(void **state)
 {
     (void)state;
@@ -152,6 +168,7 @@ int main(void)
         cmocka_unit_test(walk_defaults),
         cmocka_unit_test(walk_depth_and_excludes),
         cmocka_unit_test(walk_follow_detects_loops),
+        cmocka_unit_test(walk_stops_when_asked),
         cmocka_unit_test(walk_missing_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
