@@ -84,6 +84,16 @@ static const char *format_name(int code)
     }
 }
 
+/* The symbol and long-name tables of ar archives (static libraries, .deb)
+ * are indexes, not files: "/", "//", "/SYM64/" (GNU), "__.SYMDEF" (BSD). */
+static int is_ar_index(int format, const char *name)
+{
+    if ((format & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_AR || !name)
+        return 0;
+    return strcmp(name, "/") == 0 || strcmp(name, "//") == 0 || strcmp(name, "/SYM64/") == 0 ||
+           strncmp(name, "__.SYMDEF", 9) == 0 || strcmp(name, "ARFILENAMES/") == 0;
+}
+
 typedef struct reader {
     struct archive *a;
     const char *warning;       /* the last ARCHIVE_WARN of this member (a bad CRC) */
@@ -195,6 +205,8 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
         if (archive_entry_filetype(e) == AE_IFDIR)
             continue;
         const char *stored = archive_entry_pathname(e);
+        if (is_ar_index(archive_format(a), stored))
+            continue;
         if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW)
             stored = stream_member_name(f, namebuf, sizeof namebuf);
         cs_member_info mi = {0};

@@ -38,6 +38,9 @@ if [ -z "${CS_SANITIZED:-}" ]; then
     check "memory stays bounded: peak RSS under 600 MiB (got $((rss / 1024)) MiB)" [ "$rss" -lt $((600 * 1024)) ]
 fi
 
+check "ar symbol and long-name tables (/, //) are not members (no false 'absolute name')" jq_true "$work/all.jsonl" \
+    'all(.[] | select(.path != null and (.path | endswith("members.a"))); (.reasons // []) | all(.detector != "unpack"))'
+
 # the same files loose and packed: the same findings for every member
 loose_vs_packed() {
     python3 - "$fx" "$work/all.jsonl" <<'EOF'
