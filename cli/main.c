@@ -92,6 +92,8 @@ static void usage(FILE *f)
             "  -o, --output FILE      write results to FILE\n"
             "  --log-skipped          also report skipped files\n"
             "  --print-all            report every file and member, clean ones too (Loki's --printall)\n"
+            "  --scan-own-files       also enter the loaded packs and the cache directory (skipped by\n"
+            "                         default: their rules match themselves; counted as own_files)\n"
             "  --no-color             no ANSI colours\n"
             "  -q, --quiet            no progress line, no summary on stderr\n"
             "  -v, --verbose          list every skipped IOC line and rule-file problem\n"
@@ -294,6 +296,7 @@ enum {
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
     OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX, OPT_NO_ARCHIVES, OPT_UNPACK_DEPTH, OPT_MAX_MEMBERS,
     OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR, OPT_PRINT_ALL,
+    OPT_SCAN_OWN,
 };
 
 static const struct option long_opts[] = {
@@ -336,6 +339,7 @@ static const struct option long_opts[] = {
     {"output", required_argument, 0, 'o'},
     {"log-skipped", no_argument, 0, OPT_LOG_SKIPPED},
     {"print-all", no_argument, 0, OPT_PRINT_ALL},
+    {"scan-own-files", no_argument, 0, OPT_SCAN_OWN},
     {"printall", no_argument, 0, OPT_PRINT_ALL}, /* Loki's spelling */
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
@@ -487,6 +491,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case 'o': output = optarg; break;
         case OPT_LOG_SKIPPED: c.report.with_skipped = 1; break;
         case OPT_PRINT_ALL: c.report.with_clean = 1; break;
+        case OPT_SCAN_OWN: cfg.scan_own_files = 1; break;
         case OPT_NO_COLOR: no_color = 1; break;
         case 'q': c.quiet = 1; break;
         case 'v': c.verbose = 1; break;

@@ -87,6 +87,7 @@ typedef struct cs_config {
     unsigned max_ratio;        /* unpacked size / packed size of one member */
     unsigned max_unpack_time;  /* seconds spent unpacking one outer file, 0: none */
     const char *tmpdir;        /* where members over 64 MiB are held (unlinked); NULL: $TMPDIR */
+    int scan_own_files;        /* also enter the loaded packs and the cache directory */
 } cs_config;
 
 #define CS_CONFIG_INIT                                                                                 \
@@ -210,6 +211,7 @@ typedef enum cs_skip_reason {
     CS_SKIP_ENCRYPTED,         /* an encrypted member: no password */
     CS_SKIP_NOT_UNPACKED,      /* a method or format the unpacker cannot read; see error */
     CS_SKIP_LINK_MEMBER,       /* a symbolic or hard link member: not followed */
+    CS_SKIP_OWN_FILES,         /* chainsweep's own: a loaded pack, the cache directory */
     CS_SKIP__COUNT
 } cs_skip_reason;
 

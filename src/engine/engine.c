@@ -52,7 +52,7 @@ const char *cs_skip_reason_name(cs_skip_reason r)
         "none", "too_large", "not_regular", "symlink", "excluded",
         "other_fs", "pseudo_fs", "depth", "loop", "known_good",
         "unpack_depth", "members", "unpack_total", "ratio", "unpack_time",
-        "encrypted", "not_unpacked", "link_member",
+        "encrypted", "not_unpacked", "link_member", "own_files",
     };
     return (unsigned)r < CS_SKIP__COUNT ? names[r] : "unknown";
 }
@@ -117,6 +117,7 @@ void cs_engine_free(cs_engine *e)
     EVP_MD_CTX_free(e->fingerprint);
     free(e->state_path);
     free(e->cache_dir);
+    free(e->own);
     free(e);
 }
 
@@ -193,7 +194,29 @@ cs_status cs_engine_set_cache_dir(cs_engine *e, const char *dir, cs_error *err)
         return cs_error_set(err, CS_ERR_ARG, "cache directory %s: not a directory", dir ? dir : "(null)");
     free(e->cache_dir);
     e->cache_dir = cs_strdup(dir);
+    cs_engine_add_own_dir(e, &sb);
     return CS_OK;
+}
+
+void cs_engine_add_own_dir(cs_engine *e, const struct stat *st)
+{
+    for (size_t i = 0; i < e->n_own; i++)
+        if (e->own[i].dev == st->st_dev && e->own[i].ino == st->st_ino)
+            return;
+    cs_grow((void **)&e->own, &e->own_cap, e->n_own + 1, sizeof *e->own);
+    e->own[e->n_own].dev = st->st_dev;
+    e->own[e->n_own].ino = st->st_ino;
+    e->n_own++;
+}
+
+int cs_engine_is_own_dir(const cs_engine *e, const struct stat *st)
+{
+    if (e->cfg.scan_own_files || !st || !S_ISDIR(st->st_mode))
+        return 0;
+    for (size_t i = 0; i < e->n_own; i++)
+        if (e->own[i].dev == st->st_dev && e->own[i].ino == st->st_ino)
+            return 1;
+    return 0;
 }
 
 cs_status cs_engine_set_state(cs_engine *e, const char *path, cs_error *err)
@@ -375,6 +398,7 @@ static cs_status engine_load_pack_unguarded(cs_engine *e, const char *dir, cs_er
         return cs_error_set(err, CS_ERR_ARG, "pack %s: %s", dir, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return cs_error_set(err, CS_ERR_ARG, "pack %s: not a directory", dir);
+    cs_engine_add_own_dir(e, &sb); /* its rules' strings would match themselves */
     return load_dir(e, dir, 0, err);
 }
 

@@ -3,6 +3,7 @@
 #define CS_ENGINE_ENGINE_H
 
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "chainsweep/authenticode.h"
 #include "chainsweep/chainsweep.h"
@@ -31,7 +32,14 @@ struct cs_engine {
     int disabled[CS_MAX_DETECTORS];        /* --detectors left these out */
     int prepared;
     atomic_int stop;                       /* cs_scan_stop: the one thing that changes after prepare */
+    struct cs_own_dir { dev_t dev; ino_t ino; } *own; /* loaded packs, the cache: not scanned */
+    size_t n_own, own_cap;
 };
+
+/* chainsweep's own directories (every loaded pack, the cache): a sweep
+ * does not enter them unless cs_config.scan_own_files. */
+void cs_engine_add_own_dir(cs_engine *e, const struct stat *st);
+int cs_engine_is_own_dir(const cs_engine *e, const struct stat *st);
 
 /* Does the named detector run in scans (not left out by --detectors)? */
 int cs_engine_runs_detector(const cs_engine *e, const char *name);

@@ -174,10 +174,12 @@ typedef struct exclude_ctx {
     pcre2_match_data *md;      /* for --exclude regexes, one per walk */
 } exclude_ctx;
 
-static int is_excluded(void *ud, const char *path, const char *name)
+static cs_skip_reason is_excluded(void *ud, const char *path, const char *name, const struct stat *st)
 {
     exclude_ctx *x = ud;
-    return cs_engine_is_excluded(x->e, path, name, x->md);
+    if (cs_engine_is_excluded(x->e, path, name, x->md))
+        return CS_SKIP_EXCLUDED;
+    return cs_engine_is_own_dir(x->e, st) ? CS_SKIP_OWN_FILES : CS_SKIP_NONE;
 }
 
 /* Walk one root, calling fn for every entry; the engine's options. */

@@ -42,9 +42,9 @@ static void emit_errno(walk_state *w, const char *what, int errnum)
     emit(w, NULL, CS_SKIP_NONE, msg);
 }
 
-static int excluded(walk_state *w, const char *name)
+static cs_skip_reason excluded(walk_state *w, const char *name, const struct stat *st)
 {
-    return w->o->exclude && w->o->exclude(w->o->exclude_ud, w->path.data, name);
+    return w->o->exclude ? w->o->exclude(w->o->exclude_ud, w->path.data, name, st) : CS_SKIP_NONE;
 }
 
 static int open_file_at(int dfd, const char *name, int follow)
@@ -172,8 +172,9 @@ static void walk_dir(walk_state *w, int dfd, int level, const ancestor *up)
                 continue;
             }
         }
-        if (excluded(w, name)) {
-            emit(w, &st, CS_SKIP_EXCLUDED, NULL);
+        cs_skip_reason why = excluded(w, name, &st);
+        if (why != CS_SKIP_NONE) {
+            emit(w, &st, why, NULL);
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
@@ -230,7 +231,7 @@ int cs_walk(const cs_walk_opts *o, const char *root, cs_walk_fn fn, void *ud)
         int fd = open(w.path.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             emit_errno(&w, "cannot open directory", errno);
-        else if (excluded(&w, basename_of(w.path.data)))
+        else if (excluded(&w, basename_of(w.path.data), NULL) == CS_SKIP_EXCLUDED) /* a root: only --exclude */
             emit(&w, &st, CS_SKIP_EXCLUDED, NULL), close(fd);
         else
             enter_dir(&w, fd, &st, 0, NULL);

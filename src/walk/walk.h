@@ -21,8 +21,9 @@ typedef struct cs_walk_entry {
 
 /* Non-zero: stop the walk (an interrupted sweep); the entry still belongs to the callback. */
 typedef int (*cs_walk_fn)(void *ud, const cs_walk_entry *entry);
-/* Should path (basename: name) be left out? A directory left out is not entered. */
-typedef int (*cs_walk_exclude_fn)(void *ud, const char *path, const char *name);
+/* Should path (basename: name, metadata: st) be left out, and why
+ * (CS_SKIP_NONE: no)? A directory left out is not entered. */
+typedef cs_skip_reason (*cs_walk_exclude_fn)(void *ud, const char *path, const char *name, const struct stat *st);
 
 typedef struct cs_walk_opts {
     int follow_symlinks;

@@ -175,4 +175,17 @@ check "symlinked file not followed by default" jq_true "$work/nofollow.jsonl" 'a
 "$CS" scan --pack "$SRC/packs/3cx-2023" --json -q --follow-symlinks "$lk/tree" "$lk/rootlink.txt" > "$work/follow.jsonl"
 check "--follow-symlinks scans a symlinked file and a symlinked root" jq_true "$work/follow.jsonl" \
     '([.[] | select(.type == "finding") | .path | split("/") | last] | sort) == ["linked.txt", "rootlink.txt"]'
+# chainsweep's own files: a loaded pack and the cache directory are not entered
+own=$work/own
+mkdir -p "$own/tree/mypack" "$own/cache"
+printf 'evil-own.example.org\n' > "$own/tree/mypack/own-c2-iocs.txt"
+printf 'beacon to evil-own.example.org\n' > "$own/tree/sample.txt"
+printf 'evil-own.example.org in a cached set\n' > "$own/cache/old.yarc"
+cp -r "$own/cache" "$own/tree/cache"
+"$CS" scan --pack "$own/tree/mypack" --cache-dir "$own/tree/cache" --json -q --log-skipped "$own/tree" > "$work/own.jsonl"
+check "own pack and cache directories skipped as own_files, the rest scanned" jq_true "$work/own.jsonl" \
+    '([.[] | select(.type == "finding") | .path | split("/") | last] == ["sample.txt"]) and .[-1].skipped.own_files == 2'
+"$CS" scan --pack "$own/tree/mypack" --cache-dir "$own/tree/cache" --json -q --scan-own-files "$own/tree" > "$work/own2.jsonl"
+check "--scan-own-files enters them (the pack's IOC file matches itself)" jq_true "$work/own2.jsonl" \
+    '[.[] | select(.type == "finding")] | length == 3'
 finish

@@ -38,10 +38,11 @@ static int collect(void *ud, const cs_walk_entry *e)
     return s->stop_after && s->n >= s->stop_after;
 }
 
-static int exclude_txt_and_b(void *ud, const char *path, const char *name)
+static cs_skip_reason exclude_txt_and_b(void *ud, const char *path, const char *name, const struct stat *st)
 {
     (void)ud;
-    return fnmatch("*.txt", name, 0) == 0 || strstr(path, "/sub/b.exe") != NULL;
+    (void)st;
+    return fnmatch("*.txt", name, 0) == 0 || strstr(path, "/sub/b.exe") != NULL ? CS_SKIP_EXCLUDED : CS_SKIP_NONE;
 }
 
 static int find(const seen *s, const char *rel)
