@@ -632,6 +632,13 @@ static int yara_active(const void *st)
     return ((const yara_state *)st)->rules[0] != NULL;
 }
 
+/* Rules to run, not just rule files: a pack of empty .yar files is no rules. */
+static int yara_loaded(const void *st)
+{
+    const yara_state *s = st;
+    return s->rules[0] != NULL && s->n_rules > 0;
+}
+
 static void yara_stats(const void *st, cs_load_stats *out)
 {
     const yara_state *s = st;
@@ -833,6 +840,7 @@ const cs_detector_ops cs_yara_detector = {
     .load = yara_load,
     .prepare = yara_prepare,
     .active = yara_active,
+    .loaded = yara_loaded,
     .stats = yara_stats,
     .thread_init = yara_thread_init,
     .thread_fini = yara_thread_fini,

@@ -1,5 +1,7 @@
 #include "format/ioc.h"
 
+#include <errno.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,15 +45,20 @@ static int parse_score(const char *s, int *out)
     char *end;
     if (!*s)
         return -1;
+    errno = 0;
     long v = strtol(s, &end, 10);
-    if (*cs_trim(end) != '\0' || v < -1000 || v > 1000)
+    if (errno || *cs_trim(end) != '\0' || v < -1000 || v > 1000)
         return -1;
     *out = (int)v;
     return 0;
 }
 
-static int all_digits(const char *s)
+/* An optionally signed integer: what a score field looks like (then it is
+ * one, and must be in range), as opposed to description text. */
+static int looks_like_score(const char *s)
 {
+    if (*s == '-' || *s == '+')
+        s++;
     if (!*s)
         return 0;
     for (; *s; s++)
@@ -83,10 +90,12 @@ int cs_parse_hash_line(char *line, cs_hash_line *out, const char **why)
         if (third) {
             *third = '\0';
             char *mid = cs_trim(desc);
-            if (all_digits(mid)) {
-                out->score = atoi(mid);
-                if (out->score > 1000)
-                    out->score = 1000;
+            if (looks_like_score(mid)) {
+                /* the one score parser of every IOC format: -1000..1000 */
+                if (parse_score(mid, &out->score) != 0) {
+                    *why = "score out of range (-1000..1000)";
+                    return CS_LINE_BAD;
+                }
                 desc = third + 1;
             } else {
                 *third = ';'; /* not a score: the ';' belongs to the text */

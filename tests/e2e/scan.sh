@@ -188,4 +188,11 @@ check "own pack and cache directories skipped as own_files, the rest scanned" jq
 "$CS" scan --pack "$own/tree/mypack" --cache-dir "$own/tree/cache" --json -q --scan-own-files "$own/tree" > "$work/own2.jsonl"
 check "--scan-own-files enters them (the pack's IOC file matches itself)" jq_true "$work/own2.jsonl" \
     '[.[] | select(.type == "finding")] | length == 3'
+# a pack of empty rule files is no rules: exit 2, never a scan with nothing loaded
+mkdir -p "$work/emptyyar"
+: > "$work/emptyyar/empty.yar"
+"$CS" scan --pack "$work/emptyyar" -q "$own/tree/sample.txt" > /dev/null 2> "$work/emptyyar.err"
+rc=$?
+check "a pack with only an empty .yar: exit 2 (got $rc) and says why" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'no usable rules' '$work/emptyyar.err'"
 finish

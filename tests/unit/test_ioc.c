@@ -57,6 +57,16 @@ static void hash_malformed(void **state)
     assert_non_null(why);
     char bad_hex[] = "zzeb1c0133eb4d571178b2d9d14ce3e9;x";
     assert_int_equal(cs_parse_hash_line(bad_hex, &h, &why), CS_LINE_BAD);
+    /* a score out of range is an error, never wrapped or taken as text */
+    char big[] = "0eeb1c0133eb4d571178b2d9d14ce3e9;2147483648;desc";
+    assert_int_equal(cs_parse_hash_line(big, &h, &why), CS_LINE_BAD);
+    assert_string_equal(why, "score out of range (-1000..1000)");
+    char huge[] = "0eeb1c0133eb4d571178b2d9d14ce3e9;99999999999999999999999;desc";
+    assert_int_equal(cs_parse_hash_line(huge, &h, &why), CS_LINE_BAD);
+    char neg[] = "0eeb1c0133eb4d571178b2d9d14ce3e9;-5;desc";
+    assert_int_equal(cs_parse_hash_line(neg, &h, &why), CS_LINE_OK);
+    assert_int_equal(h.score, -5); /* like filename IOCs: a negative score lowers the total */
+    assert_string_equal(h.description, "desc");
 }
 
 static void hash_trivial(void **state)
