@@ -1,5 +1,9 @@
 #include "store/state.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,19 +12,23 @@
 #include "util/util.h"
 
 #define STATE_APPLICATION_ID 0x43535750 /* "CSWP" */
-#define STATE_SCHEMA 1
+#define STATE_SCHEMA 2 /* 2: rows carry the fingerprint of the rules that produced them */
+/* rule sets whose rows are kept: sweeps with different packs can share a store */
+#define STATE_KEEP_RULESETS 4
 #define STATE_BATCH 2000
 
 struct cs_state {
     sqlite3 *db;
     sqlite3_stmt *put;
     char *path;
+    char *fingerprint;
     unsigned pending;
 };
 
 struct cs_state_reader {
     sqlite3 *db;
     sqlite3_stmt *get;
+    const char *fingerprint;   /* the store's */
 };
 
 static cs_status db_error(sqlite3 *db, cs_error *err, const char *what)
@@ -45,6 +53,20 @@ static int pragma_int(sqlite3 *db, const char *sql, long long *out)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+static cs_status create_schema(sqlite3 *db, cs_error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", STATE_APPLICATION_ID,
+             STATE_SCHEMA);
+    if (exec(db, sql) != SQLITE_OK ||
+        exec(db, "CREATE TABLE rulesets(rules TEXT PRIMARY KEY, used INTEGER NOT NULL);"
+                 "CREATE TABLE files(path BLOB NOT NULL, rules TEXT NOT NULL, dev INTEGER, ino INTEGER,"
+                 " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT,"
+                 " PRIMARY KEY(path, rules));") != SQLITE_OK)
+        return db_error(db, err, "cannot create the schema");
+    return CS_OK;
+}
+
 static cs_status check_or_init(sqlite3 *db, const char *path, const char *fingerprint, cs_error *err)
 {
     long long app = 0, ver = 0, tables = 0;
@@ -54,43 +76,82 @@ static cs_status check_or_init(sqlite3 *db, const char *path, const char *finger
         return cs_error_set(err, CS_ERR_IO, "state store %s: not a readable SQLite database (%s); not touching it",
                             path, sqlite3_errmsg(db));
     if (app == 0 && ver == 0 && tables == 0) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", STATE_APPLICATION_ID,
-                 STATE_SCHEMA);
-        if (exec(db, sql) != SQLITE_OK ||
-            exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                     "CREATE TABLE files(path BLOB PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,"
-                     " mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT);") != SQLITE_OK)
-            return db_error(db, err, "cannot create the schema");
+        cs_status rc = create_schema(db, err);
+        if (rc != CS_OK)
+            return rc;
     } else if (app != STATE_APPLICATION_ID) {
         return cs_error_set(err, CS_ERR_IO, "state store %s: not a chainsweep state file; not touching it", path);
-    } else if (ver != STATE_SCHEMA) {
-        return cs_error_set(err, CS_ERR_IO, "state store %s: schema %lld, this chainsweep reads %d", path, ver,
-                            STATE_SCHEMA);
-    }
-    /* entries recorded under other rules are invalid */
-    sqlite3_stmt *st;
-    const char *old = NULL;
-    char *old_copy = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='rules'", -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, err, "cannot read the rules fingerprint");
-    if (sqlite3_step(st) == SQLITE_ROW && (old = (const char *)sqlite3_column_text(st, 0)) != NULL)
-        old_copy = cs_strdup(old);
-    sqlite3_finalize(st);
-    cs_status rc = CS_OK;
-    if (!old_copy || strcmp(old_copy, fingerprint) != 0) {
-        if (exec(db, "BEGIN; DELETE FROM files;") != SQLITE_OK ||
-            sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rules', ?)", -1, &st, NULL) !=
-                SQLITE_OK) {
-            rc = db_error(db, err, "cannot reset for new rules");
-        } else {
-            sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE || exec(db, "COMMIT") != SQLITE_OK)
-                rc = db_error(db, err, "cannot record the rules fingerprint");
-            sqlite3_finalize(st);
+    } else {
+        /* damage anywhere in the file is found before anything is written */
+        sqlite3_stmt *q;
+        int ok = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK &&
+                 sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) &&
+                 strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
+        sqlite3_finalize(q);
+        if (!ok)
+            return cs_error_set(err, CS_ERR_IO,
+                                "state store %s: damaged (SQLite's integrity check failed); not touching it", path);
+        if (ver < STATE_SCHEMA) { /* an older chainsweep's cache of verdicts: rebuilt */
+            if (exec(db, "BEGIN; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS meta;"
+                         " DROP TABLE IF EXISTS rulesets;") != SQLITE_OK ||
+                create_schema(db, err) != CS_OK || exec(db, "COMMIT") != SQLITE_OK)
+                return db_error(db, err, "cannot upgrade the schema");
+        } else if (ver != STATE_SCHEMA) {
+            return cs_error_set(err, CS_ERR_IO, "state store %s: schema %lld, this chainsweep reads %d", path, ver,
+                                STATE_SCHEMA);
         }
     }
-    free(old_copy);
+    /* this rule set is the most recently used; the rows of all but the
+     * last few rule sets go */
+    sqlite3_stmt *st;
+    cs_status rc = CS_OK;
+    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO rulesets(rules, used) VALUES(?1, (SELECT coalesce(max(used), 0) + 1 FROM rulesets))"
+                           " ON CONFLICT(rules) DO UPDATE SET used = (SELECT max(used) + 1 FROM rulesets)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "cannot record the rules fingerprint");
+    sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM rulesets WHERE rules NOT IN (SELECT rules FROM rulesets ORDER BY used DESC LIMIT %d);"
+             "DELETE FROM files WHERE rules NOT IN (SELECT rules FROM rulesets); COMMIT;",
+             STATE_KEEP_RULESETS);
+    if (step != SQLITE_DONE || exec(db, sql) != SQLITE_OK) {
+        rc = db_error(db, err, "cannot record the rules fingerprint");
+        exec(db, "ROLLBACK");
+    }
+    return rc;
+}
+
+/* Refuse what cannot hold a store before the sweep starts: a FIFO, device
+ * or directory, a read-only file, a directory where the journal cannot be
+ * written. */
+static cs_status check_target(const char *path, cs_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return cs_error_set(err, CS_ERR_ARG, "state store %s: not a regular file", path);
+        if (access(path, R_OK | W_OK) != 0)
+            return cs_error_set(err, CS_ERR_ARG, "state store %s: %s", path, strerror(errno));
+    } else if (errno != ENOENT) {
+        return cs_error_set(err, CS_ERR_ARG, "state store %s: %s", path, strerror(errno));
+    }
+    cs_buf dir = {0};
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        cs_buf_puts(&dir, ".");
+    else
+        cs_buf_append(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+    int ok = access(dir.data, W_OK | X_OK) == 0;
+    int en = errno;
+    cs_status rc = ok ? CS_OK
+                      : cs_error_set(err, CS_ERR_ARG, "state store %s: its directory %s cannot take the journal: %s",
+                                     path, dir.data, strerror(en));
+    cs_buf_free(&dir);
     return rc;
 }
 
@@ -100,7 +161,14 @@ cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprin
     if (!s)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
     s->path = cs_strdup(path);
-    cs_status rc = CS_OK;
+    s->fingerprint = cs_strdup(fingerprint);
+    cs_status rc = check_target(path, err);
+    if (rc != CS_OK) {
+        free(s->path);
+        free(s->fingerprint);
+        free(s);
+        return rc;
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = db_error(s->db, err, path);
@@ -110,7 +178,7 @@ cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprin
         if (rc == CS_OK && (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") != SQLITE_OK ||
                             sqlite3_prepare_v2(s->db,
                                                "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime_ns, "
-                                               "ctime_ns, sha256, result) VALUES(?,?,?,?,?,?,?,?)",
+                                               "ctime_ns, sha256, result, rules) VALUES(?,?,?,?,?,?,?,?,?)",
                                                -1, &s->put, NULL) != SQLITE_OK))
             rc = db_error(s->db, err, "cannot prepare");
     }
@@ -118,6 +186,7 @@ cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprin
         sqlite3_finalize(s->put);
         sqlite3_close(s->db);
         free(s->path);
+        free(s->fingerprint);
         free(s);
         return rc;
     }
@@ -143,6 +212,7 @@ cs_status cs_state_close(cs_state *s, cs_error *err)
         exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s->db);
     free(s->path);
+    free(s->fingerprint);
     free(s);
     return rc;
 }
@@ -168,6 +238,7 @@ cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const u
         sqlite3_bind_text(p, 8, blob, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(p, 8);
+    sqlite3_bind_text(p, 9, s->fingerprint, -1, SQLITE_STATIC);
     int rc = sqlite3_step(p);
     sqlite3_reset(p);
     sqlite3_clear_bindings(p);
@@ -183,13 +254,14 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
     if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db,
-                           "SELECT dev, ino, size, mtime_ns, ctime_ns, result FROM files WHERE path = ?", -1,
-                           &r->get, NULL) != SQLITE_OK) {
+                           "SELECT dev, ino, size, mtime_ns, ctime_ns, result FROM files WHERE path = ? AND rules = ?",
+                           -1, &r->get, NULL) != SQLITE_OK) {
         cs_status rc = db_error(r->db, err, "cannot open for reading");
         cs_state_reader_close(r);
         return rc;
     }
     sqlite3_busy_timeout(r->db, 10000);
+    r->fingerprint = s->fingerprint;
     *out = r;
     return CS_OK;
 }
@@ -209,6 +281,7 @@ int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, cha
     int hit = 0;
     *blob = NULL;
     sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);
+    sqlite3_bind_text(g, 2, r->fingerprint, -1, SQLITE_STATIC); /* a row is valid only for its rules */
     if (sqlite3_step(g) == SQLITE_ROW && sqlite3_column_int64(g, 0) == (sqlite3_int64)st->dev &&
         sqlite3_column_int64(g, 1) == (sqlite3_int64)st->ino &&
         sqlite3_column_int64(g, 2) == (sqlite3_int64)st->size && sqlite3_column_int64(g, 3) == st->mtime_ns &&

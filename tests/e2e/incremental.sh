@@ -19,6 +19,7 @@ echo "$(md5sum "$tree/vendor.txt" | cut -d' ' -f1);vendor" > "$pack/trusted-hash
 cp -r "$SRC/packs/3cx-2023" "$pack/3cx"
 db=$work/state.sqlite
 findings() { jq -c 'select(.type == "finding") | [.path, .score, .level, ([.reasons[] | [.detector, .rule, .score]])]' "$1" | sort; }
+export -f findings # the checks below run it in a child bash
 
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/1.jsonl"
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2.jsonl"
@@ -76,4 +77,53 @@ env -u XDG_CACHE_HOME HOME="$work/home" "$CS" scan --pack "$pack" --incremental 
 check "--incremental uses ~/.cache/chainsweep/state.sqlite" [ -f "$work/home/.cache/chainsweep/state.sqlite" ]
 XDG_CACHE_HOME="$work/xdg" "$CS" scan --pack "$pack" --incremental -q "$tree/c2.txt" > /dev/null
 check "... or \$XDG_CACHE_HOME/chainsweep/state.sqlite" [ -f "$work/xdg/chainsweep/state.sqlite" ]
+# two rule sets sharing one store: each sees only its own rows, and both stay
+pa=$work/packA
+pb=$work/packB
+mkdir -p "$pa" "$pb" "$work/shared-tree"
+printf 'alpha-c2.example.org\n' > "$pa/a-c2-iocs.txt"
+printf 'beta-c2.example.org\n' > "$pb/b-c2-iocs.txt"
+printf 'to alpha-c2.example.org\n' > "$work/shared-tree/a.txt"
+printf 'to beta-c2.example.org\n' > "$work/shared-tree/b.txt"
+sdb=$work/shared.sqlite
+rules_seen() { jq -r 'select(.type == "finding") | .reasons[].rule' "$1" | sort | tr '\n' ' '; }
+"$CS" scan --pack "$pa" --state "$sdb" --json -q "$work/shared-tree" > "$work/sa1.jsonl"
+"$CS" scan --pack "$pb" --state "$sdb" --json -q "$work/shared-tree" > "$work/sb1.jsonl"
+"$CS" scan --pack "$pa" --state "$sdb" --json -q "$work/shared-tree" > "$work/sa2.jsonl"
+"$CS" scan --pack "$pb" --state "$sdb" --json -q "$work/shared-tree" > "$work/sb2.jsonl"
+check "shared store: rules B never see rules A's verdicts" [ "$(rules_seen "$work/sb1.jsonl")" = "beta-c2.example.org " ]
+check "shared store: A's rows survive B's sweep (all cached, same findings)" \
+    bash -c "[ '$(rules_seen "$work/sa2.jsonl")' = 'alpha-c2.example.org ' ] && jq -e -s '.[-1].files_cached == 2 and .[-1].files_scanned == 0' '$work/sa2.jsonl' > /dev/null"
+check "shared store: B's rows survive A's second sweep" \
+    bash -c "[ '$(rules_seen "$work/sb2.jsonl")' = 'beta-c2.example.org ' ] && jq -e -s '.[-1].files_cached == 2' '$work/sb2.jsonl' > /dev/null"
+
+# damage in the middle of a store is found before anything is written
+cp "$db" "$work/damaged.sqlite"
+size=$(stat -c %s "$work/damaged.sqlite")
+for off in 5000 $((size / 2)) $((size - 3000)); do
+    head -c 200 /dev/urandom | dd of="$work/damaged.sqlite" bs=1 seek="$off" conv=notrunc status=none
+done
+before=$(sha256sum < "$work/damaged.sqlite")
+"$CS" scan --pack "$pack" --state "$work/damaged.sqlite" --json -q "$tree" > "$work/dmg.jsonl" 2> "$work/dmg.err"
+rc=$?
+check "mid-file damage: exit 2 (got $rc), said so, nothing scanned" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'damaged\|not a readable' '$work/dmg.err' && ! grep -q finding '$work/dmg.jsonl'"
+check "mid-file damage: the file is untouched" [ "$(sha256sum < "$work/damaged.sqlite")" = "$before" ]
+
+# stores that cannot be written are refused before the sweep
+cp "$db" "$work/ro.sqlite"
+chmod 0444 "$work/ro.sqlite"
+mkdir -p "$work/rodir"
+if [ "$(id -u)" -ne 0 ] || command -v setpriv > /dev/null; then
+    runner=()
+    [ "$(id -u)" -eq 0 ] && runner=(setpriv --bounding-set=-dac_override,-dac_read_search --inh-caps=-all --)
+    "${runner[@]}" "$CS" scan --pack "$pack" --state "$work/ro.sqlite" --json -q "$tree" > "$work/ro.jsonl" 2> "$work/ro.err"
+    rc=$?
+    check "read-only store: exit 2 (got $rc) before scanning, no side files" \
+        bash -c "[ $rc -eq 2 ] && ! grep -q '\"type\"' '$work/ro.jsonl' && [ ! -e '$work/ro.sqlite-wal' ] && [ ! -e '$work/ro.sqlite-shm' ]"
+fi
+"$CS" scan --pack "$pack" --state /dev/null --json -q "$tree" > /dev/null 2> "$work/devnull.err"
+rc=$?
+check "--state /dev/null: refused (exit $rc), no /dev/null-journal" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'not a regular file' '$work/devnull.err' && [ ! -e /dev/null-journal ]"
 finish
