@@ -296,6 +296,24 @@ static char *class_view(const rule_file *rf, int c)
             if (t[k] != '\n')
                 t[k] = ' ';
     }
+    /* a module no kept rule uses is not imported: libyara loads every
+     * imported module for every file (the pe module alone set hundreds of
+     * values per file, most of the time an empty file took) */
+    for (size_t m = 0; m < rf->split.n_imports; m++) {
+        const cs_yara_import *im = &rf->split.imports[m];
+        char use[40];
+        int n = snprintf(use, sizeof use, "%s.", im->module);
+        int used = 0;
+        for (size_t i = 0; i < rf->split.n && !used; i++) {
+            const cs_yara_rule_span *r = &rf->split.rules[i];
+            if (rule_fits_class(r, c) && r->end <= rf->len &&
+                memmem(t + r->start, r->end - r->start, use, (size_t)n) != NULL)
+                used = 1;
+        }
+        for (size_t k = im->start; !used && k < im->end && k < rf->len; k++)
+            if (t[k] != '\n')
+                t[k] = ' ';
+    }
     return t;
 }
 
@@ -334,7 +352,8 @@ static void rules_key(const yara_state *s, char out[33])
     unsigned char md[32];
     unsigned len = 0;
     char layout[64];
-    snprintf(layout, sizeof layout, "%s/%d/%d/%d", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
+    /* v2: class views leave out unused module imports */
+    snprintf(layout, sizeof layout, "%s/%d/%d/%d/v2", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
     if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
         EVP_DigestUpdate(ctx, layout, strlen(layout));
         for (size_t i = 0; i < s->n_files; i++) {

@@ -382,8 +382,20 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
         if (at_word(&lx, "import")) {
             lx.pos += 6;
             skip_space(&lx);
-            if (lx.pos >= len || lx.s[lx.pos] != '"' || skip_string(&lx) != 0)
+            size_t q = lx.pos;
+            if (lx.pos >= len || lx.s[lx.pos] != '"' || skip_string(&lx) != 0) {
                 rc = -1;
+                continue;
+            }
+            size_t mlen = lx.pos - q >= 2 ? lx.pos - q - 2 : 0; /* between the quotes */
+            cs_yara_import im = {start, lx.pos, ""};
+            if (mlen && mlen < sizeof im.module) {
+                memcpy(im.module, text + q + 1, mlen);
+                im.module[mlen] = '\0';
+                size_t cap_i = out->n_imports;
+                if (cs_grow((void **)&out->imports, &cap_i, out->n_imports + 1, sizeof *out->imports) == 0)
+                    out->imports[out->n_imports++] = im;
+            }
             continue;
         }
         if (at_word(&lx, "include")) {
@@ -463,6 +475,7 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
 void cs_yara_split_free(cs_yara_split *s)
 {
     free(s->rules);
+    free(s->imports);
     memset(s, 0, sizeof *s);
 }
 

@@ -18,9 +18,17 @@ typedef struct cs_yara_rule_span {
     uint64_t max_size;            /* the file must be smaller than this; 0: no bound */
 } cs_yara_rule_span;
 
+/* An `import "module"` statement: its bytes and the module's name. */
+typedef struct cs_yara_import {
+    size_t start, end;
+    char module[32];
+} cs_yara_import;
+
 typedef struct cs_yara_split {
     cs_yara_rule_span *rules;
     size_t n;
+    cs_yara_import *imports;      /* so that a class's view can leave out modules no kept rule uses */
+    size_t n_imports;
     int whole_file;               /* includes, globals, or text not understood: never split */
     int has_include;              /* its rules depend on other files' text */
 } cs_yara_split;

@@ -23,6 +23,11 @@ static void splits_and_guards(void **state)
     assert_int_equal(cs_yara_split_parse(rules, strlen(rules), &sp), 0);
     assert_false(sp.whole_file);
     assert_int_equal(sp.n, 5);
+    /* imports are recorded, so a class's view can leave out an unused module */
+    assert_int_equal(sp.n_imports, 1);
+    assert_string_equal(sp.imports[0].module, "pe");
+    assert_int_equal(sp.imports[0].start, 0);
+    assert_memory_equal(rules + sp.imports[0].start, "import \"pe\"", sp.imports[0].end - sp.imports[0].start);
     assert_string_equal(sp.rules[0].name, "a");
     assert_int_equal(sp.rules[0].guard_len, 2);
     assert_memory_equal(sp.rules[0].guard, "MZ", 2);
