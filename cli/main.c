@@ -709,6 +709,9 @@ static int cmd_verify(int argc, char **argv)
         goto error;
     }
     ro.color = !no_color && ro.format == CS_FORMAT_TEXT && isatty(STDOUT_FILENO);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    ro.hostname = host; /* like every other JSON object */
     for (int i = optind; i < argc; i++) {
         cs_ac_report *rep = NULL;
         cs_status st = cs_authenticode_verify_path(argv[i], cs_trust_count(trust) ? trust : NULL, (time_t)at, &rep, &err);
@@ -716,6 +719,12 @@ static int cmd_verify(int argc, char **argv)
             goto error;
         if (st != CS_OK) { /* this file: unreadable, not regular, shrank while read */
             fprintf(stderr, "chainsweep: %s: %s\n", argv[i], err.message);
+            if (ro.format == CS_FORMAT_JSON) { /* every FILE has its object */
+                cs_text t;
+                cs_report_verify_error(&ro, argv[i], err.message, &t);
+                fwrite(t.data, 1, t.len, stdout);
+                cs_text_free(&t);
+            }
             rc = EXIT_ERROR;
             continue;
         }

@@ -39,6 +39,10 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
 
 /* A `chainsweep verify` report for one file (text or JSON Lines). */
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out);
+/* A file verify could not read (missing, empty, a directory, shrank while
+ * read): in JSON the same "verify" object with verdict "error" and the
+ * message, so that every FILE given has its object. */
+void cs_report_verify_error(const cs_report_opts *o, const char *path, const char *message, cs_text *out);
 
 /* ---- inventory: the products found (chainsweep inventory) ---- */
 

@@ -190,8 +190,12 @@ int cs_engine_runs_detector(const cs_engine *e, const char *name)
 cs_status cs_engine_set_cache_dir(cs_engine *e, const char *dir, cs_error *err)
 {
     struct stat sb;
-    if (!dir || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return cs_error_set(err, CS_ERR_ARG, "cache directory %s: not a directory", dir ? dir : "(null)");
+    if (!dir)
+        return cs_error_set(err, CS_ERR_ARG, "cache directory: none given");
+    if (stat(dir, &sb) != 0)
+        return cs_error_set(err, CS_ERR_ARG, "cache directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return cs_error_set(err, CS_ERR_ARG, "cache directory %s: not a directory", dir);
     free(e->cache_dir);
     e->cache_dir = cs_strdup(dir);
     cs_engine_add_own_dir(e, &sb);
@@ -349,7 +353,7 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
     struct dirent **list;
     int n = scandir(dir, &list, NULL, alphasort);
     if (n < 0)
-        return cs_error_set(err, CS_ERR_IO, "%s: %s", dir, strerror(errno));
+        return cs_error_set(err, CS_ERR_IO, "pack %s: cannot list it: %s", dir, strerror(errno));
     cs_status st = CS_OK;
     for (int i = 0; i < n; i++) {
         const char *name = list[i]->d_name;

@@ -21,8 +21,12 @@ cs_pe_status cs_pe_parse(const unsigned char *d, size_t size, cs_pe *pe, const c
     memset(pe, 0, sizeof *pe);
     pe->data = d;
     pe->size = size;
-    if (size < 0x40 || d[0] != 'M' || d[1] != 'Z') {
+    if (size < 2 || d[0] != 'M' || d[1] != 'Z') {
         *why = "no MZ header";
+        return CS_PE_NOT_PE;
+    }
+    if (size < 0x40) {
+        *why = "MZ header truncated: a DOS header has 64 bytes";
         return CS_PE_NOT_PE;
     }
     size_t nt = cs_rd32le(d + 0x3c);

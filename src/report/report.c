@@ -612,6 +612,22 @@ static void text_authenticode(const cs_report_opts *o, const char *path, const c
     }
 }
 
+void cs_report_verify_error(const cs_report_opts *o, const char *path, const char *message, cs_text *out)
+{
+    cs_buf b = {0};
+    if (o->format == CS_FORMAT_JSON) {
+        json_t *j = cs_json_record(o, "verify");
+        cs_json_set_path(j, path);
+        json_object_set_new(j, "verdict", json_string("error"));
+        json_object_set_new(j, "error", cs_json_opt_string(message));
+        json_emit(j, &b);
+    } else {
+        put_path_text(&b, path);
+        cs_buf_printf(&b, ": error: %s\n", message);
+    }
+    take(&b, out);
+}
+
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out)
 {
     cs_buf b = {0};

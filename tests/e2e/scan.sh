@@ -195,4 +195,13 @@ mkdir -p "$work/emptyyar"
 rc=$?
 check "a pack with only an empty .yar: exit 2 (got $rc) and says why" \
     bash -c "[ $rc -eq 2 ] && grep -q 'no usable rules' '$work/emptyyar.err'"
+# verify --json: every FILE has its object, errors included
+printf 'MZ' > "$work/mz2.exe"
+: > "$work/empty.exe"
+"$CS" verify --json "$work/mz2.exe" "$work/empty.exe" "$work" "$work/missing.exe" > "$work/verify.jsonl" 2> /dev/null
+rc=$?
+check "verify --json: exit 2 (got $rc), one object per file, with host" jq_true "$work/verify.jsonl" \
+    'length == 4 and all(.[]; .type == "verify" and .host != null) and ([.[1:][] | .verdict] == ["error", "error", "error"])'
+check "verify: a 2-byte MZ file is a truncated header, not 'no MZ header'" jq_true "$work/verify.jsonl" \
+    '.[0].not_pe_reason | test("truncated")'
 finish
