@@ -143,6 +143,9 @@ check "CycloneDX components carry SHA-256 hashes and paths" jq_true bom.json \
     "[.[0].components[] | select(.evidence.occurrences[0].location == \"tree/win-416/3CXDesktopApp.exe\")][0].hashes[0] == {\"alg\": \"SHA-256\", \"content\": \"$sha\"}"
 check "CycloneDX vulnerabilities name the affected components" jq_true bom.json \
     ".[0].vulnerabilities | map(select(.id == \"CS-2023-3CX-WINDOWS\"))[0].affects | length == $(grep -c WINDOWS want.pairs)"
-check "inventory --csv is refused" bash -c "! '$CS' inventory --csv --pack '$PACK' tree 2>/dev/null"
-check "scan --cyclonedx is refused" bash -c "! '$CS' scan --cyclonedx --pack '$PACK' tree 2>/dev/null"
+# refused: exit 2 with the reason (exit 1 would be the findings of a scan that ran)
+"$CS" inventory --csv --pack "$PACK" tree > /dev/null 2> refuse1.err; rc1=$?
+"$CS" scan --cyclonedx --pack "$PACK" tree > /dev/null 2> refuse2.err; rc2=$?
+check "inventory --csv is refused: exit 2 (got $rc1) and why" bash -c "[ $rc1 -eq 2 ] && grep -q -- '--csv is not supported' refuse1.err"
+check "scan --cyclonedx is refused: exit 2 (got $rc2) and why" bash -c "[ $rc2 -eq 2 ] && grep -q -- '--cyclonedx: only for chainsweep inventory' refuse2.err"
 finish

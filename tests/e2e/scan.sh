@@ -127,6 +127,26 @@ sel() { jq -c 'select(.type == "finding") | [.path, .score]' "$1" | sort; }
 same_findings() { diff <(sel "$1") <(sel "$2") && [ -n "$(sel "$2")" ]; }
 check "--cpu-limit/--nice: same findings" same_findings "$work/slow.jsonl" "$work/fast.jsonl"
 check "--detectors limits the layers" jq_true "$work/fast.jsonl" 'all(.[]; select(.type == "finding") | all(.reasons[]; .detector == "yara" or .detector == "c2"))'
+# --nice really lowers the scan threads (nice 19, idle I/O class) and
+# --cpu-limit really slows them: read from /proc while a slow sweep runs
+slow=$work/slowtree
+mkdir -p "$slow"
+head -c 2000000 /dev/urandom > "$slow/base"
+for i in $(seq 1 60); do cp "$slow/base" "$slow/f$i.bin"; done
+( exec "$CS" scan --pack "$SRC/packs/3cx-2023" -q --json -o /dev/null -p 2 --nice --cpu-limit 10 "$slow" ) &
+spid=$!
+sleep 1.5
+nices=$(for t in /proc/$spid/task/*; do awk '{print $19}' "$t/stat"; done | sort -n | uniq -c | tr '\n' ' ')
+idle=0
+for t in /proc/$spid/task/*; do ionice -p "${t##*/}" 2>/dev/null | grep -q idle && idle=$((idle + 1)); done
+busy=$(awk '{print $14 + $15}' "/proc/$spid/stat") # user + system ticks so far
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+echo "  --nice threads: nice values (count value): $nices; in the idle I/O class: $idle; CPU ticks after 1.5 s at --cpu-limit 10: $busy"
+# (the walker may have ended already: the two workers must be there)
+check "--nice: both workers run at nice 19" bash -c "[ \$(echo '$nices' | grep -o '[0-9]* 19' | cut -d' ' -f1) -ge 2 ]"
+check "--nice: the scan threads are in the idle I/O class" [ "$idle" -ge 2 ]
+check "--cpu-limit 10: at most ~20% of one CPU per thread over 1.5 s ($busy ticks)" [ "$busy" -le 100 ]
 "$CS" scan --cpu-limit 0 "$tree" >/dev/null 2>&1
 check "--cpu-limit 0 rejected" [ $? -eq 2 ]
 
