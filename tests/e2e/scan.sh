@@ -224,4 +224,16 @@ check "verify --json: exit 2 (got $rc), one object per file, with host" jq_true 
     'length == 4 and all(.[]; .type == "verify" and .host != null) and ([.[1:][] | .verdict] == ["error", "error", "error"])'
 check "verify: a 2-byte MZ file is a truncated header, not 'no MZ header'" jq_true "$work/verify.jsonl" \
     '.[0].not_pe_reason | test("truncated")'
+# known-good by SHA-256 and by SHA-1 (the fixtures above are MD5), in a pack with no bad hash
+kg=$work/kg
+mkdir -p "$kg/pack" "$kg/tree"
+printf 'vendor tool that names evil-kg.example.org\n' > "$kg/tree/trusted256.txt"
+printf 'another vendor tool, evil-kg.example.org\n' > "$kg/tree/trusted1.txt"
+printf 'unknown tool, evil-kg.example.org\n' > "$kg/tree/other.txt"
+printf 'evil-kg.example.org\n' > "$kg/pack/kg-c2-iocs.txt"
+{ printf '%s;vendor\n' "$(sha256sum < "$kg/tree/trusted256.txt" | cut -c1-64)"
+  printf '%s;vendor\n' "$(sha1sum < "$kg/tree/trusted1.txt" | cut -c1-40)"; } > "$kg/pack/trusted-hashes.txt"
+"$CS" scan --pack "$kg/pack" --json -q --log-skipped "$kg/tree" > "$work/kg.jsonl"
+check "SHA-256 and SHA-1 known-good entries suppress, the unknown file is reported" jq_true "$work/kg.jsonl" \
+    '([.[] | select(.skipped == "known_good") | .path | split("/") | last] | sort) == ["trusted1.txt", "trusted256.txt"] and ([.[] | select(.type == "finding") | .path | split("/") | last] == ["other.txt"])'
 finish
