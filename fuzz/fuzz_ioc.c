@@ -1,5 +1,6 @@
 /* Fuzz the IOC file parsers: one input is a whole IOC file, parsed as
- * every kind, the way the loader walks it line by line. */
+ * every kind (hash, filename, C2, signer), the way the loader walks it line
+ * by line. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         char *text = malloc(size + 1);
         memcpy(text, data, size);
         text[size] = '\0';
@@ -28,9 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     cs_filename_regex_for_posix(f.regex, &b, &plain);
                     cs_buf_free(&b);
                 }
-            } else {
+            } else if (kind == 2) {
                 cs_c2_line c;
                 (void)cs_parse_c2_line(l, &c, &why);
+            } else {
+                cs_signer_line sg;
+                (void)cs_parse_signer_line(l, &sg, &why);
             }
         }
         free(text);

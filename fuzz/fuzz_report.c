@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "chainsweep/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,6 +29,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cs_report_result(&o, &res, &t);
         if (f == CS_FORMAT_JSON && t.len == 0)
             abort(); /* a finding must always render */
+        if (f == CS_FORMAT_JSON) { /* and as one valid JSON object on one line */
+            json_error_t je;
+            json_t *j = json_loadb(t.data, t.len, 0, &je);
+            if (!j || !json_is_object(j) || memchr(t.data, '\n', t.len) != t.data + t.len - 1)
+                abort();
+            json_decref(j);
+        }
         cs_text_free(&t);
     }
     free(path);
