@@ -15,6 +15,7 @@ typedef struct cs_findings {
     cs_reason *reasons;
     size_t n, cap;
     int suppressed;             /* a known-good hash: drop everything */
+    int suppress_only;          /* the detector runs only to suppress (left out by --detectors) */
     const char *warning;        /* partial scan (e.g. YARA timeout) */
 } cs_findings;
 
@@ -58,6 +59,10 @@ typedef struct cs_detector_ops {
     /* Compile what was loaded; called once, before the scan. */
     cs_status (*prepare)(void *st, cs_engine *e, cs_error *err);
     int (*active)(const void *st);         /* runs in the scan? */
+    /* Optional: it can suppress findings (known-good lists). Such a detector
+     * still runs when --detectors leaves it out, with findings.suppress_only
+     * set, so that trusted files stay trusted whatever layers run. */
+    int (*suppresses)(const void *st);
     /* Pack content loaded? (NULL: same as active). Detectors with built-in
      * checks are active without content, but alone they are not "rules". */
     int (*loaded)(const void *st);

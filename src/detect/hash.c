@@ -195,7 +195,7 @@ static cs_status hash_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
     (void)err;
     unsigned need = 0;
     for (int i = 0; i < 3; i++)
-        if (s->bad[i].n || s->good[i].n)
+        if ((s->bad[i].n && !out->suppress_only) || s->good[i].n)
             need |= 1u << i;
     cs_file_hash(f, need);
     const unsigned char *digests[3] = {f->md5, f->sha1, f->sha256};
@@ -204,6 +204,8 @@ static cs_status hash_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
             out->suppressed = 1;
             return CS_OK;
         }
+    if (out->suppress_only)
+        return CS_OK;
     static const char *const names[3] = {"MD5", "SHA1", "SHA256"};
     for (int i = 0; i < 3; i++) {
         const hash_entry *en = (need & (1u << i)) ? lookup(&s->bad[i], digests[i], digest_lens[i]) : NULL;
@@ -215,6 +217,12 @@ static cs_status hash_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
     return CS_OK;
 }
 
+static int hash_suppresses(const void *st)
+{
+    const hash_state *s = st;
+    return s->good[0].n || s->good[1].n || s->good[2].n;
+}
+
 const cs_detector_ops cs_hash_detector = {
     .name = "hash",
     .needs_content = 1,
@@ -224,6 +232,7 @@ const cs_detector_ops cs_hash_detector = {
     .load = hash_load,
     .prepare = hash_prepare,
     .active = hash_active,
+    .suppresses = hash_suppresses,
     .loaded = hash_loaded,
     .stats = hash_stats,
     .scan = hash_scan,

@@ -101,6 +101,7 @@ typedef struct cs_pipeline {
 struct cs_scanner {
     cs_engine *e;
     void *ts[CS_MAX_DETECTORS];
+    int suppress_only[CS_MAX_DETECTORS]; /* left out by --detectors, runs to keep known-good files quiet */
     cs_state_reader *reader;
     cs_pipeline *p;            /* NULL: a standalone scanner, results delivered in place */
     int products_signed;       /* inventory rows carry the signature (authenticode runs) */
@@ -289,7 +290,10 @@ static void run_detectors(cs_scanner *s, cs_job *j, cs_file *f)
         if (!s->ts[d] || (ops->needs_content && !f->data) || (ops->content_capped && f->content_scan_skipped))
             continue;
         cs_error err = {0};
-        if (ops->scan(e->det[d], s->ts[d], f, &j->findings, &err) != CS_OK) {
+        j->findings.suppress_only = s->suppress_only[d];
+        cs_status rc = ops->scan(e->det[d], s->ts[d], f, &j->findings, &err);
+        j->findings.suppress_only = 0;
+        if (rc != CS_OK) {
             cs_buf b = {0};
             cs_buf_printf(&b, "%s: %s", ops->name, err.message);
             j->findings.warning = cs_arena_strdup(&j->arena, b.data);
@@ -1002,6 +1006,7 @@ static void scanner_fini(cs_scanner *s)
         if (s->ts[d] && cs_detectors[d]->thread_fini)
             cs_detectors[d]->thread_fini(s->e->det[d], s->ts[d]);
     memset(s->ts, 0, sizeof s->ts);
+    memset(s->suppress_only, 0, sizeof s->suppress_only);
 }
 
 static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_error *err)
@@ -1012,8 +1017,13 @@ static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_e
         return err ? err->code : CS_ERR_IO;
     for (size_t d = 0; d < cs_detector_count; d++) {
         const cs_detector_ops *ops = cs_detectors[d];
-        if (e->disabled[d] || !ops->active(e->det[d]))
+        if (!ops->active(e->det[d]))
             continue;
+        if (e->disabled[d]) {
+            if (!ops->suppresses || !ops->suppresses(e->det[d]))
+                continue;
+            s->suppress_only[d] = 1;
+        }
         s->ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
         if (!s->ts[d]) {
             scanner_fini(s);

@@ -236,4 +236,7 @@ printf 'evil-kg.example.org\n' > "$kg/pack/kg-c2-iocs.txt"
 "$CS" scan --pack "$kg/pack" --json -q --log-skipped "$kg/tree" > "$work/kg.jsonl"
 check "SHA-256 and SHA-1 known-good entries suppress, the unknown file is reported" jq_true "$work/kg.jsonl" \
     '([.[] | select(.skipped == "known_good") | .path | split("/") | last] | sort) == ["trusted1.txt", "trusted256.txt"] and ([.[] | select(.type == "finding") | .path | split("/") | last] == ["other.txt"])'
+"$CS" scan --pack "$kg/pack" --detectors c2 --json -q --log-skipped "$kg/tree" > "$work/kg2.jsonl"
+check "known-good still suppresses with --detectors c2 (hash left out)" jq_true "$work/kg2.jsonl" \
+    '([.[] | select(.skipped == "known_good")] | length) == 2 and ([.[] | select(.type == "finding") | .path | split("/") | last] == ["other.txt"])'
 finish
