@@ -14,6 +14,8 @@
 # Inputs are built once and cached in BENCH_DIR/archives/<key>/, the key being
 # the SHA-256 of the member list (names, sizes and SHA-256 of each member).
 set -euo pipefail
+# every run names its packs: the bundled ones are not added behind its back
+export CHAINSWEEP_PACKS=
 cd "$(dirname "$0")/.."
 src=$(pwd)
 BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}

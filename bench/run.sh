@@ -6,6 +6,8 @@
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 set -euo pipefail
+# every run names its packs: the bundled ones are not added behind its back
+export CHAINSWEEP_PACKS=
 cd "$(dirname "$0")/.."
 src=$(pwd)
 BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}

@@ -45,7 +45,8 @@ static void usage(FILE *f)
             "       chainsweep version\n"
             "\n"
             "Rules and IOCs:\n"
-            "  --pack DIR             load a detection pack (repeatable); default: the bundled packs\n"
+            "  --pack DIR             load a detection pack too (repeatable): it adds to the bundled packs\n"
+            "  --no-default-packs     do not load the bundled packs ($CHAINSWEEP_PACKS, or the install's)\n"
             "  --signature-base DIR   load a Neo23x0/signature-base checkout (iocs/, yara/, misc/)\n"
             "  --trust PEM            Authenticode trust anchors, file or dir (repeatable); without them\n"
             "                         chains are not checked, tampering is found either way\n"
@@ -296,7 +297,7 @@ enum {
     OPT_SCAN_CRL, OPT_INCREMENTAL, OPT_STATE, OPT_DETECTORS, OPT_CPU_LIMIT, OPT_NICE, OPT_NO_PARTITION,
     OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX, OPT_NO_ARCHIVES, OPT_UNPACK_DEPTH, OPT_MAX_MEMBERS,
     OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR, OPT_PRINT_ALL,
-    OPT_SCAN_OWN,
+    OPT_SCAN_OWN, OPT_NO_DEFAULT_PACKS,
 };
 
 static const struct option long_opts[] = {
@@ -340,6 +341,7 @@ static const struct option long_opts[] = {
     {"log-skipped", no_argument, 0, OPT_LOG_SKIPPED},
     {"print-all", no_argument, 0, OPT_PRINT_ALL},
     {"scan-own-files", no_argument, 0, OPT_SCAN_OWN},
+    {"no-default-packs", no_argument, 0, OPT_NO_DEFAULT_PACKS},
     {"printall", no_argument, 0, OPT_PRINT_ALL}, /* Loki's spelling */
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
@@ -377,7 +379,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
     c.report.min_level = CS_LEVEL_NOTICE;
     int no_color = getenv("NO_COLOR") != NULL;
     const char *output = NULL, *state = NULL, *detectors = NULL, *cache_dir = NULL;
-    int no_cache = 0;
+    int no_cache = 0, no_default_packs = 0;
     int incremental = 0;
     pack_arg packs[64];
     size_t n_packs = 0;
@@ -492,6 +494,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case OPT_LOG_SKIPPED: c.report.with_skipped = 1; break;
         case OPT_PRINT_ALL: c.report.with_clean = 1; break;
         case OPT_SCAN_OWN: cfg.scan_own_files = 1; break;
+        case OPT_NO_DEFAULT_PACKS: no_default_packs = 1; break;
         case OPT_NO_COLOR: no_color = 1; break;
         case 'q': c.quiet = 1; break;
         case 'v': c.verbose = 1; break;
@@ -559,8 +562,23 @@ static int cmd_scan(int argc, char **argv, int inventory)
     for (size_t i = 0; i < n_crl; i++)
         if (cs_engine_add_crl(e, crls[i], &err) != CS_OK)
             goto out;
-    if (n_packs == 0)
-        packs[n_packs++] = (pack_arg){CS_DEFAULT_PACK_DIR, 0};
+    /* the bundled packs, then the user's: their signatures add to the bundled
+     * ones, as THOR's and Loki's custom signatures do (a file named twice
+     * loads once); CHAINSWEEP_PACKS names another bundled folder, or none */
+    const char *bundled = getenv("CHAINSWEEP_PACKS");
+    if (!bundled)
+        bundled = CS_DEFAULT_PACK_DIR;
+    if (!no_default_packs && *bundled) {
+        if (n_packs == 64)
+            return fail("%s", "too many packs");
+        memmove(packs + 1, packs, n_packs * sizeof *packs);
+        packs[0] = (pack_arg){bundled, 0};
+        n_packs++;
+    }
+    if (n_packs == 0) {
+        snprintf(err.message, sizeof err.message, "no packs: --no-default-packs needs --pack or --signature-base");
+        goto out;
+    }
     for (size_t i = 0; i < n_packs; i++) {
         if (packs[i].is_sigbase) {
             char probe[4096];
@@ -596,6 +614,13 @@ static int cmd_scan(int argc, char **argv, int inventory)
 
     cs_load_stats ls;
     cs_engine_load_stats(e, &ls);
+    if (!c.quiet) {
+        fputs("chainsweep: packs:", stderr);
+        for (size_t i = 0; i < n_packs; i++)
+            fprintf(stderr, " %s%s%s", packs[i].dir, packs[i].is_sigbase ? " (signature-base)" : "",
+                    i == 0 && !no_default_packs && packs[0].dir == bundled ? " (bundled)" : "");
+        fputc('\n', stderr);
+    }
     if (!c.quiet)
         fprintf(stderr,
                 "chainsweep %s: %zu hash IOCs, %zu known-good hashes, %zu filename IOCs, %zu C2 IOCs, "

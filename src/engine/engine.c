@@ -118,6 +118,7 @@ void cs_engine_free(cs_engine *e)
     free(e->state_path);
     free(e->cache_dir);
     free(e->own);
+    free(e->pack_files);
     free(e);
 }
 
@@ -346,6 +347,19 @@ static int skip_name(const char *name)
     return name[0] == '.' || name[0] == '~' || name[0] == '_';
 }
 
+/* Each pack file is loaded once, whichever packs name it. */
+static int loaded_before(cs_engine *e, const struct stat *sb)
+{
+    for (size_t i = 0; i < e->n_pack_files; i++)
+        if (e->pack_files[i].dev == sb->st_dev && e->pack_files[i].ino == sb->st_ino)
+            return 1;
+    cs_grow((void **)&e->pack_files, &e->pack_files_cap, e->n_pack_files + 1, sizeof *e->pack_files);
+    e->pack_files[e->n_pack_files].dev = sb->st_dev;
+    e->pack_files[e->n_pack_files].ino = sb->st_ino;
+    e->n_pack_files++;
+    return 0;
+}
+
 static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *err)
 {
     if (depth > 16)
@@ -367,6 +381,8 @@ static cs_status load_dir(cs_engine *e, const char *dir, int depth, cs_error *er
                 cs_error sub;
                 if (load_dir(e, p.data, depth + 1, &sub) != CS_OK)
                     cs_engine_diag_add(e, p.data, 0, 1, "%s", sub.message);
+            } else if (S_ISREG(sb.st_mode) && loaded_before(e, &sb)) {
+                /* the same file through two packs (the bundled packs and one of them named again) */
             } else if (S_ISREG(sb.st_mode)) {
                 /* one read: the fingerprint and the claiming detector share it */
                 cs_error rerr;

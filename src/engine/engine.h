@@ -34,6 +34,8 @@ struct cs_engine {
     atomic_int stop;                       /* cs_scan_stop: the one thing that changes after prepare */
     struct cs_own_dir { dev_t dev; ino_t ino; } *own; /* loaded packs, the cache: not scanned */
     size_t n_own, own_cap;
+    struct cs_own_dir *pack_files;         /* every pack file loaded, once */
+    size_t n_pack_files, pack_files_cap;
 };
 
 /* chainsweep's own directories (every loaded pack, the cache): a sweep

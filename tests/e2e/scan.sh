@@ -239,4 +239,18 @@ check "SHA-256 and SHA-1 known-good entries suppress, the unknown file is report
 "$CS" scan --pack "$kg/pack" --detectors c2 --json -q --log-skipped "$kg/tree" > "$work/kg2.jsonl"
 check "known-good still suppresses with --detectors c2 (hash left out)" jq_true "$work/kg2.jsonl" \
     '([.[] | select(.skipped == "known_good")] | length) == 2 and ([.[] | select(.type == "finding") | .path | split("/") | last] == ["other.txt"])'
+# --pack adds to the bundled packs (ctest runs with CHAINSWEEP_PACKS= so that each test
+# names its packs; here the install's bundled packs are back)
+printf 'beacon to sbmsa.wiki\n' > "$kg/tree/bundled-c2.txt"
+env -u CHAINSWEEP_PACKS "$CS" scan --pack "$kg/pack" --json "$kg/tree" > "$work/def.jsonl" 2> "$work/def.err"
+check "--pack adds to the bundled packs: both packs' findings" jq_true "$work/def.jsonl" \
+    '([.[] | select(.type == "finding") | .path | split("/") | last] | sort) == ["bundled-c2.txt", "other.txt"]'
+check "the header names every loaded pack, the bundled one as such" \
+    bash -c "grep -q '^chainsweep: packs: .*(bundled) $kg/pack' '$work/def.err'"
+env -u CHAINSWEEP_PACKS "$CS" scan --no-default-packs --pack "$kg/pack" --json -q "$kg/tree" > "$work/nodef.jsonl"
+check "--no-default-packs: only the named pack" jq_true "$work/nodef.jsonl" \
+    '[.[] | select(.type == "finding") | .path | split("/") | last] == ["other.txt"]'
+env -u CHAINSWEEP_PACKS "$CS" scan --pack "$SRC/packs/3cx-2023" --json -q "$kg/tree" > "$work/twice.jsonl"
+check "a bundled pack named again loads once (one reason, not two)" jq_true "$work/twice.jsonl" \
+    '[.[] | select(.type == "finding") | .reason_count] == [1]'
 finish
