@@ -58,6 +58,9 @@ check "flipbyte: digest mismatch" has flipbyte.dll digest_mismatch
 check "phflip: page hash mismatch" has phflip.dll page_hash_mismatch
 check "tableonly: malformed table" has tableonly.dll malformed_table
 check "overlay: overlay finding" has overlay.dll overlay_after_signature
+# our own two-entry file: multiple_entries is tested even when Debian's shim cannot be fetched
+check "twoentries: both entries verified, multiple_entries a notice, not tampering" rec twoentries.dll \
+    '.verdict == "valid" and .entries == 2 and (.signatures | length) == 2 and ([.findings[].finding] == ["multiple_entries"])'
 check "unauthblob: stuffing" has unauthblob.dll unauthenticated_attribute
 check "expired: expired" has expired.dll expired
 check "revoked: revoked" has revoked.dll revoked
