@@ -1,5 +1,7 @@
-/* The engine through its public API: pack loading with diagnostics, every
- * detector on real files, known-good suppression, scoring of results. */
+/* The engine through its public API: pack loading with diagnostics, the
+ * filename, hash, YARA and C2 detectors on real files (Authenticode, signer
+ * and advisory run end to end in e2e_authenticode and e2e_advisories),
+ * known-good suppression, scoring of results, the per-thread scanner. */
 #include "helpers.h"
 
 #include <openssl/evp.h>
