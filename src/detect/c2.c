@@ -202,9 +202,10 @@ static cs_status c2_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
     memset(t->first, 0, s->n * sizeof *t->first);
     t->data = f->data;
     t->size = f->size;
-    /* hs_scan takes an unsigned length: larger files go in overlapping
-     * blocks (the overlap exceeds the longest wide IOC) */
-    const size_t block = (size_t)1 << 30, overlap = 4096;
+    /* large files go in overlapping blocks (hs_scan takes an unsigned
+     * length; the overlap exceeds the longest wide IOC), each given back
+     * once scanned so that RSS stays bounded */
+    const size_t block = CS_RELEASE_CHUNK, overlap = 4096;
     for (size_t off = 0;; off += block - overlap) {
         size_t n = f->size - off < block ? f->size - off : block;
         t->base = off;
@@ -212,6 +213,7 @@ static cs_status c2_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
             return cs_error_set(err, CS_ERR_INTERNAL, "Vectorscan scan failed");
         if (off + n >= f->size)
             break;
+        cs_memory_release(f->data + off, block - overlap);
     }
     for (size_t i = 0; i < s->n; i++) {
         if (!t->first[i])

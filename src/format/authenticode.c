@@ -353,8 +353,14 @@ static const unsigned char *image_digest(verifier *v, const EVP_MD *md, unsigned
         return NULL;
     }
     for (int i = 0; i < 3; i++)
-        if (ranges[i][1] > ranges[i][0])
-            EVP_DigestUpdate(ctx, v->data + ranges[i][0], ranges[i][1] - ranges[i][0]);
+        for (size_t at = ranges[i][0]; at < ranges[i][1];) {
+            /* in chunks, each given back once digested: a huge image stays small in RSS */
+            size_t n = ranges[i][1] - at < CS_RELEASE_CHUNK ? ranges[i][1] - at : CS_RELEASE_CHUNK;
+            EVP_DigestUpdate(ctx, v->data + at, n);
+            if (n == CS_RELEASE_CHUNK)
+                cs_memory_release(v->data + at, n);
+            at += n;
+        }
     int k = v->n_digests;
     int ok = EVP_DigestFinal_ex(ctx, v->digest[k], &v->digest_len[k]);
     EVP_MD_CTX_free(ctx);

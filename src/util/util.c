@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...)
 {
@@ -225,4 +227,17 @@ char *cs_read_text_file(const char *path, size_t *len, cs_error *err)
     if (len)
         *len = b.len;
     return b.data;
+}
+
+void cs_memory_release(const void *p, size_t len)
+{
+#ifdef MADV_PAGEOUT
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + len) & ~(page - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_PAGEOUT);
+#else
+    (void)p;
+    (void)len;
+#endif
 }

@@ -72,6 +72,9 @@ void cs_file_hash(cs_file *f, unsigned mask)
         for (int i = 0; i < 3; i++)
             if (ctx[i])
                 EVP_DigestUpdate(ctx[i], f->data + off, n);
+        /* a large file's pages go back once hashed: RSS stays bounded */
+        if (f->size > CS_RELEASE_CHUNK && (off + n) % CS_RELEASE_CHUNK == 0)
+            cs_memory_release(f->data + off + n - CS_RELEASE_CHUNK, CS_RELEASE_CHUNK);
     }
     for (int i = 0; i < 3; i++) {
         if (!ctx[i])
