@@ -50,4 +50,8 @@ int cs_engine_runs_detector(const cs_engine *e, const char *name);
  * pcre2_match_data* the caller owns (one per walk, not one per path). */
 int cs_engine_is_excluded(const cs_engine *e, const char *path, const char *basename, void *match_data);
 
+/* --cpu-limit: how long a worker that used cpu seconds of CPU in wall
+ * seconds must sleep so that it stays at limit percent of one CPU. */
+double cs_throttle_delay(int limit, double cpu, double wall);
+
 #endif

@@ -1042,12 +1042,18 @@ static double thread_cpu_seconds(void)
 
 /* --cpu-limit: after each file, sleep until this thread's CPU time is at
  * most limit% of the wall time it has been running. */
+double cs_throttle_delay(int limit, double cpu, double wall)
+{
+    if (limit <= 0 || limit >= 100)
+        return 0;
+    double want_wall = cpu * 100.0 / limit;
+    return want_wall > wall ? want_wall - wall : 0;
+}
+
 static void throttle(int limit, double start_wall, double start_cpu)
 {
-    double cpu = thread_cpu_seconds() - start_cpu, wall = now_seconds() - start_wall;
-    double want_wall = cpu * 100.0 / limit;
-    if (want_wall > wall) {
-        double d = want_wall - wall;
+    double d = cs_throttle_delay(limit, thread_cpu_seconds() - start_cpu, now_seconds() - start_wall);
+    if (d > 0) {
         struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
         nanosleep(&ts, NULL);
     }

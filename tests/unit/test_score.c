@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "chainsweep/chainsweep.h"
+#include "engine/engine.h"
 
 static void thor_formula(void **state)
 {
@@ -44,9 +45,21 @@ static void levels(void **state)
     assert_int_equal(cs_score_level(&cfg, 85, 85), CS_LEVEL_WARNING);
 }
 
+/* --cpu-limit's arithmetic: sleep until CPU time is at most limit% of the wall time */
+static void throttle_arithmetic(void **state)
+{
+    (void)state;
+    assert_true(cs_throttle_delay(50, 1.0, 1.0) > 0.99 && cs_throttle_delay(50, 1.0, 1.0) < 1.01); /* 1 s CPU: 2 s wall */
+    assert_true(cs_throttle_delay(10, 0.5, 1.0) > 3.99 && cs_throttle_delay(10, 0.5, 1.0) < 4.01);
+    assert_true(cs_throttle_delay(50, 1.0, 3.0) == 0);  /* already below the limit */
+    assert_true(cs_throttle_delay(100, 1.0, 0.5) == 0); /* no limit */
+    assert_true(cs_throttle_delay(0, 1.0, 0.5) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(throttle_arithmetic),
         cmocka_unit_test(thor_formula),
         cmocka_unit_test(negative_scores_subtract),
         cmocka_unit_test(levels),
