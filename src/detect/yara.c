@@ -406,7 +406,7 @@ static void cache_prune(const cs_engine *e, const char *key)
         return;
     struct {
         char fp[33];
-        time_t newest;
+        long long newest; /* ns: versions written within one second are still ordered */
     } seen[64];
     size_t n_seen = 0;
     struct dirent *de;
@@ -425,22 +425,24 @@ static void cache_prune(const cs_engine *e, const char *key)
             size_t i = 0;
             while (i < n_seen && strncmp(seen[i].fp, name + 5, 32) != 0)
                 i++;
+            long long mt = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
             if (pass == 0) {
                 if (i == n_seen && n_seen < 64) {
                     memcpy(seen[n_seen].fp, name + 5, 32);
                     seen[n_seen].fp[32] = '\0';
-                    seen[n_seen++].newest = sb.st_mtime;
-                } else if (i < n_seen && sb.st_mtime > seen[i].newest) {
-                    seen[i].newest = sb.st_mtime;
+                    seen[n_seen++].newest = mt;
+                } else if (i < n_seen && mt > seen[i].newest) {
+                    seen[i].newest = mt;
                 }
                 continue;
             }
             /* pass 1: drop versions with CACHE_KEEP_VERSIONS newer ones */
             if (strncmp(name + 5, key, 32) == 0 || i == n_seen)
                 continue;
-            size_t newer = 0;
+            size_t newer = 0; /* a total order: time, then the fingerprint on a tie */
             for (size_t k = 0; k < n_seen; k++)
-                newer += seen[k].newest > seen[i].newest;
+                newer += seen[k].newest > seen[i].newest ||
+                         (seen[k].newest == seen[i].newest && strcmp(seen[k].fp, seen[i].fp) > 0);
             if (newer >= CACHE_KEEP_VERSIONS)
                 unlink(p);
         }

@@ -109,4 +109,12 @@ for f in "$work/cache"/yara-*.yarc; do printf 'garbage' > "$f"; done
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/part2.jsonl"
 pairs "$work/part2.jsonl" > "$work/part2.pairs"
 check "corrupt cache files are recompiled, same matches" diff "$work/part2.pairs" "$work/rules.one.pairs"
+# the cache keeps the 8 most recent rule versions, also when they are written within one second
+mkdir -p "$work/prune-cache" "$work/prune-rules"
+for v in $(seq 1 12); do
+    printf 'rule v%d { strings: $a = "version %d marker" condition: uint16(0) == 0x5a4d and $a }\n' "$v" "$v" > "$work/prune-rules/r.yar"
+    "$CS" scan --pack "$work/prune-rules" --detectors yara -q --json --cache-dir "$work/prune-cache" "$work/prune-rules" > /dev/null
+done
+versions=$(ls "$work/prune-cache" | grep -o '^yara-[0-9a-f]*' | sort -u | wc -l)
+check "12 rule versions in quick succession: 8 kept in the cache (got $versions)" [ "$versions" -eq 8 ]
 finish
