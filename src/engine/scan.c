@@ -840,6 +840,10 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
 
 /* ---- one job ---- */
 
+/* Said of a file whose store entry failed its checksum; about this sweep
+ * only, so it is never stored itself. */
+static const char store_damaged_note[] = "its state store entry failed its checksum (damaged): read again";
+
 /* The member records kept with a container in the store, delivered again
  * before it. */
 static void replay_members(cs_scanner *s, cs_job *root, const char *blob)
@@ -890,7 +894,10 @@ static int acquire(cs_scanner *s, cs_job *j)
     r->size = j->meta.size;
     r->mtime = j->meta.mtime;
     char *blob = NULL;
-    if (s->reader && cs_state_lookup(s->reader, j->path, &j->meta, &blob)) {
+    int found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
+    if (found < 0) /* read again, and say why: the store had been damaged */
+        r->note = store_damaged_note;
+    if (found > 0) {
         /* unchanged since the last sweep with these rules: re-report it and
          * the members kept with it */
         r->kind = CS_RECORD_FILE;
@@ -1156,7 +1163,11 @@ static cs_status store_record(cs_state *state, cs_job *j, cs_error *err)
         return CS_OK;
     if (j->stored_members.len)
         cs_buf_puts(&j->stored_members, "]");
-    char *blob = says || j->stored_members.len ? cs_result_to_blob(r, j->stored_members.data) : NULL;
+    cs_result stored = *r;
+    if (stored.note == store_damaged_note)
+        stored.note = NULL;
+    says = stored.n_reasons || stored.kind == CS_RECORD_SKIPPED || stored.note || stored.product;
+    char *blob = says || j->stored_members.len ? cs_result_to_blob(&stored, j->stored_members.data) : NULL;
     cs_status rc = cs_state_put(state, j->path, &j->meta, j->has_sha256 ? j->sha256 : NULL, blob, err);
     free(blob);
     return rc;

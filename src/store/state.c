@@ -1,6 +1,7 @@
 #include "store/state.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +13,7 @@
 #include "util/util.h"
 
 #define STATE_APPLICATION_ID 0x43535750 /* "CSWP" */
-#define STATE_SCHEMA 2 /* 2: rows carry the fingerprint of the rules that produced them */
+#define STATE_SCHEMA 3 /* 2: rows carry the fingerprint of their rules; 3: and a checksum */
 /* rule sets whose rows are kept: sweeps with different packs can share a store */
 #define STATE_KEEP_RULESETS 4
 #define STATE_BATCH 2000
@@ -61,7 +62,7 @@ static cs_status create_schema(sqlite3 *db, cs_error *err)
     if (exec(db, sql) != SQLITE_OK ||
         exec(db, "CREATE TABLE rulesets(rules TEXT PRIMARY KEY, used INTEGER NOT NULL);"
                  "CREATE TABLE files(path BLOB NOT NULL, rules TEXT NOT NULL, dev INTEGER, ino INTEGER,"
-                 " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT,"
+                 " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT, sum BLOB,"
                  " PRIMARY KEY(path, rules));") != SQLITE_OK)
         return db_error(db, err, "cannot create the schema");
     return CS_OK;
@@ -178,7 +179,7 @@ cs_status cs_state_open(cs_state **out, const char *path, const char *fingerprin
         if (rc == CS_OK && (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") != SQLITE_OK ||
                             sqlite3_prepare_v2(s->db,
                                                "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime_ns, "
-                                               "ctime_ns, sha256, result, rules) VALUES(?,?,?,?,?,?,?,?,?)",
+                                               "ctime_ns, sha256, result, rules, sum) VALUES(?,?,?,?,?,?,?,?,?,?)",
                                                -1, &s->put, NULL) != SQLITE_OK))
             rc = db_error(s->db, err, "cannot prepare");
     }
@@ -217,6 +218,26 @@ cs_status cs_state_close(cs_state *s, cs_error *err)
     return rc;
 }
 
+/* SHA-256 over everything a row says, so that a row damaged in a way
+ * SQLite's own checks accept is never taken for a verdict. */
+static void row_sum(const char *path, const cs_meta *st, const char *blob, const char *rules, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned len = 0;
+    long long v[5] = {(long long)st->dev, (long long)st->ino, (long long)st->size, st->mtime_ns, st->ctime_ns};
+    memset(out, 0, 32);
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(ctx);
+        return;
+    }
+    EVP_DigestUpdate(ctx, path, strlen(path) + 1);
+    EVP_DigestUpdate(ctx, v, sizeof v);
+    EVP_DigestUpdate(ctx, blob ? blob : "", blob ? strlen(blob) + 1 : 1);
+    EVP_DigestUpdate(ctx, rules, strlen(rules) + 1);
+    EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+}
+
 cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const unsigned char *sha256,
                        const char *blob, cs_error *err)
 {
@@ -239,6 +260,9 @@ cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const u
     else
         sqlite3_bind_null(p, 8);
     sqlite3_bind_text(p, 9, s->fingerprint, -1, SQLITE_STATIC);
+    unsigned char sum[32];
+    row_sum(path, st, blob, s->fingerprint, sum);
+    sqlite3_bind_blob(p, 10, sum, 32, SQLITE_STATIC);
     int rc = sqlite3_step(p);
     sqlite3_reset(p);
     sqlite3_clear_bindings(p);
@@ -254,7 +278,7 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
     if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(r->db,
-                           "SELECT dev, ino, size, mtime_ns, ctime_ns, result FROM files WHERE path = ? AND rules = ?",
+                           "SELECT dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files WHERE path = ? AND rules = ?",
                            -1, &r->get, NULL) != SQLITE_OK) {
         cs_status rc = db_error(r->db, err, "cannot open for reading");
         cs_state_reader_close(r);
@@ -286,10 +310,17 @@ int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, cha
         sqlite3_column_int64(g, 1) == (sqlite3_int64)st->ino &&
         sqlite3_column_int64(g, 2) == (sqlite3_int64)st->size && sqlite3_column_int64(g, 3) == st->mtime_ns &&
         sqlite3_column_int64(g, 4) == st->ctime_ns) {
-        hit = 1;
         const unsigned char *t = sqlite3_column_text(g, 5);
-        if (t)
-            *blob = cs_strdup((const char *)t);
+        const void *stored = sqlite3_column_blob(g, 6);
+        unsigned char sum[32];
+        row_sum(path, st, (const char *)t, r->fingerprint, sum);
+        if (!stored || sqlite3_column_bytes(g, 6) != 32 || memcmp(stored, sum, 32) != 0) {
+            hit = -1; /* damaged: never a verdict */
+        } else {
+            hit = 1;
+            if (t)
+                *blob = cs_strdup((const char *)t);
+        }
     }
     sqlite3_reset(g);
     sqlite3_clear_bindings(g);

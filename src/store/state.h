@@ -27,7 +27,8 @@ cs_status cs_state_commit(cs_state *s, cs_error *err);
 cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err);
 void cs_state_reader_close(cs_state_reader *r);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
- * the same identity exists; 0 when there is none or it changed. */
+ * the same identity exists; 0 when there is none or it changed; -1 when
+ * the entry fails its checksum (damaged: the file must be read again). */
 int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob);
 
 #endif

@@ -137,4 +137,17 @@ fi
 rc=$?
 check "--state /dev/null: refused (exit $rc), no /dev/null-journal" \
     bash -c "[ $rc -eq 2 ] && grep -q 'not a regular file' '$work/devnull.err' && [ ! -e /dev/null-journal ]"
+# a row changed behind SQLite's back (its checks still pass): never taken for a verdict
+cp "$sdb" "$work/rowdmg.sqlite"
+python3 -c "
+import sqlite3
+c = sqlite3.connect('$work/rowdmg.sqlite')
+c.execute(\"UPDATE files SET result = replace(result, 'alpha-c2', 'alpha-XX') WHERE result LIKE '%alpha-c2%'\")
+c.commit()"
+"$CS" scan --pack "$pa" --state "$work/rowdmg.sqlite" --json -q "$work/shared-tree" > "$work/rd1.jsonl"
+"$CS" scan --pack "$pa" --state "$work/rowdmg.sqlite" --json -q "$work/shared-tree" > "$work/rd2.jsonl"
+check "a row that fails its checksum: read again, said so, the true verdict" jq_true "$work/rd1.jsonl" \
+    'any(.[]; .type == "finding" and (.cached | not) and (.note | test("checksum")) and .reasons[0].rule == "alpha-c2.example.org")'
+check "the row is rewritten: the next sweep takes it from the store, without the note" jq_true "$work/rd2.jsonl" \
+    'all(.[] | select(.type == "finding"); .cached and .note == null and .reasons[0].rule == "alpha-c2.example.org")'
 finish
