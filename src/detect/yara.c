@@ -28,9 +28,12 @@
  * for it, plus every unguarded rule. Large files skip the many rules meant
  * for small ones, which is where most of the bytes are. */
 enum { CLASS_PE, CLASS_ELF, CLASS_MACHO, CLASS_OTHER, N_TYPES };
-#define N_TIERS 2
+/* size tiers: empty files (only rules that need no byte run on them),
+ * under 2 MiB, 2 MiB and more */
+#define N_TIERS 3
 #define N_CLASSES (N_TYPES * N_TIERS)
-static const uint64_t tier_min[N_TIERS] = {0, 2u << 20};
+static const uint64_t tier_min[N_TIERS] = {0, 1, 2u << 20};
+static const uint64_t tier_max[N_TIERS] = {0, (2u << 20) - 1, UINT64_MAX};
 
 static int size_tier(uint64_t size)
 {
@@ -278,7 +281,8 @@ static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
 
 static int rule_fits_class(const cs_yara_rule_span *r, int c)
 {
-    return rule_fits_type(r, c / N_TIERS) && cs_yara_size_compatible(r, tier_min[c % N_TIERS]);
+    return rule_fits_type(r, c / N_TIERS) && cs_yara_size_compatible(r, tier_min[c % N_TIERS]) &&
+           cs_yara_fits_below(r, tier_max[c % N_TIERS]);
 }
 
 /* The rule file as class c sees it: rules that cannot match c blanked out

@@ -191,7 +191,64 @@ typedef struct guards {
     unsigned char bytes[4];
     size_t n;
     uint64_t max_size;
+    uint64_t min_size;  /* a conjunct that no file smaller than this satisfies */
 } guards;
+
+/* The fewest bytes a file needs for this conjunct to hold: 1 for a string
+ * that must match ("$a", "$a at 0", "any of them", "2 of ($x*)", "all of
+ * them"), N+1 for "filesize > N", N for "filesize >= N"; 0 when unknown. */
+static uint64_t conjunct_min_size(const char *p, const char *end)
+{
+    if (p < end && *p == '$') {
+        const char *q = p + 1;
+        while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
+            q++;
+        if (q > p + 1 && (q == end || word_at(q + 1, end, "at") || word_at(q + 1, end, "in")))
+            return 1;
+        return 0;
+    }
+    const char *q = p;
+    if (word_at(q, end, "any") || word_at(q, end, "all")) {
+        q += 3;
+    } else if (q < end && isdigit((unsigned char)*q)) {
+        unsigned long long n = 0;
+        while (q < end && isdigit((unsigned char)*q))
+            n = n * 10 + (unsigned)(*q++ - '0');
+        if (n == 0)
+            return 0;
+    } else if (word_at(q, end, "filesize")) {
+        q += 8;
+        while (q < end && *q == ' ')
+            q++;
+        if (q >= end || *q != '>')
+            return 0;
+        int inclusive = q + 1 < end && q[1] == '=';
+        q += inclusive ? 2 : 1;
+        while (q < end && *q == ' ')
+            q++;
+        char num[32];
+        size_t k = 0;
+        while (q < end && isalnum((unsigned char)*q) && k + 1 < sizeof num)
+            num[k++] = *q++;
+        num[k] = '\0';
+        if (q != end || !k)
+            return 0;
+        char *e;
+        unsigned long long v = strtoull(num, &e, 0);
+        if (strcmp(e, "KB") == 0)
+            v *= 1024;
+        else if (strcmp(e, "MB") == 0)
+            v *= 1024 * 1024;
+        else if (*e)
+            return 0;
+        return inclusive ? v : v + 1;
+    } else {
+        return 0;
+    }
+    while (q < end && *q == ' ')
+        q++;
+    return word_at(q, end, "of") ? 1 : 0;
+}
 
 /* Collect guards among the top-level conjuncts of [p, end) (comments
  * removed, white space single spaces). Parenthesised conjunctions recurse. */
@@ -236,6 +293,9 @@ static int find_guards(const char *p, const char *end, guards *g, int depth)
         unsigned char b[4];
         size_t bn;
         uint64_t bound;
+        uint64_t need = conjunct_min_size(c, ce);
+        if (need > g->min_size)
+            g->min_size = need;
         if (!g->n && parse_guard(&gp, ce, b, &bn) == 0 && gp == ce) {
             memcpy(g->bytes, b, bn);
             g->n = bn;
@@ -451,19 +511,21 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             break;
         }
         char *cond = clean_condition(text + cond_s[i], cond_e[i] - cond_s[i]);
-        guards g = {{0}, 0, 0};
+        guards g = {{0}, 0, 0, 0};
         if (find_guards(cond, cond + strlen(cond), &g, 0) == 0) {
             memcpy(r->guard, g.bytes, g.n);
             r->guard_len = g.n;
             r->max_size = g.max_size;
+            r->min_size = g.min_size > g.n ? g.min_size : g.n;
         }
         free(cond);
     }
     /* a rule that another rule of the file refers to must stay everywhere */
     for (size_t i = 0; rc == 0 && i < out->n; i++) {
-        for (size_t k = 0; k < out->n && (out->rules[i].guard_len || out->rules[i].max_size); k++)
+        for (size_t k = 0;
+             k < out->n && (out->rules[i].guard_len || out->rules[i].max_size || out->rules[i].min_size); k++)
             if (k != i && ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
-                out->rules[i].guard_len = 0, out->rules[i].max_size = 0;
+                out->rules[i].guard_len = 0, out->rules[i].max_size = 0, out->rules[i].min_size = 0;
     }
     free(cond_s);
     free(cond_e);
@@ -477,6 +539,11 @@ void cs_yara_split_free(cs_yara_split *s)
     free(s->rules);
     free(s->imports);
     memset(s, 0, sizeof *s);
+}
+
+int cs_yara_fits_below(const cs_yara_rule_span *r, uint64_t max_size)
+{
+    return r->min_size <= max_size;
 }
 
 int cs_yara_size_compatible(const cs_yara_rule_span *r, uint64_t min_size)

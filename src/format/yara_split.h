@@ -16,6 +16,8 @@ typedef struct cs_yara_rule_span {
     unsigned char guard[4];       /* the file must start with these bytes */
     size_t guard_len;             /* 0: no guard */
     uint64_t max_size;            /* the file must be smaller than this; 0: no bound */
+    uint64_t min_size;            /* the file must have at least this many bytes (a string
+                                     must match, a magic test, filesize >); 0: none */
 } cs_yara_rule_span;
 
 /* An `import "module"` statement: its bytes and the module's name. */
@@ -40,6 +42,8 @@ void cs_yara_split_free(cs_yara_split *s);
 
 /* Could a file of at least min_size bytes satisfy the size bound? */
 int cs_yara_size_compatible(const cs_yara_rule_span *r, uint64_t min_size);
+/* Could a file of at most max_size bytes satisfy the rule's lower bound? */
+int cs_yara_fits_below(const cs_yara_rule_span *r, uint64_t max_size);
 
 /* Could a file whose first bytes are prefix[0..n) satisfy the guard? */
 int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n);

@@ -34,6 +34,16 @@ rule referenced_guarded { strings: $s = "CSMARK" condition: uint32(0) == 0x464c4
 rule referrer { condition: referenced_guarded or filesize == 7 }
 rule unguarded { strings: $s = "CSMARK" condition: $s }
 rule with_pe { condition: pe.number_of_sections >= 0 and uint16(0) == 0x5a4d and filesize < 10KB }
+rule e_zero { condition: filesize == 0 }
+rule e_none { strings: $s = "CSMARK" condition: none of them }
+rule e_not { strings: $s = "CSMARK" condition: not $s }
+rule e_zero_of { strings: $s = "CSMARK" condition: 0 of them }
+rule e_any { strings: $s = "CSMARK" condition: any of them and filesize < 100 }
+rule e_one { strings: $s = "CSMARK" $t = "nomatch" condition: 1 of ($s, $t) }
+rule e_all { strings: $s = "CSMARK" condition: all of them }
+rule e_at { strings: $s = "CSMARK" condition: $s at 1 }
+rule e_ge1 { condition: filesize >= 1 and filesize < 5 }
+rule e_gt0 { condition: filesize > 0 and filesize < 2 }
 /* a comment with rule fake { condition: true } and "quotes */
 rule after_comment { strings: $s = "CSMARK" // trailing comment }
     condition: uint16(0) == 0x5a4d and $s }
@@ -60,6 +70,7 @@ files = {
     "text_big": b"plain" + mark + b"\0" * (3 * 1024 * 1024),
     "seven__": b"1234567",
     "empty": b"",
+    "one": b"x",
     "le_limit": b"pl" + mark + b"\0" * (2097152 - 10),
 }
 for n, d in files.items():
