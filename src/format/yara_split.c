@@ -318,6 +318,105 @@ static int find_guards(const char *p, const char *end, guards *g, int depth)
     return 0;
 }
 
+/* Split [p, end) at its top-level occurrences of the keyword w (outside
+ * parentheses and string literals); at most cap parts; returns the count,
+ * or 0 when the text holds what this reader does not follow (a regex). */
+static size_t split_top(const char *p, const char *end, const char *w, const char **starts, const char **ends,
+                        size_t cap)
+{
+    size_t n = 0, wl = strlen(w);
+    int d = 0, in_str = 0;
+    const char *part = p;
+    for (const char *q = p; q < end; q++) {
+        if (in_str) {
+            if (*q == '\\' && q + 1 < end)
+                q++;
+            else if (*q == '"')
+                in_str = 0;
+            continue;
+        }
+        if (*q == '"')
+            in_str = 1;
+        else if (*q == '/' || *q == '\\')
+            return 0; /* a regex literal: its text could hide anything */
+        else if (*q == '(')
+            d++;
+        else if (*q == ')')
+            d--;
+        else if (d == 0 && (q == p || !(isalnum((unsigned char)q[-1]) || q[-1] == '_')) && word_at(q, end, w)) {
+            if (n + 1 >= cap)
+                return 0;
+            starts[n] = part;
+            ends[n++] = q;
+            part = q + wl;
+            q += wl - 1;
+        }
+    }
+    starts[n] = part;
+    ends[n++] = end;
+    return n;
+}
+
+/* The fewest bytes a file needs for the condition [p, end) to hold (0 when
+ * any file might): the least over "or", the most over "and", through
+ * parentheses; "not" and anything not understood need nothing. */
+static uint64_t expr_min_size(const char *p, const char *end, int depth)
+{
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    if (p >= end || depth > 16)
+        return 0;
+    const char *st[64], *en[64];
+    size_t n = split_top(p, end, "or", st, en, 64);
+    if (n == 0)
+        return 0;
+    if (n > 1) {
+        uint64_t least = UINT64_MAX;
+        for (size_t i = 0; i < n && least; i++) {
+            uint64_t m = expr_min_size(st[i], en[i], depth + 1);
+            if (m < least)
+                least = m;
+        }
+        return least;
+    }
+    n = split_top(p, end, "and", st, en, 64);
+    if (n == 0)
+        return 0;
+    if (n > 1) {
+        uint64_t most = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t m = expr_min_size(st[i], en[i], depth + 1);
+            if (m > most)
+                most = m;
+        }
+        return most;
+    }
+    if (word_at(p, end, "not"))
+        return 0;
+    if (*p == '(' && end[-1] == ')') { /* one group spanning it all? */
+        int d = 0, whole = 1, in_str = 0;
+        for (const char *q = p; q < end; q++) {
+            if (in_str) {
+                if (*q == '\\' && q + 1 < end)
+                    q++;
+                else if (*q == '"')
+                    in_str = 0;
+                continue;
+            }
+            if (*q == '"')
+                in_str = 1;
+            d += *q == '(' ? 1 : *q == ')' ? -1 : 0;
+            if (d == 0 && q < end - 1)
+                whole = 0;
+        }
+        if (whole)
+            return expr_min_size(p + 1, end - 1, depth + 1);
+    }
+    return conjunct_min_size(p, end);
+}
+
 /* Condition text without comments, strings kept, white space folded. */
 static char *clean_condition(const char *s, size_t n)
 {
@@ -518,6 +617,10 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             r->max_size = g.max_size;
             r->min_size = g.min_size > g.n ? g.min_size : g.n;
         }
+        /* what needs bytes also hides inside "or" groups that find_guards leaves alone */
+        uint64_t need = expr_min_size(cond, cond + strlen(cond), 0);
+        if (need > r->min_size)
+            r->min_size = need;
         free(cond);
     }
     /* a rule that another rule of the file refers to must stay everywhere */

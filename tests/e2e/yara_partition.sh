@@ -44,6 +44,11 @@ rule e_all { strings: $s = "CSMARK" condition: all of them }
 rule e_at { strings: $s = "CSMARK" condition: $s at 1 }
 rule e_ge1 { condition: filesize >= 1 and filesize < 5 }
 rule e_gt0 { condition: filesize > 0 and filesize < 2 }
+rule e_or { strings: $a = "CSMARK" $b = "zzz" condition: ($a and filesize < 100) or $b }
+rule e_or_empty { strings: $a = "CSMARK" condition: $a or filesize == 0 }
+rule e_or_not { strings: $a = "CSMARK" condition: $a or not $a }
+rule e_nested { strings: $a = "CSMARK" $b = "zzz" condition: (($a or $b) and (filesize < 100 or $b)) }
+rule e_str_or { strings: $a = "CSMARK" condition: $a or "or" == "or" }
 /* a comment with rule fake { condition: true } and "quotes */
 rule after_comment { strings: $s = "CSMARK" // trailing comment }
     condition: uint16(0) == 0x5a4d and $s }
