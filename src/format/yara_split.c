@@ -153,19 +153,19 @@ static int word_at(const char *p, const char *end, const char *w)
            ((size_t)(end - p) == n || !(isalnum((unsigned char)p[n]) || p[n] == '_'));
 }
 
-/* Parse "filesize < N[KB|MB]" or "filesize <= N..." at p: the smallest size
- * the rule cannot match. */
-static int parse_size_bound(const char *p, const char *end, uint64_t *bound)
+/* "filesize OP N[KB|MB]" or "filesize OP= N..." spanning exactly [p, end),
+ * OP being op ('<' or '>'): 0 with the number and whether '=' follows. */
+static int parse_filesize_cmp(const char *p, const char *end, char op, int *inclusive, uint64_t *value)
 {
     if (!word_at(p, end, "filesize"))
         return -1;
     p += 8;
     while (p < end && *p == ' ')
         p++;
-    if (p >= end || *p != '<')
+    if (p >= end || *p != op)
         return -1;
-    int inclusive = p + 1 < end && p[1] == '=';
-    p += inclusive ? 2 : 1;
+    *inclusive = p + 1 < end && p[1] == '=';
+    p += *inclusive ? 2 : 1;
     while (p < end && *p == ' ')
         p++;
     char num[32];
@@ -182,6 +182,17 @@ static int parse_size_bound(const char *p, const char *end, uint64_t *bound)
     else if (strcmp(e, "MB") == 0)
         v *= 1024 * 1024;
     else if (*e)
+        return -1;
+    *value = v;
+    return 0;
+}
+
+/* "filesize < N" or "filesize <= N": the smallest size the rule cannot match. */
+static int parse_size_bound(const char *p, const char *end, uint64_t *bound)
+{
+    int inclusive;
+    uint64_t v;
+    if (parse_filesize_cmp(p, end, '<', &inclusive, &v) != 0)
         return -1;
     *bound = v + (inclusive ? 1 : 0);
     return 0;
@@ -216,34 +227,12 @@ static uint64_t conjunct_min_size(const char *p, const char *end)
             n = n * 10 + (unsigned)(*q++ - '0');
         if (n == 0)
             return 0;
-    } else if (word_at(q, end, "filesize")) {
-        q += 8;
-        while (q < end && *q == ' ')
-            q++;
-        if (q >= end || *q != '>')
-            return 0;
-        int inclusive = q + 1 < end && q[1] == '=';
-        q += inclusive ? 2 : 1;
-        while (q < end && *q == ' ')
-            q++;
-        char num[32];
-        size_t k = 0;
-        while (q < end && isalnum((unsigned char)*q) && k + 1 < sizeof num)
-            num[k++] = *q++;
-        num[k] = '\0';
-        if (q != end || !k)
-            return 0;
-        char *e;
-        unsigned long long v = strtoull(num, &e, 0);
-        if (strcmp(e, "KB") == 0)
-            v *= 1024;
-        else if (strcmp(e, "MB") == 0)
-            v *= 1024 * 1024;
-        else if (*e)
+    } else {
+        int inclusive;
+        uint64_t v;
+        if (parse_filesize_cmp(p, end, '>', &inclusive, &v) != 0)
             return 0;
         return inclusive ? v : v + 1;
-    } else {
-        return 0;
     }
     while (q < end && *q == ' ')
         q++;
