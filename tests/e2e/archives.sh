@@ -162,6 +162,8 @@ check "incremental: containers not read again (only partial ones are)" jq_true "
 mkdir -p "$work/more/xar-src/Payload"
 cp "$fx/plain/ffmpeg.dll" "$work/more/xar-src/Payload/"
 (cd "$work/more/xar-src" && bsdtar --format xar -cf "$work/more/pkg.xar" Payload)
+# makensis, like every fixture tool, comes with scripts/deps.sh: a missing one is a failure, not a skip
+check "makensis is there (nsis, from scripts/deps.sh)" command -v makensis
 if command -v makensis > /dev/null; then
     printf 'OutFile "%s"\nUnicode true\nSetCompressor /SOLID lzma\nSection\nSetOutPath $INSTDIR\nFile "%s"\nSectionEnd\n' \
         "$work/more/setup-nsis.exe" "$fx/plain/ffmpeg.dll" > "$work/more/t.nsi"
@@ -182,7 +184,9 @@ fi
 
 # related objects inside containers: a macOS bundle zipped or tarred is read
 # with its Contents/Info.plist, so the advisory layer sees what it is
-if bash "$SRC/tests/fixtures/make_products.sh" "$work/prod" > /dev/null 2>&1; then
+bash "$SRC/tests/fixtures/make_products.sh" "$work/prod" > /dev/null 2>&1
+check "bundle fixtures built (make_products.sh)" [ -d "$work/prod/mac-1213" ]
+if [ -d "$work/prod/mac-1213" ]; then
     (cd "$work/prod" && zip -qr "$work/more2.zip" mac-1213 near-mac-422 && tar czf "$work/more2.tar.gz" mac-402)
     "$CS" scan "${packs[@]}" --detectors advisory --json -q "$work/more2.zip" "$work/more2.tar.gz" > "$work/bundles.jsonl"
     check "bundles in a ZIP and a tar.gz: Info.plist read beside the executable, compromised versions reported" jq_true "$work/bundles.jsonl" \

@@ -54,6 +54,7 @@ check "each sweep ends with its summary" \
 check "a file truncated mid-read is an error record saying so" [ "$faulted" -gt 0 ]
 
 # verify: a PE that shrinks while it is verified is an error for that file
+check "mingw-w64 is there for the verify case (scripts/deps.sh)" command -v x86_64-w64-mingw32-gcc
 if command -v x86_64-w64-mingw32-gcc >/dev/null; then
     printf 'int main(void){return 0;}\n' > "$work/m.c"
     x86_64-w64-mingw32-gcc -o "$work/m.exe" "$work/m.c" 2>/dev/null
