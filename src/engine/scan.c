@@ -1153,6 +1153,10 @@ static cs_status store_record(cs_state *state, cs_job *j, cs_error *err)
             root = root->parent;
         if (says && !r->cached) {
             char *blob = cs_result_to_blob(r, NULL);
+            if (!blob) { /* cannot be recorded: the container is read again next time */
+                root->cacheable = 0;
+                return CS_OK;
+            }
             cs_buf_puts(&root->stored_members, root->stored_members.len ? "," : "[");
             cs_buf_puts(&root->stored_members, blob);
             free(blob);
@@ -1168,6 +1172,8 @@ static cs_status store_record(cs_state *state, cs_job *j, cs_error *err)
         stored.note = NULL;
     says = stored.n_reasons || stored.kind == CS_RECORD_SKIPPED || stored.note || stored.product;
     char *blob = says || j->stored_members.len ? cs_result_to_blob(&stored, j->stored_members.data) : NULL;
+    if (!blob && (says || j->stored_members.len))
+        return CS_OK; /* a NULL blob would say "clean": not stored, read again next time */
     cs_status rc = cs_state_put(state, j->path, &j->meta, j->has_sha256 ? j->sha256 : NULL, blob, err);
     free(blob);
     return rc;

@@ -83,8 +83,37 @@ void cs_json_set_opt(json_t *o, const char *key, const char *value)
         json_object_set_new(o, key, cs_json_opt_string(value));
 }
 
+json_t *cs_json_raw(const char *s)
+{
+    if (!s)
+        return json_null();
+    size_t n = strlen(s);
+    if (cs_utf8_valid((const unsigned char *)s, n))
+        return json_stringn(s, n);
+    /* bytes from a scanned file (a CP437 member name): kept exactly, as hex */
+    char *hex = cs_xmalloc(2 * n + 1);
+    cs_hex(hex, (const unsigned char *)s, n);
+    json_t *o = json_pack("{s:s}", "x", hex);
+    free(hex);
+    return o;
+}
+
+const char *cs_json_arena_raw(cs_arena *a, json_t *v)
+{
+    if (json_is_string(v))
+        return cs_arena_strdup(a, json_string_value(v));
+    const char *hex = json_string_value(json_object_get(v, "x"));
+    size_t n = hex ? strlen(hex) / 2 : 0;
+    if (!hex || strlen(hex) % 2)
+        return NULL;
+    char *out = cs_arena_alloc(a, n + 1);
+    if (cs_unhex((unsigned char *)out, hex, n) != 0)
+        return NULL;
+    out[n] = '\0';
+    return out;
+}
+
 const char *cs_json_arena_string(cs_arena *a, json_t *o, const char *key)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? cs_arena_strdup(a, s) : NULL;
+    return cs_json_arena_raw(a, json_object_get(o, key));
 }

@@ -20,6 +20,10 @@ void cs_json_set_path(json_t *o, const char *path);
 json_t *cs_json_opt_string(const char *s);
 /* key: value when value is non-empty (escaped when not UTF-8). */
 void cs_json_set_opt(json_t *o, const char *key, const char *value);
+/* s as a JSON value that keeps every byte: a string when s is UTF-8, else
+ * {"x": HEX}; null for NULL. cs_json_arena_raw reads either back. */
+json_t *cs_json_raw(const char *s);
+const char *cs_json_arena_raw(cs_arena *a, json_t *v);
 /* The string member key of o copied into the arena, or NULL. */
 const char *cs_json_arena_string(cs_arena *a, json_t *o, const char *key);
 

@@ -9,11 +9,6 @@
 #include "format/product_json.h"
 #include "util/util.h"
 
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_stringn_nocheck(s, strlen(s)) : json_null();
-}
-
 static void put_hex(json_t *o, const char *key, int has, const unsigned char *p, size_t n)
 {
     if (!has)
@@ -31,17 +26,18 @@ char *cs_result_to_blob(const cs_result *r, const char *members)
     else if (r->kind == CS_RECORD_SKIPPED)
         json_object_set_new(o, "skip", json_integer(r->skip));
     if (r->note)
-        json_object_set_new(o, "note", str_or_null(r->note));
+        json_object_set_new(o, "note", cs_json_raw(r->note));
     if (r->container) {
-        json_object_set_new(o, "container", str_or_null(r->container));
+        json_object_set_new(o, "container", cs_json_raw(r->container));
         json_object_set_new(o, "members_read", json_integer((json_int_t)r->members_read));
     }
     if (r->n_members) {
         json_t *chain = json_array();
         for (size_t i = 0; i < r->n_members; i++)
-            json_array_append_new(chain, json_pack("[ss]", r->members[i].name, r->members[i].type));
+            json_array_append_new(chain, json_pack("[oo]", cs_json_raw(r->members[i].name),
+                                                   cs_json_raw(r->members[i].type)));
         json_object_set_new(o, "chain", chain);
-        json_object_set_new(o, "dp", str_or_null(r->display_path));
+        json_object_set_new(o, "dp", cs_json_raw(r->display_path));
         json_object_set_new(o, "size", json_integer((json_int_t)r->size));
     }
     json_t *sub = members ? json_loads(members, 0, NULL) : NULL;
@@ -57,17 +53,17 @@ char *cs_result_to_blob(const cs_result *r, const char *members)
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
         json_t *j = json_object();
-        json_object_set_new(j, "d", str_or_null(x->detector));
-        json_object_set_new(j, "r", str_or_null(x->rule));
+        json_object_set_new(j, "d", cs_json_raw(x->detector));
+        json_object_set_new(j, "r", cs_json_raw(x->rule));
         json_object_set_new(j, "s", json_integer(x->score));
-        json_object_set_new(j, "desc", str_or_null(x->description));
-        json_object_set_new(j, "a", str_or_null(x->author));
-        json_object_set_new(j, "ref", str_or_null(x->reference));
+        json_object_set_new(j, "desc", cs_json_raw(x->description));
+        json_object_set_new(j, "a", cs_json_raw(x->author));
+        json_object_set_new(j, "ref", cs_json_raw(x->reference));
         json_t *ms = json_array();
         for (size_t k = 0; k < x->n_matches; k++) {
             const cs_match *m = &x->matches[k];
             json_t *jm = json_object();
-            json_object_set_new(jm, "id", str_or_null(m->id));
+            json_object_set_new(jm, "id", cs_json_raw(m->id));
             json_object_set_new(jm, "o", json_integer((json_int_t)m->offset));
             if (m->data) {
                 char *hx = cs_xmalloc(2 * m->len + 1);
@@ -86,7 +82,7 @@ char *cs_result_to_blob(const cs_result *r, const char *members)
     if (r->signature)
         json_object_set_new(o, "signature", json_string(r->signature));
     if (r->signer)
-        json_object_set_new(o, "signer", str_or_null(r->signer));
+        json_object_set_new(o, "signer", cs_json_raw(r->signer));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -123,12 +119,12 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
         cs_member *m = cs_arena_alloc(a, nc * sizeof *m);
         for (size_t i = 0; i < nc; i++) {
             json_t *e = json_array_get(chain, i);
-            const char *name = json_string_value(json_array_get(e, 0)), *type = json_string_value(json_array_get(e, 1));
+            const char *name = cs_json_arena_raw(a, json_array_get(e, 0)), *type = cs_json_arena_raw(a, json_array_get(e, 1));
             if (!name || !type) {
                 json_decref(o);
                 return -1;
             }
-            m[i] = (cs_member){cs_arena_strdup(a, name), cs_arena_strdup(a, type)};
+            m[i] = (cs_member){name, type};
         }
         r->members = m;
         r->n_members = nc;

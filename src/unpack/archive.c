@@ -205,6 +205,8 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
         if (archive_entry_filetype(e) == AE_IFDIR)
             continue;
         const char *stored = archive_entry_pathname(e);
+        if (!stored) /* not convertible to this locale's charset (a CP437 zip name in "C"): as UTF-8 */
+            stored = archive_entry_pathname_utf8(e);
         if (is_ar_index(archive_format(a), stored))
             continue;
         if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW)

@@ -203,6 +203,19 @@ check "inventory: the MSI inside a ZIP is a component nested in the ZIP's" \
 "$CS" inventory "${packs[@]}" "$fx/installer" > "$work/inv.txt" 2> /dev/null
 check "inventory table: a member's row shows its display path" grep -q 'msi-in.zip!/3CXDesktopApp-18.12.416.msi' "$work/inv.txt"
 
+# a member name that is not UTF-8 goes through the store byte for byte
+mkdir -p "$work/raw"
+python3 -c "
+import io, tarfile
+t = tarfile.open('$work/raw/raw.tar', 'w', format=tarfile.GNU_FORMAT, encoding='latin-1')
+d = open('$fx/plain/ffmpeg.dll', 'rb').read()
+ti = tarfile.TarInfo('caf\xe9.dll'); ti.size = len(d); t.addfile(ti, io.BytesIO(d)); t.close()"
+for run in 1 2; do
+    "$CS" scan "${packs[@]}" --json -q --state "$work/raw.sqlite" "$work/raw" > "$work/raw$run.jsonl"
+done
+check "non-UTF-8 member name: recorded and re-reported from the store, same bytes" bash -c \
+    "diff <(jq -cS '$strip' '$work/raw1.jsonl') <(jq -cS '$strip' '$work/raw2.jsonl') && jq -e -s 'any(.[]; .cached and .members[0].member_b64 == \"Y2Fm6S5kbGw=\")' '$work/raw2.jsonl' > /dev/null"
+
 # nothing is ever written next to the scanned files
 check "nothing written into the scanned tree" bash -c "[ -z \"\$(find '$fx' -newer '$work/all.jsonl' -print -quit)\" ]"
 finish
