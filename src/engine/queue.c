@@ -26,15 +26,19 @@ void cs_queue_destroy(cs_queue *q)
     free(q->items);
 }
 
-void cs_queue_push(cs_queue *q, void *item)
+int cs_queue_push(cs_queue *q, void *item)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->len == q->cap)
+    while (q->len == q->cap && !q->closed)
         pthread_cond_wait(&q->not_full, &q->mu);
-    q->items[(q->head + q->len) % q->cap] = item;
-    q->len++;
-    pthread_cond_signal(&q->not_empty);
+    int ok = !q->closed;
+    if (ok) {
+        q->items[(q->head + q->len) % q->cap] = item;
+        q->len++;
+        pthread_cond_signal(&q->not_empty);
+    }
     pthread_mutex_unlock(&q->mu);
+    return ok;
 }
 
 void *cs_queue_pop(cs_queue *q)
@@ -58,6 +62,7 @@ void cs_queue_close(cs_queue *q)
     pthread_mutex_lock(&q->mu);
     q->closed = 1;
     pthread_cond_broadcast(&q->not_empty);
+    pthread_cond_broadcast(&q->not_full); /* a blocked push gives up */
     pthread_mutex_unlock(&q->mu);
 }
 

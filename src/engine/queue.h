@@ -16,8 +16,8 @@ typedef struct cs_queue {
 
 int cs_queue_init(cs_queue *q, size_t cap);
 void cs_queue_destroy(cs_queue *q);
-/* Blocks while full. */
-void cs_queue_push(cs_queue *q, void *item);
+/* Blocks while full; 0 (item not taken) once the queue is closed. */
+int cs_queue_push(cs_queue *q, void *item);
 /* 1 when pushed; 0 when full or closed (never blocks). */
 int cs_queue_try_push(cs_queue *q, void *item);
 /* Blocks while empty and open; NULL once closed and drained. */

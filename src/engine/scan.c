@@ -210,6 +210,14 @@ static cs_job *job_from_walk(const cs_walk_entry *ent)
     return j;
 }
 
+/* An outer file is delivered, or the walk ended: the last one closes the
+ * work queue, and the workers end once it is drained. */
+static void outstanding_done(cs_pipeline *p)
+{
+    if (atomic_fetch_sub(&p->outstanding, 1) == 1)
+        cs_queue_close(&p->work);
+}
+
 static int on_walk_entry(void *ud, const cs_walk_entry *ent)
 {
     cs_pipeline *p = ud;
@@ -221,17 +229,15 @@ static int on_walk_entry(void *ud, const cs_walk_entry *ent)
         return 1;
     }
     atomic_fetch_add(&p->outstanding, 1);
-    cs_queue_push(&p->work, job_from_walk(ent));
+    cs_job *j = job_from_walk(ent);
+    if (!cs_queue_push(&p->work, j)) { /* the sweep ended early (out of memory): stop walking */
+        job_free(j);
+        outstanding_done(p);
+        return 1;
+    }
     return 0;
 }
 
-/* An outer file is delivered, or the walk ended: the last one closes the
- * work queue, and the workers end once it is drained. */
-static void outstanding_done(cs_pipeline *p)
-{
-    if (atomic_fetch_sub(&p->outstanding, 1) == 1)
-        cs_queue_close(&p->work);
-}
 
 /* nice 19 and the idle I/O class, for sweeps on production endpoints */
 static void lower_priority(void)
@@ -454,6 +460,10 @@ static void complete(cs_scanner *s, cs_job *j)
         finalize(s, j);
         if (parent) {
             const cs_result *r = &j->result;
+            /* allocated before the lock (running out of memory jumps away), and
+             * only for a member with findings, the only kind that can be the worst */
+            int flagged = !j->abandoned && (r->level > CS_LEVEL_NONE || j->worst > CS_LEVEL_NONE);
+            char *dp_copy = flagged ? cs_strdup(r->level >= j->worst ? j->display_path : j->worst_path) : NULL;
             pthread_mutex_lock(&parent->mu);
             if (j->abandoned) {
                 parent->interrupted = 1;
@@ -468,14 +478,17 @@ static void complete(cs_scanner *s, cs_job *j)
             /* the worst member: by level, then score; the deepest one named */
             cs_level lv = r->level > j->worst ? r->level : j->worst;
             int sc = r->level >= j->worst ? r->score : j->worst_score;
-            const char *dp = r->level >= j->worst ? j->display_path : j->worst_path;
+            char *old_path = NULL;
             if (lv > parent->worst || (lv == parent->worst && lv != CS_LEVEL_NONE && sc > parent->worst_score)) {
                 parent->worst = lv;
                 parent->worst_score = sc;
-                free(parent->worst_path);
-                parent->worst_path = cs_strdup(dp);
+                old_path = parent->worst_path;
+                parent->worst_path = dp_copy;
+                dp_copy = NULL;
             }
             pthread_mutex_unlock(&parent->mu);
+            free(old_path);
+            free(dp_copy);
         }
         deliver(s, j);
         j = parent;
@@ -501,7 +514,7 @@ static void process(cs_scanner *s, cs_job *j);
 
 int cs_unpack_more(cs_unpack_ctx *c)
 {
-    if (stopping(c->s) && !c->parent->interrupted) {
+    if (stopping(c->s)) {
         pthread_mutex_lock(&c->parent->mu);
         c->parent->interrupted = 1; /* its record says it was not read to the end */
         pthread_mutex_unlock(&c->parent->mu);
@@ -779,9 +792,7 @@ void cs_unpack_stream(cs_unpack_ctx *c, const cs_member_info *m, cs_member_read_
         } else if (cs_source_write(src, block, (size_t)n, &err) != CS_OK) {
             cs_buf_printf(&d, "not unpacked: %s", err.message);
             skip_member(c, m, CS_SKIP_NOT_UNPACKED, d.data);
-            pthread_mutex_lock(&c->parent->mu); /* members may be completing on other threads */
-            c->parent->incomplete++;            /* our failure (disk full), not the file's */
-            pthread_mutex_unlock(&c->parent->mu);
+            /* (the member's own record counts it as not read completely) */
         } else {
             atomic_fetch_add(&t->bytes, (uint64_t)n);
             c->bytes += (uint64_t)n;

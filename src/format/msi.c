@@ -1308,6 +1308,12 @@ cs_msi_reader *cs_msi_stream_open(cs_msi_package *p, const cs_msi_stream *s, con
     GsfInput *child = child_open(p->db, s->index, &storage, &size, why);
     if (!child)
         return NULL;
+    if (size > p->db->budget) { /* streams sharing sectors would read the file many times over */
+        g_object_unref(child);
+        *why = "MSI: its streams add up to more than the file";
+        return NULL;
+    }
+    p->db->budget -= size;
     cs_msi_reader *r = calloc(1, sizeof *r);
     if (!r) {
         g_object_unref(child);

@@ -236,7 +236,13 @@ static uint64_t conjunct_min_size(const char *p, const char *end)
     }
     while (q < end && *q == ' ')
         q++;
-    return word_at(q, end, "of") ? 1 : 0;
+    if (!word_at(q, end, "of"))
+        return 0;
+    q += 2;
+    while (q < end && *q == ' ')
+        q++;
+    /* strings ("them", "($a*)"), not a set of rules (YARA 4.3), which may match anything */
+    return word_at(q, end, "them") || (end - q >= 2 && q[0] == '(' && q[1] == '$') ? 1 : 0;
 }
 
 /* Collect guards among the top-level conjuncts of [p, end) (comments

@@ -95,8 +95,11 @@ static cs_status check_or_init(sqlite3 *db, const char *path, const char *finger
         if (ver < STATE_SCHEMA) { /* an older chainsweep's cache of verdicts: rebuilt */
             if (exec(db, "BEGIN; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS meta;"
                          " DROP TABLE IF EXISTS rulesets;") != SQLITE_OK ||
-                create_schema(db, err) != CS_OK || exec(db, "COMMIT") != SQLITE_OK)
-                return db_error(db, err, "cannot upgrade the schema");
+                create_schema(db, err) != CS_OK || exec(db, "COMMIT") != SQLITE_OK) {
+                cs_status rc = db_error(db, err, "cannot upgrade the schema");
+                exec(db, "ROLLBACK");
+                return rc;
+            }
         } else if (ver != STATE_SCHEMA) {
             return cs_error_set(err, CS_ERR_IO, "state store %s: schema %lld, this chainsweep reads %d", path, ver,
                                 STATE_SCHEMA);
@@ -110,8 +113,11 @@ static cs_status check_or_init(sqlite3 *db, const char *path, const char *finger
         sqlite3_prepare_v2(db,
                            "INSERT INTO rulesets(rules, used) VALUES(?1, (SELECT coalesce(max(used), 0) + 1 FROM rulesets))"
                            " ON CONFLICT(rules) DO UPDATE SET used = (SELECT max(used) + 1 FROM rulesets)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_error(db, err, "cannot record the rules fingerprint");
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(db, err, "cannot record the rules fingerprint");
+        exec(db, "ROLLBACK"); /* harmless when BEGIN itself failed */
+        return rc;
+    }
     sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_finalize(st);

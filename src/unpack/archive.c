@@ -112,7 +112,10 @@ static long read_block(void *ud, const void **block, const char **why)
         const void *buf;
         size_t len;
         la_int64_t off;
-        int rc = archive_read_data_block(r->a, &buf, &len, &off);
+        int rc;
+        do /* an empty block is not the end of the member */
+            rc = archive_read_data_block(r->a, &buf, &len, &off);
+        while (rc == ARCHIVE_OK && len == 0);
         if (rc == ARCHIVE_WARN) /* libarchive reports a bad CRC this way, at the end */
             r->warning = archive_error_string(r->a) ? archive_error_string(r->a) : "damaged data";
         if (rc == ARCHIVE_EOF || (rc == ARCHIVE_WARN && len == 0)) {
