@@ -143,6 +143,11 @@ const cs_detector_ops cs_authenticode_detector = {
     .scan = ac_scan,
 };
 
+static void source_release(void *ud, const unsigned char *p, size_t len)
+{
+    cs_source_release(ud, p, len);
+}
+
 cs_status cs_authenticode_verify_path(const char *path, const cs_trust *trust, time_t now, cs_ac_report **out,
                                       cs_error *err)
 {
@@ -163,7 +168,8 @@ cs_status cs_authenticode_verify_path(const char *path, const cs_trust *trust, t
     cs_guard_enter(&g);
     if (sigsetjmp(g.jb, 1) == 0) {
         const unsigned char *d = cs_source_map(src, err);
-        rc = d ? cs_authenticode_verify(d, (size_t)src->meta.size, trust, now, out, err) : CS_ERR_IO;
+        rc = d ? cs_authenticode_verify_mapped(d, (size_t)src->meta.size, source_release, src, trust, now, out, err)
+               : CS_ERR_IO;
     } else {
         *out = NULL; /* a partial report is dropped (leaked: bounded, once per event) */
         rc = cs_error_set(err, g.why == CS_GUARD_NOMEM ? CS_ERR_NOMEM : CS_ERR_IO, "%s", cs_guard_message(g.why));

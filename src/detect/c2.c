@@ -213,7 +213,7 @@ static cs_status c2_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
             return cs_error_set(err, CS_ERR_INTERNAL, "Vectorscan scan failed");
         if (off + n >= f->size)
             break;
-        cs_memory_release(f->data + off, block - overlap);
+        cs_file_release_range(f, f->data + off, block - overlap);
     }
     for (size_t i = 0; i < s->n; i++) {
         if (!t->first[i])

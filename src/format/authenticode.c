@@ -357,8 +357,8 @@ static const unsigned char *image_digest(verifier *v, const EVP_MD *md, unsigned
             /* in chunks, each given back once digested: a huge image stays small in RSS */
             size_t n = ranges[i][1] - at < CS_RELEASE_CHUNK ? ranges[i][1] - at : CS_RELEASE_CHUNK;
             EVP_DigestUpdate(ctx, v->data + at, n);
-            if (n == CS_RELEASE_CHUNK)
-                cs_memory_release(v->data + at, n);
+            if (n == CS_RELEASE_CHUNK && pe->release)
+                pe->release(pe->release_ud, v->data + at, n);
             at += n;
         }
     int k = v->n_digests;
@@ -1058,9 +1058,19 @@ static void set_verdict(cs_ac_report *r)
 cs_status cs_authenticode_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
                                  cs_ac_report **out, cs_error *err)
 {
+    return cs_authenticode_verify_mapped(data, size, NULL, NULL, trust, now, out, err);
+}
+
+cs_status cs_authenticode_verify_mapped(const unsigned char *data, size_t size,
+                                        void (*release)(void *ud, const unsigned char *p, size_t len), void *ud,
+                                        const cs_trust *trust, time_t now, cs_ac_report **out, cs_error *err)
+{
     cs_pe pe;
     const char *why = NULL;
-    if (cs_pe_parse(data, size, &pe, &why) != CS_PE_OK) {
+    if (cs_pe_parse(data, size, &pe, &why) == CS_PE_OK) {
+        pe.release = release;
+        pe.release_ud = ud;
+    } else {
         cs_ac_report *r = calloc(1, sizeof *r);
         if (!r)
             return cs_error_set(err, CS_ERR_NOMEM, "out of memory");

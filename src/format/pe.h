@@ -39,6 +39,10 @@ typedef struct cs_pe {
     uint32_t dir_va[16], dir_size[16];
     size_t section_table;         /* file offset of the section headers */
     size_t end_of_sections;       /* max(size_of_headers, raw_offset + raw_size) */
+    /* optional, set by the caller: bytes already read may leave memory (a
+     * file mapping's pages; see cs_source_release) */
+    void (*release)(void *ud, const unsigned char *p, size_t len);
+    void *release_ud;
 } cs_pe;
 
 /* why: static text, set on failure. */

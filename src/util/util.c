@@ -229,15 +229,10 @@ char *cs_read_text_file(const char *path, size_t *len, cs_error *err)
     return b.data;
 }
 
-void cs_memory_release(const void *p, size_t len)
+void cs_file_mapping_release(const void *p, size_t len)
 {
-#ifdef MADV_PAGEOUT
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + len) & ~(page - 1);
     if (end > start)
-        madvise((void *)start, end - start, MADV_PAGEOUT);
-#else
-    (void)p;
-    (void)len;
-#endif
+        madvise((void *)start, end - start, MADV_DONTNEED);
 }

@@ -77,12 +77,13 @@ static inline uint64_t cs_rd64le(const unsigned char *p)
 /* Trim ASCII whitespace at both ends, in place; returns start. */
 char *cs_trim(char *s);
 
-/* Bytes already read from a large mapping are given back: memory stays
- * bounded however large the file (a 5 GB file is not 5 GB of RSS). Safe on
- * any memory (MADV_PAGEOUT drops clean file pages and swaps anonymous ones,
- * it never loses data); a hint that may do nothing. */
+/* Pages of a read-only file mapping already read are dropped from the
+ * process (MADV_DONTNEED: they stay in the page cache, a later read is a
+ * minor fault), so that RSS stays bounded however large the file. Only for
+ * mappings of files: on anonymous memory it would lose the bytes. Sources
+ * call it (cs_source_release), which know what their bytes are. */
 #define CS_RELEASE_CHUNK ((size_t)64 << 20)
-void cs_memory_release(const void *p, size_t len);
+void cs_file_mapping_release(const void *p, size_t len);
 
 /* Read a whole small file (rules, IOC lists). Returns NULL and sets err. */
 char *cs_read_text_file(const char *path, size_t *len, cs_error *err);

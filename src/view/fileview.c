@@ -74,7 +74,7 @@ void cs_file_hash(cs_file *f, unsigned mask)
                 EVP_DigestUpdate(ctx[i], f->data + off, n);
         /* a large file's pages go back once hashed: RSS stays bounded */
         if (f->size > CS_RELEASE_CHUNK && (off + n) % CS_RELEASE_CHUNK == 0)
-            cs_memory_release(f->data + off + n - CS_RELEASE_CHUNK, CS_RELEASE_CHUNK);
+            cs_file_release_range(f, f->data + off + n - CS_RELEASE_CHUNK, CS_RELEASE_CHUNK);
     }
     for (int i = 0; i < 3; i++) {
         if (!ctx[i])
@@ -86,11 +86,26 @@ void cs_file_hash(cs_file *f, unsigned mask)
     }
 }
 
+void cs_file_release_range(cs_file *f, const unsigned char *p, size_t len)
+{
+    if (f->src)
+        cs_source_release(f->src, p, len);
+}
+
+static void pe_release(void *ud, const unsigned char *p, size_t len)
+{
+    cs_file_release_range(ud, p, len);
+}
+
 const cs_pe *cs_file_pe(cs_file *f)
 {
     if (f->pe_state == 0) {
         const char *why;
         f->pe_state = f->data && cs_pe_parse(f->data, f->size, &f->pe, &why) == CS_PE_OK ? 1 : -1;
+        if (f->pe_state == 1) { /* the Authenticode digest gives back what it has read */
+            f->pe.release = pe_release;
+            f->pe.release_ud = f;
+        }
     }
     return f->pe_state == 1 ? &f->pe : NULL;
 }

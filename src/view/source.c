@@ -94,8 +94,14 @@ static void file_close(cs_source *s)
     free(f);
 }
 
+static void mapped_file_release(cs_source *s, const unsigned char *p, size_t len)
+{
+    (void)s;
+    cs_file_mapping_release(p, len);
+}
+
 static const cs_source_methods file_methods = {
-    CS_SOURCE_METHODS_VERSION, "file", file_read_at, file_map, file_open_related, file_close,
+    CS_SOURCE_METHODS_VERSION, "file", file_read_at, file_map, file_open_related, file_close, mapped_file_release,
 };
 
 cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err)
@@ -172,7 +178,7 @@ static void memory_close(cs_source *s)
 }
 
 static const cs_source_methods memory_methods = {
-    CS_SOURCE_METHODS_VERSION, "memory", memory_read_at, memory_map, NULL, memory_close,
+    CS_SOURCE_METHODS_VERSION, "memory", memory_read_at, memory_map, NULL, memory_close, NULL,
 };
 
 cs_status cs_source_memory(const void *data, size_t len, int own, cs_source **out, cs_error *err)
@@ -224,8 +230,13 @@ static void range_close(cs_source *s)
     free(r);
 }
 
+static void range_release(cs_source *s, const unsigned char *p, size_t len)
+{
+    cs_source_release(((range_source *)s)->parent, p, len);
+}
+
 static const cs_source_methods range_methods = {
-    CS_SOURCE_METHODS_VERSION, "member", range_read_at, range_map, NULL, range_close,
+    CS_SOURCE_METHODS_VERSION, "member", range_read_at, range_map, NULL, range_close, range_release,
 };
 
 cs_status cs_source_range(cs_source *parent, uint64_t off, uint64_t len, cs_source **out, cs_error *err)
@@ -291,8 +302,14 @@ static void buffer_close(cs_source *s)
     free(b);
 }
 
+static void buffer_release(cs_source *s, const unsigned char *p, size_t len)
+{
+    if (((buffer_source *)s)->fd >= 0) /* spilled: a file mapping; in memory: the only copy */
+        cs_file_mapping_release(p, len);
+}
+
 static const cs_source_methods buffer_methods = {
-    CS_SOURCE_METHODS_VERSION, "member", buffer_read_at, buffer_map, NULL, buffer_close,
+    CS_SOURCE_METHODS_VERSION, "member", buffer_read_at, buffer_map, NULL, buffer_close, buffer_release,
 };
 
 cs_status cs_source_buffer(size_t spill, const char *tmpdir, cs_source **out, cs_error *err)
@@ -465,8 +482,14 @@ static void member_close(cs_source *s)
     free(m);
 }
 
+static void member_release(cs_source *s, const unsigned char *p, size_t len)
+{
+    cs_source_release(((member_source *)s)->inner, p, len);
+}
+
 static const cs_source_methods member_methods = {
     CS_SOURCE_METHODS_VERSION, "member", member_read_at, member_map, member_open_related, member_close,
+    member_release,
 };
 
 cs_status cs_source_member(cs_source *inner, cs_source *container, const char *name, cs_extract_fn extract,
@@ -501,6 +524,12 @@ const unsigned char *cs_source_map(cs_source *s, cs_error *err)
         return NULL;
     }
     return s->methods->map(s, err);
+}
+
+void cs_source_release(cs_source *s, const unsigned char *p, size_t len)
+{
+    if (s->methods->version >= 2 && s->methods->release)
+        s->methods->release(s, p, len);
 }
 
 cs_source *cs_source_open_related(cs_source *s, const char *relpath, cs_error *err)

@@ -34,7 +34,7 @@ typedef struct cs_meta {
 
 typedef struct cs_source cs_source;
 
-#define CS_SOURCE_METHODS_VERSION 1
+#define CS_SOURCE_METHODS_VERSION 2 /* 2: release */
 
 typedef struct cs_source_methods {
     int version;               /* CS_SOURCE_METHODS_VERSION */
@@ -50,6 +50,9 @@ typedef struct cs_source_methods {
      * absent. Optional. */
     cs_status (*open_related)(cs_source *s, const char *relpath, cs_source **out, cs_error *err);
     void (*close)(cs_source *s);
+    /* Version 2, optional: bytes [p, p+len) of the mapping were read and may
+     * leave the process's memory (a later read brings them back). */
+    void (*release)(cs_source *s, const unsigned char *p, size_t len);
 } cs_source_methods;
 
 struct cs_source {
@@ -93,6 +96,9 @@ int cs_member_path_resolve(const char *name, const char *relpath, char *out, siz
 /* Map the whole content (once; later calls return the same bytes). Empty
  * sources give a valid pointer to no bytes. */
 const unsigned char *cs_source_map(cs_source *s, cs_error *err);
+/* Give back mapped bytes already read (large files: RSS stays bounded);
+ * a no-op for sources whose bytes are not a file's. */
+void cs_source_release(cs_source *s, const unsigned char *p, size_t len);
 /* The related object, or NULL (err set) when absent or unsupported. */
 cs_source *cs_source_open_related(cs_source *s, const char *relpath, cs_error *err);
 /* Read a whole small source (at most max bytes) into a malloc'd buffer. */

@@ -62,6 +62,8 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
  * through the source as a related object), read on first use; NULL when it
  * names nothing. Malformed data sets f->product_error. */
 const cs_product *cs_file_product(cs_file *f);
+/* A large file's bytes [p, p+len) were read: give them back (RSS bounded). */
+void cs_file_release_range(cs_file *f, const unsigned char *p, size_t len);
 /* Free what the view computed (the signature report). */
 void cs_file_release(cs_file *f);
 
