@@ -1,4 +1,5 @@
-/* Fuzz the MSI package reader an unpacker uses (cs_msi_open): libgsf's
+/* Fuzz the MSI package reader (cs_msi_open, and cs_msi_open_lazy with its
+ * block reads, the path the unpacker takes): libgsf's
  * compound file, our stream names, string pool, _Columns and the Media,
  * Binary, File, Component and Directory tables, and the install paths.
  * Besides crashes and leaks it checks what callers rely on: streams over
@@ -60,5 +61,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cs_msi_package_free(p);
     sink = sum; /* the stream bytes were read */
+
+    /* the path the unpacker takes: opened lazily, every stream read block by block */
+    if (cs_msi_open_lazy(data, size, &p, &why) != 0)
+        return 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < p->n_streams; i++) {
+        cs_msi_reader *r = cs_msi_stream_open(p, &p->streams[i], &why);
+        if (!r)
+            continue;
+        const unsigned char *b;
+        long n;
+        uint64_t got = 0;
+        while ((n = cs_msi_stream_next(r, &b, &why)) > 0) {
+            got += (uint64_t)n;
+            sum += b[0] + b[n - 1];
+        }
+        if (n == 0 && got != p->streams[i].size)
+            abort(); /* a stream read to its end has its declared size */
+        total += got;
+        cs_msi_stream_close(r);
+    }
+    if (total > size) /* streams never add up to more than the file */
+        abort();
+    cs_msi_package_free(p);
+    sink = sum;
     return 0;
 }
