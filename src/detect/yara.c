@@ -285,6 +285,17 @@ static int rule_fits_class(const cs_yara_rule_span *r, int c)
            cs_yara_fits_below(r, tier_max[c % N_TIERS]);
 }
 
+/* Which rules of the file class c compiles: those that can match it and
+ * those they name. One byte per rule; the caller frees. */
+static unsigned char *class_keep(const rule_file *rf, int c)
+{
+    unsigned char *keep = cs_xmalloc(rf->split.n ? rf->split.n : 1);
+    for (size_t i = 0; i < rf->split.n; i++)
+        keep[i] = (unsigned char)rule_fits_class(&rf->split.rules[i], c);
+    cs_yara_keep_referenced(&rf->split, keep);
+    return keep;
+}
+
 /* The rule file as class c sees it: rules that cannot match c blanked out
  * (newlines kept, so compiler messages keep their line numbers). */
 static char *class_view(const rule_file *rf, int c)
@@ -292,9 +303,10 @@ static char *class_view(const rule_file *rf, int c)
     if (rf->split.whole_file)
         return NULL; /* compiled as it is */
     char *t = cs_strndup(rf->text, rf->len);
+    unsigned char *keep = class_keep(rf, c);
     for (size_t i = 0; i < rf->split.n; i++) {
         const cs_yara_rule_span *r = &rf->split.rules[i];
-        if (rule_fits_class(r, c))
+        if (keep[i])
             continue;
         for (size_t k = r->start; k < r->end && k < rf->len; k++)
             if (t[k] != '\n')
@@ -310,7 +322,7 @@ static char *class_view(const rule_file *rf, int c)
         int used = 0;
         for (size_t i = 0; i < rf->split.n && !used; i++) {
             const cs_yara_rule_span *r = &rf->split.rules[i];
-            if (rule_fits_class(r, c) && r->end <= rf->len &&
+            if (keep[i] && r->end <= rf->len &&
                 memmem(t + r->start, r->end - r->start, use, (size_t)n) != NULL)
                 used = 1;
         }
@@ -318,6 +330,7 @@ static char *class_view(const rule_file *rf, int c)
             if (t[k] != '\n')
                 t[k] = ' ';
     }
+    free(keep);
     return t;
 }
 
@@ -356,8 +369,10 @@ static void rules_key(const yara_state *s, char out[33])
     unsigned char md[32];
     unsigned len = 0;
     char layout[64];
-    /* v2: class views leave out unused module imports */
-    snprintf(layout, sizeof layout, "%s/%d/%d/%d/v2", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
+    /* v2: class views leave out unused module imports; v3: rules named by
+     * a kept rule are kept, the others get the size bounds of magic reads
+     * and pe values */
+    snprintf(layout, sizeof layout, "%s/%d/%d/%d/v3", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
     if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
         EVP_DigestUpdate(ctx, layout, strlen(layout));
         for (size_t i = 0; i < s->n_files; i++) {
@@ -459,9 +474,12 @@ static void cache_prune(const cs_engine *e, const char *key)
 static char *class_membership(const yara_state *s, int c)
 {
     cs_buf b = {0};
-    for (size_t i = 0; i < s->n_files; i++)
+    for (size_t i = 0; i < s->n_files; i++) {
+        unsigned char *keep = class_keep(&s->files_loaded[i], c);
         for (size_t k = 0; k < s->files_loaded[i].split.n; k++)
-            cs_buf_append(&b, rule_fits_class(&s->files_loaded[i].split.rules[k], c) ? "1" : "0", 1);
+            cs_buf_append(&b, keep[k] ? "1" : "0", 1);
+        free(keep);
+    }
     if (!b.data)
         cs_buf_append(&b, "", 0);
     return b.data;

@@ -205,6 +205,141 @@ typedef struct guards {
     uint64_t min_size;  /* a conjunct that no file smaller than this satisfies */
 } guards;
 
+/* "[u]intN[be](K) CMP ...": a read past the end is undefined, and so is
+ * any comparison with it (measured with libyara 4.2: even "!="), so the
+ * file needs K + N/8 bytes. 0 when the leaf is not such a comparison. */
+static uint64_t read_min_size(const char *p, const char *end)
+{
+    if (end - p > 1 && *p == 'u')
+        p++;
+    if (!(end - p > 3 && strncmp(p, "int", 3) == 0))
+        return 0;
+    p += 3;
+    unsigned bits = 0;
+    while (p < end && isdigit((unsigned char)*p))
+        bits = bits * 10 + (unsigned)(*p++ - '0');
+    if (bits != 8 && bits != 16 && bits != 32)
+        return 0;
+    if (end - p >= 2 && strncmp(p, "be", 2) == 0)
+        p += 2;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p++ != '(')
+        return 0;
+    while (p < end && *p == ' ')
+        p++;
+    char num[24];
+    size_t k = 0;
+    while (p < end && isalnum((unsigned char)*p) && k + 1 < sizeof num)
+        num[k++] = *p++;
+    num[k] = '\0';
+    while (p < end && *p == ' ')
+        p++;
+    char *e;
+    unsigned long long off = strtoull(num, &e, 0);
+    if (!k || *e || p >= end || *p++ != ')' || off > UINT32_MAX)
+        return 0;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || !strchr("=!<>", *p) || (*p == '=' && (p + 1 >= end || p[1] != '=')) ||
+        (*p == '!' && (p + 1 >= end || p[1] != '=')))
+        return 0;
+    return off + bits / 8;
+}
+
+/* Calls f on each word of [p, end) outside string literals (a word being
+ * what follows a character that cannot continue an identifier or a field
+ * access); stops at the first nonzero result and returns it. */
+static int each_word(const char *p, const char *end, int (*f)(const char *q, const char *end))
+{
+    int in_str = 0;
+    for (const char *q = p; q < end; q++) {
+        if (in_str) {
+            if (*q == '\\' && q + 1 < end)
+                q++;
+            else if (*q == '"')
+                in_str = 0;
+            continue;
+        }
+        if (*q == '"') {
+            in_str = 1;
+            continue;
+        }
+        if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_' || q[-1] == '$' ||
+                      (q[-1] == '.' && !(q - 1 > p && q[-2] == '.')))) /* a field, not the ".." of a range */
+            continue;
+        int r = f(q, end);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* Words after which a leaf may hold on a value that is not there: a
+ * negation, an alternative inside parentheses, a quantifier over nothing. */
+static int is_escape_word(const char *q, const char *end)
+{
+    return word_at(q, end, "not") || word_at(q, end, "or") || word_at(q, end, "all") || word_at(q, end, "none") ||
+           word_at(q, end, "defined");
+}
+
+/* A value of the pe module other than is_pe and its constants (upper case). */
+static int is_pe_value(const char *q, const char *end)
+{
+    return end - q > 3 && strncmp(q, "pe.", 3) == 0 && islower((unsigned char)q[3]) && !word_at(q + 3, end, "is_pe");
+}
+
+/* On a file that is not a PE, the pe module's values are undefined and so
+ * is a leaf that reads one (measured with libyara 4.2: comparisons, "not"
+ * and function calls all stay undefined): it needs a PE, which has at least
+ * its 64-byte DOS header. */
+static uint64_t pe_min_size(const char *p, const char *end)
+{
+    return each_word(p, end, is_pe_value) ? 64 : 0;
+}
+
+/* "for any|N VAR in (RANGE) : (...)" with N > 0 and a pe value in RANGE:
+ * an undefined range iterates over nothing, so at least one iteration
+ * cannot hold (measured with libyara 4.2); the body does not matter. */
+static uint64_t pe_range_min_size(const char *p, const char *end)
+{
+    if (!word_at(p, end, "for"))
+        return 0;
+    p += 3;
+    while (p < end && *p == ' ')
+        p++;
+    if (word_at(p, end, "any")) {
+        p += 3;
+    } else {
+        unsigned long long n = 0;
+        const char *d = p;
+        while (p < end && isdigit((unsigned char)*p))
+            n = n * 10 + (unsigned)(*p++ - '0');
+        if (p == d || n == 0 || p - d > 9)
+            return 0;
+    }
+    while (p < end && *p == ' ')
+        p++;
+    while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+        p++;
+    while (p < end && *p == ' ')
+        p++;
+    if (!word_at(p, end, "in"))
+        return 0;
+    p += 2;
+    while (p < end && *p == ' ')
+        p++;
+    if (p >= end || *p != '(')
+        return 0;
+    const char *r = p + 1;
+    int depth = 1;
+    for (p = r; p < end && depth; p++)
+        depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+    if (depth || each_word(r, p - 1, is_escape_word))
+        return 0;
+    return pe_min_size(r, p - 1);
+}
+
 /* The fewest bytes a file needs for this conjunct to hold: 1 for a string
  * that must match ("$a", "$a at 0", "any of them", "2 of ($x*)", "all of
  * them"), N+1 for "filesize > N", N for "filesize >= N"; 0 when unknown. */
@@ -217,6 +352,13 @@ static uint64_t conjunct_min_size(const char *p, const char *end)
         if (q > p + 1 && (q == end || word_at(q + 1, end, "at") || word_at(q + 1, end, "in")))
             return 1;
         return 0;
+    }
+    if (pe_range_min_size(p, end))
+        return pe_range_min_size(p, end);
+    if (!each_word(p, end, is_escape_word)) {
+        uint64_t need = read_min_size(p, end);
+        if (need || (need = pe_min_size(p, end)) != 0)
+            return need;
     }
     const char *q = p;
     if (word_at(q, end, "any") || word_at(q, end, "all")) {
@@ -618,12 +760,20 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             r->min_size = need;
         free(cond);
     }
-    /* a rule that another rule of the file refers to must stay everywhere */
-    for (size_t i = 0; rc == 0 && i < out->n; i++) {
-        for (size_t k = 0;
-             k < out->n && (out->rules[i].guard_len || out->rules[i].max_size || out->rules[i].min_size); k++)
-            if (k != i && ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
-                out->rules[i].guard_len = 0, out->rules[i].max_size = 0, out->rules[i].min_size = 0;
+    /* which rules each condition names: a class that keeps a rule keeps
+     * those too (cs_yara_keep_referenced); unguarded ones are kept anyway */
+    size_t cap_r = 0;
+    for (size_t k = 0; rc == 0 && k < out->n; k++) {
+        out->rules[k].refs_at = out->n_refs;
+        for (size_t i = 0; i < out->n; i++) {
+            const cs_yara_rule_span *r = &out->rules[i];
+            if (i == k || !(r->guard_len || r->max_size || r->min_size) ||
+                !ident_in(text + cond_s[k], cond_e[k] - cond_s[k], r->name))
+                continue;
+            cs_grow((void **)&out->refs, &cap_r, out->n_refs + 1, sizeof *out->refs);
+            out->refs[out->n_refs++] = i;
+        }
+        out->rules[k].n_refs = out->n_refs - out->rules[k].refs_at;
     }
     free(cond_s);
     free(cond_e);
@@ -636,7 +786,25 @@ void cs_yara_split_free(cs_yara_split *s)
 {
     free(s->rules);
     free(s->imports);
+    free(s->refs);
     memset(s, 0, sizeof *s);
+}
+
+void cs_yara_keep_referenced(const cs_yara_split *s, unsigned char *keep)
+{
+    /* a pass per level of naming; chains are short, and n passes bound any */
+    for (size_t pass = 0, changed = 1; changed && pass < s->n; pass++) {
+        changed = 0;
+        for (size_t k = 0; k < s->n; k++) {
+            if (!keep[k])
+                continue;
+            for (size_t j = 0; j < s->rules[k].n_refs; j++) {
+                size_t i = s->refs[s->rules[k].refs_at + j];
+                if (!keep[i])
+                    keep[i] = 1, changed = 1;
+            }
+        }
+    }
 }
 
 int cs_yara_fits_below(const cs_yara_rule_span *r, uint64_t max_size)

@@ -18,6 +18,8 @@ typedef struct cs_yara_rule_span {
     uint64_t max_size;            /* the file must be smaller than this; 0: no bound */
     uint64_t min_size;            /* the file must have at least this many bytes (a string
                                      must match, a magic test, filesize >); 0: none */
+    size_t refs_at, n_refs;       /* cs_yara_split.refs[refs_at..+n_refs): the guarded rules
+                                     of the file that this rule's condition names */
 } cs_yara_rule_span;
 
 /* An `import "module"` statement: its bytes and the module's name. */
@@ -31,6 +33,8 @@ typedef struct cs_yara_split {
     size_t n;
     cs_yara_import *imports;      /* so that a class's view can leave out modules no kept rule uses */
     size_t n_imports;
+    size_t *refs;                 /* rule indices, see cs_yara_rule_span.refs_at */
+    size_t n_refs;
     int whole_file;               /* includes, globals, or text not understood: never split */
     int has_include;              /* its rules depend on other files' text */
 } cs_yara_split;
@@ -44,6 +48,11 @@ void cs_yara_split_free(cs_yara_split *s);
 int cs_yara_size_compatible(const cs_yara_rule_span *r, uint64_t min_size);
 /* Could a file of at most max_size bytes satisfy the rule's lower bound? */
 int cs_yara_fits_below(const cs_yara_rule_span *r, uint64_t max_size);
+
+/* keep[i] (one per rule, set by the caller to "rule i can match") is also
+ * set for every rule that a kept rule names, directly or not: a rule
+ * referred to must be compiled wherever the rule naming it is. */
+void cs_yara_keep_referenced(const cs_yara_split *s, unsigned char *keep);
 
 /* Could a file whose first bytes are prefix[0..n) satisfy the guard? */
 int cs_yara_guard_compatible(const cs_yara_rule_span *r, const unsigned char *prefix, size_t n);

@@ -49,6 +49,23 @@ rule e_or_empty { strings: $a = "CSMARK" condition: $a or filesize == 0 }
 rule e_or_not { strings: $a = "CSMARK" condition: $a or not $a }
 rule e_nested { strings: $a = "CSMARK" $b = "zzz" condition: (($a or $b) and (filesize < 100 or $b)) }
 rule e_str_or { strings: $a = "CSMARK" condition: $a or "or" == "or" }
+rule u_ne { condition: uint16(0) != 0x5a4d }
+rule u_not { condition: not (uint16(0) == 0x5a4d) }
+rule u_off { condition: uint32(4) == 0x52414d53 }
+rule u_paren_or { condition: (uint16(0) == 0x5a4d or filesize == 0) }
+rule pe_is0 { condition: pe.is_pe == 0 }
+rule pe_notexp { condition: not pe.exports("x") }
+rule pe_const { condition: pe.MACHINE_I386 == 0x14c and filesize < 10 }
+rule pe_forall { condition: for all i in (0..pe.number_of_sections - 1): (pe.sections[i].name == "x") }
+rule pe_forany_or { condition: for any i in (0..pe.number_of_signatures - 1): (pe.signatures[i].subject contains "a" or true) }
+rule pe_nsec_or { condition: pe.number_of_sections == 0 or filesize == 0 }
+rule pe_paren_or { condition: (pe.number_of_sections == 0 or filesize == 0) and filesize < 5 }
+rule pe_str { condition: "pe.timestamp" == "pe.timestamp" and filesize < 2 }
+private rule p_small { condition: filesize > 0 and filesize < 3 }
+rule ref_not { condition: not p_small and filesize < 2 }
+private rule p_a { condition: uint16(0) == 0x5a4d }
+private rule p_b { condition: p_a or filesize == 0 }
+rule ref_chain { condition: not p_b and filesize < 2 }
 /* a comment with rule fake { condition: true } and "quotes */
 rule after_comment { strings: $s = "CSMARK" // trailing comment }
     condition: uint16(0) == 0x5a4d and $s }

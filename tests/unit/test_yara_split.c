@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format/yara_split.h"
@@ -33,8 +34,15 @@ static void splits_and_guards(void **state)
     assert_memory_equal(sp.rules[0].guard, "MZ", 2);
     assert_string_equal(sp.rules[1].name, "b");
     assert_true(sp.rules[1].is_private);
-    assert_int_equal(sp.rules[1].guard_len, 0);   /* referenced by d: never left out */
-    assert_int_equal(sp.rules[1].max_size, 0);
+    assert_int_equal(sp.rules[1].guard_len, 4);   /* its own guards; d names it */
+    assert_int_equal(sp.rules[1].max_size, 100 * 1024);
+    assert_int_equal(sp.rules[3].n_refs, 1);
+    assert_int_equal(sp.refs[sp.rules[3].refs_at], 1);
+    /* a class that keeps d keeps b, whatever b's guards say */
+    unsigned char keep[5] = {0, 0, 0, 1, 0};
+    cs_yara_keep_referenced(&sp, keep);
+    static const unsigned char expected[5] = {0, 1, 0, 1, 0};
+    assert_memory_equal(keep, expected, 5);
     assert_int_equal(sp.rules[2].guard_len, 0);   /* "or" at the top: no guard */
     assert_int_equal(sp.rules[3].max_size, 11);   /* filesize <= 10 */
     assert_int_equal(sp.rules[4].guard_len, 0);   /* "not" */
@@ -43,6 +51,45 @@ static void splits_and_guards(void **state)
     assert_true(cs_yara_size_compatible(&sp.rules[3], 10));
     assert_false(cs_yara_size_compatible(&sp.rules[3], 11));
     cs_yara_split_free(&sp);
+}
+
+/* The fewest bytes each condition needs (0: it may hold on an empty file). */
+static void min_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cond;
+        uint64_t need;
+    } cases[] = {
+        {"uint16(0) != 0x5a4d", 2},                 /* undefined past the end, even "!=" */
+        {"uint32(4) < 5", 8},
+        {"uint8be(0x10) == 1 or filesize > 100", 17},
+        {"not (uint16(0) == 0x5a4d)", 0},           /* "not": left alone */
+        {"(uint16(0) == 0x5a4d or filesize == 0)", 0},
+        {"uint16(0) + 1 == 1", 0},                  /* arithmetic: not understood */
+        {"pe.number_of_sections == 0", 64},         /* needs a PE */
+        {"pe.exports(\"x\") and filesize < 10", 64},
+        {"pe.is_pe == 0", 0},                       /* defined for every file */
+        {"pe.MACHINE_I386 == 0x14c", 0},            /* a constant */
+        {"not pe.exports(\"x\")", 0},
+        {"pe.number_of_sections == 0 or filesize == 0", 0},
+        {"\"pe.timestamp\" == \"pe.timestamp\"", 0}, /* inside a string */
+        {"for any i in (0..pe.number_of_signatures - 1): (pe.signatures[i].subject contains \"a\" or true)", 64},
+        {"for 2 i in (0..pe.number_of_sections - 1): (true)", 64},
+        {"for all i in (0..pe.number_of_sections - 1): (true)", 0},
+        {"for any i in (0..filesize): (true)", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "import \"pe\"\nrule r { condition: %s }\n", cases[i].cond);
+        cs_yara_split sp;
+        assert_int_equal(cs_yara_split_parse(text, strlen(text), &sp), 0);
+        assert_int_equal(sp.n, 1);
+        if (sp.rules[0].min_size != cases[i].need)
+            fail_msg("%s: min_size %llu, expected %llu", cases[i].cond, (unsigned long long)sp.rules[0].min_size,
+                     (unsigned long long)cases[i].need);
+        cs_yara_split_free(&sp);
+    }
 }
 
 static void unsplittable_files(void **state)
@@ -67,6 +114,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(splits_and_guards),
+        cmocka_unit_test(min_sizes),
         cmocka_unit_test(unsplittable_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
