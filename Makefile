@@ -31,12 +31,19 @@ scan: build
 	./$(BUILD)/chainsweep scan "$$@" $(SCAN_ARGS) $(TARGET); rc=$$?; \
 	if [ $$rc -eq 1 ]; then echo "chainsweep: findings reported (exit 1)"; exit 0; fi; exit $$rc
 
+# Every skipped test is named with its reason after each run
+# (scripts/test-summary.py); CHAINSWEEP_NO_SKIP=1 makes a skip a failure.
+CTEST = ctest --output-on-failure -j $(JOBS) --output-junit junit.xml
+
 test: deps build asan
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && $(CTEST)
+	python3 scripts/test-summary.py $(BUILD)/junit.xml release
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 $(CTEST)
+	python3 scripts/test-summary.py $(ASAN_BUILD)/junit.xml asan
 
 test-release: deps build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && $(CTEST)
+	python3 scripts/test-summary.py $(BUILD)/junit.xml release
 
 # Side-by-side benchmark (bench/run.sh); SIGBASE=DIR adds signature-base.
 bench: build
