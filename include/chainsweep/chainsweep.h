@@ -212,6 +212,7 @@ typedef enum cs_skip_reason {
     CS_SKIP_NOT_UNPACKED,      /* a method or format the unpacker cannot read; see error */
     CS_SKIP_LINK_MEMBER,       /* a symbolic or hard link member: not followed */
     CS_SKIP_OWN_FILES,         /* chainsweep's own: a loaded pack, the cache directory */
+    CS_SKIP_OUTSIDE,           /* a member stored outside its container (an asar's .unpacked folder) */
     CS_SKIP__COUNT
 } cs_skip_reason;
 

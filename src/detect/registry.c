@@ -8,6 +8,7 @@ extern const cs_detector_ops cs_yara_detector;
 extern const cs_detector_ops cs_c2_detector;
 extern const cs_detector_ops cs_authenticode_detector;
 extern const cs_detector_ops cs_advisory_detector;
+extern const cs_detector_ops cs_integrity_detector;
 
 const cs_detector_ops *const cs_detectors[] = {
     &cs_filename_detector, /* path only: runs even on files too large to read */
@@ -16,6 +17,7 @@ const cs_detector_ops *const cs_detectors[] = {
     &cs_c2_detector,
     &cs_authenticode_detector, /* every PE: signature tampering, signer lists */
     &cs_advisory_detector,     /* product and version against advisories */
+    &cs_integrity_detector,    /* members against the hashes their container records */
 };
 
 const size_t cs_detector_count = sizeof cs_detectors / sizeof *cs_detectors;

@@ -52,7 +52,7 @@ const char *cs_skip_reason_name(cs_skip_reason r)
         "none", "too_large", "not_regular", "symlink", "excluded",
         "other_fs", "pseudo_fs", "depth", "loop", "known_good",
         "unpack_depth", "members", "unpack_total", "ratio", "unpack_time",
-        "encrypted", "not_unpacked", "link_member", "own_files",
+        "encrypted", "not_unpacked", "link_member", "own_files", "outside",
     };
     return (unsigned)r < CS_SKIP__COUNT ? names[r] : "unknown";
 }

@@ -63,6 +63,7 @@ struct cs_job {
     const char *member_name;   /* basename of the last entry */
     const char *display_path;
     cs_name_map names;         /* for this container's entries (arena copies) */
+    const cs_integrity *integrity; /* what its container says it hashes to (arena copy), or NULL */
     uint64_t inflight;         /* bytes counted against the in-flight budget */
     cs_arena arena;
     cs_findings findings;
@@ -628,6 +629,13 @@ static cs_job *member_job(cs_unpack_ctx *c, const cs_member_info *m)
         }
         j->names = (cs_name_map){n, k, v};
     }
+    if (m->integrity) {
+        cs_integrity *in = cs_arena_memdup(&j->arena, m->integrity, sizeof *in);
+        in->origin = cs_arena_strdup(&j->arena, m->integrity->origin);
+        if (in->n_blocks)
+            in->blocks = cs_arena_memdup(&j->arena, m->integrity->blocks, in->n_blocks * sizeof *in->blocks);
+        j->integrity = in;
+    }
     j->result.size = m->size == UINT64_MAX ? 0 : m->size;
     j->findings.arena = &j->arena;
     const char *rule, *why = unsafe_name(c, name, &rule);
@@ -830,7 +838,7 @@ static uint64_t expand(cs_scanner *s, cs_job *j, cs_file *f)
         j->result.container = format;
         cs_unpack_ctx c = {s, cs_unpackers[u], j, f, format, 0, 0, 0, NULL, 0, 0};
         if (j->depth >= cfg->max_unpack_depth) {
-            cs_member_info mi = {"*", UINT64_MAX, 0, 0, NULL};
+            cs_member_info mi = {"*", UINT64_MAX, 0, 0, NULL, NULL};
             cs_buf d = {0};
             cs_buf_printf(&d, "a %s at depth %u: not unpacked (--max-unpack-depth %u)", format, j->depth,
                           cfg->max_unpack_depth);
@@ -939,6 +947,7 @@ static void scan_view(cs_scanner *s, cs_job *j)
     f.trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
     f.depth = j->depth;
     f.chain = j->chain;
+    f.integrity = j->integrity;
     if (j->depth) {
         f.parent_type = j->parent->result.container;
         cs_buf b = {0};

@@ -32,6 +32,7 @@ typedef struct cs_member_info {
     int encrypted;             /* no password: reported, not read */
     int is_link;               /* symbolic or hard link: reported, not followed */
     const cs_name_map *names;  /* for the member's own entries, or NULL (copied) */
+    const cs_integrity *integrity; /* hashes the container records for it, or NULL (copied) */
 } cs_member_info;
 
 /* The name a stored entry of this container should be reported under (the

@@ -14,6 +14,16 @@
 
 enum { CS_HASH_MD5 = 1, CS_HASH_SHA1 = 2, CS_HASH_SHA256 = 4, CS_HASH_ALL = 7 };
 
+/* What a container says a member's bytes hash to (an asar header's
+ * integrity): checked by the integrity detector against the member. */
+typedef struct cs_integrity {
+    const char *origin;         /* "asar header" */
+    unsigned char sha256[32];
+    uint64_t block_size;        /* 0: no block hashes */
+    size_t n_blocks;
+    const unsigned char (*blocks)[32];
+} cs_integrity;
+
 typedef struct cs_file {
     cs_source *src;
     const char *path;           /* display path: the outer path, and for a member its chain */
@@ -27,6 +37,7 @@ typedef struct cs_file {
     const cs_member *chain;     /* the member chain from the outer file (depth entries) */
     const char *parent_type;    /* file type of the container holding it, NULL at depth 0 */
     const char *unpack_source;  /* container types from the outside in, "ZIP>MSI>CAB" */
+    const cs_integrity *integrity; /* a member's expected hashes, or NULL */
     const unsigned char *data;  /* NULL when the content was not read */
     size_t size;
     const char *filetype;

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Apple and Electron containers: universal Mach-O slices, app.asar (with
+# its integrity hashes), and (when built) DMG and flat .pkg. Fixtures are
+# made here with real tools: clang + ld64.lld + llvm-lipo for Mach-O, our
+# asar writer (checked byte for byte against @electron/asar 3.4.1 from npm
+# when npm can fetch it).
+# usage: apple.sh CHAINSWEEP SOURCE_DIR
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+work=$(mktemp -d /tmp/cs-apple-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+for t in clang ld64.lld-14 llvm-lipo-14 jq python3; do
+    command -v "$t" >/dev/null || { echo "SKIP: $t not installed (scripts/deps.sh test installs it)"; exit 77; }
+done
+mkdir -p "$work/pack/yara" "$work/pack/iocs" "$work/t"
+cat > "$work/pack/yara/apple.yar" <<'YAR'
+rule fat_arm64_marker { meta: score = 80 strings: $a = "CS-FAT-ARM64-MARKER" condition: $a }
+rule asar_marker { meta: score = 80 strings: $a = "CS-ASAR-MARKER-EVIL" condition: $a }
+YAR
+scan() { "$CS" scan --json -q --no-default-packs --pack "$work/pack" --log-skipped --print-all "$@"; }
+# member FILE SUFFIX FILTER: the record of the member whose display path ends
+# in SUFFIX satisfies FILTER
+member() { [ "$(jq -s --arg p "$2" "[.[] | select(.display_path != null and (.display_path | endswith(\$p))) | $3 | select(. != false and . != null)] | length > 0" "$1")" = true ]; }
+
+# ---- universal Mach-O ----
+cd "$work"
+printf 'const char marker[] = "CS-FAT-ARM64-MARKER";\nint f(void) { return 1; }\n' > a.c
+printf 'const char marker[] = "CS-FAT-X86-MARKER";\nint f(void) { return 2; }\n' > x.c
+clang -target arm64-apple-macos11 -c a.c -o a.o && clang -target x86_64-apple-macos11 -c x.c -o x.o
+ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 -dylib a.o -o a.dylib -adhoc_codesign
+ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -dylib x.o -o x.dylib
+llvm-lipo-14 -create a.dylib x.dylib -output t/fat.dylib
+echo "$(sha256sum < x.dylib | cut -c1-64);80;x86_64 slice of the fixture" > pack/iocs/hashes.txt
+# a Java class shares the magic; a fat header whose table runs past the end
+printf '\xca\xfe\xba\xbe\x00\x00\x00\x34rest-of-a-class-file' > t/Hello.class
+printf '\xca\xfe\xba\xbe\x00\x00\x00\x02\x01\x00\x00\x07\x00\x00\x00\x03' > t/truncated-fat.bin
+scan t/fat.dylib t/Hello.class t/truncated-fat.bin > fat.jsonl
+check "x86_64 slice: hash IOC" member fat.jsonl 'fat.dylib!/[x86_64]' 'select(.reasons[].detector == "hash")' 
+check "arm64 slice: YARA" member fat.jsonl 'fat.dylib!/[arm64]' 'select(.reasons[].rule == "fat_arm64_marker")'
+check "fat container: 2 slices read" jq_true fat.jsonl 'map(select((.path // "") | endswith("fat.dylib")) | select(.display_path == null))[0] | .container == "MACH-O-UNIVERSAL" and .members_read == 2'
+check "slice sizes equal the thin files" jq_true fat.jsonl "[.[] | select(.display_path != null and (.display_path | contains(\"[x86_64]\")))][0].size == $(stat -c %s x.dylib)"
+sevenzip_sizes=$(7zz l -slt t/fat.dylib 2>/dev/null | awk '/^Size = /{print $3}' | sort -n | tr '\n' ' ')
+ours=$(jq -r 'select(.members != null) | .size' fat.jsonl | sort -n | tr '\n' ' ')
+check "slices as 7-Zip splits them ($sevenzip_sizes)" [ "$sevenzip_sizes" = "$ours" ]
+check "a Java class is not a universal Mach-O" jq_true fat.jsonl 'map(select((.path // "") | endswith("Hello.class")))[0] | .container == null and .filetype == "JAVA"'
+check "a truncated fat header is reported" jq_true fat.jsonl 'map(select((.path // "") | endswith("truncated-fat.bin")))[0] | .note | test("runs past the end")'
+
+# ---- Electron app.asar ----
+mkdir -p asarsrc/lib asarsrc/native
+echo 'console.log("hello")' > asarsrc/main.js
+echo 'const c2 = "CS-ASAR-MARKER-EVIL";' > asarsrc/lib/evil.js
+head -c 5000000 /dev/urandom > asarsrc/lib/big.bin
+printf 'binary' > asarsrc/native/addon.node
+ln -s main.js asarsrc/link.js
+python3 "$SRC/tests/fixtures/make_asar.py" asarsrc t/app.asar --unpack .node
+if command -v npm >/dev/null && (cd "$work" && timeout 120 npm install --no-audit --no-fund --silent --prefix npmtool @electron/asar@3.4.1 >/dev/null 2>&1); then
+    (cd "$work" && ./npmtool/node_modules/.bin/asar pack asarsrc npm.asar --unpack '*.node')
+    check "our asar writer equals @electron/asar 3.4.1 byte for byte" cmp -s t/app.asar npm.asar
+else
+    echo "SKIP (one check): @electron/asar 3.4.1 not fetched from npm; our writer alone made the fixture"
+fi
+python3 - "$work/t" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+a = bytearray(open(f"{d}/app.asar", "rb").read())
+# a member changed after packing (the 3CX way: patch the file, keep the header)
+m = bytearray(a); i = m.find(b"CS-ASAR-MARKER-EVIL"); m[i + 3] = ord("X"); open(f"{d}/patched.asar", "wb").write(m)
+# only a block hash of the 2-block file edited: the whole-file hash still matches
+hs = struct.unpack_from("<I", a, 12)[0]
+hdr = json.loads(a[16:16 + hs])
+blk = hdr["files"]["lib"]["files"]["big.bin"]["integrity"]["blocks"][1]
+b = bytearray(a); j = b.find(blk.encode()); b[j:j + 4] = b"0000" if blk[:4] != "0000" else b"1111"
+open(f"{d}/blockedit.asar", "wb").write(b)
+# a header that is not JSON; an entry whose data lies past the end
+c = bytearray(a); c[16] = ord("["); open(f"{d}/badjson.asar", "wb").write(c)
+open(f"{d}/short.asar", "wb").write(a[:len(a) - 10])  # cuts main.js, the last file
+PY
+scan t/app.asar t/patched.asar t/blockedit.asar t/badjson.asar t/short.asar > asar.jsonl
+check "asar member: YARA" member asar.jsonl 'app.asar!/lib/evil.js' 'select(.reasons[].rule == "asar_marker")'
+check "asar container: members read" jq_true asar.jsonl 'map(select((.path // "") | endswith("/app.asar")) | select(.display_path == null))[0] | .container == "ASAR" and .members_read == 5'
+check "asar link member: not followed" member asar.jsonl 'app.asar!/link.js' 'select(.skipped == "link_member")'
+check "asar unpacked member: outside" member asar.jsonl 'app.asar!/native/addon.node' 'select(.skipped == "outside" and (.note | contains("app.asar.unpacked/native/addon.node")))'
+check "the intact asar has no integrity finding" jq_true asar.jsonl '[.[] | select((.path // "") | endswith("/app.asar")) | .reasons[]? | select(.detector == "integrity")] | length == 0'
+check "patched member: hash mismatch" member asar.jsonl 'patched.asar!/lib/evil.js' 'select(.reasons[].rule == "member_hash_mismatch")'
+check "patched member: its YARA rule no longer matches" member asar.jsonl 'patched.asar!/lib/evil.js' '[.reasons[].rule] | index("asar_marker") == null'
+check "edited block hash: block mismatch" member asar.jsonl 'blockedit.asar!/lib/big.bin' 'select(.reasons[].rule == "member_block_mismatch" and (.reasons[].description | contains("block 1")))'
+check "a header that is not JSON: container note" jq_true asar.jsonl 'map(select((.path // "") | endswith("badjson.asar")))[0] | .note | test("JSON")'
+check "data past the end: that member not unpacked" member asar.jsonl 'short.asar!/main.js' 'select(.skipped == "not_unpacked" and (.note | contains("past the end")))'
+check "data past the end: the other members read" member asar.jsonl 'short.asar!/lib/evil.js' 'select(.type == "finding")'
+cd /
+finish
