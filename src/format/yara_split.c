@@ -415,7 +415,7 @@ static int find_guards(const char *p, const char *end, guards *g, int depth)
         d = 0;
         in_str = 0;
         while (q < end && !(d == 0 && !in_str && q > c && q[-1] == ' ' && word_at(q, end, "and"))) {
-            if (*q == '"' && q[-1] != '\\')
+            if (*q == '"' && (q == c || q[-1] != '\\'))
                 in_str = !in_str;
             else if (!in_str && *q == '(')
                 d++;
