@@ -88,5 +88,27 @@ check "edited block hash: block mismatch" member asar.jsonl 'blockedit.asar!/lib
 check "a header that is not JSON: container note" jq_true asar.jsonl 'map(select((.path // "") | endswith("badjson.asar")))[0] | .note | test("JSON")'
 check "data past the end: that member not unpacked" member asar.jsonl 'short.asar!/main.js' 'select(.skipped == "not_unpacked" and (.note | contains("past the end")))'
 check "data past the end: the other members read" member asar.jsonl 'short.asar!/lib/evil.js' 'select(.type == "finding")'
+# ---- the 3CX macOS bundle: flat .pkg (gzip and pbzx Payloads), zipped ----
+bash "$SRC/tests/fixtures/make_mac_app.sh" "$work/mac" > /dev/null
+echo "$(cat mac/libffmpeg.sha256);85;libffmpeg.dylib of the fixture" >> pack/iocs/hashes.txt
+for damage in truncate length garbage; do
+    python3 "$SRC/tests/fixtures/make_pbzx.py" mac/payload.cpio "t/pbzx-$damage" --damage "$damage"
+done
+python3 "$SRC/tests/fixtures/make_pbzx.py" mac/payload.cpio t/pbzx-small-chunks --chunk 4096
+# the bundled packs: the 3CX YARA rule and advisories, plus this test's hash IOC
+env -u CHAINSWEEP_PACKS "$CS" scan --json -q --pack "$work/pack" --log-skipped \
+    mac/3cx-gzip.pkg mac/3cx-pbzx.pkg mac/3cx-app.zip t/pbzx-* > mac.jsonl
+lib='3CX Desktop App.app/Contents/Frameworks/Electron Framework.framework/Versions/A/Libraries/libffmpeg.dylib'
+exe='3CX Desktop App.app/Contents/MacOS/3CX Desktop App'
+for p in "3cx-gzip.pkg!/3cx.pkg/Payload!/Applications/" "3cx-pbzx.pkg!/3cx.pkg/Payload!/[cpio]!/Applications/" "3cx-app.zip!/"; do
+    check "$p: libffmpeg.dylib by YARA and hash" member mac.jsonl "$p$lib" '([.reasons[].rule] | index("CS_3CX_macOS_UpdateAgent_Mar23") != null) and ([.reasons[].detector] | index("hash") != null)'
+    check "$p: the app is 3CX 18.12.416 (Info.plist found in the container)" member mac.jsonl "$p$exe" '.product.version == "18.12.416" and ([.reasons[].rule] | index("CS-2023-3CX-MACOS") != null)'
+done
+check "pbzx container named" member mac.jsonl '3cx-pbzx.pkg!/3cx.pkg/Payload' '.container == "PBZX"'
+check "small pbzx chunks: one cpio member, read" member mac.jsonl 'pbzx-small-chunks!/[cpio]' '.container == "CPIO" and .members_read == 4'
+for damage in truncate length garbage; do
+    check "damaged pbzx ($damage): a clear record, the scan goes on" member mac.jsonl "pbzx-$damage!/[cpio]" '.skipped == "not_unpacked" and (.note | test("pbzx"))'
+done
+check "the sweep went on to the end" jq_true mac.jsonl '.[-1].type == "summary" and .[-1].files_scanned > 20'
 cd /
 finish
