@@ -1,5 +1,6 @@
 /* Fuzz what the inventory reads besides PE resources: a VS_VERSIONINFO
- * block on its own, an Info.plist (libplist, XML or binary), an MSI
+ * block on its own, an Info.plist (libplist, XML or binary), a flat
+ * package's Distribution or PackageInfo (libxml2), an MSI
  * (libgsf and our string pool / Property table reader) and an
  * advisories.json; the first input byte picks which. */
 #include <stdint.h>
@@ -8,6 +9,7 @@
 
 #include "format/advisory.h"
 #include "format/msi.h"
+#include "format/pkginfo.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
 
@@ -20,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_arena a = {0};
     cs_product p;
     const char *why, *exe;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
         (void)cs_versioninfo_parse(d, n, &a, &p, &why);
         break;
@@ -29,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 3:
         (void)cs_msi_product(d, n, &a, &p, &why);
+        break;
+    case 4:
+        (void)cs_pkg_product(d, n, &a, &p, &why);
         break;
     default: {
         cs_advisory_set set = {0};

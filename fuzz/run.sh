@@ -48,3 +48,9 @@ if [ "$only" = "  " ] || [[ "$only" == *" msi "* ]]; then
     bash tests/fixtures/make_msi_cab.sh "$seeds/msi" >/dev/null 2>&1 || true
     ASAN_OPTIONS=fast_unwind_on_malloc=0 run msi "$seeds/msi"
 fi
+# the Apple containers: UDIF images, partition maps, HFS+ volumes, asar, pbzx
+run udif
+run partmap
+run hfsplus
+run asar
+run pbzx

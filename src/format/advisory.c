@@ -329,7 +329,7 @@ static int matcher_matches(const cs_advisory_matcher *m, const cs_product *p, co
                            const char *signer)
 {
     if (m->platform) {
-        int macos = strcmp(p->source, "info-plist") == 0;
+        int macos = strcmp(p->source, "info-plist") == 0 || strncmp(p->source, "pkg-", 4) == 0;
         if (macos != (strcmp(m->platform, "macos") == 0))
             return 0;
     }

@@ -1,7 +1,7 @@
-/* Containers chainsweep recognises but cannot read yet: each gets a note
+/* Containers chainsweep recognises but cannot read: each gets a note
  * ("not unpacked: ..."), never silence. WIM images (libarchive 3.6.2 has no
- * WIM reader) and Apple disk images (UDIF: the Apple-containers issue adds
- * them). NSIS installers are noted by the PE overlay unpacker. */
+ * WIM reader). NSIS installers are noted by the PE overlay unpacker, APFS
+ * volumes and LZFSE chunks by the DMG unpacker. */
 #include <string.h>
 
 #include "unpack/unpack.h"
@@ -12,9 +12,6 @@ static const char *unsupported_claims(const cs_file *f)
         return NULL;
     if (f->size >= 8 && memcmp(f->data, "MSWIM\0\0\0", 8) == 0)
         return "WIM";
-    /* UDIF: a 512-byte "koly" trailer at the end */
-    if (f->size >= 512 && memcmp(f->data + f->size - 512, "koly", 4) == 0)
-        return "DMG";
     return NULL;
 }
 
@@ -22,9 +19,8 @@ static cs_status unsupported_iterate(cs_file *f, const char *format, cs_unpack_c
 {
     (void)f;
     (void)err;
-    cs_unpack_fail(c, strcmp(format, "WIM") == 0
-                          ? "not unpacked: WIM image (no reader for WIM in libarchive 3.6.2); its other layers ran"
-                          : "not unpacked: Apple disk image (UDIF/DMG), not read yet; its other layers ran");
+    (void)format;
+    cs_unpack_fail(c, "not unpacked: WIM image (no reader for WIM in libarchive 3.6.2); its other layers ran");
     return CS_OK;
 }
 

@@ -7,6 +7,7 @@
 
 #include "format/authenticode.h"
 #include "format/msi.h"
+#include "format/pkginfo.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
 #include "view/view.h"
@@ -185,6 +186,8 @@ const cs_product *cs_file_product(cs_file *f)
         rc = cs_pe_version_info(pe, f->arena, &f->product, &why);
     else if (strcmp(f->filetype, "MSI") == 0)
         rc = cs_msi_product(f->data, f->size, f->arena, &f->product, &why) == 0 ? 1 : -1;
+    else if (f->depth && cs_pkg_xml_name(f->chain[f->depth - 1].name))
+        rc = cs_pkg_product(f->data, f->size, f->arena, &f->product, &why); /* a flat package's */
     if (rc < 0)
         f->product_error = why;
     if (rc != 0 && (f->product.name || f->product.version || f->product.company)) {

@@ -104,11 +104,56 @@ for p in "3cx-gzip.pkg!/3cx.pkg/Payload!/Applications/" "3cx-pbzx.pkg!/3cx.pkg/P
     check "$p: libffmpeg.dylib by YARA and hash" member mac.jsonl "$p$lib" '([.reasons[].rule] | index("CS_3CX_macOS_UpdateAgent_Mar23") != null) and ([.reasons[].detector] | index("hash") != null)'
     check "$p: the app is 3CX 18.12.416 (Info.plist found in the container)" member mac.jsonl "$p$exe" '.product.version == "18.12.416" and ([.reasons[].rule] | index("CS-2023-3CX-MACOS") != null)'
 done
+for p in 3cx-gzip.pkg 3cx-pbzx.pkg; do
+    check "$p: its Distribution names 3CX Desktop App 18.12.416 (advisory)" member mac.jsonl "$p!/Distribution" '.product.source == "pkg-distribution" and .product.version == "18.12.416" and ([.reasons[].rule] | index("CS-2023-3CX-MACOS") != null)'
+done
 check "pbzx container named" member mac.jsonl '3cx-pbzx.pkg!/3cx.pkg/Payload' '.container == "PBZX"'
 check "small pbzx chunks: one cpio member, read" member mac.jsonl 'pbzx-small-chunks!/[cpio]' '.container == "CPIO" and .members_read == 4'
 for damage in truncate length garbage; do
     check "damaged pbzx ($damage): a clear record, the scan goes on" member mac.jsonl "pbzx-$damage!/[cpio]" '.skipped == "not_unpacked" and (.note | test("pbzx"))'
 done
 check "the sweep went on to the end" jq_true mac.jsonl '.[-1].type == "summary" and .[-1].files_scanned > 20'
+
+# ---- the same bundle in a DMG: xorriso's HFS+ (APM) wrapped as UDIF in every chunk encoding ----
+if xorriso -as mkisofs -hfsplus -apm-block-size 2048 -V "3CX Desktop App" -o disk.img mac/root/Applications >/dev/null 2>&1; then
+    for e in raw zlib bzip2 adc lzma mix; do
+        python3 "$SRC/tests/fixtures/make_dmg.py" wrap disk.img "t/3cx-$e.dmg" --encoding "$e"
+    done
+    for d in truncated-koly chunk-past-end inflates-past garbage-base64 missing-blkx lzfse; do
+        python3 "$SRC/tests/fixtures/make_dmg.py" wrap disk.img "t/bad-$d.dmg" --encoding zlib --damage "$d"
+    done
+    # an APFS container where the HFS+ volume would be: "NXSB" at +32
+    python3 - <<'PY'
+d = bytearray(1 << 20); d[32:36] = b"NXSB"; open("apfs.img", "wb").write(d)
+PY
+    python3 "$SRC/tests/fixtures/make_dmg.py" wrap apfs.img t/apfs.dmg --encoding zlib
+    # every file of the volume, byte for byte: a hash IOC per source file, so
+    # each member's record carries its SHA-256
+    (cd mac/root/Applications && find . -type f -printf '%P\n' | LC_ALL=C sort | while read -r f; do
+        printf '%s\t%s\n' "$f" "$(sha256sum < "$f" | cut -c1-64)"; done) > want.tsv
+    mkdir -p allpack/iocs && cut -f2 want.tsv | sed 's/$/;40;a file of the fixture bundle/' > allpack/iocs/hashes.txt
+    env -u CHAINSWEEP_PACKS "$CS" scan --json -q --pack "$work/pack" --pack "$work/allpack" --log-skipped --print-all t/*.dmg > dmg.jsonl
+    for e in raw zlib bzip2 adc lzma mix; do
+        jq -r --arg p "t/3cx-$e.dmg!/" 'select(.display_path != null and (.display_path | startswith($p)) and .sha256 != null) | "\(.display_path | ltrimstr($p))\t\(.sha256)"' dmg.jsonl | LC_ALL=C sort > "got-$e.tsv"
+        check "DMG ($e chunks): every file of the volume, same bytes" cmp -s want.tsv "got-$e.tsv"
+        check "DMG ($e chunks): libffmpeg.dylib by YARA and hash" member dmg.jsonl "3cx-$e.dmg!/$lib" '([.reasons[].rule] | index("CS_3CX_macOS_UpdateAgent_Mar23") != null) and ([.reasons[].detector] | index("hash") != null)'
+        check "DMG ($e chunks): 3CX 18.12.416 from the Info.plist inside" member dmg.jsonl "3cx-$e.dmg!/$exe" '.product.version == "18.12.416" and (.product.source_path | endswith("3cx-'"$e"'.dmg!/3CX Desktop App.app/Contents/Info.plist"))'
+    done
+    if command -v 7zz >/dev/null; then
+        n7=$(7zz l -slt t/3cx-zlib.dmg 2>/dev/null | grep -c '^Attributes = [^D]*$' || true)
+        check "as many files as 7-Zip lists ($n7)" jq_true dmg.jsonl "[.[] | select(.display_path // \"\" | startswith(\"t/3cx-zlib.dmg!/\"))] | length == $(wc -l < want.tsv)"
+    fi
+    dnote() { jq_true dmg.jsonl "[.[] | select(.path == \"t/$1\" and .display_path == null)][0] | (.note // .error // \"\") | test(\"$2\")"; }
+    check "DMG with a truncated trailer: note" dnote bad-truncated-koly.dmg "DMG"
+    check "DMG with garbage base64: note" dnote bad-garbage-base64.dmg "base64"
+    check "DMG without blkx: note" dnote bad-missing-blkx.dmg "blkx"
+    check "DMG chunk past the end: reported" jq_true dmg.jsonl '[.[] | select(.path == "t/bad-chunk-past-end.dmg") | (.note // .error // "")] | any(test("past|outside|beyond"))'
+    check "DMG chunk inflating past its size: reported" jq_true dmg.jsonl '[.[] | select(.path == "t/bad-inflates-past.dmg") | (.note // .error // "")] | any(test("inflates|declared"))'
+    check "DMG with an LZFSE chunk: said so" jq_true dmg.jsonl '[.[] | select(.path == "t/bad-lzfse.dmg") | (.note // .error // .container // "")] | any(test("LZFSE"))'
+    check "APFS volume: not unpacked, said so" dnote apfs.dmg "APFS"
+    check "the DMG sweep went on to the end" jq_true dmg.jsonl '.[-1].type == "summary"'
+else
+    bad "xorriso could not make the HFS+ image"
+fi
 cd /
 finish
