@@ -165,6 +165,9 @@ static void unpack_volume(cs_unpack_ctx *c, cs_udif *u, const volume *vol, size_
             mi.is_link = 1;
             snprintf(detail, sizeof detail, "symbolic link to %.500s: not followed", t > 0 ? target : "?");
             cs_unpack_skip(c, &mi, CS_SKIP_LINK_MEMBER, detail);
+        } else if (e.hard_link && e.id == 0) {
+            cs_unpack_skip(c, &mi, CS_SKIP_NOT_UNPACKED,
+                           "not unpacked: HFS+ hard link whose target is missing from the private folder");
         } else if (e.compressed) {
             cs_unpack_skip(c, &mi, CS_SKIP_NOT_UNPACKED,
                            "not unpacked: HFS+ file compressed with decmpfs (not decoded); its data fork is not its content");
