@@ -108,6 +108,17 @@ WXS
 fi
 declare -A target=([loose]="$in/loose" [zip]="$in/members.zip" [msi]="$in/members.msi" [tgz]="$in/members.tar.gz")
 kinds=(loose zip msi tgz)
+# a DMG as hdiutil makes them (UDZO: zlib, 1 MiB chunks) around an HFS+ volume
+# of the same tree (xorriso; Debian has no HFS+ mkfs), built once when xorriso is there
+if command -v xorriso >/dev/null; then
+  if [ ! -f "$in/members.dmg" ]; then
+    xorriso -as mkisofs -quiet -hfsplus -apm-block-size 2048 -o "$in/disk.img" "$in/loose" 2>/dev/null
+    python3 "$src/tests/fixtures/make_dmg.py" wrap "$in/disk.img" "$in/members.dmg.tmp" --encoding zlib --chunk-sectors 2048
+    mv "$in/members.dmg.tmp" "$in/members.dmg" && rm -f "$in/disk.img"
+  fi
+  target[dmg]=$in/members.dmg
+  kinds+=(dmg)
+fi
 size_of() { if [ -d "$1" ]; then du -sb "$1" | cut -f1; else stat -c %s "$1"; fi; }
 echo "archives: $nmembers members, $nbytes bytes; zip $(size_of "$in/members.zip"), msi $(size_of "$in/members.msi"), tar.gz $(size_of "$in/members.tar.gz") bytes; threads $THREADS, $REPS repetitions" >&2
 
@@ -240,6 +251,7 @@ for c in "${order[@]}"; do
 done
 json+="},\"ratios\":{\"cs_zip_over_loose\":$(jr ratio cs_zip cs_loose),\"cs_msi_over_loose\":$(jr ratio cs_msi cs_loose),\"cs_tgz_over_loose\":$(jr ratio cs_tgz cs_loose)"
 json+=",\"cs_cpu_zip_over_loose\":$(jr cpuratio cs_zip cs_loose),\"cs_cpu_msi_over_loose\":$(jr cpuratio cs_msi cs_loose),\"cs_cpu_tgz_over_loose\":$(jr cpuratio cs_tgz cs_loose)"
+json+=",\"cs_dmg_over_loose\":$(jr ratio cs_dmg cs_loose),\"cs_over_clam_dmg\":$(jr ratio cs_dmg clam_dmg)"
 json+=",\"cs_over_clam_zip\":$(jr ratio cs_zip clam_zip),\"cs_over_clam_msi\":$(jr ratio cs_msi clam_msi),\"cs_over_clam_tgz\":$(jr ratio cs_tgz clam_tgz),\"cs_over_clam_loose\":$(jr ratio cs_loose clam_loose)},\"checks\":{$checks_json}}"
 echo "$json" | jq -c . > "$out.json"
 {
@@ -253,6 +265,10 @@ echo "$json" | jq -c . > "$out.json"
   echo "  chainsweep / clamscan, msi                     = $(ratio cs_msi clam_msi)   (target < 1)"
   echo "  chainsweep / clamscan, tar.gz                  = $(ratio cs_tgz clam_tgz)   (target < 1)"
   echo "  chainsweep / clamscan, loose                   = $(ratio cs_loose clam_loose)"
+  if [ -n "${target[dmg]:-}" ]; then
+    echo "  unpacking overhead: chainsweep dmg / loose     = $(ratio cs_dmg cs_loose)   (CPU $(cpuratio cs_dmg cs_loose))"
+    echo "  chainsweep / clamscan, dmg                     = $(ratio cs_dmg clam_dmg)"
+  fi
   if [ "$SPLIT" = 1 ]; then
     echo "  hash layer only: zip / loose                   = $(ratio cs_hash_zip cs_hash_loose)"
     echo "  hash layer only: msi / loose                   = $(ratio cs_hash_msi cs_hash_loose)"
