@@ -54,3 +54,4 @@ run partmap
 run hfsplus
 run asar
 run pbzx
+run codesign

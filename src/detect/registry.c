@@ -9,6 +9,7 @@ extern const cs_detector_ops cs_c2_detector;
 extern const cs_detector_ops cs_authenticode_detector;
 extern const cs_detector_ops cs_advisory_detector;
 extern const cs_detector_ops cs_integrity_detector;
+extern const cs_detector_ops cs_codesign_detector;
 
 const cs_detector_ops *const cs_detectors[] = {
     &cs_filename_detector, /* path only: runs even on files too large to read */
@@ -16,6 +17,7 @@ const cs_detector_ops *const cs_detectors[] = {
     &cs_yara_detector,
     &cs_c2_detector,
     &cs_authenticode_detector, /* every PE: signature tampering, signer lists */
+    &cs_codesign_detector,     /* every Mach-O: code signature tampering */
     &cs_advisory_detector,     /* product and version against advisories */
     &cs_integrity_detector,    /* members against the hashes their container records */
 };

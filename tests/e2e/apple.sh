@@ -59,6 +59,22 @@ check "slices as 7-Zip splits them ($sevenzip_sizes)" [ "$sevenzip_sizes" = "$ou
 check "a Java class is not a universal Mach-O" jq_true fat.jsonl 'map(select((.path // "") | endswith("Hello.class")))[0] | .container == null and .filetype == "JAVA"'
 check "a truncated fat header is reported" jq_true fat.jsonl 'map(select((.path // "") | endswith("truncated-fat.bin")))[0] | .note | test("runs past the end")'
 
+# ---- code signatures (linker-signed by ld64.lld): intact, a flipped byte, data appended ----
+python3 - <<'PY'
+a = bytearray(open("a.dylib", "rb").read())
+i = a.find(b"CS-FAT-ARM64-MARKER"); t = bytearray(a); t[i + 3] ^= 0x20
+open("t/flipped.dylib", "wb").write(t)
+open("t/appended.dylib", "wb").write(a + b"PAYLOAD-AFTER-THE-SIGNATURE")
+PY
+cp a.dylib t/intact.dylib
+llvm-lipo-14 -create t/flipped.dylib x.dylib -output t/fat-flipped.dylib
+scan t/intact.dylib t/flipped.dylib t/appended.dylib t/fat-flipped.dylib > cs.jsonl
+check "linker-signed dylib: no code-signature finding" jq_true cs.jsonl '[.[] | select(.path == "t/intact.dylib") | .reasons[]? | select(.detector == "codesign")] | length == 0'
+check "flipped byte: page_hash_mismatch" jq_true cs.jsonl '[.[] | select(.path == "t/flipped.dylib") | .reasons[]? | select(.rule == "page_hash_mismatch")] | length == 1'
+check "appended data: data_after_signature" jq_true cs.jsonl '[.[] | select(.path == "t/appended.dylib") | .reasons[]? | select(.rule == "data_after_signature")] | length == 1'
+check "universal file: the tampered slice is the member with the finding" member cs.jsonl 'fat-flipped.dylib!/[arm64]' '[.reasons[].rule] | index("page_hash_mismatch") != null'
+check "universal file: the unsigned slice has no code-signature finding" jq_true cs.jsonl '[.[] | select(.display_path // "" | endswith("fat-flipped.dylib!/[x86_64]")) | .reasons[]? | select(.detector == "codesign")] | length == 0'
+
 # ---- Electron app.asar ----
 mkdir -p asarsrc/lib asarsrc/native
 echo 'console.log("hello")' > asarsrc/main.js

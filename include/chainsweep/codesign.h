@@ -1,0 +1,119 @@
+/* Mach-O code signatures (Apple's "codesign" format), verified on any
+ * platform: the SuperBlob in LC_CODE_SIGNATURE, every CodeDirectory
+ * (SHA-1, SHA-256, SHA-384; alternates) with its code slots recomputed over
+ * the file's pages and its special slots checked where the sealed thing is
+ * in the file (requirements, entitlements), the CMS signature over the
+ * first CodeDirectory with its CDHashes attributes checked against the
+ * CodeDirectories as they are, the signer's certificate and Team ID.
+ * Ad-hoc and linker-signed signatures are recognised as such. Universal
+ * files are verified slice by slice. Certificate chains and timestamps are
+ * not checked yet (the verdict says "intact", never "valid"). */
+#ifndef CHAINSWEEP_CODESIGN_H
+#define CHAINSWEEP_CODESIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "chainsweep/authenticode.h"
+#include "chainsweep/chainsweep.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Append-only: the values are part of the JSON output (by name). */
+typedef enum cs_mc_issue {
+    CS_MC_PAGE_HASH_MISMATCH = 0,   /* a code page changed after signing */
+    CS_MC_SPECIAL_SLOT_MISMATCH,    /* requirements or entitlements changed after signing */
+    CS_MC_CDHASH_NOT_SIGNED,        /* the CMS signs other CodeDirectories than these */
+    CS_MC_BAD_SIGNATURE,            /* the CMS signature does not verify */
+    CS_MC_MALFORMED,                /* SuperBlob, blob or CodeDirectory out of bounds */
+    CS_MC_TRUNCATED,                /* LC_CODE_SIGNATURE runs past the end of the file */
+    CS_MC_DATA_AFTER_SIGNATURE,     /* bytes after the signature, in no page hash */
+    CS_MC_UNSEALED_BYTES,           /* code limit short of the signature: bytes in no page hash */
+    CS_MC_TEAM_MISMATCH,            /* the CodeDirectory's Team ID is not the certificate's */
+    CS_MC__COUNT
+} cs_mc_issue;
+
+const char *cs_mc_issue_name(cs_mc_issue i);        /* "page_hash_mismatch" */
+const char *cs_mc_issue_description(cs_mc_issue i);
+int cs_mc_issue_score(cs_mc_issue i);
+
+typedef struct cs_mc_finding {
+    cs_mc_issue issue;
+    int slice;                      /* index into slices */
+    char detail[256];
+} cs_mc_finding;
+
+enum { CS_MC_SLOT_ABSENT = 0, CS_MC_SLOT_OK = 1, CS_MC_SLOT_BAD = -1, CS_MC_SLOT_UNCHECKED = 2 };
+
+typedef struct cs_mc_cd {
+    uint32_t slot;                  /* 0, or 0x1000 + n for an alternate CodeDirectory */
+    uint32_t version, flags;
+    char hash[12];                  /* "sha1", "sha256", "sha256-20", "sha384" */
+    unsigned char cdhash[48];       /* the CodeDirectory's digest with its own hash */
+    size_t cdhash_len;
+    uint32_t page_size;             /* 0: one page over the whole code */
+    uint64_t code_limit;
+    uint32_t n_code_slots, bad_code_slots, first_bad_slot;
+    int special[8];                 /* by -slot (1 Info.plist .. 7 DER entitlements): CS_MC_SLOT_* */
+    char identifier[128], team_id[32];
+} cs_mc_cd;
+
+typedef enum cs_mc_kind {
+    CS_MC_KIND_UNSIGNED = 0,
+    CS_MC_KIND_ADHOC,               /* no CMS signer (codesign -s -) */
+    CS_MC_KIND_LINKER_SIGNED,       /* ad-hoc by the linker (CS_LINKER_SIGNED) */
+    CS_MC_KIND_SIGNED               /* a CMS signature with a signer */
+} cs_mc_kind;
+
+typedef struct cs_mc_slice {
+    char arch[24];
+    uint64_t offset, size;          /* in the file */
+    cs_mc_kind kind;
+    cs_mc_cd cds[4];
+    size_t n_cds;
+    int cms;                        /* 0 absent, 1 present, 2 empty wrapper */
+    int cms_ok;                     /* the signature over the first CodeDirectory verifies */
+    char cms_error[160];
+    int cdhashes_plist, cdhashes2;  /* attribute: 0 absent, 1 matches, -1 differs */
+    int has_signer;
+    cs_ac_cert signer;
+    char signer_team[32];           /* the leaf certificate's OU */
+    time_t signing_time;            /* signed attribute, 0 when absent */
+    int timestamp;                  /* an RFC 3161 token is attached (not verified yet) */
+    uint32_t sig_offset, sig_size;
+    char parse_error[96];           /* the slice is not a well-formed Mach-O: why */
+} cs_mc_slice;
+
+typedef enum cs_mc_verdict {
+    CS_MC_INTACT = 0,               /* every hash and the CMS signature check out (chain not checked) */
+    CS_MC_ADHOC,                    /* intact, ad-hoc or linker-signed: no identity */
+    CS_MC_TAMPERED,
+    CS_MC_UNSIGNED,
+    CS_MC_PARTLY_SIGNED,            /* a universal file with signed and unsigned slices, all intact */
+    CS_MC_NOT_MACHO
+} cs_mc_verdict;
+
+const char *cs_mc_verdict_id(cs_mc_verdict v);      /* intact, adhoc, tampered, unsigned, partly-signed, not-macho */
+const char *cs_mc_kind_id(cs_mc_kind k);            /* unsigned, adhoc, linker-signed, signed */
+
+typedef struct cs_mc_report {
+    cs_mc_verdict verdict;
+    const char *not_macho_reason;
+    cs_mc_slice *slices;
+    size_t n_slices;
+    cs_mc_finding *findings;
+    size_t n_findings;
+} cs_mc_report;
+
+/* Verify the code signature of every slice of a Mach-O (thin or universal)
+ * held in memory. Fails only on allocation errors; damage is in the report. */
+cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_report **out, cs_error *err);
+void cs_mc_report_free(cs_mc_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,82 @@
+/* The Mach-O code-signature layer of a scan: every Mach-O is verified
+ * (include/chainsweep/codesign.h) and each finding becomes a reason with
+ * its score. A universal file's slices are verified as its members when
+ * containers are unpacked (the default); with --no-archives, here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chainsweep/codesign.h"
+#include "detect/detector.h"
+#include "format/macho.h"
+
+typedef struct mc_state {
+    int unpacking;          /* universal files arrive as slices */
+} mc_state;
+
+static void *mc_create(void)
+{
+    return calloc(1, sizeof(mc_state));
+}
+
+static void mc_destroy(void *st)
+{
+    free(st);
+}
+
+static cs_status mc_prepare(void *st, cs_engine *e, cs_error *err)
+{
+    (void)err;
+    ((mc_state *)st)->unpacking = !cs_engine_config(e)->no_archives;
+    return CS_OK;
+}
+
+static int mc_active(const void *st)
+{
+    (void)st;
+    return 1; /* built-in checks, no pack content */
+}
+
+static int mc_loaded(const void *st)
+{
+    (void)st;
+    return 0;
+}
+
+static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
+{
+    (void)ts;
+    const mc_state *s = st;
+    if (!f->data || strcmp(f->filetype, "MACH-O") != 0)
+        return CS_OK;
+    if (cs_macho_is_fat(f->data, f->size) && s->unpacking)
+        return CS_OK;
+    cs_mc_report *r = NULL;
+    cs_status rc = cs_codesign_verify(f->data, f->size, &r, err);
+    if (rc != CS_OK) {
+        cs_mc_report_free(r);
+        return rc;
+    }
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const cs_mc_finding *fi = &r->findings[i];
+        cs_buf b = {0};
+        if (r->n_slices > 1)
+            cs_buf_printf(&b, "[%s] ", r->slices[fi->slice].arch);
+        cs_buf_printf(&b, "%s: %s", cs_mc_issue_description(fi->issue), fi->detail);
+        cs_findings_add(out, "codesign", cs_mc_issue_name(fi->issue), cs_arena_strdup(out->arena, b.data),
+                        cs_mc_issue_score(fi->issue));
+        cs_buf_free(&b);
+    }
+    cs_mc_report_free(r);
+    return CS_OK;
+}
+
+const cs_detector_ops cs_codesign_detector = {
+    .name = "codesign",
+    .needs_content = 1,
+    .create = mc_create,
+    .destroy = mc_destroy,
+    .prepare = mc_prepare,
+    .active = mc_active,
+    .loaded = mc_loaded,
+    .scan = mc_scan,
+};

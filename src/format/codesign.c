@@ -1,0 +1,537 @@
+/* Mach-O code signature verification (include/chainsweep/codesign.h).
+ * Layout, from Apple's published cs_blobs.h: a SuperBlob (0xfade0cc0) of
+ * indexed blobs in big-endian: CodeDirectories (0xfade0c02, slot 0 and
+ * alternates from 0x1000), requirements (0xfade0c01, slot 2), entitlements
+ * (0xfade7171, slot 5; DER 0xfade7172, slot 7) and the CMS wrapper
+ * (0xfade0b01, slot 0x10000). */
+#include "chainsweep/codesign.h"
+
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <plist/plist.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/macho.h"
+#include "util/util.h"
+
+#define SUPERBLOB 0xfade0cc0u
+#define CODEDIRECTORY 0xfade0c02u
+#define BLOBWRAPPER 0xfade0b01u
+#define SLOT_CD 0u
+#define SLOT_REQUIREMENTS 2u
+#define SLOT_ENTITLEMENTS 5u
+#define SLOT_DER_ENTITLEMENTS 7u
+#define SLOT_ALTERNATE 0x1000u
+#define SLOT_CMS 0x10000u
+#define CS_LINKER_SIGNED 0x20000u
+#define MAX_BLOBS 64
+#define MAX_CDS 4
+
+static const struct {
+    const char *name, *description;
+    int score;
+} issues[CS_MC__COUNT] = {
+    [CS_MC_PAGE_HASH_MISMATCH] = {"page_hash_mismatch", "a code page differs from its hash in the CodeDirectory: the file was changed after signing", 85},
+    [CS_MC_SPECIAL_SLOT_MISMATCH] = {"special_slot_mismatch", "requirements or entitlements differ from their hash in the CodeDirectory", 80},
+    [CS_MC_CDHASH_NOT_SIGNED] = {"cdhash_not_signed", "the CMS signature covers other CodeDirectories than the file's (re-hashed or grafted)", 85},
+    [CS_MC_BAD_SIGNATURE] = {"bad_signature", "the CMS signature over the CodeDirectory does not verify", 80},
+    [CS_MC_MALFORMED] = {"malformed_signature", "the code signature's blobs are out of bounds or malformed", 60},
+    [CS_MC_TRUNCATED] = {"truncated_signature", "LC_CODE_SIGNATURE runs past the end of the file", 60},
+    [CS_MC_DATA_AFTER_SIGNATURE] = {"data_after_signature", "bytes after the code signature, covered by no hash", 50},
+    [CS_MC_UNSEALED_BYTES] = {"unsealed_bytes", "bytes between the code limit and the signature, covered by no page hash", 60},
+    [CS_MC_TEAM_MISMATCH] = {"team_mismatch", "the CodeDirectory's Team ID is not the signing certificate's", 70},
+};
+
+const char *cs_mc_issue_name(cs_mc_issue i)
+{
+    return (unsigned)i < CS_MC__COUNT ? issues[i].name : "unknown";
+}
+
+const char *cs_mc_issue_description(cs_mc_issue i)
+{
+    return (unsigned)i < CS_MC__COUNT ? issues[i].description : "";
+}
+
+int cs_mc_issue_score(cs_mc_issue i)
+{
+    return (unsigned)i < CS_MC__COUNT ? issues[i].score : 0;
+}
+
+const char *cs_mc_verdict_id(cs_mc_verdict v)
+{
+    static const char *const ids[] = {"intact", "adhoc", "tampered", "unsigned", "partly-signed", "not-macho"};
+    return (unsigned)v < sizeof ids / sizeof *ids ? ids[v] : "unknown";
+}
+
+const char *cs_mc_kind_id(cs_mc_kind k)
+{
+    static const char *const ids[] = {"unsigned", "adhoc", "linker-signed", "signed"};
+    return (unsigned)k < sizeof ids / sizeof *ids ? ids[k] : "unknown";
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+typedef struct verifier {
+    cs_mc_report *r;
+    size_t cap_findings;
+} verifier;
+
+static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *fmt, ...) CS_PRINTF(4, 5);
+static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *fmt, ...)
+{
+    cs_grow((void **)&v->r->findings, &v->cap_findings, v->r->n_findings + 1, sizeof *v->r->findings);
+    cs_mc_finding *f = &v->r->findings[v->r->n_findings++];
+    f->issue = issue;
+    f->slice = slice;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+    va_end(ap);
+}
+
+static const EVP_MD *cd_md(uint8_t type, size_t *len, const char **name)
+{
+    switch (type) {
+    case 1: *len = 20, *name = "sha1"; return EVP_sha1();
+    case 2: *len = 32, *name = "sha256"; return EVP_sha256();
+    case 3: *len = 20, *name = "sha256-20"; return EVP_sha256(); /* truncated */
+    case 4: *len = 48, *name = "sha384"; return EVP_sha384();
+    default: return NULL;
+    }
+}
+
+static int digest(const EVP_MD *md, const unsigned char *p, size_t n, unsigned char *out)
+{
+    unsigned len = 0;
+    return EVP_Digest(p, n, out, &len, md, NULL) == 1 ? (int)len : -1;
+}
+
+typedef struct blob {
+    uint32_t type, magic, offset, length; /* offset: from the start of the slice */
+} blob;
+
+/* A blob in the SuperBlob by slot type, or NULL. */
+static const blob *find_blob(const blob *b, size_t n, uint32_t type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i].type == type)
+            return &b[i];
+    return NULL;
+}
+
+/* Check one CodeDirectory: fields, code slots over the slice, special
+ * slots for the blobs at hand. 0, or -1 when the CD itself is malformed. */
+static int check_cd(verifier *v, int si, const unsigned char *s, uint64_t slice_size, const blob *cdb,
+                    const blob *blobs, size_t n_blobs, cs_mc_cd *cd)
+{
+    const unsigned char *p = s + cdb->offset;
+    uint32_t len = cdb->length;
+    memset(cd, 0, sizeof *cd);
+    cd->slot = cdb->type;
+    if (len < 44) {
+        add_finding(v, si, CS_MC_MALFORMED, "CodeDirectory in slot 0x%x: %u bytes, too short", cdb->type, len);
+        return -1;
+    }
+    cd->version = be32(p + 8);
+    cd->flags = be32(p + 12);
+    uint32_t hash_off = be32(p + 16), ident_off = be32(p + 20), n_special = be32(p + 24), n_code = be32(p + 28);
+    uint64_t limit = be32(p + 32);
+    uint8_t hash_size = p[36], hash_type = p[37], page_log = p[39];
+    if (cd->version >= 0x20300 && len >= 64 && be64(p + 56))
+        limit = be64(p + 56); /* codeLimit64, for code over 4 GiB */
+    if (cd->version >= 0x20200 && len >= 52) {
+        uint32_t team_off = be32(p + 48);
+        if (team_off && team_off < len) {
+            const unsigned char *t = p + team_off, *nul = memchr(t, 0, len - team_off);
+            if (nul)
+                snprintf(cd->team_id, sizeof cd->team_id, "%.*s", (int)(nul - t), (const char *)t);
+        }
+    }
+    if (ident_off && ident_off < len) {
+        const unsigned char *t = p + ident_off, *nul = memchr(t, 0, len - ident_off);
+        if (nul)
+            snprintf(cd->identifier, sizeof cd->identifier, "%.*s", (int)(nul - t), (const char *)t);
+    }
+    size_t hlen = 0;
+    const char *hname = "?";
+    const EVP_MD *md = cd_md(hash_type, &hlen, &hname);
+    snprintf(cd->hash, sizeof cd->hash, "%s", hname);
+    if (!md || hash_size != hlen || page_log > 30) {
+        add_finding(v, si, CS_MC_MALFORMED, "CodeDirectory in slot 0x%x: hash type %u of size %u, page 2^%u not supported",
+                    cdb->type, hash_type, hash_size, page_log);
+        return -1;
+    }
+    /* the slots must lie inside the CodeDirectory */
+    if (hash_off > len || (uint64_t)n_special * hlen > hash_off || (uint64_t)n_code * hlen > len - hash_off) {
+        add_finding(v, si, CS_MC_MALFORMED, "CodeDirectory in slot 0x%x: hash slots outside it", cdb->type);
+        return -1;
+    }
+    int dl = digest(md, p, len, cd->cdhash);
+    cd->cdhash_len = dl > 0 ? (size_t)dl : 0;
+    cd->page_size = page_log ? 1u << page_log : 0;
+    cd->code_limit = limit;
+    cd->n_code_slots = n_code;
+    if (limit > slice_size) {
+        add_finding(v, si, CS_MC_MALFORMED, "CodeDirectory in slot 0x%x: code limit %llu past the end of the file",
+                    cdb->type, (unsigned long long)limit);
+        return -1;
+    }
+    uint64_t page = cd->page_size ? cd->page_size : (limit ? limit : 1);
+    uint64_t want_slots = limit ? (limit + page - 1) / page : 0;
+    if (n_code != want_slots) {
+        add_finding(v, si, CS_MC_MALFORMED, "CodeDirectory in slot 0x%x: %u code slots for %llu bytes in pages of %llu",
+                    cdb->type, n_code, (unsigned long long)limit, (unsigned long long)page);
+        return -1;
+    }
+    unsigned char h[EVP_MAX_MD_SIZE];
+    for (uint32_t i = 0; i < n_code; i++) {
+        uint64_t off = (uint64_t)i * page, n = limit - off < page ? limit - off : page;
+        if (digest(md, s + off, (size_t)n, h) < 0 || memcmp(h, p + hash_off + (size_t)i * hlen, hlen) != 0) {
+            if (!cd->bad_code_slots++)
+                cd->first_bad_slot = i;
+        }
+    }
+    if (cd->bad_code_slots)
+        add_finding(v, si, CS_MC_PAGE_HASH_MISMATCH,
+                    "%s CodeDirectory: %u of %u pages differ, the first at slot %u (file offset %llu of the slice)",
+                    cd->hash, cd->bad_code_slots, n_code, cd->first_bad_slot,
+                    (unsigned long long)cd->first_bad_slot * page);
+    /* special slots: -k at hash_off - k * hlen; all zeros means "not sealed" */
+    static const unsigned char zeros[64];
+    for (uint32_t k = 1; k <= n_special && k < 8; k++) {
+        const unsigned char *want = p + hash_off - (size_t)k * hlen;
+        if (memcmp(want, zeros, hlen) == 0)
+            continue;
+        const blob *b = k == SLOT_REQUIREMENTS || k == SLOT_ENTITLEMENTS || k == SLOT_DER_ENTITLEMENTS
+                            ? find_blob(blobs, n_blobs, k)
+                            : NULL;
+        if (!b) {
+            cd->special[k] = CS_MC_SLOT_UNCHECKED; /* Info.plist, CodeResources: outside this file */
+            continue;
+        }
+        if (digest(md, s + b->offset, b->length, h) < 0 || memcmp(h, want, hlen) != 0) {
+            cd->special[k] = CS_MC_SLOT_BAD;
+            add_finding(v, si, CS_MC_SPECIAL_SLOT_MISMATCH, "%s CodeDirectory: special slot -%u (%s) differs", cd->hash,
+                        k, k == SLOT_REQUIREMENTS ? "requirements" : "entitlements");
+        } else {
+            cd->special[k] = CS_MC_SLOT_OK;
+        }
+    }
+    return 0;
+}
+
+/* The CDHashes plist attribute (1.2.840.113635.100.9.1): {"cdhashes": [data...]},
+ * each the first 20 bytes of a CodeDirectory's digest, in slot order. */
+static int check_cdhashes_plist(const unsigned char *xml, size_t n, const cs_mc_slice *sl)
+{
+    plist_t root = NULL;
+    if (n > (1u << 20))
+        return -1;
+    plist_from_xml((const char *)xml, (uint32_t)n, &root);
+    if (!root)
+        return -1;
+    plist_t arr = plist_get_node_type(root) == PLIST_DICT ? plist_dict_get_item(root, "cdhashes") : NULL;
+    int rc = -1;
+    if (arr && plist_get_node_type(arr) == PLIST_ARRAY && plist_array_get_size(arr) == sl->n_cds) {
+        rc = 1;
+        for (uint32_t i = 0; i < sl->n_cds && rc == 1; i++) {
+            plist_t it = plist_array_get_item(arr, i);
+            char *val = NULL;
+            uint64_t vl = 0;
+            if (plist_get_node_type(it) == PLIST_DATA)
+                plist_get_data_val(it, &val, &vl);
+            if (!val || vl != 20 || sl->cds[i].cdhash_len < 20 || memcmp(val, sl->cds[i].cdhash, 20) != 0)
+                rc = -1;
+            free(val);
+        }
+    }
+    plist_free(root);
+    return rc;
+}
+
+/* CDHashes2 (1.2.840.113635.100.9.2): a SET of SEQUENCE { hash OID, OCTET
+ * STRING digest }: each must be the full digest of one of the CDs. */
+static int check_cdhashes2(X509_ATTRIBUTE *attr, const cs_mc_slice *sl)
+{
+    int n = X509_ATTRIBUTE_count(attr), rc = n > 0 ? 1 : -1;
+    for (int i = 0; i < n && rc == 1; i++) {
+        ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(attr, i);
+        if (!t || t->type != V_ASN1_SEQUENCE) {
+            rc = -1;
+            break;
+        }
+        const unsigned char *q = t->value.sequence->data;
+        long left = t->value.sequence->length, l;
+        int tag, cls;
+        /* SEQUENCE header */
+        if (ASN1_get_object(&q, &l, &tag, &cls, left) & 0x80 || tag != V_ASN1_SEQUENCE) {
+            rc = -1;
+            break;
+        }
+        const unsigned char *end = q + l;
+        ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &q, end - q);
+        ASN1_OCTET_STRING *os = oid ? d2i_ASN1_OCTET_STRING(NULL, &q, end - q) : NULL;
+        const EVP_MD *md = oid ? EVP_get_digestbyobj(oid) : NULL;
+        int found = 0;
+        for (size_t k = 0; md && os && k < sl->n_cds && !found; k++)
+            found = (size_t)os->length == sl->cds[k].cdhash_len && (size_t)EVP_MD_get_size(md) == sl->cds[k].cdhash_len &&
+                    memcmp(os->data, sl->cds[k].cdhash, (size_t)os->length) == 0;
+        ASN1_OBJECT_free(oid);
+        ASN1_OCTET_STRING_free(os);
+        if (!found)
+            rc = -1;
+    }
+    return rc;
+}
+
+static void fill_signer(cs_mc_slice *sl, X509 *x)
+{
+    sl->has_signer = 1;
+    X509_NAME_oneline(X509_get_subject_name(x), sl->signer.subject, sizeof sl->signer.subject);
+    X509_NAME_oneline(X509_get_issuer_name(x), sl->signer.issuer, sizeof sl->signer.issuer);
+    X509_NAME *sub = X509_get_subject_name(x);
+    int idx = X509_NAME_get_index_by_NID(sub, NID_organizationalUnitName, -1);
+    if (idx >= 0) {
+        ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sub, idx));
+        unsigned char *u = NULL;
+        int ul = ASN1_STRING_to_UTF8(&u, d);
+        if (ul > 0)
+            snprintf(sl->signer_team, sizeof sl->signer_team, "%.*s", ul, (const char *)u);
+        OPENSSL_free(u);
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (X509_digest(x, EVP_sha256(), md, &len) && len == 32)
+        cs_hex(sl->signer.sha256, md, 32);
+    if (X509_digest(x, EVP_sha1(), md, &len) && len == 20)
+        cs_hex(sl->signer.sha1, md, 20);
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+    size_t o = 0;
+    for (int i = 0; serial && i < serial->length && o + 3 < sizeof sl->signer.serial; i++)
+        o += (size_t)snprintf(sl->signer.serial + o, sizeof sl->signer.serial - o, "%s%02x", i ? ":" : "", serial->data[i]);
+    struct tm tm;
+    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
+        sl->signer.not_before = timegm(&tm);
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+        sl->signer.not_after = timegm(&tm);
+}
+
+/* The CMS over the first CodeDirectory: its signature (messageDigest and
+ * the signer's key over the signed attributes; the chain is not checked
+ * here), the CDHashes attributes, the signer, signing time, timestamp. */
+static void check_cms(verifier *v, int si, const unsigned char *s, const blob *cms, const blob *cd0, cs_mc_slice *sl)
+{
+    const unsigned char *der = s + cms->offset + 8;
+    size_t n = cms->length - 8;
+    if (n == 0) {
+        sl->cms = 2; /* the empty wrapper codesign -s - writes */
+        return;
+    }
+    sl->cms = 1;
+    CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &der, (long)n);
+    if (!ci) {
+        snprintf(sl->cms_error, sizeof sl->cms_error, "not a DER CMS structure");
+        add_finding(v, si, CS_MC_MALFORMED, "the CMS blob is not a DER CMS structure");
+        return;
+    }
+    BIO *content = BIO_new_mem_buf(s + cd0->offset, (int)cd0->length);
+    STACK_OF(X509) *signers = NULL;
+    sl->cms_ok = content && CMS_verify(ci, NULL, NULL, content, NULL,
+                                       CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
+    if (!sl->cms_ok) {
+        snprintf(sl->cms_error, sizeof sl->cms_error, "%s", "signature or messageDigest does not verify");
+        add_finding(v, si, CS_MC_BAD_SIGNATURE, "the CMS signature over the CodeDirectory does not verify");
+    }
+    signers = CMS_get0_signers(ci);
+    if (signers && sk_X509_num(signers) > 0)
+        fill_signer(sl, sk_X509_value(signers, 0));
+    sk_X509_free(signers);
+    STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(ci);
+    CMS_SignerInfo *sinfo = sis && sk_CMS_SignerInfo_num(sis) > 0 ? sk_CMS_SignerInfo_value(sis, 0) : NULL;
+    if (sinfo) {
+        ASN1_OBJECT *o1 = OBJ_txt2obj("1.2.840.113635.100.9.1", 1), *o2 = OBJ_txt2obj("1.2.840.113635.100.9.2", 1),
+                    *ts = OBJ_txt2obj("1.2.840.113549.1.9.16.2.14", 1);
+        int i1 = o1 ? CMS_signed_get_attr_by_OBJ(sinfo, o1, -1) : -1;
+        if (i1 >= 0) {
+            ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(sinfo, i1), 0);
+            sl->cdhashes_plist = t && t->type == V_ASN1_OCTET_STRING
+                                     ? check_cdhashes_plist(t->value.octet_string->data,
+                                                            (size_t)t->value.octet_string->length, sl)
+                                     : -1;
+        }
+        int i2 = o2 ? CMS_signed_get_attr_by_OBJ(sinfo, o2, -1) : -1;
+        if (i2 >= 0)
+            sl->cdhashes2 = check_cdhashes2(CMS_signed_get_attr(sinfo, i2), sl);
+        sl->timestamp = ts && CMS_unsigned_get_attr_by_OBJ(sinfo, ts, -1) >= 0;
+        int it = CMS_signed_get_attr_by_NID(sinfo, NID_pkcs9_signingTime, -1);
+        if (it >= 0) {
+            ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(sinfo, it), 0);
+            struct tm tm;
+            if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME) &&
+                ASN1_TIME_to_tm((ASN1_TIME *)t->value.ptr, &tm))
+                sl->signing_time = timegm(&tm);
+        }
+        ASN1_OBJECT_free(o1);
+        ASN1_OBJECT_free(o2);
+        ASN1_OBJECT_free(ts);
+    }
+    if (sl->cdhashes_plist < 0 || sl->cdhashes2 < 0)
+        add_finding(v, si, CS_MC_CDHASH_NOT_SIGNED, "the CMS's %s does not list the CodeDirectories' hashes",
+                    sl->cdhashes_plist < 0 ? "CDHashes plist" : "CDHashes2 attribute");
+    if (sl->has_signer && sl->n_cds && sl->cds[0].team_id[0] && sl->signer_team[0] &&
+        strcmp(sl->cds[0].team_id, sl->signer_team) != 0)
+        add_finding(v, si, CS_MC_TEAM_MISMATCH, "CodeDirectory Team ID %s, certificate OU %s", sl->cds[0].team_id,
+                    sl->signer_team);
+    BIO_free(content);
+    CMS_ContentInfo_free(ci);
+}
+
+static void verify_slice(verifier *v, int si, const unsigned char *s, uint64_t size, cs_mc_slice *sl)
+{
+    cs_macho m;
+    const char *why;
+    sl->size = size;
+    if (cs_macho_parse(s, (size_t)size, &m, &why) != 0) {
+        /* a damaged Mach-O is not a damaged signature: said in the report */
+        snprintf(sl->parse_error, sizeof sl->parse_error, "%s", why);
+        return;
+    }
+    snprintf(sl->arch, sizeof sl->arch, "%s", m.arch);
+    if (!m.has_signature)
+        return;
+    sl->sig_offset = m.sig_offset;
+    sl->sig_size = m.sig_size;
+    if (m.has_signature == 2)
+        add_finding(v, si, CS_MC_TRUNCATED, "LC_CODE_SIGNATURE at %u runs past the end of the slice (%llu bytes)",
+                    m.sig_offset, (unsigned long long)size);
+    const unsigned char *sb = s + m.sig_offset;
+    if (m.sig_size < 12 || be32(sb) != SUPERBLOB) {
+        add_finding(v, si, CS_MC_MALFORMED, "no SuperBlob at the signature's offset %u", m.sig_offset);
+        return;
+    }
+    uint32_t sb_len = be32(sb + 4), count = be32(sb + 8);
+    if (sb_len > m.sig_size || sb_len < 12 || count > MAX_BLOBS || 12 + (uint64_t)count * 8 > sb_len) {
+        add_finding(v, si, CS_MC_MALFORMED, "SuperBlob of %u bytes with %u blobs does not fit its %u bytes", sb_len,
+                    count, m.sig_size);
+        return;
+    }
+    blob b[MAX_BLOBS];
+    size_t nb = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t type = be32(sb + 12 + i * 8), off = be32(sb + 16 + i * 8);
+        if (off > sb_len - 8 || be32(sb + off + 4) < 8 || be32(sb + off + 4) > sb_len - off) {
+            add_finding(v, si, CS_MC_MALFORMED, "blob %u (slot 0x%x) lies outside the SuperBlob", i, type);
+            return;
+        }
+        b[nb++] = (blob){type, be32(sb + off), m.sig_offset + off, be32(sb + off + 4)};
+    }
+    /* bytes after the signature: in no hash. A hostile slice can hide a payload there. */
+    if ((uint64_t)m.sig_offset + m.sig_size < size)
+        add_finding(v, si, CS_MC_DATA_AFTER_SIGNATURE, "%llu bytes after the signature's end",
+                    (unsigned long long)(size - m.sig_offset - m.sig_size));
+    for (size_t i = 0; i < nb && sl->n_cds < MAX_CDS; i++) {
+        if (!(b[i].type == SLOT_CD || (b[i].type >= SLOT_ALTERNATE && b[i].type < SLOT_ALTERNATE + 5)))
+            continue;
+        if (b[i].magic != CODEDIRECTORY) {
+            add_finding(v, si, CS_MC_MALFORMED, "slot 0x%x does not hold a CodeDirectory", b[i].type);
+            continue;
+        }
+        if (check_cd(v, si, s, size, &b[i], b, nb, &sl->cds[sl->n_cds]) == 0)
+            sl->n_cds++;
+    }
+    if (!sl->n_cds) {
+        add_finding(v, si, CS_MC_MALFORMED, "no usable CodeDirectory");
+        return;
+    }
+    if (sl->cds[0].code_limit < m.sig_offset)
+        add_finding(v, si, CS_MC_UNSEALED_BYTES, "code limit %llu, signature at %u: %llu bytes in no page hash",
+                    (unsigned long long)sl->cds[0].code_limit, m.sig_offset,
+                    (unsigned long long)(m.sig_offset - sl->cds[0].code_limit));
+    const blob *cms = find_blob(b, nb, SLOT_CMS), *cd0 = find_blob(b, nb, SLOT_CD);
+    if (cms && cms->magic == BLOBWRAPPER && cd0)
+        check_cms(v, si, s, cms, cd0, sl);
+    uint32_t flags = sl->cds[0].flags;
+    /* no signer: ad-hoc (CS_ADHOC set), by the linker or by codesign -s - */
+    sl->kind = sl->has_signer ? CS_MC_KIND_SIGNED
+               : flags & CS_LINKER_SIGNED ? CS_MC_KIND_LINKER_SIGNED
+                                          : CS_MC_KIND_ADHOC;
+}
+
+cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_report **out, cs_error *err)
+{
+    cs_mc_report *r = calloc(1, sizeof *r);
+    *out = r;
+    if (!r)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    verifier v = {r, 0};
+    cs_macho_slice fat[CS_MACHO_FAT_MAX];
+    int n = 1;
+    const char *why = NULL;
+    if (cs_macho_is_fat(data, size)) {
+        n = cs_macho_fat_slices(data, size, fat, CS_MACHO_FAT_MAX, &why);
+        if (n < 0) {
+            r->verdict = CS_MC_NOT_MACHO;
+            r->not_macho_reason = why;
+            return CS_OK;
+        }
+    } else if (!cs_macho_is_thin(data, size)) {
+        r->verdict = CS_MC_NOT_MACHO;
+        r->not_macho_reason = "no Mach-O header";
+        return CS_OK;
+    } else {
+        fat[0] = (cs_macho_slice){0};
+        fat[0].size = size;
+    }
+    r->slices = calloc((size_t)n, sizeof *r->slices);
+    if (!r->slices)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    r->n_slices = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        r->slices[i].offset = fat[i].offset;
+        verify_slice(&v, i, data + fat[i].offset, fat[i].size, &r->slices[i]);
+    }
+    size_t unsigned_n = 0, unparsed = 0;
+    for (size_t i = 0; i < r->n_slices; i++) {
+        unsigned_n += r->slices[i].n_cds == 0;
+        unparsed += r->slices[i].parse_error[0] != '\0';
+    }
+    if (unparsed == r->n_slices && !r->n_findings) {
+        r->verdict = CS_MC_NOT_MACHO;
+        r->not_macho_reason = "the Mach-O header or load commands are damaged";
+        return CS_OK;
+    }
+    int adhoc = 1;
+    for (size_t i = 0; i < r->n_slices; i++)
+        adhoc &= r->slices[i].kind != CS_MC_KIND_SIGNED;
+    if (r->n_findings) {
+        r->verdict = CS_MC_TAMPERED;
+    } else if (unsigned_n == r->n_slices) {
+        r->verdict = CS_MC_UNSIGNED;
+    } else if (unsigned_n) {
+        r->verdict = CS_MC_PARTLY_SIGNED;
+    } else {
+        r->verdict = adhoc ? CS_MC_ADHOC : CS_MC_INTACT;
+    }
+    return CS_OK;
+}
+
+void cs_mc_report_free(cs_mc_report *r)
+{
+    if (!r)
+        return;
+    free(r->slices);
+    free(r->findings);
+    free(r);
+}
