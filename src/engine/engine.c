@@ -156,6 +156,9 @@ const char *cs_detector_names(void)
 
 static size_t detector_index(const char *name)
 {
+    /* signers.txt is matched by the Authenticode layer, which reads the signer */
+    if (strcmp(name, "signer") == 0)
+        name = "authenticode";
     size_t d = 0;
     while (d < cs_detector_count && strcmp(cs_detectors[d]->name, name) != 0)
         d++;

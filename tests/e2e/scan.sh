@@ -126,6 +126,7 @@ check "-o writes the file" jq_true "$work/o.jsonl" '.[0].type == "finding"'
 sel() { jq -c 'select(.type == "finding") | [.path, .score]' "$1" | sort; }
 same_findings() { diff <(sel "$1") <(sel "$2") && [ -n "$(sel "$2")" ]; }
 check "--cpu-limit/--nice: same findings" same_findings "$work/slow.jsonl" "$work/fast.jsonl"
+check "--detectors signer is the Authenticode layer's signer list (accepted)" "$CS" scan --pack "$SRC/packs/3cx-2023" -q --detectors signer "$tree/config.txt"
 check "--detectors limits the layers" jq_true "$work/fast.jsonl" 'all(.[]; select(.type == "finding") | all(.reasons[]; .detector == "yara" or .detector == "c2"))'
 # --nice really lowers the scan threads (nice 19, idle I/O class) and
 # --cpu-limit really slows them: read from /proc while a slow sweep runs
