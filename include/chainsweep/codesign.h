@@ -111,6 +111,10 @@ typedef struct cs_mc_report {
 /* Verify the code signature of every slice of a Mach-O (thin or universal)
  * held in memory. Fails only on allocation errors; damage is in the report. */
 cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_report **out, cs_error *err);
+/* The same for a file, opened and mapped as cs_authenticode_verify_path does
+ * (never blocking on FIFOs or devices; a file that shrinks while read is
+ * CS_ERR_IO). A file that is not a Mach-O gives the verdict not-macho. */
+cs_status cs_codesign_verify_path(const char *path, cs_mc_report **out, cs_error *err);
 void cs_mc_report_free(cs_mc_report *r);
 
 #ifdef __cplusplus

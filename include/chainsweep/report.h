@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "chainsweep/authenticode.h"
+#include "chainsweep/codesign.h"
 #include "chainsweep/chainsweep.h"
 
 #ifdef __cplusplus
@@ -39,6 +40,8 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
 
 /* A `chainsweep verify` report for one file (text or JSON Lines). */
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out);
+/* The same for a Mach-O's code signature (chainsweep/codesign.h). */
+void cs_report_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_text *out);
 /* A file verify could not read (missing, empty, a directory, shrank while
  * read): in JSON the same "verify" object with verdict "error" and the
  * message, so that every FILE given has its object. */

@@ -148,33 +148,25 @@ static void source_release(void *ud, const unsigned char *p, size_t len)
     cs_source_release(ud, p, len);
 }
 
+typedef struct verify_args {
+    const cs_trust *trust;
+    time_t now;
+    cs_ac_report **out;
+} verify_args;
+
+static cs_status verify_mapped(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err)
+{
+    verify_args *a = ud;
+    return cs_authenticode_verify_mapped(d, n, source_release, src, a->trust, a->now, a->out, err);
+}
+
 cs_status cs_authenticode_verify_path(const char *path, const cs_trust *trust, time_t now, cs_ac_report **out,
                                       cs_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return cs_error_set(err, CS_ERR_IO, "%s", strerror(errno));
-    cs_source *src;
-    cs_status rc = cs_source_file(fd, -1, &src, err);
+    verify_args a = {trust, now, out};
+    cs_status rc = cs_source_map_path(path, verify_mapped, &a, err);
     if (rc != CS_OK)
-        return rc;
-    if (src->meta.size == 0) {
-        cs_source_unref(src);
-        return cs_error_set(err, CS_ERR_ARG, "empty file");
-    }
-    cs_guard_install();
-    cs_guard g;
-    cs_guard_enter(&g);
-    if (sigsetjmp(g.jb, 1) == 0) {
-        const unsigned char *d = cs_source_map(src, err);
-        rc = d ? cs_authenticode_verify_mapped(d, (size_t)src->meta.size, source_release, src, trust, now, out, err)
-               : CS_ERR_IO;
-    } else {
-        *out = NULL; /* a partial report is dropped (leaked: bounded, once per event) */
-        rc = cs_error_set(err, g.why == CS_GUARD_NOMEM ? CS_ERR_NOMEM : CS_ERR_IO, "%s", cs_guard_message(g.why));
-    }
-    cs_guard_leave(&g);
-    cs_source_unref(src);
+        *out = NULL; /* a partial report from a fault is dropped (leaked: bounded, once per event) */
     return rc;
 }

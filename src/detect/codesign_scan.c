@@ -8,6 +8,7 @@
 #include "chainsweep/codesign.h"
 #include "detect/detector.h"
 #include "format/macho.h"
+#include "view/source.h"
 
 typedef struct mc_state {
     int unpacking;          /* universal files arrive as slices */
@@ -80,3 +81,20 @@ const cs_detector_ops cs_codesign_detector = {
     .loaded = mc_loaded,
     .scan = mc_scan,
 };
+
+static cs_status verify_mapped(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err)
+{
+    (void)src;
+    return cs_codesign_verify(d, n, ud, err);
+}
+
+cs_status cs_codesign_verify_path(const char *path, cs_mc_report **out, cs_error *err)
+{
+    *out = NULL;
+    cs_status rc = cs_source_map_path(path, verify_mapped, out, err);
+    if (rc != CS_OK) {
+        cs_mc_report_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}

@@ -628,6 +628,152 @@ void cs_report_verify_error(const cs_report_opts *o, const char *path, const cha
     take(&b, out);
 }
 
+static const char *slot_state(int st)
+{
+    return st == CS_MC_SLOT_OK ? "ok" : st == CS_MC_SLOT_BAD ? "MISMATCH" : st == CS_MC_SLOT_UNCHECKED ? "not checked" : NULL;
+}
+
+static void json_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_buf *b)
+{
+    json_t *j = cs_json_record(o, "verify");
+    cs_json_set_path(j, path);
+    json_object_set_new(j, "format", json_string("mach-o"));
+    json_object_set_new(j, "verdict", json_string(cs_mc_verdict_id(r->verdict)));
+    if (r->not_macho_reason)
+        json_object_set_new(j, "not_macho_reason", json_string(r->not_macho_reason));
+    json_t *slices = json_array();
+    for (size_t i = 0; i < r->n_slices; i++) {
+        const cs_mc_slice *sl = &r->slices[i];
+        json_t *js = json_object();
+        json_object_set_new(js, "arch", cs_json_opt_string(sl->arch));
+        json_object_set_new(js, "offset", json_integer((json_int_t)sl->offset));
+        json_object_set_new(js, "size", json_integer((json_int_t)sl->size));
+        json_object_set_new(js, "kind", json_string(cs_mc_kind_id(sl->kind)));
+        if (sl->parse_error[0])
+            json_object_set_new(js, "parse_error", json_string(sl->parse_error));
+        json_t *cds = json_array();
+        for (size_t k = 0; k < sl->n_cds; k++) {
+            const cs_mc_cd *cd = &sl->cds[k];
+            char hex[97], ver[16];
+            json_t *jc = json_object();
+            json_object_set_new(jc, "slot", json_integer(cd->slot));
+            snprintf(ver, sizeof ver, "0x%x", cd->version);
+            json_object_set_new(jc, "version", json_string(ver));
+            json_object_set_new(jc, "flags", json_integer(cd->flags));
+            json_object_set_new(jc, "hash", json_string(cd->hash));
+            cs_hex(hex, cd->cdhash, cd->cdhash_len);
+            json_object_set_new(jc, "cdhash", json_string(hex));
+            json_object_set_new(jc, "identifier", cs_json_opt_string(cd->identifier));
+            json_object_set_new(jc, "team_id", cs_json_opt_string(cd->team_id));
+            json_object_set_new(jc, "page_size", json_integer(cd->page_size));
+            json_object_set_new(jc, "code_limit", json_integer((json_int_t)cd->code_limit));
+            json_object_set_new(jc, "code_slots", json_integer(cd->n_code_slots));
+            json_object_set_new(jc, "bad_code_slots", json_integer(cd->bad_code_slots));
+            json_t *sp = json_object();
+            static const char *const names[8] = {NULL, "info_plist", "requirements", "resources", "application", "entitlements", "rep_specific", "der_entitlements"};
+            for (int k2 = 1; k2 < 8; k2++)
+                if (slot_state(cd->special[k2]))
+                    json_object_set_new(sp, names[k2], json_string(slot_state(cd->special[k2])));
+            json_object_set_new(jc, "special_slots", sp);
+            json_array_append_new(cds, jc);
+        }
+        json_object_set_new(js, "code_directories", cds);
+        if (sl->cms) {
+            json_t *jm = json_object();
+            json_object_set_new(jm, "empty", json_boolean(sl->cms == 2));
+            if (sl->cms == 1) {
+                json_object_set_new(jm, "signature_ok", json_boolean(sl->cms_ok));
+                json_object_set_new(jm, "cdhashes_plist", sl->cdhashes_plist ? json_boolean(sl->cdhashes_plist > 0) : json_null());
+                json_object_set_new(jm, "cdhashes2", sl->cdhashes2 ? json_boolean(sl->cdhashes2 > 0) : json_null());
+                if (sl->has_signer)
+                    json_object_set_new(jm, "signer", json_cert(&sl->signer));
+                json_object_set_new(jm, "team_id", cs_json_opt_string(sl->signer_team));
+                if (sl->signing_time) {
+                    char ts[32];
+                    cs_report_time(ts, sizeof ts, (int64_t)sl->signing_time);
+                    json_object_set_new(jm, "signing_time", json_string(ts));
+                }
+                json_object_set_new(jm, "timestamp_token", json_boolean(sl->timestamp));
+            }
+            json_object_set_new(js, "cms", jm);
+        }
+        json_array_append_new(slices, js);
+    }
+    json_object_set_new(j, "slices", slices);
+    json_t *fs = json_array();
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const cs_mc_finding *f = &r->findings[i];
+        json_t *jf = json_object();
+        json_object_set_new(jf, "finding", json_string(cs_mc_issue_name(f->issue)));
+        json_object_set_new(jf, "score", json_integer(cs_mc_issue_score(f->issue)));
+        json_object_set_new(jf, "slice", json_integer(f->slice));
+        json_object_set_new(jf, "description", json_string(cs_mc_issue_description(f->issue)));
+        json_object_set_new(jf, "detail", cs_json_opt_string(f->detail));
+        json_array_append_new(fs, jf);
+    }
+    json_object_set_new(j, "findings", fs);
+    json_emit(j, b);
+}
+
+static void text_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_buf *b)
+{
+    static const char *const colors[] = {"\033[36m", "\033[36m", "\033[1;31m", "\033[33m", "\033[33m", ""};
+    put_path_text(b, path);
+    cs_buf_printf(b, ": %s%s%s (Mach-O code signature)\n", o->color ? colors[r->verdict] : "",
+                  cs_mc_verdict_id(r->verdict), o->color ? "\033[0m" : "");
+    if (r->not_macho_reason)
+        cs_buf_printf(b, "    %s\n", r->not_macho_reason);
+    for (size_t i = 0; i < r->n_slices; i++) {
+        const cs_mc_slice *sl = &r->slices[i];
+        cs_buf_printf(b, "  slice %zu [%s] at %llu, %llu bytes: %s\n", i, sl->arch, (unsigned long long)sl->offset,
+                      (unsigned long long)sl->size, cs_mc_kind_id(sl->kind));
+        if (sl->parse_error[0])
+            cs_buf_printf(b, "    not a well-formed Mach-O: %s\n", sl->parse_error);
+        for (size_t k = 0; k < sl->n_cds; k++) {
+            const cs_mc_cd *cd = &sl->cds[k];
+            char hex[97];
+            cs_hex(hex, cd->cdhash, cd->cdhash_len);
+            cs_buf_printf(b, "    CodeDirectory  slot 0x%x, v0x%x, %s, %s%s%s\n", cd->slot, cd->version, cd->hash,
+                          cd->identifier, cd->team_id[0] ? ", team " : "", cd->team_id);
+            cs_buf_printf(b, "      cdhash       %s\n", hex);
+            cs_buf_printf(b, "      code slots   %u, %s\n", cd->n_code_slots,
+                          cd->bad_code_slots ? "MISMATCH" : "all match");
+            for (int k2 = 1; k2 < 8; k2++)
+                if (slot_state(cd->special[k2]))
+                    cs_buf_printf(b, "      special -%d   %s\n", k2, slot_state(cd->special[k2]));
+        }
+        if (sl->cms == 2)
+            cs_buf_puts(b, "    CMS            empty (ad-hoc)\n");
+        else if (sl->cms == 1) {
+            cs_buf_printf(b, "    CMS            signature %s, CDHashes %s, CDHashes2 %s%s\n", sl->cms_ok ? "ok" : "FAILED",
+                          sl->cdhashes_plist > 0 ? "ok" : sl->cdhashes_plist < 0 ? "MISMATCH" : "absent",
+                          sl->cdhashes2 > 0 ? "ok" : sl->cdhashes2 < 0 ? "MISMATCH" : "absent",
+                          sl->timestamp ? ", timestamp token (not verified)" : "");
+            if (sl->has_signer)
+                text_cert(b, "signer", &sl->signer);
+            if (sl->signer_team[0])
+                cs_buf_printf(b, "    team           %s\n", sl->signer_team);
+        }
+    }
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const cs_mc_finding *f = &r->findings[i];
+        cs_buf_printf(b, "  ! %s (score %d) [slice %d]: %s\n      ", cs_mc_issue_name(f->issue),
+                      cs_mc_issue_score(f->issue), f->slice, cs_mc_issue_description(f->issue));
+        cs_escape_bytes(b, (const unsigned char *)f->detail, strlen(f->detail));
+        cs_buf_puts(b, "\n");
+    }
+}
+
+void cs_report_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_text *out)
+{
+    cs_buf b = {0};
+    if (o->format == CS_FORMAT_JSON)
+        json_codesign(o, path, r, &b);
+    else
+        text_codesign(o, path, r, &b);
+    take(&b, out);
+}
+
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out)
 {
     cs_buf b = {0};

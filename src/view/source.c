@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/guard.h"
 #include "util/util.h"
 
 static const unsigned char no_bytes[1];
@@ -564,4 +565,31 @@ unsigned char *cs_source_read_all(cs_source *s, size_t max, size_t *len, cs_erro
     }
     *len = got;
     return buf;
+}
+
+cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return cs_error_set(err, CS_ERR_IO, "%s", strerror(errno));
+    cs_source *src;
+    cs_status rc = cs_source_file(fd, -1, &src, err);
+    if (rc != CS_OK)
+        return rc;
+    if (src->meta.size == 0) {
+        cs_source_unref(src);
+        return cs_error_set(err, CS_ERR_ARG, "empty file");
+    }
+    cs_guard_install();
+    cs_guard g;
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0) {
+        const unsigned char *d = cs_source_map(src, err);
+        rc = d ? fn(src, d, (size_t)src->meta.size, ud, err) : CS_ERR_IO;
+    } else {
+        rc = cs_error_set(err, g.why == CS_GUARD_NOMEM ? CS_ERR_NOMEM : CS_ERR_IO, "%s", cs_guard_message(g.why));
+    }
+    cs_guard_leave(&g);
+    cs_source_unref(src);
+    return rc;
 }

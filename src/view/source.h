@@ -93,6 +93,14 @@ cs_status cs_source_member(cs_source *inner, cs_source *container, const char *n
  * "a/d"), '/'-separated, into out; -1 when it climbs above the top. */
 int cs_member_path_resolve(const char *name, const char *relpath, char *out, size_t n);
 
+/* Open path read-only (never blocking on a FIFO or device: those and empty
+ * files are CS_ERR_ARG), map it and call fn on the bytes inside a guard: a
+ * file that shrinks or vanishes while it is read is CS_ERR_IO for it, not a
+ * crash (SIGBUS), and an allocation failure is CS_ERR_NOMEM. For the
+ * verifiers' path entry points. */
+typedef cs_status (*cs_mapped_fn)(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err);
+cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_error *err);
+
 /* Map the whole content (once; later calls return the same bytes). Empty
  * sources give a valid pointer to no bytes. */
 const unsigned char *cs_source_map(cs_source *s, cs_error *err);

@@ -73,6 +73,14 @@ check "linker-signed dylib: no code-signature finding" jq_true cs.jsonl '[.[] | 
 check "flipped byte: page_hash_mismatch" jq_true cs.jsonl '[.[] | select(.path == "t/flipped.dylib") | .reasons[]? | select(.rule == "page_hash_mismatch")] | length == 1'
 check "appended data: data_after_signature" jq_true cs.jsonl '[.[] | select(.path == "t/appended.dylib") | .reasons[]? | select(.rule == "data_after_signature")] | length == 1'
 check "universal file: the tampered slice is the member with the finding" member cs.jsonl 'fat-flipped.dylib!/[arm64]' '[.reasons[].rule] | index("page_hash_mismatch") != null'
+"$CS" verify --json t/intact.dylib > v-intact.json; rc_intact=$?
+"$CS" verify --json t/flipped.dylib > v-flipped.json; rc_flipped=$?
+"$CS" verify --json t/fat-flipped.dylib t/fat.dylib > v-fat.json; rc_fat=$?
+check "verify: a linker-signed dylib is adhoc, exit 0" jq_true v-intact.json '.[0].verdict == "adhoc" and .[0].slices[0].kind == "linker-signed" and .[0].slices[0].code_directories[0].bad_code_slots == 0'
+check "verify: exit 0 for it ($rc_intact)" [ "$rc_intact" -eq 0 ]
+check "verify: a flipped byte is tampered, exit 1 ($rc_flipped)" bash -c "[ $rc_flipped -eq 1 ] && jq -e '.verdict == \"tampered\" and .findings[0].finding == \"page_hash_mismatch\" and .slices[0].code_directories[0].bad_code_slots == 1' v-flipped.json > /dev/null"
+check "verify: universal files slice by slice" jq_true v-fat.json '.[0].verdict == "tampered" and ([.[0].slices[].kind] == ["unsigned", "linker-signed"]) and .[1].verdict == "partly-signed" and .[0].findings[0].slice == 1 and .[0].slices[1].arch == "arm64"'
+check "verify: exit 1 for them ($rc_fat)" [ "$rc_fat" -eq 1 ]
 check "universal file: the unsigned slice has no code-signature finding" jq_true cs.jsonl '[.[] | select(.display_path // "" | endswith("fat-flipped.dylib!/[x86_64]")) | .reasons[]? | select(.detector == "codesign")] | length == 0'
 
 # ---- Electron app.asar ----
