@@ -1,6 +1,6 @@
 /* Fuzz the UDIF reader: the koly trailer, the XML plist (libplist), the
  * mish block maps and every chunk decoder (stored, zero, ADC, zlib, bzip2,
- * XZ; LZFSE refused), then cs_partmap_read over the disk it presents.
+ * XZ, LZFSE), then cs_partmap_read over the disk it presents.
  * Besides crashes and leaks it checks what callers rely on: a failed open
  * leaves no handle and says why, partitions have names, a read past the end
  * fails, a failed read says why, the same bytes read twice (through the

@@ -54,4 +54,5 @@ run partmap
 run hfsplus
 run asar
 run pbzx
+run lzfse
 run codesign

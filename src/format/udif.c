@@ -20,6 +20,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "format/lzfse.h"
+
 #define SECTOR 512u
 #define KOLY_SIZE 512u
 #define MISH_HEAD 0xCCu
@@ -702,6 +704,20 @@ static int xz_decode(const chunk *c, const unsigned char *s, size_t n, unsigned 
     return ret;
 }
 
+/* LZFSE (ULFO images): the decoder stops at the buffer's end, so a chunk
+ * that would inflate past its size fails without a count */
+static int lzfse_chunk(const chunk *c, const unsigned char *s, size_t n, unsigned char *dst, size_t want, char *why,
+                       size_t why_n)
+{
+    size_t got = 0;
+    const char *err = NULL;
+    if (cs_lzfse_decode(s, n, dst, want, &got, &err) != 0)
+        return fail(why, why_n, "UDIF chunk %u of partition %u: %s", c->index, c->part, err);
+    if (got != want)
+        return size_error(c, got, 0, want, why, why_n);
+    return 0;
+}
+
 /* The decompressed bytes of chunk i, from the cache or decoded into it */
 static const unsigned char *chunk_bytes(cs_udif *u, size_t i, char *why, size_t why_n)
 {
@@ -749,6 +765,9 @@ static const unsigned char *chunk_bytes(cs_udif *u, size_t i, char *why, size_t 
     case T_LZMA:
         rc = xz_decode(c, s, n, e->buf, (size_t)want, why, why_n);
         break;
+    case T_LZFSE:
+        rc = lzfse_chunk(c, s, n, e->buf, (size_t)want, why, why_n);
+        break;
     default:
         rc = fail(why, why_n, "UDIF chunk %u of partition %u: %s chunk cannot be decoded", c->index, c->part,
                   type_name(c->type));
@@ -793,8 +812,6 @@ int cs_udif_read(cs_udif *u, uint64_t off, void *buf, size_t n, char *why, size_
                                 c->index, c->part, (unsigned long long)c->len,
                                 (unsigned long long)(c->end - c->start));
                 memcpy(dst, u->data + c->off + in, k);
-            } else if (c->type == T_LZFSE) {
-                return fail(why, why_n, "LZFSE chunk not decoded (chunk %u of partition %u)", c->index, c->part);
             } else {
                 const unsigned char *b = chunk_bytes(u, lo, why, why_n);
                 if (!b)

@@ -1,7 +1,7 @@
 /* Apple UDIF disk images (.dmg): the 512-byte "koly" trailer, the XML
  * property list with its "blkx" table, and each partition's "mish" block
- * map of chunks (raw, zero/ignore, zlib, bzip2, ADC; LZFSE is recognised
- * and reported, not decoded). Presents the image as the disk it describes:
+ * map of chunks (raw, zero/ignore, zlib, bzip2, ADC, XZ, and LZFSE with
+ * our own decoder, src/format/lzfse.c). Presents the image as the disk it describes:
  * reads at disk offsets decompress only the chunks they touch (a small
  * cache keeps the last few). Hostile input: every offset and length is
  * checked against the image and the limits; never a crash, a clear reason.
@@ -34,11 +34,11 @@ uint64_t cs_udif_disk_size(const cs_udif *u);
 size_t cs_udif_partition_count(const cs_udif *u);
 const cs_udif_partition *cs_udif_partition_at(const cs_udif *u, size_t i);
 /* Read n bytes at disk offset off into buf: 0, or -1 with why (a corrupt
- * chunk, an LZFSE chunk, past the end of the disk). Regions no chunk covers
+ * chunk, past the end of the disk). Regions no chunk covers
  * read as zeros. */
 int cs_udif_read(cs_udif *u, uint64_t off, void *buf, size_t n, char *why, size_t why_n);
 /* Chunk kinds seen, for the container's format name ("UDIF zlib+bzip2") and
- * for "not unpacked: LZFSE" notes: a bit per CS_UDIF_* kind. */
+ * for the container's format name: a bit per CS_UDIF_* kind. */
 enum { CS_UDIF_RAW = 1, CS_UDIF_ZERO = 2, CS_UDIF_ZLIB = 4, CS_UDIF_BZIP2 = 8, CS_UDIF_ADC = 16, CS_UDIF_LZFSE = 32,
        CS_UDIF_LZMA = 64 };
 unsigned cs_udif_chunk_kinds(const cs_udif *u);

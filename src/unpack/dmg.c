@@ -3,7 +3,7 @@
  * finds the HFS+ volumes, and every file of each volume (src/format/
  * hfsplus.c) is a member streamed block by block: no disk image is ever
  * decompressed as a whole. What is out of scope is said: APFS volumes,
- * LZFSE chunks, decmpfs-compressed files. A member's related objects (a
+ * decmpfs-compressed files. A member's related objects (a
  * bundle's Contents/Info.plist) are looked up in the same volume. */
 #define _GNU_SOURCE /* memmem */
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Containers chainsweep recognises but cannot read: each gets a note
  * ("not unpacked: ..."), never silence. WIM images (libarchive 3.6.2 has no
  * WIM reader). NSIS installers are noted by the PE overlay unpacker, APFS
- * volumes and LZFSE chunks by the DMG unpacker. */
+ * volumes by the DMG unpacker. */
 #include <string.h>
 
 #include "unpack/unpack.h"

@@ -173,6 +173,11 @@ static void enc_lzma(void **s)
     (void)s;
     read_back("disk-lzma.dmg", CS_UDIF_LZMA | CS_UDIF_ZERO);
 }
+static void enc_lzfse(void **s)
+{
+    (void)s;
+    read_back("disk-lzfse.dmg", CS_UDIF_LZFSE | CS_UDIF_ZERO);
+}
 static void enc_mix(void **s)
 {
     (void)s;
@@ -385,7 +390,7 @@ static void damaged(void **s)
         {"bad-missing-blkx.dmg", "no \"blkx\" array", 0},
         {"bad-overlap.dmg", "overlaps chunk", 0},
         {"bad-mish-count.dmg", "mish declares", 0},
-        {"bad-lzfse.dmg", "LZFSE chunk not decoded", 1},
+        {"bad-lzfse.dmg", "LZFSE: bad block magic", 1}, /* zlib bytes in a chunk typed LZFSE */
         {"bad-deep-plist.dmg", "nested deeper than 64", 0},
         {"bad-inflates-past-bzip2.dmg", "chunk 0 of partition 0 inflates to 2560 bytes, declared 2048", 1},
         {"bad-inflates-past-adc.dmg", "chunk 0 of partition 0 inflates to 2560 bytes, declared 2048", 1},
@@ -400,7 +405,7 @@ static void damaged(void **s)
         if (cases[i].opens)
             assert_true(kinds != 0);
     }
-    /* LZFSE is counted even though it is not decoded */
+    /* the LZFSE chunk is counted though it does not decode */
     char why[256];
     unsigned kinds = 0;
     open_and_read("bad-lzfse.dmg", 1u << 20, why, sizeof why, &kinds);
@@ -443,7 +448,8 @@ int main(int argc, char **argv)
     fclose(f);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(enc_raw),         cmocka_unit_test(enc_zlib),    cmocka_unit_test(enc_bzip2),
-        cmocka_unit_test(enc_adc),         cmocka_unit_test(enc_lzma),    cmocka_unit_test(enc_mix),
+        cmocka_unit_test(enc_adc),         cmocka_unit_test(enc_lzma),    cmocka_unit_test(enc_lzfse),
+        cmocka_unit_test(enc_mix),
         cmocka_unit_test(blkx_partitions), cmocka_unit_test(apm_xorriso), cmocka_unit_test(apm_512),
         cmocka_unit_test(gpt),             cmocka_unit_test(damaged),     cmocka_unit_test(probe),
     };
