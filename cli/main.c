@@ -42,7 +42,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: chainsweep scan [options] PATH...\n"
             "       chainsweep inventory [options] [--json | --cyclonedx] PATH...\n"
-            "       chainsweep verify [--trust PEM]... [--crl CRL]... [--json] FILE...\n"
+            "       chainsweep verify [--trust PEM]... [--trust-partial|--uefi] [--crl CRL]... [--json] FILE...\n"
             "       chainsweep version\n"
             "\n"
             "Rules and IOCs:\n"
@@ -52,8 +52,8 @@ static void usage(FILE *f)
             "  --trust PEM            Authenticode trust anchors, file or dir (repeatable); without them\n"
             "                         chains are not checked, tampering is found either way\n"
             "  --crl FILE             CRL for the Authenticode chain check (repeatable)\n"
-            "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode,\n"
-            "                         advisory)\n"
+            "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode\n"
+            "                         (signer: the same), codesign, advisory, integrity)\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -110,12 +110,17 @@ static void usage(FILE *f)
             "  --cyclonedx              a CycloneDX 1.5 JSON SBOM\n"
             "  Exit status: 0 listed, 1 a product matches a warning or alert advisory, 2 error.\n"
             "\n"
-            "verify: full Authenticode verification of PE files, one report per file.\n"
+            "verify: full Authenticode verification of PE files, Mach-O code signatures (every slice),\n"
+            "  one report per file.\n"
             "  --trust PEM-FILE-OR-DIR  trust anchors (repeatable); without them the chain is not checked\n"
+            "  --trust-partial          an anchor need not be self-signed (an intermediate, a UEFI db cert)\n"
+            "  --uefi                   as firmware: partial-chain anchors, validity periods and timestamps\n"
+            "                           play no part\n"
             "  --crl FILE               CRL, PEM or DER (repeatable)\n"
             "  --time EPOCH             check validity at this time when there is no timestamp\n"
             "  --json                   JSON Lines\n"
-            "  Exit status: 0 valid (or intact, chain not checked), 1 invalid, tampered or unsigned, 2 error.\n");
+            "  Exit status: 0 valid (or intact, chain not checked; Mach-O: intact or ad-hoc), 1 invalid,\n"
+            "  tampered or unsigned, 2 error.\n");
 }
 
 static double now(void)
@@ -687,13 +692,14 @@ out:
     return rc;
 }
 
-enum { OPT_TRUST = 512, OPT_CRL, OPT_TIME, OPT_VJSON };
+enum { OPT_TRUST = 512, OPT_CRL, OPT_TIME, OPT_VJSON, OPT_TRUST_PARTIAL, OPT_UEFI };
 
 static int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"trust", required_argument, 0, OPT_TRUST}, {"crl", required_argument, 0, OPT_CRL},
         {"time", required_argument, 0, OPT_TIME},   {"json", no_argument, 0, OPT_VJSON},
+        {"trust-partial", no_argument, 0, OPT_TRUST_PARTIAL}, {"uefi", no_argument, 0, OPT_UEFI},
         {"no-color", no_argument, 0, 'C'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -701,6 +707,7 @@ static int cmd_verify(int argc, char **argv)
     cs_error err = {0};
     cs_report_opts ro = {CS_FORMAT_TEXT, 0, CS_LEVEL_NOTICE, 0, NULL, 0};
     int no_color = getenv("NO_COLOR") != NULL, opt, rc = EXIT_CLEAN;
+    unsigned trust_flags = 0;
     long long at = 0;
     if (cs_trust_new(&trust, &err) != CS_OK)
         return fail("%s", err.message);
@@ -725,6 +732,8 @@ static int cmd_verify(int argc, char **argv)
             break;
         }
         case OPT_VJSON: ro.format = CS_FORMAT_JSON; break;
+        case OPT_TRUST_PARTIAL: trust_flags |= CS_TRUST_PARTIAL_CHAIN; break;
+        case OPT_UEFI: trust_flags |= CS_TRUST_PARTIAL_CHAIN | CS_TRUST_IGNORE_TIME; break;
         case 'C': no_color = 1; break;
         case 'h': usage(stdout); cs_trust_free(trust); return EXIT_CLEAN;
         default: usage(stderr); cs_trust_free(trust); return EXIT_ERROR;
@@ -734,6 +743,7 @@ static int cmd_verify(int argc, char **argv)
         snprintf(err.message, sizeof err.message, "verify: no FILE given");
         goto error;
     }
+    cs_trust_set_flags(trust, trust_flags);
     ro.color = !no_color && ro.format == CS_FORMAT_TEXT && isatty(STDOUT_FILENO);
     char host[256] = "";
     gethostname(host, sizeof host - 1);

@@ -26,6 +26,14 @@ cs_status cs_trust_add(cs_trust *t, const char *path, cs_error *err);
 /* A CRL (PEM or DER); revocation is then checked for the whole chain. */
 cs_status cs_trust_add_crl(cs_trust *t, const char *path, cs_error *err);
 size_t cs_trust_count(const cs_trust *t);
+/* How anchors are used (bits, default 0):
+ * CS_TRUST_PARTIAL_CHAIN: an anchor need not be self-signed (a UEFI db
+ *   certificate such as Microsoft's UEFI CA, an intermediate one chooses to
+ *   trust): the chain may end at any given certificate.
+ * CS_TRUST_IGNORE_TIME: validity periods and timestamps play no part, as in
+ *   UEFI firmware (which has no trusted clock). */
+enum { CS_TRUST_PARTIAL_CHAIN = 1, CS_TRUST_IGNORE_TIME = 2 };
+void cs_trust_set_flags(cs_trust *t, unsigned flags);
 
 typedef enum cs_ac_issue {
     CS_AC_PAYLOAD_IN_SIGNATURE = 0, /* non-zero bytes after the PKCS#7 inside an entry */

@@ -127,7 +127,13 @@ struct cs_trust {
     X509_STORE *store;
     size_t certs;
     int crls;
+    unsigned flags;             /* CS_TRUST_* */
 };
+
+void cs_trust_set_flags(cs_trust *t, unsigned flags)
+{
+    t->flags = flags;
+}
 
 cs_status cs_trust_new(cs_trust **out, cs_error *err)
 {
@@ -476,8 +482,14 @@ static int chain_pass(verifier *v, X509 *x, STACK_OF(X509) *untrusted, time_t t,
         return 0;
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_time(param, t);
+    /* a check time takes precedence over NO_CHECK_TIME in OpenSSL: set one or the other */
+    if (v->trust->flags & CS_TRUST_IGNORE_TIME)
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+    else
+        X509_VERIFY_PARAM_set_time(param, t);
     X509_VERIFY_PARAM_set_purpose(param, purpose);
+    if (v->trust->flags & CS_TRUST_PARTIAL_CHAIN)
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     if (revocation) {
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
         X509_STORE_CTX_set_verify_cb(ctx, ignore_validity_period);

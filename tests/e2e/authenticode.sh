@@ -101,6 +101,17 @@ printf 'import "pe"\nrule same_imphash { condition: pe.imphash() == "%s" }\n' "$
 check "imphash $imphash equals YARA's pe.imphash()" bash -c "yara imphash.yar tree/signed.dll | grep -q same_imphash"
 "$CS" scan --pack pack --trust other.crt --json -q tree/signed.dll > scan2.jsonl
 check "scan --trust: untrusted reported" jq_true scan2.jsonl 'any(.[]; .type == "finding" and any(.reasons[]; .rule == "untrusted"))'
+# anchors that are not self-signed: the signer's own certificate as the
+# anchor is refused by default, accepted with --trust-partial; --uefi also
+# ignores validity periods (an expired signer without timestamp is valid)
+"$CS" verify --trust signer.crt --json signed.dll > partial0.json
+"$CS" verify --trust signer.crt --trust-partial --json signed.dll > partial1.json
+"$CS" verify --trust ca.crt --json expired.dll > uefi0.json
+"$CS" verify --trust ca.crt --uefi --json expired.dll > uefi1.json
+check "a non-self-signed anchor: not trusted by default" jq_true partial0.json '.[0].verdict != "valid"'
+check "--trust-partial: the signer's certificate as anchor is enough" jq_true partial1.json '.[0].verdict == "valid"'
+check "expired signer, no timestamp: invalid by default" jq_true uefi0.json '.[0].verdict == "invalid"'
+check "--uefi: time plays no part" jq_true uefi1.json '.[0].verdict == "valid"'
 # memory stays bounded on a huge file: a 2 GiB sparse hole before the
 # certificate table is digested in chunks given back as they are read
 python3 "$SRC/tests/fixtures/sparse_pe.py" signed.dll sparse.dll $((2 << 30))
