@@ -33,6 +33,7 @@ typedef enum cs_mc_issue {
     CS_MC_DATA_AFTER_SIGNATURE,     /* bytes after the signature, in no page hash */
     CS_MC_UNSEALED_BYTES,           /* code limit short of the signature: bytes in no page hash */
     CS_MC_TEAM_MISMATCH,            /* the CodeDirectory's Team ID is not the certificate's */
+    CS_MC_DATA_AFTER_SLICES,        /* a universal file: bytes after its last slice, in no slice */
     CS_MC__COUNT
 } cs_mc_issue;
 

@@ -49,8 +49,20 @@ static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
     const mc_state *s = st;
     if (!f->data || strcmp(f->filetype, "MACH-O") != 0)
         return CS_OK;
-    if (cs_macho_is_fat(f->data, f->size) && s->unpacking)
+    if (cs_macho_is_fat(f->data, f->size) && s->unpacking) {
+        /* the slices are verified as members; what lies in no slice is the container's */
+        uint64_t end = cs_macho_fat_end(f->data, f->size);
+        if (end && end < f->size) {
+            cs_buf b = {0};
+            cs_buf_printf(&b, "%s: %llu bytes after the last slice (which ends at %llu)",
+                          cs_mc_issue_description(CS_MC_DATA_AFTER_SLICES), (unsigned long long)(f->size - end),
+                          (unsigned long long)end);
+            cs_findings_add(out, "codesign", cs_mc_issue_name(CS_MC_DATA_AFTER_SLICES),
+                            cs_arena_strdup(out->arena, b.data), cs_mc_issue_score(CS_MC_DATA_AFTER_SLICES));
+            cs_buf_free(&b);
+        }
         return CS_OK;
+    }
     cs_mc_report *r = NULL;
     cs_status rc = cs_codesign_verify(f->data, f->size, &r, err);
     if (rc != CS_OK) {

@@ -44,6 +44,7 @@ static const struct {
     [CS_MC_DATA_AFTER_SIGNATURE] = {"data_after_signature", "bytes after the code signature, covered by no hash", 50},
     [CS_MC_UNSEALED_BYTES] = {"unsealed_bytes", "bytes between the code limit and the signature, covered by no page hash", 60},
     [CS_MC_TEAM_MISMATCH] = {"team_mismatch", "the CodeDirectory's Team ID is not the signing certificate's", 70},
+    [CS_MC_DATA_AFTER_SLICES] = {"data_after_slices", "bytes after the last slice of a universal file, in no slice and no signature", 50},
 };
 
 const char *cs_mc_issue_name(cs_mc_issue i)
@@ -502,6 +503,10 @@ cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_repor
         r->slices[i].offset = fat[i].offset;
         verify_slice(&v, i, data + fat[i].offset, fat[i].size, &r->slices[i]);
     }
+    uint64_t end = cs_macho_is_fat(data, size) ? cs_macho_fat_end(data, size) : size;
+    if (end < size)
+        add_finding(&v, n - 1, CS_MC_DATA_AFTER_SLICES, "%llu bytes after the last slice (which ends at %llu)",
+                    (unsigned long long)(size - end), (unsigned long long)end);
     size_t unsigned_n = 0, unparsed = 0;
     for (size_t i = 0; i < r->n_slices; i++) {
         unsigned_n += r->slices[i].n_cds == 0;

@@ -18,6 +18,18 @@ static uint64_t be64(const unsigned char *p)
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
+uint64_t cs_macho_fat_end(const unsigned char *d, size_t n)
+{
+    cs_macho_slice s[CS_MACHO_FAT_MAX];
+    const char *why;
+    int k = cs_macho_fat_slices(d, n, s, CS_MACHO_FAT_MAX, &why);
+    uint64_t end = 0;
+    for (int i = 0; i < k; i++)
+        if (s[i].offset + s[i].size > end)
+            end = s[i].offset + s[i].size;
+    return end;
+}
+
 void cs_macho_arch_name(int32_t cputype, int32_t cpusubtype, char *out, size_t n)
 {
     int32_t sub = cpusubtype & 0x00ffffff; /* the high byte holds capability bits */

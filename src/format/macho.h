@@ -29,6 +29,9 @@ int cs_macho_is_fat(const unsigned char *d, size_t n);
  * the header is damaged (a slice past the end, overlapping the header or
  * another slice, too many). Duplicate architectures get "#2" suffixes. */
 int cs_macho_fat_slices(const unsigned char *d, size_t n, cs_macho_slice *out, size_t cap, const char **why);
+/* Where the last slice ends (0 when the slices cannot be read): bytes past
+ * it belong to no slice. */
+uint64_t cs_macho_fat_end(const unsigned char *d, size_t n);
 /* The architecture's usual name, as lipo prints it. */
 void cs_macho_arch_name(int32_t cputype, int32_t cpusubtype, char *out, size_t n);
 
