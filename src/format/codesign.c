@@ -347,6 +347,14 @@ static void check_cms(verifier *v, int si, const unsigned char *s, const blob *c
         add_finding(v, si, CS_MC_MALFORMED, "the CMS blob is not a DER CMS structure");
         return;
     }
+    if (!CMS_is_detached(ci)) {
+        /* Apple's CMS signs the CodeDirectory detached; one that carries content
+         * is not a code signature (and OpenSSL leaks on that path) */
+        snprintf(sl->cms_error, sizeof sl->cms_error, "the CMS carries its own content: not detached");
+        add_finding(v, si, CS_MC_BAD_SIGNATURE, "the CMS is not detached from the CodeDirectory");
+        CMS_ContentInfo_free(ci);
+        return;
+    }
     BIO *content = BIO_new_mem_buf(s + cd0->offset, (int)cd0->length);
     STACK_OF(X509) *signers = NULL;
     sl->cms_ok = content && CMS_verify(ci, NULL, NULL, content, NULL,

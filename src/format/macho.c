@@ -224,7 +224,7 @@ int cs_macho_parse(const unsigned char *d, size_t n, cs_macho *m, const char **w
     m->flags = rd32(m, d + 24);
     cs_macho_arch_name(m->cputype, m->cpusubtype, m->arch, sizeof m->arch);
     size_t hdr = m->is64 ? 32 : 28;
-    if (m->sizeofcmds > n - hdr) {
+    if (n < hdr || m->sizeofcmds > n - hdr) {
         *why = "Mach-O: load commands run past the end of the file";
         return -1;
     }
