@@ -7,6 +7,7 @@
 #include "chainsweep/authenticode.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <openssl/asn1.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
@@ -461,21 +462,48 @@ static time_t asn1_time(const ASN1_TIME *t)
     return t && ASN1_TIME_to_tm(t, &tm) ? timegm(&tm) : 0;
 }
 
-/* In the revocation pass, validity periods were already checked at the
- * right time (possibly a past timestamp); only revocation matters. */
-static int ignore_validity_period(int ok, X509_STORE_CTX *ctx)
+/* What the verify callback may let pass (X509_STORE_CTX app data). */
+typedef struct chain_policy {
+    int revocation;          /* validity periods were checked already, at the right time */
+    int apple;               /* Apple's own critical extensions are understood */
+} chain_policy;
+
+/* Apple marks extensions of its code-signing certificates critical
+ * (1.2.840.113635.100.6.1.13 on Developer ID leaves) that OpenSSL does not
+ * know; they constrain where a certificate may be used, which the code
+ * signature itself says. Any other unknown critical extension still fails. */
+static int only_apple_extensions(X509 *x)
 {
+    for (int i = 0; x && i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION *e = X509_get_ext(x, i);
+        if (!X509_EXTENSION_get_critical(e) || X509_supported_extension(e))
+            continue;
+        char oid[80];
+        if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(e), 1) <= 0 ||
+            strncmp(oid, "1.2.840.113635.100.6.", 21) != 0)
+            return 0;
+    }
+    return x != NULL;
+}
+
+static int chain_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    const chain_policy *pol = X509_STORE_CTX_get_app_data(ctx);
     int e = X509_STORE_CTX_get_error(ctx);
-    if (!ok && (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID))
+    if (!ok && pol && pol->revocation && (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID))
+        return 1;
+    if (!ok && pol && pol->apple && e == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
+        only_apple_extensions(X509_STORE_CTX_get_current_cert(ctx)))
         return 1;
     return ok;
 }
 
-static int chain_pass(verifier *v, X509 *x, STACK_OF(X509) *untrusted, time_t t, int purpose, int revocation,
-                      cs_ac_signature *s, int *err_code, char *err_text, size_t err_len)
+static int chain_pass(const cs_trust *trust, X509 *x, STACK_OF(X509) *untrusted, time_t t, int purpose,
+                      chain_policy pol, cs_ac_cert *chain, size_t *chain_len, int *err_code, char *err_text,
+                      size_t err_len)
 {
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (!ctx || !X509_STORE_CTX_init(ctx, v->trust->store, x, untrusted)) {
+    if (!ctx || !X509_STORE_CTX_init(ctx, trust->store, x, untrusted)) {
         X509_STORE_CTX_free(ctx);
         snprintf(err_text, err_len, "cannot set up chain verification");
         *err_code = -1;
@@ -483,31 +511,44 @@ static int chain_pass(verifier *v, X509 *x, STACK_OF(X509) *untrusted, time_t t,
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
     /* a check time takes precedence over NO_CHECK_TIME in OpenSSL: set one or the other */
-    if (v->trust->flags & CS_TRUST_IGNORE_TIME)
+    if (trust->flags & CS_TRUST_IGNORE_TIME)
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
     else
         X509_VERIFY_PARAM_set_time(param, t);
     X509_VERIFY_PARAM_set_purpose(param, purpose);
-    if (v->trust->flags & CS_TRUST_PARTIAL_CHAIN)
+    if (trust->flags & CS_TRUST_PARTIAL_CHAIN)
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-    if (revocation) {
+    if (pol.revocation)
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-        X509_STORE_CTX_set_verify_cb(ctx, ignore_validity_period);
-    }
+    X509_STORE_CTX_set_app_data(ctx, &pol);
+    X509_STORE_CTX_set_verify_cb(ctx, chain_verify_cb);
     int ok = X509_verify_cert(ctx) == 1;
     *err_code = ok ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
     if (ok)
         err_text[0] = '\0';
     else
         snprintf(err_text, err_len, "%s", X509_verify_cert_error_string(*err_code));
-    if (s) {
-        STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-        s->chain_len = 0;
-        for (int i = 0; chain && i < sk_X509_num(chain) && s->chain_len < 8; i++)
-            fill_cert(&s->chain[s->chain_len++], sk_X509_value(chain, i));
+    if (chain) {
+        STACK_OF(X509) *got = X509_STORE_CTX_get0_chain(ctx);
+        *chain_len = 0;
+        for (int i = 0; got && i < sk_X509_num(got) && *chain_len < CS_AC_MAX_CHAIN; i++)
+            fill_cert(&chain[(*chain_len)++], sk_X509_value(got, i));
     }
     X509_STORE_CTX_free(ctx);
     return ok;
+}
+
+int cs_trust_check_chain(const cs_trust *trust, X509 *x, STACK_OF(X509) *untrusted, time_t t, time_t now,
+                         int purpose, int apple, cs_ac_cert *chain, size_t *chain_len, int *err_code,
+                         char *err_text, size_t err_len)
+{
+    chain_policy pol = {0, apple};
+    if (!chain_pass(trust, x, untrusted, t, purpose, pol, chain, chain_len, err_code, err_text, err_len))
+        return 0;
+    if (!trust->crls)
+        return 1;
+    pol.revocation = 1;
+    return chain_pass(trust, x, untrusted, now, purpose, pol, NULL, NULL, err_code, err_text, err_len);
 }
 
 /* Chain of x at time t against the trust store, then (with CRLs) revocation
@@ -515,11 +556,8 @@ static int chain_pass(verifier *v, X509 *x, STACK_OF(X509) *untrusted, time_t t,
 static int check_chain(verifier *v, X509 *x, STACK_OF(X509) *untrusted, time_t t, int purpose,
                        cs_ac_signature *s, int *err_code, char *err_text, size_t err_len)
 {
-    if (!chain_pass(v, x, untrusted, t, purpose, 0, s, err_code, err_text, err_len))
-        return 0;
-    if (!v->trust->crls)
-        return 1;
-    return chain_pass(v, x, untrusted, v->now, purpose, 1, NULL, err_code, err_text, err_len);
+    return cs_trust_check_chain(v->trust, x, untrusted, t, v->now, purpose, 0, s ? s->chain : NULL,
+                                s ? &s->chain_len : NULL, err_code, err_text, err_len);
 }
 
 /* Timestamps: legacy PKCS#9 countersignature and RFC 3161 token. Both sign
@@ -537,60 +575,39 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
     const unsigned char *p = val->value.sequence->data;
     long len = val->value.sequence->length;
     const ASN1_OCTET_STRING *sigval = si->enc_digest;
+    if (rfc3161) {
+        cs_rfc3161 ts;
+        cs_rfc3161_check(p, (size_t)len, sigval->data, (size_t)sigval->length, v->trust, v->now, 0, &ts);
+        if (ts.has_tsa)
+            s->tsa = ts.tsa;
+        if (!ts.ok) {
+            add_finding(v, CS_AC_BAD_TIMESTAMP, si_index, "%s", ts.problem);
+        } else {
+            s->timestamp_ok = 1;
+            s->timestamp_time = ts.time;
+        }
+        return;
+    }
+    /* a legacy PKCS#9 countersignature: a SignerInfo over the signature value */
     X509 *tsa = NULL;
     const char *problem = NULL;
     time_t when = 0;
-    STACK_OF(X509) *certs = p7->d.sign->cert, *cms_certs = NULL;
-    CMS_ContentInfo *cms = NULL;
-    TS_TST_INFO *tst = NULL;
-    if (!rfc3161) {
-        PKCS7_SIGNER_INFO *csi = d2i_PKCS7_SIGNER_INFO(NULL, &p, len);
-        if (!csi) {
-            problem = "countersignature cannot be parsed";
-        } else {
-            si_status st = verify_signer_info(csi, certs, sigval->data, (size_t)sigval->length, &tsa);
-            problem = st == SI_NO_CERT           ? "countersigner certificate missing"
-                      : st == SI_DIGEST_MISMATCH ? "countersignature does not cover this signature"
-                      : st == SI_OK              ? NULL
-                                                 : "countersignature does not verify";
-            ASN1_TYPE *t = PKCS7_get_signed_attribute(csi, NID_pkcs9_signingTime);
-            if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME))
-                when = asn1_time(t->value.utctime);
-            else if (!problem)
-                problem = "countersignature has no signing time";
-            PKCS7_SIGNER_INFO_free(csi);
-        }
+    STACK_OF(X509) *certs = p7->d.sign->cert;
+    PKCS7_SIGNER_INFO *csi = d2i_PKCS7_SIGNER_INFO(NULL, &p, len);
+    if (!csi) {
+        problem = "countersignature cannot be parsed";
     } else {
-        /* RFC 3161 tokens are CMS (often SignedData v3), which the PKCS7
-         * parser does not take: use the CMS API. */
-        cms = d2i_CMS_ContentInfo(NULL, &p, len);
-        ASN1_OCTET_STRING **econtent = cms ? CMS_get0_content(cms) : NULL;
-        const unsigned char *q = econtent && *econtent ? (*econtent)->data : NULL;
-        tst = q && OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_id_smime_ct_TSTInfo
-                  ? d2i_TS_TST_INFO(NULL, &q, (*econtent)->length)
-                  : NULL;
-        if (!tst) {
-            problem = "RFC 3161 token cannot be parsed";
-        } else {
-            TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(tst);
-            const EVP_MD *md = EVP_get_digestbyobj(TS_MSG_IMPRINT_get_algo(mi)->algorithm);
-            ASN1_OCTET_STRING *want = TS_MSG_IMPRINT_get_msg(mi);
-            unsigned char got[EVP_MAX_MD_SIZE];
-            unsigned got_len = 0;
-            if (!md || !hash_bytes(md, sigval->data, (size_t)sigval->length, got, &got_len) ||
-                (unsigned)want->length != got_len || memcmp(want->data, got, got_len) != 0) {
-                problem = "timestamp imprint does not match this signature";
-            } else if (CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
-                problem = "RFC 3161 token signature does not verify";
-            }
-            STACK_OF(X509) *signers = CMS_get0_signers(cms);
-            if (signers && sk_X509_num(signers) > 0)
-                tsa = sk_X509_value(signers, 0);
-            sk_X509_free(signers);
-            when = asn1_time(TS_TST_INFO_get_time(tst));
-            cms_certs = CMS_get1_certs(cms);
-            certs = cms_certs;
-        }
+        si_status st = verify_signer_info(csi, certs, sigval->data, (size_t)sigval->length, &tsa);
+        problem = st == SI_NO_CERT           ? "countersigner certificate missing"
+                  : st == SI_DIGEST_MISMATCH ? "countersignature does not cover this signature"
+                  : st == SI_OK              ? NULL
+                                             : "countersignature does not verify";
+        ASN1_TYPE *t = PKCS7_get_signed_attribute(csi, NID_pkcs9_signingTime);
+        if (t && (t->type == V_ASN1_UTCTIME || t->type == V_ASN1_GENERALIZEDTIME))
+            when = asn1_time(t->value.utctime);
+        else if (!problem)
+            problem = "countersignature has no signing time";
+        PKCS7_SIGNER_INFO_free(csi);
     }
     if (tsa)
         fill_cert(&s->tsa, tsa);
@@ -609,8 +626,61 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
         s->timestamp_ok = 1;
         s->timestamp_time = when;
     }
+}
+
+void cs_rfc3161_check(const unsigned char *p, size_t len, const unsigned char *sigval, size_t sig_len,
+                      const cs_trust *trust, time_t now, int apple, cs_rfc3161 *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *problem = NULL;
+    X509 *tsa = NULL;
+    STACK_OF(X509) *certs = NULL;
+    /* RFC 3161 tokens are CMS (often SignedData v3), which the PKCS7 parser
+     * does not take: use the CMS API. */
+    CMS_ContentInfo *cms = len <= LONG_MAX ? d2i_CMS_ContentInfo(NULL, &p, (long)len) : NULL;
+    ASN1_OCTET_STRING **econtent = cms ? CMS_get0_content(cms) : NULL;
+    const unsigned char *q = econtent && *econtent ? (*econtent)->data : NULL;
+    TS_TST_INFO *tst = q && OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_id_smime_ct_TSTInfo
+                           ? d2i_TS_TST_INFO(NULL, &q, (*econtent)->length)
+                           : NULL;
+    if (!tst) {
+        problem = "RFC 3161 token cannot be parsed";
+    } else {
+        TS_MSG_IMPRINT *mi = TS_TST_INFO_get_msg_imprint(tst);
+        const EVP_MD *md = EVP_get_digestbyobj(TS_MSG_IMPRINT_get_algo(mi)->algorithm);
+        ASN1_OCTET_STRING *want = TS_MSG_IMPRINT_get_msg(mi);
+        unsigned char got[EVP_MAX_MD_SIZE];
+        unsigned got_len = 0;
+        if (!md || !hash_bytes(md, sigval, sig_len, got, &got_len) || (unsigned)want->length != got_len ||
+            memcmp(want->data, got, got_len) != 0)
+            problem = "timestamp imprint does not match this signature";
+        else if (CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1)
+            problem = "RFC 3161 token signature does not verify";
+        STACK_OF(X509) *signers = CMS_get0_signers(cms);
+        if (signers && sk_X509_num(signers) > 0)
+            tsa = sk_X509_value(signers, 0);
+        sk_X509_free(signers);
+        out->time = asn1_time(TS_TST_INFO_get_time(tst));
+        certs = CMS_get1_certs(cms);
+    }
+    if (tsa) {
+        fill_cert(&out->tsa, tsa);
+        out->has_tsa = 1;
+    }
+    if (!problem && tsa && trust && trust->certs) {
+        int code;
+        char text[96];
+        if (!cs_trust_check_chain(trust, tsa, certs, out->time, now, X509_PURPOSE_TIMESTAMP_SIGN, apple, NULL, NULL, &code,
+                                  text, sizeof text)) {
+            snprintf(out->problem, sizeof out->problem, "TSA certificate chain fails: %s", text);
+            problem = out->problem;
+        }
+    }
+    if (problem && problem != out->problem)
+        snprintf(out->problem, sizeof out->problem, "%s", problem);
+    out->ok = !problem;
     TS_TST_INFO_free(tst);
-    sk_X509_pop_free(cms_certs, X509_free);
+    sk_X509_pop_free(certs, X509_free);
     CMS_ContentInfo_free(cms);
 }
 

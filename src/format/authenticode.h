@@ -15,4 +15,32 @@ cs_status cs_authenticode_verify_mapped(const unsigned char *data, size_t size,
                                         void (*release)(void *ud, const unsigned char *p, size_t len), void *ud,
                                         const cs_trust *trust, time_t now, cs_ac_report **out, cs_error *err);
 
+/* ---- shared with the Mach-O code-signature verifier ---- */
+
+#include <openssl/x509.h>
+
+#define CS_AC_MAX_CHAIN 8
+
+/* Chain of x at time t against the trust store (then, with CRLs, revocation
+ * as of now); apple: Apple's critical certificate extensions
+ * (1.2.840.113635.100.6.*) are understood. chain (may be NULL) gets the
+ * chain as built, at most CS_AC_MAX_CHAIN. 1 when it verifies, else 0 with
+ * the OpenSSL error code and text. */
+int cs_trust_check_chain(const cs_trust *trust, X509 *x, STACK_OF(X509) *untrusted, time_t t, time_t now,
+                         int purpose, int apple, cs_ac_cert *chain, size_t *chain_len, int *err_code,
+                         char *err_text, size_t err_len);
+
+/* An RFC 3161 timestamp token (DER) over a signature value: the imprint,
+ * the token's own signature and, with anchors, the TSA's chain at the
+ * token's time (apple: as for cs_trust_check_chain). */
+typedef struct cs_rfc3161 {
+    int ok;
+    time_t time;                   /* genTime, when the token could be read */
+    int has_tsa;
+    cs_ac_cert tsa;
+    char problem[128];             /* why not ok */
+} cs_rfc3161;
+void cs_rfc3161_check(const unsigned char *der, size_t len, const unsigned char *sigval, size_t sig_len,
+                      const cs_trust *trust, time_t now, int apple, cs_rfc3161 *out);
+
 #endif
