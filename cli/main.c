@@ -751,12 +751,14 @@ static int cmd_verify(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         /* a Mach-O (thin or universal): its code signature; anything else: Authenticode */
         cs_mc_report *mc = NULL;
-        if (cs_codesign_verify_path(argv[i], &mc, &err) == CS_OK && mc->verdict != CS_MC_NOT_MACHO) {
+        if (cs_codesign_verify_path(argv[i], cs_trust_count(trust) ? trust : NULL, (time_t)at, &mc, &err) == CS_OK &&
+            mc->verdict != CS_MC_NOT_MACHO) {
             cs_text t;
             cs_report_codesign(&ro, argv[i], mc, &t);
             fwrite(t.data, 1, t.len, stdout);
             cs_text_free(&t);
-            if (mc->verdict != CS_MC_INTACT && mc->verdict != CS_MC_ADHOC && rc != EXIT_ERROR)
+            if (mc->verdict != CS_MC_VALID && mc->verdict != CS_MC_INTACT && mc->verdict != CS_MC_ADHOC &&
+                rc != EXIT_ERROR)
                 rc = EXIT_FINDINGS;
             cs_mc_report_free(mc);
             continue;

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
     }
     cs_mc_report *r = NULL;
-    if (cs_codesign_verify(data, size, &r, NULL) != CS_OK) {
+    if (cs_codesign_verify(data, size, NULL, 0, &r, NULL) != CS_OK) {
         cs_mc_report_free(r);
         return 0;
     }

@@ -6,8 +6,11 @@
  * first CodeDirectory with its CDHashes attributes checked against the
  * CodeDirectories as they are, the signer's certificate and Team ID.
  * Ad-hoc and linker-signed signatures are recognised as such. Universal
- * files are verified slice by slice. Certificate chains and timestamps are
- * not checked yet (the verdict says "intact", never "valid"). */
+ * files are verified slice by slice. An RFC 3161 timestamp token is
+ * verified (imprint and signature; its TSA's chain with anchors); with
+ * anchors, the signer's chain is checked at the token's time (else now),
+ * Apple's critical certificate extensions understood. Without anchors the
+ * verdict says "intact", never "valid". */
 #ifndef CHAINSWEEP_CODESIGN_H
 #define CHAINSWEEP_CODESIGN_H
 
@@ -34,6 +37,9 @@ typedef enum cs_mc_issue {
     CS_MC_UNSEALED_BYTES,           /* code limit short of the signature: bytes in no page hash */
     CS_MC_TEAM_MISMATCH,            /* the CodeDirectory's Team ID is not the certificate's */
     CS_MC_DATA_AFTER_SLICES,        /* a universal file: bytes after its last slice, in no slice */
+    CS_MC_BAD_TIMESTAMP,            /* the timestamp token does not verify or its TSA is not trusted */
+    CS_MC_EXPIRED,                  /* signer outside its validity at the timestamp's time (else now) */
+    CS_MC_UNTRUSTED,                /* no chain to the given anchors, or revoked */
     CS_MC__COUNT
 } cs_mc_issue;
 
@@ -83,7 +89,14 @@ typedef struct cs_mc_slice {
     cs_ac_cert signer;
     char signer_team[32];           /* the leaf certificate's OU */
     time_t signing_time;            /* signed attribute, 0 when absent */
-    int timestamp;                  /* an RFC 3161 token is attached (not verified yet) */
+    int timestamp;                  /* an RFC 3161 token is attached */
+    int timestamp_ok;               /* ... and it verifies: timestamp_time is its genTime */
+    time_t timestamp_time;
+    cs_ac_cert tsa;
+    cs_ac_chain chain_status;       /* CS_AC_CHAIN_NOT_CHECKED without anchors */
+    cs_ac_cert chain[8];            /* signer first, as built */
+    size_t chain_len;
+    char chain_error[128];
     uint32_t sig_offset, sig_size;
     char parse_error[96];           /* the slice is not a well-formed Mach-O: why */
 } cs_mc_slice;
@@ -94,10 +107,13 @@ typedef enum cs_mc_verdict {
     CS_MC_TAMPERED,
     CS_MC_UNSIGNED,
     CS_MC_PARTLY_SIGNED,            /* a universal file with signed and unsigned slices, all intact */
-    CS_MC_NOT_MACHO
+    CS_MC_NOT_MACHO,
+    CS_MC_VALID,                    /* intact and every signed slice chains to a given anchor */
+    CS_MC_INVALID                   /* intact, but a chain, validity period or timestamp fails */
 } cs_mc_verdict;
 
-const char *cs_mc_verdict_id(cs_mc_verdict v);      /* intact, adhoc, tampered, unsigned, partly-signed, not-macho */
+/* intact, adhoc, tampered, unsigned, partly-signed, not-macho, valid, invalid */
+const char *cs_mc_verdict_id(cs_mc_verdict v);
 const char *cs_mc_kind_id(cs_mc_kind k);            /* unsigned, adhoc, linker-signed, signed */
 
 typedef struct cs_mc_report {
@@ -110,12 +126,16 @@ typedef struct cs_mc_report {
 } cs_mc_report;
 
 /* Verify the code signature of every slice of a Mach-O (thin or universal)
- * held in memory. Fails only on allocation errors; damage is in the report. */
-cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_report **out, cs_error *err);
+ * held in memory. trust may be NULL (chains not checked); now: the time to
+ * check validity at without a valid timestamp (0: the current time). Fails
+ * only on allocation errors; damage is in the report. */
+cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
+                             cs_mc_report **out, cs_error *err);
 /* The same for a file, opened and mapped as cs_authenticode_verify_path does
  * (never blocking on FIFOs or devices; a file that shrinks while read is
  * CS_ERR_IO). A file that is not a Mach-O gives the verdict not-macho. */
-cs_status cs_codesign_verify_path(const char *path, cs_mc_report **out, cs_error *err);
+cs_status cs_codesign_verify_path(const char *path, const cs_trust *trust, time_t now, cs_mc_report **out,
+                                  cs_error *err);
 void cs_mc_report_free(cs_mc_report *r);
 
 #ifdef __cplusplus

@@ -64,7 +64,7 @@ static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
         return CS_OK;
     }
     cs_mc_report *r = NULL;
-    cs_status rc = cs_codesign_verify(f->data, f->size, &r, err);
+    cs_status rc = cs_codesign_verify(f->data, f->size, f->trust, 0, &r, err);
     if (rc != CS_OK) {
         cs_mc_report_free(r);
         return rc;
@@ -94,16 +94,25 @@ const cs_detector_ops cs_codesign_detector = {
     .scan = mc_scan,
 };
 
+typedef struct verify_args {
+    const cs_trust *trust;
+    time_t now;
+    cs_mc_report **out;
+} verify_args;
+
 static cs_status verify_mapped(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err)
 {
+    verify_args *a = ud;
     (void)src;
-    return cs_codesign_verify(d, n, ud, err);
+    return cs_codesign_verify(d, n, a->trust, a->now, a->out, err);
 }
 
-cs_status cs_codesign_verify_path(const char *path, cs_mc_report **out, cs_error *err)
+cs_status cs_codesign_verify_path(const char *path, const cs_trust *trust, time_t now, cs_mc_report **out,
+                                  cs_error *err)
 {
     *out = NULL;
-    cs_status rc = cs_source_map_path(path, verify_mapped, out, err);
+    verify_args a = {trust, now, out};
+    cs_status rc = cs_source_map_path(path, verify_mapped, &a, err);
     if (rc != CS_OK) {
         cs_mc_report_free(*out);
         *out = NULL;

@@ -310,7 +310,7 @@ static void add_finding(verifier *v, cs_ac_issue issue, int sig, const char *fmt
     va_end(ap);
 }
 
-static void fill_cert(cs_ac_cert *c, X509 *x)
+void cs_ac_cert_fill(cs_ac_cert *c, X509 *x)
 {
     memset(c, 0, sizeof *c);
     X509_NAME_oneline(X509_get_subject_name(x), c->subject, sizeof c->subject);
@@ -532,7 +532,7 @@ static int chain_pass(const cs_trust *trust, X509 *x, STACK_OF(X509) *untrusted,
         STACK_OF(X509) *got = X509_STORE_CTX_get0_chain(ctx);
         *chain_len = 0;
         for (int i = 0; got && i < sk_X509_num(got) && *chain_len < CS_AC_MAX_CHAIN; i++)
-            fill_cert(&chain[(*chain_len)++], sk_X509_value(got, i));
+            cs_ac_cert_fill(&chain[(*chain_len)++], sk_X509_value(got, i));
     }
     X509_STORE_CTX_free(ctx);
     return ok;
@@ -610,7 +610,7 @@ static void verify_timestamp(verifier *v, int si_index, PKCS7 *p7, PKCS7_SIGNER_
         PKCS7_SIGNER_INFO_free(csi);
     }
     if (tsa)
-        fill_cert(&s->tsa, tsa);
+        cs_ac_cert_fill(&s->tsa, tsa);
     if (!problem && tsa && v->trust && v->trust->certs) {
         int code;
         char text[96];
@@ -664,7 +664,7 @@ void cs_rfc3161_check(const unsigned char *p, size_t len, const unsigned char *s
         certs = CMS_get1_certs(cms);
     }
     if (tsa) {
-        fill_cert(&out->tsa, tsa);
+        cs_ac_cert_fill(&out->tsa, tsa);
         out->has_tsa = 1;
     }
     if (!problem && tsa && trust && trust->certs) {
@@ -1028,7 +1028,7 @@ static void verify_pkcs7(verifier *v, PKCS7 *p7, int entry, int depth)
     s->signature_ok = st == SI_OK;
     if (signer) {
         s->has_signer = 1;
-        fill_cert(&s->signer, signer);
+        cs_ac_cert_fill(&s->signer, signer);
     }
     if (st == SI_NO_CERT)
         add_finding(v, CS_AC_MALFORMED_SIGNATURE, idx, "signer certificate not in the signature");

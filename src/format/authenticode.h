@@ -21,6 +21,9 @@ cs_status cs_authenticode_verify_mapped(const unsigned char *data, size_t size,
 
 #define CS_AC_MAX_CHAIN 8
 
+/* Subject, issuer, serial, thumbprints and validity of x. */
+void cs_ac_cert_fill(cs_ac_cert *c, X509 *x);
+
 /* Chain of x at time t against the trust store (then, with CRLs, revocation
  * as of now); apple: Apple's critical certificate extensions
  * (1.2.840.113635.100.6.*) are understood. chain (may be NULL) gets the

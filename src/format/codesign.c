@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/authenticode.h"
 #include "format/macho.h"
 #include "util/util.h"
 
@@ -45,6 +46,9 @@ static const struct {
     [CS_MC_UNSEALED_BYTES] = {"unsealed_bytes", "bytes between the code limit and the signature, covered by no page hash", 60},
     [CS_MC_TEAM_MISMATCH] = {"team_mismatch", "the CodeDirectory's Team ID is not the signing certificate's", 70},
     [CS_MC_DATA_AFTER_SLICES] = {"data_after_slices", "bytes after the last slice of a universal file, in no slice and no signature", 50},
+    [CS_MC_BAD_TIMESTAMP] = {"bad_timestamp", "the RFC 3161 timestamp token does not verify, or its TSA is not trusted", 50},
+    [CS_MC_EXPIRED] = {"expired", "signer certificate not valid at the check time (the valid timestamp's, else now)", 40},
+    [CS_MC_UNTRUSTED] = {"untrusted", "no chain from the signer to the given anchors (or revoked)", 50},
 };
 
 const char *cs_mc_issue_name(cs_mc_issue i)
@@ -64,7 +68,8 @@ int cs_mc_issue_score(cs_mc_issue i)
 
 const char *cs_mc_verdict_id(cs_mc_verdict v)
 {
-    static const char *const ids[] = {"intact", "adhoc", "tampered", "unsigned", "partly-signed", "not-macho"};
+    static const char *const ids[] = {"intact",    "adhoc",     "tampered", "unsigned",
+                                      "partly-signed", "not-macho", "valid",    "invalid"};
     return (unsigned)v < sizeof ids / sizeof *ids ? ids[v] : "unknown";
 }
 
@@ -87,6 +92,8 @@ static uint64_t be64(const unsigned char *p)
 typedef struct verifier {
     cs_mc_report *r;
     size_t cap_findings;
+    const cs_trust *trust;    /* NULL or empty: chains not checked */
+    time_t now;
 } verifier;
 
 static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *fmt, ...) CS_PRINTF(4, 5);
@@ -300,33 +307,64 @@ static int check_cdhashes2(X509_ATTRIBUTE *attr, const cs_mc_slice *sl)
 static void fill_signer(cs_mc_slice *sl, X509 *x)
 {
     sl->has_signer = 1;
-    X509_NAME_oneline(X509_get_subject_name(x), sl->signer.subject, sizeof sl->signer.subject);
-    X509_NAME_oneline(X509_get_issuer_name(x), sl->signer.issuer, sizeof sl->signer.issuer);
+    cs_ac_cert_fill(&sl->signer, x);
+    /* the Team ID is the leaf's OU */
     X509_NAME *sub = X509_get_subject_name(x);
     int idx = X509_NAME_get_index_by_NID(sub, NID_organizationalUnitName, -1);
     if (idx >= 0) {
-        ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sub, idx));
         unsigned char *u = NULL;
-        int ul = ASN1_STRING_to_UTF8(&u, d);
+        int ul = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sub, idx)));
         if (ul > 0)
             snprintf(sl->signer_team, sizeof sl->signer_team, "%.*s", ul, (const char *)u);
         OPENSSL_free(u);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (X509_digest(x, EVP_sha256(), md, &len) && len == 32)
-        cs_hex(sl->signer.sha256, md, 32);
-    if (X509_digest(x, EVP_sha1(), md, &len) && len == 20)
-        cs_hex(sl->signer.sha1, md, 20);
-    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
-    size_t o = 0;
-    for (int i = 0; serial && i < serial->length && o + 3 < sizeof sl->signer.serial; i++)
-        o += (size_t)snprintf(sl->signer.serial + o, sizeof sl->signer.serial - o, "%s%02x", i ? ":" : "", serial->data[i]);
-    struct tm tm;
-    if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
-        sl->signer.not_before = timegm(&tm);
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
-        sl->signer.not_after = timegm(&tm);
+}
+
+/* The timestamp token (verified with or without anchors), then with
+ * anchors the signer's chain at its time, else now. */
+static void check_time_and_chain(verifier *v, int si, CMS_ContentInfo *ci, CMS_SignerInfo *sinfo, cs_mc_slice *sl)
+{
+    ASN1_OBJECT *ts = OBJ_txt2obj("1.2.840.113549.1.9.16.2.14", 1);
+    int it = ts ? CMS_unsigned_get_attr_by_OBJ(sinfo, ts, -1) : -1;
+    ASN1_OBJECT_free(ts);
+    ASN1_OCTET_STRING *sigval = CMS_SignerInfo_get0_signature(sinfo);
+    if (it >= 0 && sigval) {
+        ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(CMS_unsigned_get_attr(sinfo, it), 0);
+        cs_rfc3161 r;
+        if (t && t->type == V_ASN1_SEQUENCE) {
+            cs_rfc3161_check(t->value.sequence->data, (size_t)t->value.sequence->length, sigval->data,
+                             (size_t)sigval->length, v->trust, v->now, 1, &r);
+        } else {
+            memset(&r, 0, sizeof r);
+            snprintf(r.problem, sizeof r.problem, "timestamp attribute is not a SEQUENCE");
+        }
+        if (r.has_tsa)
+            sl->tsa = r.tsa;
+        sl->timestamp_ok = r.ok;
+        sl->timestamp_time = r.ok ? r.time : 0;
+        if (!r.ok)
+            add_finding(v, si, CS_MC_BAD_TIMESTAMP, "%s", r.problem);
+    }
+    if (!v->trust || !cs_trust_count(v->trust)) {
+        sl->chain_status = CS_AC_CHAIN_NOT_CHECKED;
+        return;
+    }
+    STACK_OF(X509) *signers = CMS_get0_signers(ci), *certs = CMS_get1_certs(ci);
+    X509 *leaf = signers && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : NULL;
+    int code = 0;
+    time_t at = sl->timestamp_ok ? sl->timestamp_time : v->now;
+    if (leaf && cs_trust_check_chain(v->trust, leaf, certs, at, v->now, X509_PURPOSE_ANY, 1, sl->chain, &sl->chain_len,
+                                     &code, sl->chain_error, sizeof sl->chain_error)) {
+        sl->chain_status = CS_AC_CHAIN_OK;
+    } else {
+        sl->chain_status = CS_AC_CHAIN_FAILED;
+        if (code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CERT_NOT_YET_VALID)
+            add_finding(v, si, CS_MC_EXPIRED, "%s%s", sl->chain_error, sl->timestamp_ok ? " at the timestamp time" : "");
+        else
+            add_finding(v, si, CS_MC_UNTRUSTED, "%s", leaf ? sl->chain_error : "no signer certificate");
+    }
+    sk_X509_free(signers);
+    sk_X509_pop_free(certs, X509_free);
 }
 
 /* The CMS over the first CodeDirectory: its signature (messageDigest and
@@ -399,6 +437,8 @@ static void check_cms(verifier *v, int si, const unsigned char *s, const blob *c
     if (sl->cdhashes_plist < 0 || sl->cdhashes2 < 0)
         add_finding(v, si, CS_MC_CDHASH_NOT_SIGNED, "the CMS's %s does not list the CodeDirectories' hashes",
                     sl->cdhashes_plist < 0 ? "CDHashes plist" : "CDHashes2 attribute");
+    if (sinfo && sl->has_signer)
+        check_time_and_chain(v, si, ci, sinfo, sl);
     if (sl->has_signer && sl->n_cds && sl->cds[0].team_id[0] && sl->signer_team[0] &&
         strcmp(sl->cds[0].team_id, sl->signer_team) != 0)
         add_finding(v, si, CS_MC_TEAM_MISMATCH, "CodeDirectory Team ID %s, certificate OU %s", sl->cds[0].team_id,
@@ -478,13 +518,14 @@ static void verify_slice(verifier *v, int si, const unsigned char *s, uint64_t s
                                           : CS_MC_KIND_ADHOC;
 }
 
-cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_report **out, cs_error *err)
+cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
+                             cs_mc_report **out, cs_error *err)
 {
     cs_mc_report *r = calloc(1, sizeof *r);
     *out = r;
     if (!r)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
-    verifier v = {r, 0};
+    verifier v = {r, 0, trust, now ? now : time(NULL)};
     cs_macho_slice fat[CS_MACHO_FAT_MAX];
     int n = 1;
     const char *why = NULL;
@@ -528,8 +569,24 @@ cs_status cs_codesign_verify(const unsigned char *data, size_t size, cs_mc_repor
     int adhoc = 1;
     for (size_t i = 0; i < r->n_slices; i++)
         adhoc &= r->slices[i].kind != CS_MC_KIND_SIGNED;
-    if (r->n_findings) {
+    int tampered = 0, chain_failed = 0, chained = 0, signed_n = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        cs_mc_issue is = r->findings[i].issue;
+        if (is == CS_MC_BAD_TIMESTAMP || is == CS_MC_EXPIRED || is == CS_MC_UNTRUSTED)
+            chain_failed = 1;
+        else
+            tampered = 1;
+    }
+    for (size_t i = 0; i < r->n_slices; i++) {
+        signed_n += r->slices[i].kind == CS_MC_KIND_SIGNED;
+        chained += r->slices[i].chain_status == CS_AC_CHAIN_OK;
+    }
+    if (tampered) {
         r->verdict = CS_MC_TAMPERED;
+    } else if (chain_failed) {
+        r->verdict = CS_MC_INVALID;
+    } else if (signed_n && chained == signed_n && unsigned_n == 0) {
+        r->verdict = CS_MC_VALID;
     } else if (unsigned_n == r->n_slices) {
         r->verdict = CS_MC_UNSIGNED;
     } else if (unsigned_n) {

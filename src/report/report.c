@@ -694,6 +694,23 @@ static void json_codesign(const cs_report_opts *o, const char *path, const cs_mc
                     json_object_set_new(jm, "signing_time", json_string(ts));
                 }
                 json_object_set_new(jm, "timestamp_token", json_boolean(sl->timestamp));
+                if (sl->timestamp) {
+                    char ts[32];
+                    cs_report_time(ts, sizeof ts, (int64_t)sl->timestamp_time);
+                    json_t *jt = json_object();
+                    json_object_set_new(jt, "ok", json_boolean(sl->timestamp_ok));
+                    json_object_set_new(jt, "time", sl->timestamp_ok ? json_string(ts) : json_null());
+                    if (sl->tsa.subject[0])
+                        json_object_set_new(jt, "tsa", json_cert(&sl->tsa));
+                    json_object_set_new(jm, "timestamp", jt);
+                }
+                json_t *chain = json_array();
+                for (size_t k = 0; k < sl->chain_len; k++)
+                    json_array_append_new(chain, json_cert(&sl->chain[k]));
+                json_object_set_new(jm, "chain", chain);
+                json_object_set_new(jm, "chain_status", json_string(chain_name(sl->chain_status)));
+                if (sl->chain_error[0])
+                    json_object_set_new(jm, "chain_error", cs_json_opt_string(sl->chain_error));
             }
             json_object_set_new(js, "cms", jm);
         }
@@ -717,9 +734,11 @@ static void json_codesign(const cs_report_opts *o, const char *path, const cs_mc
 
 static void text_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_buf *b)
 {
-    static const char *const colors[] = {"\033[36m", "\033[36m", "\033[1;31m", "\033[33m", "\033[33m", ""};
+    /* by cs_mc_verdict: intact, adhoc, tampered, unsigned, partly-signed, not-macho, valid, invalid */
+    static const char *const colors[] = {"\033[36m", "\033[36m", "\033[1;31m", "\033[33m",
+                                         "\033[33m", "",         "\033[32m",   "\033[33m"};
     put_path_text(b, path);
-    cs_buf_printf(b, ": %s%s%s (Mach-O code signature)\n", o->color ? colors[r->verdict] : "",
+    cs_buf_printf(b, ": %s%s%s (Mach-O code signature)\n", o->color && (unsigned)r->verdict < 8 ? colors[r->verdict] : "",
                   cs_mc_verdict_id(r->verdict), o->color ? "\033[0m" : "");
     if (r->not_macho_reason)
         cs_buf_printf(b, "    %s\n", r->not_macho_reason);
@@ -748,11 +767,23 @@ static void text_codesign(const cs_report_opts *o, const char *path, const cs_mc
             cs_buf_printf(b, "    CMS            signature %s, CDHashes %s, CDHashes2 %s%s\n", sl->cms_ok ? "ok" : "FAILED",
                           sl->cdhashes_plist > 0 ? "ok" : sl->cdhashes_plist < 0 ? "MISMATCH" : "absent",
                           sl->cdhashes2 > 0 ? "ok" : sl->cdhashes2 < 0 ? "MISMATCH" : "absent",
-                          sl->timestamp ? ", timestamp token (not verified)" : "");
+                          "");
             if (sl->has_signer)
                 text_cert(b, "signer", &sl->signer);
+            for (size_t k = 1; k < sl->chain_len; k++)
+                text_cert(b, "issued by", &sl->chain[k]);
             if (sl->signer_team[0])
                 cs_buf_printf(b, "    team           %s\n", sl->signer_team);
+            cs_buf_printf(b, "    chain          %s%s%s\n", chain_name(sl->chain_status), sl->chain_error[0] ? ": " : "",
+                          sl->chain_error);
+            if (sl->timestamp) {
+                char ts[32];
+                cs_report_time(ts, sizeof ts, (int64_t)sl->timestamp_time);
+                cs_buf_printf(b, "    timestamp      RFC 3161, %s%s\n", sl->timestamp_ok ? "ok at " : "FAILED",
+                              sl->timestamp_ok ? ts : "");
+                if (sl->tsa.subject[0])
+                    text_cert(b, "TSA", &sl->tsa);
+            }
         }
     }
     for (size_t i = 0; i < r->n_findings; i++) {

@@ -72,6 +72,19 @@ for f in devid-arm64.dylib devid-sha1-sha256alt-x86_64.dylib devid-cd20500-sha38
     c=$(jq -c --arg f "$f" 'select(.path == $f) | [.slices[].code_directories[].cdhash]' verify.jsonl)
     check "$f: cdhashes as the oracle computes them" [ "$o" = "$c" ]
 done
+# chains: the test root as the anchor (Apple's critical extension on the leaf
+# must be understood), a timestamp token verified, another root: untrusted
+"$CS" verify --json --trust pki/root.pem devid-arm64.dylib devid-timestamp-arm64.dylib devid-fat.dylib \
+    adhoc-linker-arm64.dylib tampered-flip-text.dylib > trust.jsonl
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 30 -subj "/CN=Some Other Root" 2>/dev/null
+"$CS" verify --json --trust other.pem devid-arm64.dylib > other.jsonl; rc_other=$?
+v() { jq -r --arg f "$2" 'select(.path == $f) | .verdict' "$1"; }
+check "--trust test root: Developer-ID-like signature valid ($(v trust.jsonl devid-arm64.dylib))" [ "$(v trust.jsonl devid-arm64.dylib)" = valid ]
+check "--trust: the chain is leaf, intermediate, root" jq_true trust.jsonl '[.[] | select(.path == "devid-arm64.dylib")][0].slices[0].cms | .chain_status == "ok" and (.chain | length == 3) and (.chain[1].subject | contains("Test Developer ID Certification Authority"))'
+check "--trust: the timestamp token verifies (TSA chained too)" jq_true trust.jsonl '[.[] | select(.path == "devid-timestamp-arm64.dylib")][0] | .verdict == "valid" and .slices[0].cms.timestamp.ok and .slices[0].cms.timestamp.tsa != null'
+check "--trust: a universal file valid when every slice is" [ "$(v trust.jsonl devid-fat.dylib)" = valid ]
+check "--trust: ad-hoc stays adhoc, tampered stays tampered" bash -c "[ '$(v trust.jsonl adhoc-linker-arm64.dylib)' = adhoc ] && [ '$(v trust.jsonl tampered-flip-text.dylib)' = tampered ]"
+check "another root: invalid, untrusted, exit 1 ($rc_other)" bash -c "[ $rc_other -eq 1 ] && jq -e '.verdict == \"invalid\" and .findings[0].finding == \"untrusted\"' other.jsonl > /dev/null"
 # in a scan: the codesign detector's findings on the files and on a slice member
 "$CS" scan --json -q --no-default-packs --pack "$SRC/packs/3cx-2023" tampered-fat-one-slice.dylib tampered-spliced-cms.dylib devid-fat.dylib > scan.jsonl
 check "scan: the tampered slice's member has the finding" jq_true scan.jsonl \

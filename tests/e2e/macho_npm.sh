@@ -43,6 +43,41 @@ done
 check "every page hash of every real file matches" jq_true "$work/verify.jsonl" '[.[].slices[].code_directories[].bad_code_slots] | add == 0'
 check "node 10.24.1: SHA-1 CD and SHA-256 alternate, both in the CMS's CDHashes" jq_true "$work/verify.jsonl" \
     '[.[] | select(.path == "node-10.24.1")][0].slices[0] | ([.code_directories[].hash] == ["sha1", "sha256"]) and .cms.cdhashes_plist and .cms.cdhashes2'
+# chains at the timestamp time: the Apple Root CA taken out of sentry-cli's own
+# CMS, checked against Apple's published SHA-256 fingerprint, as the anchor;
+# node, ngrok and cmake have leaves that expired since, valid at their tokens
+python3 - "$cache/sentry-cli" "$work/cms.der" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+
+n = struct.unpack_from(">I", d, 4)[0]
+cpu, sub, off, size, align = struct.unpack_from(">iiIII", d, 8)
+s = d[off:off + size]
+ncmds = struct.unpack_from("<I", s, 16)[0]; p = 32
+for _ in range(ncmds):
+    cmd, sz = struct.unpack_from("<II", s, p)
+    if cmd == 0x1d:
+        so, ss = struct.unpack_from("<II", s, p + 8)
+    p += sz
+sb = s[so:so + ss]
+for i in range(struct.unpack_from(">I", sb, 8)[0]):
+    t, o = struct.unpack_from(">II", sb, 12 + 8 * i)
+    if t == 0x10000:
+        l = struct.unpack_from(">I", sb, o + 4)[0]
+        open(sys.argv[2], "wb").write(sb[o + 8:o + l])
+PY
+openssl pkcs7 -inform DER -in "$work/cms.der" -print_certs 2>/dev/null |
+    awk '/subject=/{s=$0} /BEGIN/{p=1; b=""} p{b=b $0 "\n"} /END/{p=0; if (s ~ /CN = Apple Root CA$/) printf "%s", b}' > "$work/apple-root.pem"
+fp=$(openssl x509 -in "$work/apple-root.pem" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+check "Apple Root CA from sentry's CMS has Apple's published fingerprint ($fp)" \
+    [ "$fp" = "B0:B1:73:0E:CB:C7:FF:45:05:14:2C:49:F1:29:5E:6E:DA:6B:CA:ED:7E:2C:68:C5:BE:91:B5:A1:10:01:F0:24" ]
+"$CS" verify --json --trust "$work/apple-root.pem" sentry-cli node-10.24.1 ngrok-x64-2.3.41 cmake-4.0.2 > "$work/trust.jsonl"
+for f in sentry-cli node-10.24.1 ngrok-x64-2.3.41 cmake-4.0.2; do
+    check "$f: valid against the Apple Root CA (Apple's critical extension understood)" jq_true "$work/trust.jsonl" \
+        "[.[] | select(.path == \"$f\")][0] | .verdict == \"valid\" and all(.slices[]; .cms.chain_status == \"ok\" and .cms.timestamp.ok)"
+done
+check "node 10.24.1: checked at its timestamp, 2021-04-06 (the leaf expired in 2025)" jq_true "$work/trust.jsonl" \
+    '[.[] | select(.path == "node-10.24.1")][0].slices[0].cms | (.timestamp.time | startswith("2021-04-06")) and (.chain[0].not_after < "2026")'
 # tampered the 3CX way: one byte of code patched in sentry's arm64 slice
 python3 - "$cache/sentry-cli" "$work/sentry-patched" <<'PY'
 import struct, sys
