@@ -14,9 +14,11 @@
 #include "util/guard.h"
 #include "view/source.h"
 #include "format/ioc.h"
+#include "format/macho.h"
 
 typedef struct signer_ioc {
-    char serial[80];
+    char serial[80];          /* "" for a team line */
+    char team[32];            /* an Apple Team ID, or "" */
     char *issuer;
     char thumbprint[65];
     int score;
@@ -59,6 +61,7 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     cs_grow((void **)&s->signers, &s->cap, s->n + 1, sizeof *s->signers);
     signer_ioc *x = &s->signers[s->n++];
     memcpy(x->serial, sl.serial, sizeof x->serial);
+    memcpy(x->team, sl.team, sizeof x->team);
     memcpy(x->thumbprint, sl.thumbprint, sizeof x->thumbprint);
     x->issuer = cs_strdup(sl.issuer);
     x->score = sl.score;
@@ -90,6 +93,8 @@ static void ac_stats(const void *st, cs_load_stats *out)
 static int signer_matches(const signer_ioc *x, const cs_ac_cert *c)
 {
     char serial[80];
+    if (x->team[0])
+        return 0; /* an Apple Team ID: matched against Mach-O signatures */
     if (cs_serial_normalize(c->serial, serial, sizeof serial) != 0 || strcmp(serial, x->serial) != 0)
         return 0;
     if (*x->issuer && !strcasestr(c->issuer, x->issuer))
@@ -99,21 +104,8 @@ static int signer_matches(const signer_ioc *x, const cs_ac_cert *c)
     return 1;
 }
 
-static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
+static void match_signers(const ac_state *s, const cs_ac_report *rep, cs_findings *out)
 {
-    ac_state *s = st;
-    (void)ts;
-    const cs_ac_report *rep = cs_file_signature(f, err);
-    if (!rep) /* not a PE, unsigned, or no memory (err says which) */
-        return err->code == CS_OK ? CS_OK : err->code;
-    for (size_t i = 0; i < rep->n_findings; i++) {
-        const cs_ac_finding *fi = &rep->findings[i];
-        cs_buf b = {0};
-        cs_buf_printf(&b, "%s: %s", cs_ac_issue_description(fi->issue), fi->detail);
-        cs_findings_add(out, "authenticode", cs_ac_issue_name(fi->issue), cs_arena_strdup(out->arena, b.data),
-                        cs_ac_issue_score(fi->issue));
-        cs_buf_free(&b);
-    }
     for (size_t i = 0; i < rep->n_signatures; i++) {
         const cs_ac_signature *sig = &rep->signatures[i];
         for (size_t k = 0; sig->has_signer && k < s->n; k++) {
@@ -127,8 +119,67 @@ static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
             cs_buf_free(&b);
         }
     }
+}
+
+static cs_status ac_scan_pe(const ac_state *s, cs_file *f, cs_findings *out, cs_error *err)
+{
+    const cs_ac_report *rep = cs_file_signature(f, err);
+    if (!rep) /* not a PE, unsigned, or no memory (err says which) */
+        return err->code == CS_OK ? CS_OK : err->code;
+    for (size_t i = 0; i < rep->n_findings; i++) {
+        const cs_ac_finding *fi = &rep->findings[i];
+        cs_buf b = {0};
+        cs_buf_printf(&b, "%s: %s", cs_ac_issue_description(fi->issue), fi->detail);
+        cs_findings_add(out, "authenticode", cs_ac_issue_name(fi->issue), cs_arena_strdup(out->arena, b.data),
+                        cs_ac_issue_score(fi->issue));
+        cs_buf_free(&b);
+    }
+    match_signers(s, rep, out);
     return CS_OK;
 }
+
+/* A signer line names a Mach-O slice's signer by its certificate (serial,
+ * issuer, thumbprint, as for Authenticode) or by its Team ID (the
+ * certificate's OU or, unsigned by a certificate, the CodeDirectory's). */
+static void match_macho_signers(const ac_state *s, const cs_mc_report *mc, cs_findings *out)
+{
+    for (size_t i = 0; i < mc->n_slices; i++) {
+        const cs_mc_slice *sl = &mc->slices[i];
+        const char *team = sl->signer_team[0] ? sl->signer_team : sl->n_cds ? sl->cds[0].team_id : "";
+        for (size_t k = 0; k < s->n; k++) {
+            const signer_ioc *x = &s->signers[k];
+            int hit = x->team[0] ? *team && strcmp(x->team, team) == 0 : sl->has_signer && signer_matches(x, &sl->signer);
+            if (!hit)
+                continue;
+            cs_buf b = {0};
+            if (x->team[0])
+                cs_buf_printf(&b, "%s (%s Team ID %s%s%s)", x->description, sl->arch, team,
+                              sl->has_signer ? ", signer " : "", sl->has_signer ? sl->signer.subject : "");
+            else
+                cs_buf_printf(&b, "%s (%s signer %s, serial %s)", x->description, sl->arch, sl->signer.subject,
+                              sl->signer.serial);
+            cs_findings_add(out, "signer", cs_arena_strdup(out->arena, x->team[0] ? team : sl->signer.serial),
+                            cs_arena_strdup(out->arena, b.data), x->score);
+            cs_buf_free(&b);
+        }
+    }
+}
+
+static cs_status ac_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
+{
+    ac_state *s = st;
+    (void)ts;
+    /* a thin Mach-O (a universal file's slices arrive as its members) */
+    if (s->n && f->data && cs_macho_is_thin(f->data, f->size)) {
+        const cs_mc_report *mc = cs_file_codesign(f, err);
+        if (!mc)
+            return err->code == CS_OK ? CS_OK : err->code;
+        match_macho_signers(s, mc, out);
+        return CS_OK;
+    }
+    return ac_scan_pe(s, f, out, err);
+}
+
 
 const cs_detector_ops cs_authenticode_detector = {
     .name = "authenticode",

@@ -63,12 +63,9 @@ static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
         }
         return CS_OK;
     }
-    cs_mc_report *r = NULL;
-    cs_status rc = cs_codesign_verify(f->data, f->size, f->trust, 0, &r, err);
-    if (rc != CS_OK) {
-        cs_mc_report_free(r);
-        return rc;
-    }
+    const cs_mc_report *r = cs_file_codesign(f, err);
+    if (!r) /* not a Mach-O, or no memory (err says which) */
+        return err->code == CS_OK ? CS_OK : err->code;
     for (size_t i = 0; i < r->n_findings; i++) {
         const cs_mc_finding *fi = &r->findings[i];
         cs_buf b = {0};
@@ -79,7 +76,6 @@ static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
                         cs_mc_issue_score(fi->issue));
         cs_buf_free(&b);
     }
-    cs_mc_report_free(r);
     return CS_OK;
 }
 

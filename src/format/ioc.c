@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int has_word(const char *name, const char *word)
 {
@@ -291,7 +292,21 @@ int cs_parse_signer_line(char *line, cs_signer_line *out, const char **why)
         *why = "expected SERIAL;ISSUER;THUMBPRINT;SCORE[;DESCRIPTION]";
         return CS_LINE_BAD;
     }
-    if (cs_serial_normalize(cs_trim(f[0]), out->serial, sizeof out->serial) != 0 || !*cs_trim(f[0])) {
+    char *serial = cs_trim(f[0]);
+    out->team[0] = '\0';
+    if (strncasecmp(serial, "team:", 5) == 0) {
+        const char *t = cs_trim(serial + 5);
+        size_t tl = strlen(t);
+        for (size_t i = 0; i < tl; i++)
+            if (!isalnum((unsigned char)t[i]))
+                tl = 0;
+        if (tl == 0 || tl >= sizeof out->team) {
+            *why = "team: expects an Apple Team ID (letters and digits, like 33CF4654HL)";
+            return CS_LINE_BAD;
+        }
+        memcpy(out->team, t, tl + 1);
+        out->serial[0] = '\0';
+    } else if (cs_serial_normalize(serial, out->serial, sizeof out->serial) != 0 || !*serial) {
         *why = "serial is not hex";
         return CS_LINE_BAD;
     }

@@ -60,7 +60,8 @@ typedef struct cs_c2_line {
 int cs_parse_c2_line(char *line, cs_c2_line *out, const char **why);
 
 typedef struct cs_signer_line {
-    char serial[80];              /* normalised: lower-case hex, no separators or leading zeros */
+    char serial[80];              /* normalised: lower-case hex, no separators or leading zeros; "" for a team */
+    char team[32];                /* "team:ID" in the serial field: an Apple Team ID, else "" */
     const char *issuer;           /* substring of the issuer DN, or "" */
     char thumbprint[65];          /* SHA-1 or SHA-256 of the certificate, lower hex, or "" */
     int score;
@@ -68,7 +69,9 @@ typedef struct cs_signer_line {
 } cs_signer_line;
 
 /* "SERIAL;ISSUER;THUMBPRINT;SCORE[;DESCRIPTION]": serial in hex with or
- * without ':' or spaces; issuer and thumbprint may be empty. */
+ * without ':' or spaces; issuer and thumbprint may be empty. "team:ID" in
+ * place of the serial names an Apple Team ID (the OU of a Developer ID
+ * certificate, the Team ID of a CodeDirectory). */
 int cs_parse_signer_line(char *line, cs_signer_line *out, const char **why);
 /* Normalise a certificate serial ("00 85:38..." -> "8538..."); 0 on success. */
 int cs_serial_normalize(const char *in, char *out, size_t outlen);

@@ -125,6 +125,23 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
     return f->sig_state == 1 ? f->sig : NULL;
 }
 
+const cs_mc_report *cs_file_codesign(cs_file *f, cs_error *err)
+{
+    if (f->mc_state == 0) {
+        f->mc_state = -1;
+        if (f->data && strcmp(f->filetype, "MACH-O") == 0) {
+            if (cs_codesign_verify(f->data, f->size, f->trust, 0, &f->mc, err) != CS_OK) {
+                cs_mc_report_free(f->mc);
+                f->mc = NULL;
+                f->mc_state = 0; /* allocation failure: tried again by the next caller */
+                return NULL;
+            }
+            f->mc_state = f->mc->verdict == CS_MC_NOT_MACHO ? -1 : 1;
+        }
+    }
+    return f->mc_state == 1 ? f->mc : NULL;
+}
+
 /* A small object beside the scanned one (an Info.plist), opened through the
  * source (never a link, FIFO or device); NULL when absent or not plausible. */
 #define SIDECAR_MAX (1u << 20)
@@ -202,4 +219,7 @@ void cs_file_release(cs_file *f)
     cs_ac_report_free(f->sig);
     f->sig = NULL;
     f->sig_state = 0;
+    cs_mc_report_free(f->mc);
+    f->mc = NULL;
+    f->mc_state = 0;
 }

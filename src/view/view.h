@@ -6,6 +6,7 @@
 #define CS_VIEW_VIEW_H
 
 #include "chainsweep/authenticode.h"
+#include "chainsweep/codesign.h"
 #include "chainsweep/chainsweep.h"
 #include "format/filetype.h"
 #include "format/pe.h"
@@ -50,6 +51,8 @@ typedef struct cs_file {
     const cs_trust *trust;      /* Authenticode anchors, or NULL */
     int sig_state;              /* 0 not verified, 1 report, -1 no signature */
     cs_ac_report *sig;
+    int mc_state;               /* Mach-O code signature: 0 not verified, 1 report, -1 not a Mach-O */
+    cs_mc_report *mc;
     int product_state;          /* 0 not read, 1 product, -1 none */
     cs_product product;
     const char *product_error;  /* malformed version info, Info.plist... */
@@ -68,6 +71,10 @@ const cs_pe *cs_file_pe(cs_file *f);
 /* The Authenticode report of a signed PE, verified on first use and shared
  * by every detector; NULL when the file is not a signed PE. */
 const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
+/* The code-signature report of a Mach-O (thin or universal), verified on
+ * first use and shared by every detector; NULL when the file is not a
+ * Mach-O (or, with err set, on allocation failure). */
+const cs_mc_report *cs_file_codesign(cs_file *f, cs_error *err);
 /* What the file says it is (PE version information; an MSI's Property
  * table; the Info.plist of the bundle whose main executable it is, opened
  * through the source as a related object), read on first use; NULL when it

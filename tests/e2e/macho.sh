@@ -85,6 +85,13 @@ check "--trust: the timestamp token verifies (TSA chained too)" jq_true trust.js
 check "--trust: a universal file valid when every slice is" [ "$(v trust.jsonl devid-fat.dylib)" = valid ]
 check "--trust: ad-hoc stays adhoc, tampered stays tampered" bash -c "[ '$(v trust.jsonl adhoc-linker-arm64.dylib)' = adhoc ] && [ '$(v trust.jsonl tampered-flip-text.dylib)' = tampered ]"
 check "another root: invalid, untrusted, exit 1 ($rc_other)" bash -c "[ $rc_other -eq 1 ] && jq -e '.verdict == \"invalid\" and .findings[0].finding == \"untrusted\"' other.jsonl > /dev/null"
+# signer lists: an Apple Team ID line flags that team's signatures (the
+# certificate's OU), every slice of a universal file, not another team's
+mkdir -p tpack && printf 'team:TESTTEAM01;;;70;the fixture team\n' > tpack/signers.txt
+"$CS" scan --json -q --no-default-packs --pack tpack devid-arm64.dylib evil-arm64.dylib devid-fat.dylib > team.jsonl
+check "team: line: the team's file is flagged" jq_true team.jsonl 'any(.[]; .path == "devid-arm64.dylib" and any(.reasons[]; .detector == "signer" and .rule == "TESTTEAM01" and .score == 70))'
+check "team: line: both slices of the universal file" jq_true team.jsonl '[.[] | select(.display_path // "" | test("devid-fat.dylib!/")) | select(any(.reasons[]; .detector == "signer"))] | length == 2'
+check "team: line: another team's file is not" jq_true team.jsonl '[.[] | select(.path == "evil-arm64.dylib" and .type == "finding")] | length == 0'
 # in a scan: the codesign detector's findings on the files and on a slice member
 "$CS" scan --json -q --no-default-packs --pack "$SRC/packs/3cx-2023" tampered-fat-one-slice.dylib tampered-spliced-cms.dylib devid-fat.dylib > scan.jsonl
 check "scan: the tampered slice's member has the finding" jq_true scan.jsonl \

@@ -193,6 +193,19 @@ static void signer_lines(void **state)
     assert_int_equal(cs_parse_signer_line(l4, &sl, &why), CS_LINE_BAD);
     char l5[] = "1b66;issuer";
     assert_int_equal(cs_parse_signer_line(l5, &sl, &why), CS_LINE_BAD);
+    /* an Apple Team ID in place of the serial */
+    char l6[] = "TEAM: 33CF4654HL ;;;70;3CX macOS";
+    assert_int_equal(cs_parse_signer_line(l6, &sl, &why), CS_LINE_OK);
+    assert_string_equal(sl.team, "33CF4654HL");
+    assert_string_equal(sl.serial, "");
+    assert_int_equal(sl.score, 70);
+    char l7[] = "team:33CF-4654;;;70";
+    assert_int_equal(cs_parse_signer_line(l7, &sl, &why), CS_LINE_BAD);
+    char l8[] = "team:;;;70";
+    assert_int_equal(cs_parse_signer_line(l8, &sl, &why), CS_LINE_BAD);
+    char l9[] = "1b66;;;70";
+    assert_int_equal(cs_parse_signer_line(l9, &sl, &why), CS_LINE_OK);
+    assert_string_equal(sl.team, "");
     char out[8];
     assert_int_equal(cs_serial_normalize("00:00", out, sizeof out), 0);
     assert_string_equal(out, "0");
