@@ -319,10 +319,16 @@ static void describe_product(cs_scanner *s, cs_job *j, cs_file *f)
         return;
     r->product = cs_arena_memdup(&j->arena, p, sizeof *p);
     const cs_ac_report *sig = s->products_signed ? cs_file_signature(f, NULL) : NULL;
+    const cs_mc_report *mc = s->products_signed && !sig ? cs_file_codesign(f, NULL) : NULL;
     if (sig) {
         const cs_ac_cert *signer = cs_ac_primary_signer(sig);
         r->signature = cs_ac_verdict_id(sig->verdict);
         r->signer = signer ? cs_arena_strdup(&j->arena, signer->subject) : NULL;
+    } else if (mc) { /* a bundle's Mach-O: its code signature, the first signed slice's signer */
+        r->signature = cs_mc_verdict_id(mc->verdict);
+        for (size_t i = 0; i < mc->n_slices && !r->signer; i++)
+            if (mc->slices[i].has_signer)
+                r->signer = cs_arena_strdup(&j->arena, mc->slices[i].signer.subject);
     }
     r->has_sha256 = !!(f->hashes & CS_HASH_SHA256); /* hashed by finish_result */
     memcpy(r->sha256, f->sha256, sizeof r->sha256);

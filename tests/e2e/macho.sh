@@ -92,6 +92,10 @@ mkdir -p tpack && printf 'team:TESTTEAM01;;;70;the fixture team\n' > tpack/signe
 check "team: line: the team's file is flagged" jq_true team.jsonl 'any(.[]; .path == "devid-arm64.dylib" and any(.reasons[]; .detector == "signer" and .rule == "TESTTEAM01" and .score == 70))'
 check "team: line: both slices of the universal file" jq_true team.jsonl '[.[] | select(.display_path // "" | test("devid-fat.dylib!/")) | select(any(.reasons[]; .detector == "signer"))] | length == 2'
 check "team: line: another team's file is not" jq_true team.jsonl '[.[] | select(.path == "evil-arm64.dylib" and .type == "finding")] | length == 0'
+# inventory: a bundle's main executable with its product, signature and signer
+"$CS" inventory --json --no-default-packs --pack tpack bundles/good > inv.json 2>/dev/null
+check "inventory: the bundle's product with its code signature and signer" jq_true inv.json \
+    '.[0] | (.products // [.]) | any(.[]; .product.name == "Fixture" and .signature == "intact" and (.signer | contains("Fixture Corp (TESTTEAM01)")))'
 # in a scan: the codesign detector's findings on the files and on a slice member
 "$CS" scan --json -q --no-default-packs --pack "$SRC/packs/3cx-2023" tampered-fat-one-slice.dylib tampered-spliced-cms.dylib devid-fat.dylib > scan.jsonl
 check "scan: the tampered slice's member has the finding" jq_true scan.jsonl \
