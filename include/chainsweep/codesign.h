@@ -28,7 +28,7 @@ extern "C" {
 /* Append-only: the values are part of the JSON output (by name). */
 typedef enum cs_mc_issue {
     CS_MC_PAGE_HASH_MISMATCH = 0,   /* a code page changed after signing */
-    CS_MC_SPECIAL_SLOT_MISMATCH,    /* requirements or entitlements changed after signing */
+    CS_MC_SPECIAL_SLOT_MISMATCH,    /* Info.plist, requirements, CodeResources or entitlements changed after signing */
     CS_MC_CDHASH_NOT_SIGNED,        /* the CMS signs other CodeDirectories than these */
     CS_MC_BAD_SIGNATURE,            /* the CMS signature does not verify */
     CS_MC_MALFORMED,                /* SuperBlob, blob or CodeDirectory out of bounds */
@@ -40,6 +40,9 @@ typedef enum cs_mc_issue {
     CS_MC_BAD_TIMESTAMP,            /* the timestamp token does not verify or its TSA is not trusted */
     CS_MC_EXPIRED,                  /* signer outside its validity at the timestamp's time (else now) */
     CS_MC_UNTRUSTED,                /* no chain to the given anchors, or revoked */
+    CS_MC_RESOURCE_CHANGED,         /* a file the bundle's CodeResources seals differs */
+    CS_MC_RESOURCE_MISSING,         /* a file the bundle's CodeResources seals is gone */
+    CS_MC_NESTED_CODE,              /* nested code is not the sealed one (re-signed, replaced, unsigned) */
     CS_MC__COUNT
 } cs_mc_issue;
 
@@ -117,6 +120,8 @@ const char *cs_mc_verdict_id(cs_mc_verdict v);
 const char *cs_mc_kind_id(cs_mc_kind k);            /* unsigned, adhoc, linker-signed, signed */
 
 typedef struct cs_mc_report {
+    int bundle;                     /* verified as a bundle's main executable */
+    size_t sealed, sealed_checked;  /* files CodeResources lists; those read and compared */
     cs_mc_verdict verdict;
     const char *not_macho_reason;
     cs_mc_slice *slices;
@@ -131,6 +136,20 @@ typedef struct cs_mc_report {
  * only on allocation errors; damage is in the report. */
 cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
                              cs_mc_report **out, cs_error *err);
+/* A bundle around the Mach-O (its main executable, <X>.app/Contents/MacOS/):
+ * read returns a file of the bundle by its path relative to Contents/
+ * (malloc'd, at most max bytes; NULL when absent or larger), so that the
+ * Info.plist (-1) and CodeResources (-3) special slots are checked and
+ * every file CodeResources seals (files2, else files) is compared: SHA-256
+ * or SHA-1 for resources, the cdhash for nested code. Paths that climb
+ * out of the bundle are never read. */
+typedef struct cs_mc_bundle {
+    unsigned char *(*read)(void *ud, const char *relpath, size_t max, size_t *len);
+    void *ud;
+} cs_mc_bundle;
+cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, const cs_mc_bundle *bundle,
+                                    const cs_trust *trust, time_t now, cs_mc_report **out, cs_error *err);
+
 /* The same for a file, opened and mapped as cs_authenticode_verify_path does
  * (never blocking on FIFOs or devices; a file that shrinks while read is
  * CS_ERR_IO). A file that is not a Mach-O gives the verdict not-macho. */

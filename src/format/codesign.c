@@ -23,6 +23,8 @@
 #define CODEDIRECTORY 0xfade0c02u
 #define BLOBWRAPPER 0xfade0b01u
 #define SLOT_CD 0u
+#define SLOT_INFO_PLIST 1u
+#define SLOT_RESOURCES 3u
 #define SLOT_REQUIREMENTS 2u
 #define SLOT_ENTITLEMENTS 5u
 #define SLOT_DER_ENTITLEMENTS 7u
@@ -37,7 +39,7 @@ static const struct {
     int score;
 } issues[CS_MC__COUNT] = {
     [CS_MC_PAGE_HASH_MISMATCH] = {"page_hash_mismatch", "a code page differs from its hash in the CodeDirectory: the file was changed after signing", 85},
-    [CS_MC_SPECIAL_SLOT_MISMATCH] = {"special_slot_mismatch", "requirements or entitlements differ from their hash in the CodeDirectory", 80},
+    [CS_MC_SPECIAL_SLOT_MISMATCH] = {"special_slot_mismatch", "a sealed special slot (Info.plist, requirements, CodeResources, entitlements) differs from its hash in the CodeDirectory", 80},
     [CS_MC_CDHASH_NOT_SIGNED] = {"cdhash_not_signed", "the CMS signature covers other CodeDirectories than the file's (re-hashed or grafted)", 85},
     [CS_MC_BAD_SIGNATURE] = {"bad_signature", "the CMS signature over the CodeDirectory does not verify", 80},
     [CS_MC_MALFORMED] = {"malformed_signature", "the code signature's blobs are out of bounds or malformed", 60},
@@ -49,6 +51,9 @@ static const struct {
     [CS_MC_BAD_TIMESTAMP] = {"bad_timestamp", "the RFC 3161 timestamp token does not verify, or its TSA is not trusted", 50},
     [CS_MC_EXPIRED] = {"expired", "signer certificate not valid at the check time (the valid timestamp's, else now)", 40},
     [CS_MC_UNTRUSTED] = {"untrusted", "no chain from the signer to the given anchors (or revoked)", 50},
+    [CS_MC_RESOURCE_CHANGED] = {"resource_changed", "a file the bundle's CodeResources seals was changed after signing", 80},
+    [CS_MC_RESOURCE_MISSING] = {"resource_missing", "a file the bundle's CodeResources seals is missing", 60},
+    [CS_MC_NESTED_CODE] = {"nested_code_changed", "nested code is not the code the bundle sealed: re-signed, replaced or unsigned (a sideloading shape)", 80},
 };
 
 const char *cs_mc_issue_name(cs_mc_issue i)
@@ -94,7 +99,40 @@ typedef struct verifier {
     size_t cap_findings;
     const cs_trust *trust;    /* NULL or empty: chains not checked */
     time_t now;
+    const cs_mc_bundle *bundle;
+    int read_sealed;          /* the two files below were looked for */
+    unsigned char *info_plist, *code_resources;
+    size_t info_plist_len, code_resources_len;
 } verifier;
+
+#define BUNDLE_FILE_MAX (512u << 20)
+#define BUNDLE_MAX_SEALED 200000
+
+/* A path from CodeResources that stays inside the bundle: no leading '/',
+ * no empty, "." or ".." component. */
+static int safe_relpath(const char *p)
+{
+    if (!*p || *p == '/')
+        return 0;
+    for (const char *c = p; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        c += n;
+        if (*c == '/' && !*++c)
+            return 0;
+    }
+    return 1;
+}
+
+static void read_sealed(verifier *v)
+{
+    if (v->read_sealed || !v->bundle)
+        return;
+    v->read_sealed = 1;
+    v->info_plist = v->bundle->read(v->bundle->ud, "Info.plist", 1u << 20, &v->info_plist_len);
+    v->code_resources = v->bundle->read(v->bundle->ud, "_CodeSignature/CodeResources", 64u << 20, &v->code_resources_len);
+}
 
 static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *fmt, ...) CS_PRINTF(4, 5);
 static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *fmt, ...)
@@ -222,17 +260,28 @@ static int check_cd(verifier *v, int si, const unsigned char *s, uint64_t slice_
         const unsigned char *want = p + hash_off - (size_t)k * hlen;
         if (memcmp(want, zeros, hlen) == 0)
             continue;
+        const unsigned char *sealed = NULL;
+        size_t sealed_len = 0;
         const blob *b = k == SLOT_REQUIREMENTS || k == SLOT_ENTITLEMENTS || k == SLOT_DER_ENTITLEMENTS
                             ? find_blob(blobs, n_blobs, k)
                             : NULL;
-        if (!b) {
-            cd->special[k] = CS_MC_SLOT_UNCHECKED; /* Info.plist, CodeResources: outside this file */
+        if (b) {
+            sealed = s + b->offset;
+            sealed_len = b->length;
+        } else if (k == SLOT_INFO_PLIST || k == SLOT_RESOURCES) { /* outside this file: in its bundle */
+            read_sealed(v);
+            sealed = k == SLOT_INFO_PLIST ? v->info_plist : v->code_resources;
+            sealed_len = k == SLOT_INFO_PLIST ? v->info_plist_len : v->code_resources_len;
+        }
+        if (!sealed) {
+            cd->special[k] = CS_MC_SLOT_UNCHECKED;
             continue;
         }
-        if (digest(md, s + b->offset, b->length, h) < 0 || memcmp(h, want, hlen) != 0) {
+        static const char *const slot_names[8] = {NULL, "Info.plist", "requirements", "CodeResources", NULL, "entitlements", NULL, "DER entitlements"};
+        if (digest(md, sealed, sealed_len, h) < 0 || memcmp(h, want, hlen) != 0) {
             cd->special[k] = CS_MC_SLOT_BAD;
             add_finding(v, si, CS_MC_SPECIAL_SLOT_MISMATCH, "%s CodeDirectory: special slot -%u (%s) differs", cd->hash,
-                        k, k == SLOT_REQUIREMENTS ? "requirements" : "entitlements");
+                        k, slot_names[k] ? slot_names[k] : "?");
         } else {
             cd->special[k] = CS_MC_SLOT_OK;
         }
@@ -518,14 +567,120 @@ static void verify_slice(verifier *v, int si, const unsigned char *s, uint64_t s
                                           : CS_MC_KIND_ADHOC;
 }
 
+/* One sealed file of files2 (a dict: hash2 SHA-256, hash SHA-1, cdhash for
+ * nested code, symlink, optional) or files (data: SHA-1, or such a dict). */
+static void check_sealed_file(verifier *v, const char *rel, plist_t val, const char *main_team)
+{
+    plist_t h = NULL, cdh = NULL;
+    uint8_t optional = 0;
+    if (plist_get_node_type(val) == PLIST_DATA) {
+        h = val;
+    } else if (plist_get_node_type(val) == PLIST_DICT) {
+        if (plist_dict_get_item(val, "symlink"))
+            return; /* a link: its target is sealed, not followed */
+        plist_t o = plist_dict_get_item(val, "optional");
+        if (o && plist_get_node_type(o) == PLIST_BOOLEAN)
+            plist_get_bool_val(o, &optional);
+        cdh = plist_dict_get_item(val, "cdhash");
+        if ((h = plist_dict_get_item(val, "hash2")) == NULL) /* SHA-256; else SHA-1 */
+            h = plist_dict_get_item(val, "hash");
+    }
+    if (!h && !cdh)
+        return;
+    v->r->sealed++;
+    if (!safe_relpath(rel)) {
+        add_finding(v, 0, CS_MC_RESOURCE_CHANGED, "CodeResources names %.200s, outside the bundle: not read", rel);
+        return;
+    }
+    size_t len = 0;
+    unsigned char *d = v->bundle->read(v->bundle->ud, rel, BUNDLE_FILE_MAX, &len);
+    if (!d) {
+        if (!optional)
+            add_finding(v, 0, CS_MC_RESOURCE_MISSING, "%.200s", rel);
+        return;
+    }
+    v->r->sealed_checked++;
+    char *want = NULL;
+    uint64_t want_len = 0;
+    plist_get_data_val(cdh ? cdh : h, &want, &want_len);
+    if (cdh) {
+        /* nested code: its own CodeDirectory's hash, and who signed it */
+        cs_mc_report *n = NULL;
+        int same = 0;
+        char team[32] = "";
+        if (cs_codesign_verify(d, len, NULL, 0, &n, NULL) == CS_OK && n->n_slices) {
+            for (size_t i = 0; i < n->n_slices && !same; i++)
+                same = n->slices[i].n_cds && n->slices[i].cds[0].cdhash_len >= want_len && want_len >= 20 &&
+                       want && memcmp(n->slices[i].cds[0].cdhash, want, (size_t)want_len) == 0;
+            snprintf(team, sizeof team, "%s", n->slices[0].signer_team);
+        }
+        if (!same)
+            add_finding(v, 0, CS_MC_NESTED_CODE, "%.200s: cdhash is not the sealed one (%s%s%s)", rel,
+                        !n || !n->n_slices || !n->slices[0].n_cds ? "unsigned"
+                        : n->slices[0].kind != CS_MC_KIND_SIGNED  ? "ad-hoc"
+                                                                   : "signed by team ",
+                        n && n->n_slices && n->slices[0].kind == CS_MC_KIND_SIGNED ? team : "",
+                        main_team && *main_team && strcmp(team, main_team) != 0 && *team ? ", not the bundle's team" : "");
+        cs_mc_report_free(n);
+    } else {
+        unsigned char got[EVP_MAX_MD_SIZE];
+        const EVP_MD *md = want_len == 32 ? EVP_sha256() : want_len == 20 ? EVP_sha1() : NULL;
+        if (!md || digest(md, d, len, got) != (int)want_len || memcmp(got, want, (size_t)want_len) != 0)
+            add_finding(v, 0, CS_MC_RESOURCE_CHANGED, "%.200s", rel);
+    }
+    free(want);
+    free(d);
+}
+
+/* The bundle's CodeResources: every sealed file read and compared. */
+static void check_resources(verifier *v)
+{
+    read_sealed(v);
+    if (!v->code_resources)
+        return;
+    plist_t root = NULL;
+    plist_from_xml((const char *)v->code_resources, (uint32_t)v->code_resources_len, &root);
+    if (!root || plist_get_node_type(root) != PLIST_DICT) {
+        add_finding(v, 0, CS_MC_MALFORMED, "the bundle's CodeResources is not a property list");
+        plist_free(root);
+        return;
+    }
+    plist_t files = plist_dict_get_item(root, "files2");
+    if (!files)
+        files = plist_dict_get_item(root, "files");
+    const char *main_team = v->r->n_slices ? v->r->slices[0].signer_team : "";
+    if (files && plist_get_node_type(files) == PLIST_DICT) {
+        plist_dict_iter it = NULL;
+        plist_dict_new_iter(files, &it);
+        char *key = NULL;
+        plist_t val = NULL;
+        for (size_t n = 0; it && n < BUNDLE_MAX_SEALED; n++) {
+            plist_dict_next_item(files, it, &key, &val);
+            if (!key)
+                break;
+            check_sealed_file(v, key, val, main_team);
+            free(key);
+            key = NULL;
+        }
+        free(it);
+    }
+    plist_free(root);
+}
+
 cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
                              cs_mc_report **out, cs_error *err)
+{
+    return cs_codesign_verify_bundle(data, size, NULL, trust, now, out, err);
+}
+
+cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, const cs_mc_bundle *bundle,
+                                    const cs_trust *trust, time_t now, cs_mc_report **out, cs_error *err)
 {
     cs_mc_report *r = calloc(1, sizeof *r);
     *out = r;
     if (!r)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
-    verifier v = {r, 0, trust, now ? now : time(NULL)};
+    verifier v = {r, 0, trust, now ? now : time(NULL), bundle && bundle->read ? bundle : NULL, 0, NULL, NULL, 0, 0};
     cs_macho_slice fat[CS_MACHO_FAT_MAX];
     int n = 1;
     const char *why = NULL;
@@ -552,6 +707,12 @@ cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_tr
         r->slices[i].offset = fat[i].offset;
         verify_slice(&v, i, data + fat[i].offset, fat[i].size, &r->slices[i]);
     }
+    if (v.bundle) {
+        r->bundle = 1;
+        check_resources(&v);
+    }
+    free(v.info_plist);
+    free(v.code_resources);
     uint64_t end = cs_macho_is_fat(data, size) ? cs_macho_fat_end(data, size) : size;
     if (end < size)
         add_finding(&v, n - 1, CS_MC_DATA_AFTER_SLICES, "%llu bytes after the last slice (which ends at %llu)",

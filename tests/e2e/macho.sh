@@ -92,6 +92,21 @@ mkdir -p tpack && printf 'team:TESTTEAM01;;;70;the fixture team\n' > tpack/signe
 check "team: line: the team's file is flagged" jq_true team.jsonl 'any(.[]; .path == "devid-arm64.dylib" and any(.reasons[]; .detector == "signer" and .rule == "TESTTEAM01" and .score == 70))'
 check "team: line: both slices of the universal file" jq_true team.jsonl '[.[] | select(.display_path // "" | test("devid-fat.dylib!/")) | select(any(.reasons[]; .detector == "signer"))] | length == 2'
 check "team: line: another team's file is not" jq_true team.jsonl '[.[] | select(.path == "evil-arm64.dylib" and .type == "finding")] | length == 0'
+# bundles: the main executable's Info.plist and CodeResources special slots,
+# every file CodeResources seals, nested code; on disk and inside a ZIP
+bundle_rules() { "$CS" scan --json -q --no-default-packs --pack tpack "$1" 2>/dev/null |
+    jq -r 'select(.type == "finding") | .reasons[] | select(.detector == "codesign") | "\(.rule)=\(.description | sub(".*: "; ""))"' | sort | tr '\n' ' '; }
+has() { [[ "$1" == *"$2"* ]]; }
+check "bundle intact: no code-signature finding" [ -z "$(bundle_rules bundles/good)" ]
+check "bundle: a changed resource" [ "$(bundle_rules bundles/changed-resource)" = "resource_changed=Resources/data.txt " ]
+check "bundle: a missing resource" [ "$(bundle_rules bundles/missing-file)" = "resource_missing=Resources/data.txt " ]
+check "bundle: an edited Info.plist (special slot -1)" [ "$(bundle_rules bundles/changed-info-plist)" = "special_slot_mismatch=special slot -1 (Info.plist) differs " ]
+check "bundle: a nested library re-signed by another team" has "$(bundle_rules bundles/evil-helper)" "nested_code_changed=cdhash is not the sealed one (signed by team EVILTEAM99, not the bundle's team)"
+check "bundle: a nested library replaced by an ad-hoc one" has "$(bundle_rules bundles/adhoc-helper)" "nested_code_changed=cdhash is not the sealed one (ad-hoc)"
+check "bundle: a nested library replaced by an unsigned one" has "$(bundle_rules bundles/unsigned-helper)" "nested_code_changed=cdhash is not the sealed one (unsigned)"
+check "bundle: the main executable patched" has "$(bundle_rules bundles/main-flipped)" "page_hash_mismatch="
+check "bundle in a ZIP: intact" [ -z "$(bundle_rules Fixture-good.zip)" ]
+check "bundle in a ZIP: the changed resource found through the ZIP" [ "$(bundle_rules Fixture-changed-resource.zip)" = "resource_changed=Resources/data.txt " ]
 # inventory: a bundle's main executable with its product, signature and signer
 "$CS" inventory --json --no-default-packs --pack tpack bundles/good > inv.json 2>/dev/null
 check "inventory: the bundle's product with its code signature and signer" jq_true inv.json \
