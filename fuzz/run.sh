@@ -55,4 +55,4 @@ run hfsplus
 run asar
 run pbzx
 run lzfse
-run codesign
+ASAN_OPTIONS=fast_unwind_on_malloc=0 run codesign
