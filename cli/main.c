@@ -749,12 +749,19 @@ static int cmd_verify(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     ro.hostname = host; /* like every other JSON object */
     for (int i = optind; i < argc; i++) {
+        /* a bundle directory: its main executable, with the bundle's seal */
+        char main_exe[4096];
+        struct stat sb;
+        const char *target = argv[i];
+        if (stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            cs_bundle_main_executable(argv[i], main_exe, sizeof main_exe, NULL) == CS_OK)
+            target = main_exe;
         /* a Mach-O (thin or universal): its code signature; anything else: Authenticode */
         cs_mc_report *mc = NULL;
-        if (cs_codesign_verify_path(argv[i], cs_trust_count(trust) ? trust : NULL, (time_t)at, &mc, &err) == CS_OK &&
+        if (cs_codesign_verify_path(target, cs_trust_count(trust) ? trust : NULL, (time_t)at, &mc, &err) == CS_OK &&
             mc->verdict != CS_MC_NOT_MACHO) {
             cs_text t;
-            cs_report_codesign(&ro, argv[i], mc, &t);
+            cs_report_codesign(&ro, target, mc, &t);
             fwrite(t.data, 1, t.len, stdout);
             cs_text_free(&t);
             if (mc->verdict != CS_MC_VALID && mc->verdict != CS_MC_INTACT && mc->verdict != CS_MC_ADHOC &&

@@ -156,6 +156,10 @@ cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, cons
 cs_status cs_codesign_verify_path(const char *path, const cs_trust *trust, time_t now, cs_mc_report **out,
                                   cs_error *err);
 void cs_mc_report_free(cs_mc_report *r);
+/* A bundle directory's main executable: <dir>/Contents/MacOS/<CFBundleExecutable
+ * of <dir>/Contents/Info.plist> into out. CS_ERR_ARG when dir is not a
+ * bundle (no Contents/Info.plist, or no executable named). */
+cs_status cs_bundle_main_executable(const char *dir, char *out, size_t n, cs_error *err);
 
 #ifdef __cplusplus
 }

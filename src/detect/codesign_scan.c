@@ -2,12 +2,14 @@
  * (include/chainsweep/codesign.h) and each finding becomes a reason with
  * its score. A universal file's slices are verified as its members when
  * containers are unpacked (the default); with --no-archives, here. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chainsweep/codesign.h"
 #include "detect/detector.h"
 #include "format/macho.h"
+#include "format/plist.h"
 #include "view/source.h"
 
 typedef struct mc_state {
@@ -96,22 +98,51 @@ typedef struct verify_args {
     cs_mc_report **out;
 } verify_args;
 
+typedef struct verify_args_path {
+    verify_args a;
+    const char *path;
+} verify_args_path;
+
 static cs_status verify_mapped(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err)
 {
-    verify_args *a = ud;
-    (void)src;
-    return cs_codesign_verify(d, n, a->trust, a->now, a->out, err);
+    verify_args_path *ap = ud;
+    cs_mc_bundle b;
+    int in_bundle = cs_source_bundle(src, ap->path, &b);
+    return cs_codesign_verify_bundle(d, n, in_bundle ? &b : NULL, ap->a.trust, ap->a.now, ap->a.out, err);
 }
 
 cs_status cs_codesign_verify_path(const char *path, const cs_trust *trust, time_t now, cs_mc_report **out,
                                   cs_error *err)
 {
     *out = NULL;
-    verify_args a = {trust, now, out};
+    verify_args_path a = {{trust, now, out}, path};
     cs_status rc = cs_source_map_path(path, verify_mapped, &a, err);
     if (rc != CS_OK) {
         cs_mc_report_free(*out);
         *out = NULL;
     }
+    return rc;
+}
+
+cs_status cs_bundle_main_executable(const char *dir, char *out, size_t n, cs_error *err)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/Contents/Info.plist", dir);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return cs_error_set(err, CS_ERR_ARG, "not a bundle: no Contents/Info.plist");
+    unsigned char buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cs_arena a = {0};
+    cs_product prod;
+    const char *exe = NULL, *why = NULL;
+    cs_status rc = CS_OK;
+    if (cs_info_plist_parse(buf, len, &a, &prod, &exe, &why) != 0 || !exe || !*exe || strchr(exe, '/'))
+        rc = cs_error_set(err, CS_ERR_ARG, "bundle: Contents/Info.plist names no main executable%s%s", why ? ": " : "",
+                          why ? why : "");
+    else if ((size_t)snprintf(out, n, "%s/Contents/MacOS/%s", dir, exe) >= n)
+        rc = cs_error_set(err, CS_ERR_ARG, "bundle: path too long");
+    cs_arena_free(&a);
     return rc;
 }

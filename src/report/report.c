@@ -641,6 +641,12 @@ static void json_codesign(const cs_report_opts *o, const char *path, const cs_mc
     json_object_set_new(j, "verdict", json_string(cs_mc_verdict_id(r->verdict)));
     if (r->not_macho_reason)
         json_object_set_new(j, "not_macho_reason", json_string(r->not_macho_reason));
+    if (r->bundle) {
+        json_t *jb = json_object();
+        json_object_set_new(jb, "sealed", json_integer((json_int_t)r->sealed));
+        json_object_set_new(jb, "checked", json_integer((json_int_t)r->sealed_checked));
+        json_object_set_new(j, "bundle", jb);
+    }
     json_t *slices = json_array();
     for (size_t i = 0; i < r->n_slices; i++) {
         const cs_mc_slice *sl = &r->slices[i];
@@ -742,6 +748,9 @@ static void text_codesign(const cs_report_opts *o, const char *path, const cs_mc
                   cs_mc_verdict_id(r->verdict), o->color ? "\033[0m" : "");
     if (r->not_macho_reason)
         cs_buf_printf(b, "    %s\n", r->not_macho_reason);
+    if (r->bundle)
+        cs_buf_printf(b, "  bundle: %zu files sealed by CodeResources, %zu read and compared\n", r->sealed,
+                      r->sealed_checked);
     for (size_t i = 0; i < r->n_slices; i++) {
         const cs_mc_slice *sl = &r->slices[i];
         cs_buf_printf(b, "  slice %zu [%s] at %llu, %llu bytes: %s\n", i, sl->arch, (unsigned long long)sl->offset,

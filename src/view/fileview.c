@@ -125,44 +125,15 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
     return f->sig_state == 1 ? f->sig : NULL;
 }
 
-/* A file of the bundle around a main executable (<X>.app/Contents/MacOS/),
- * by its path relative to Contents/. An empty file is an empty buffer, not
- * an absent one. */
-static unsigned char *read_bundle_file(void *ud, const char *relpath, size_t max, size_t *len)
-{
-    cs_buf p = {0};
-    cs_buf_printf(&p, "../%s", relpath);
-    cs_source *s = cs_source_open_related(ud, p.data, NULL);
-    cs_buf_free(&p);
-    if (!s)
-        return NULL;
-    unsigned char *buf = NULL;
-    *len = 0;
-    if (s->meta.size == 0)
-        buf = calloc(1, 1);
-    else if (s->meta.size <= max)
-        buf = cs_source_read_all(s, max, len, NULL);
-    cs_source_unref(s);
-    return buf;
-}
-
-/* Is the file a bundle's main executable: <X>.app|.framework|.bundle/Contents/MacOS/<name>? */
-static int in_bundle_macos(const cs_file *f)
-{
-    const char *p = f->path, *m = NULL;
-    for (const char *q = strstr(p, "/Contents/MacOS/"); q; q = strstr(q + 1, "/Contents/MacOS/"))
-        m = q;
-    return m && !strchr(m + 16, '/') && m[16] != '\0';
-}
-
 const cs_mc_report *cs_file_codesign(cs_file *f, cs_error *err)
 {
     if (f->mc_state == 0) {
         f->mc_state = -1;
         if (f->data && strcmp(f->filetype, "MACH-O") == 0) {
-            cs_mc_bundle b = {read_bundle_file, f->src};
-            if (cs_codesign_verify_bundle(f->data, f->size, in_bundle_macos(f) ? &b : NULL, f->trust, 0, &f->mc,
-                                          err) != CS_OK) {
+            cs_mc_bundle b;
+            int in_bundle = cs_source_bundle(f->src, f->path, &b);
+            if (cs_codesign_verify_bundle(f->data, f->size, in_bundle ? &b : NULL, f->trust, 0, &f->mc, err) !=
+                CS_OK) {
                 cs_mc_report_free(f->mc);
                 f->mc = NULL;
                 f->mc_state = 0; /* allocation failure: tried again by the next caller */

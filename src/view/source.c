@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chainsweep/codesign.h"
 #include "util/guard.h"
 #include "util/util.h"
 
@@ -73,12 +75,46 @@ static const unsigned char *file_map(cs_source *s, cs_error *err)
     return f->map;
 }
 
+/* Open relpath under dirfd one component at a time, never through a
+ * symbolic link (O_NOFOLLOW on the last component only would still follow
+ * a linked directory on the way: a hostile bundle's "Resources" -> "/"). */
+static int openat_no_links(int dirfd, const char *relpath)
+{
+    char comp[256];
+    int cur = dirfd;
+    const char *p = relpath;
+    for (;;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n >= sizeof comp) {
+            errno = ENOENT;
+            break;
+        }
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        int last = p[n] == '\0';
+        int flags = last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+                         : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        int fd = openat(cur, comp, flags);
+        int e = errno;
+        if (cur != dirfd)
+            close(cur);
+        errno = e;
+        if (fd < 0 || last)
+            return fd;
+        cur = fd;
+        p += n + 1;
+    }
+    if (cur != dirfd)
+        close(cur);
+    return -1;
+}
+
 static cs_status file_open_related(cs_source *s, const char *relpath, cs_source **out, cs_error *err)
 {
     file_source *f = (file_source *)s;
     if (f->dirfd < 0)
         return cs_error_set(err, CS_ERR_IO, "%s: no directory to look in", relpath);
-    int fd = openat(f->dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    int fd = openat_no_links(f->dirfd, relpath);
     if (fd < 0)
         return cs_error_set(err, CS_ERR_IO, "%s: %s", relpath, strerror(errno));
     return cs_source_file(fd, -1, out, err);
@@ -572,8 +608,13 @@ cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_err
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return cs_error_set(err, CS_ERR_IO, "%s", strerror(errno));
+    /* its directory, for related objects (a bundle's Info.plist) */
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cs_source *src;
-    cs_status rc = cs_source_file(fd, -1, &src, err);
+    cs_status rc = cs_source_file(fd, dirfd, &src, err);
     if (rc != CS_OK)
         return rc;
     if (src->meta.size == 0) {
@@ -592,4 +633,37 @@ cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_err
     cs_guard_leave(&g);
     cs_source_unref(src);
     return rc;
+}
+
+/* A file of the bundle, by its path relative to Contents/ (the executable
+ * sits in Contents/MacOS/). An empty file is an empty buffer, not an absent
+ * one. */
+static unsigned char *read_bundle_file(void *ud, const char *relpath, size_t max, size_t *len)
+{
+    char p[4200];
+    if ((size_t)snprintf(p, sizeof p, "../%s", relpath) >= sizeof p)
+        return NULL;
+    cs_source *s = cs_source_open_related(ud, p, NULL);
+    if (!s)
+        return NULL;
+    unsigned char *buf = NULL;
+    *len = 0;
+    if (s->meta.size == 0)
+        buf = calloc(1, 1);
+    else if (s->meta.size <= max)
+        buf = cs_source_read_all(s, max, len, NULL);
+    cs_source_unref(s);
+    return buf;
+}
+
+int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b)
+{
+    const char *m = NULL;
+    for (const char *q = strstr(path, "/Contents/MacOS/"); q; q = strstr(q + 1, "/Contents/MacOS/"))
+        m = q;
+    if (!m || m[16] == '\0' || strchr(m + 16, '/'))
+        return 0;
+    b->read = read_bundle_file;
+    b->ud = src;
+    return 1;
 }

@@ -107,6 +107,15 @@ check "bundle: a nested library replaced by an unsigned one" has "$(bundle_rules
 check "bundle: the main executable patched" has "$(bundle_rules bundles/main-flipped)" "page_hash_mismatch="
 check "bundle in a ZIP: intact" [ -z "$(bundle_rules Fixture-good.zip)" ]
 check "bundle in a ZIP: the changed resource found through the ZIP" [ "$(bundle_rules Fixture-changed-resource.zip)" = "resource_changed=Resources/data.txt " ]
+# verify on bundle directories (the main executable from Info.plist), and a
+# bundle whose Resources is a symbolic link out of it: never followed
+"$CS" verify --json --trust pki/root.pem bundles/good/Fixture.app bundles/changed-resource/Fixture.app > vb.jsonl; rc_vb=$?
+check "verify a bundle directory: valid, its seal read (3 files)" jq_true vb.jsonl '.[0].verdict == "valid" and (.[0].path | endswith("Fixture.app/Contents/MacOS/Fixture")) and .[0].bundle.sealed == 3 and .[0].bundle.checked == 3'
+check "verify a changed bundle: tampered, exit 1 ($rc_vb)" bash -c "[ $rc_vb -eq 1 ] && jq -s -e '.[1].verdict == \"tampered\" and .[1].findings[0].finding == \"resource_changed\"' vb.jsonl > /dev/null"
+cp -a bundles/good linked && mkdir -p outside && cp -a linked/Fixture.app/Contents/Resources/. outside/ &&
+    rm -rf linked/Fixture.app/Contents/Resources && ln -s ../../../outside linked/Fixture.app/Contents/Resources
+check "a Resources symlink out of the bundle is not followed (the sealed files are missing)" \
+    has "$(bundle_rules linked)" "resource_missing=Resources/"
 # inventory: a bundle's main executable with its product, signature and signer
 "$CS" inventory --json --no-default-packs --pack tpack bundles/good > inv.json 2>/dev/null
 check "inventory: the bundle's product with its code signature and signer" jq_true inv.json \
