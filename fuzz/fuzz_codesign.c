@@ -37,6 +37,12 @@ static unsigned char *read_file(void *ud, const char *rel, size_t max, size_t *l
     return p->macho_len <= max ? dup_bytes(p->macho, p->macho_len, len) : NULL;
 }
 
+static int exists_file(void *ud, const char *rel)
+{
+    (void)ud;
+    return rel[0] != 'M'; /* "MacOS/..." and "Missing/...": absent, so run paths are tried */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -51,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 m.libs[i].name.p + m.libs[i].name.len > (const char *)p.macho + p.macho_len)
                 abort();
     }
-    cs_mc_bundle b = {read_file, &p};
+    cs_mc_bundle b = {read_file, exists_file, &p};
     cs_mc_report *r = NULL;
     if (cs_codesign_verify_bundle(p.macho, p.macho_len, &b, NULL, 0, &r, NULL) != CS_OK) {
         cs_mc_report_free(r);

@@ -43,6 +43,7 @@ typedef enum cs_mc_issue {
     CS_MC_RESOURCE_CHANGED,         /* a file the bundle's CodeResources seals differs */
     CS_MC_RESOURCE_MISSING,         /* a file the bundle's CodeResources seals is gone */
     CS_MC_NESTED_CODE,              /* nested code is not the sealed one (re-signed, replaced, unsigned) */
+    CS_MC_RPATH_HIJACK,             /* a library loaded through @rpath/@executable_path is in none of its bundle places */
     CS_MC__COUNT
 } cs_mc_issue;
 
@@ -142,9 +143,13 @@ cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_tr
  * Info.plist (-1) and CodeResources (-3) special slots are checked and
  * every file CodeResources seals (files2, else files) is compared: SHA-256
  * or SHA-1 for resources, the cdhash for nested code. Paths that climb
- * out of the bundle are never read. */
+ * out of the bundle are never read. With exists, every library the
+ * executable loads through @rpath (tried in each LC_RPATH that points into
+ * the bundle), @executable_path or @loader_path must be in the bundle:
+ * one that is not is where a planted library would be loaded from. */
 typedef struct cs_mc_bundle {
     unsigned char *(*read)(void *ud, const char *relpath, size_t max, size_t *len);
+    int (*exists)(void *ud, const char *relpath);  /* a file of the bundle is there (optional) */
     void *ud;
 } cs_mc_bundle;
 cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, const cs_mc_bundle *bundle,

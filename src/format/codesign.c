@@ -54,6 +54,7 @@ static const struct {
     [CS_MC_RESOURCE_CHANGED] = {"resource_changed", "a file the bundle's CodeResources seals was changed after signing", 80},
     [CS_MC_RESOURCE_MISSING] = {"resource_missing", "a file the bundle's CodeResources seals is missing", 60},
     [CS_MC_NESTED_CODE] = {"nested_code_changed", "nested code is not the code the bundle sealed: re-signed, replaced or unsigned (a sideloading shape)", 80},
+    [CS_MC_RPATH_HIJACK] = {"dylib_hijack_opportunity", "a library the executable loads through @rpath, @executable_path or @loader_path is not in the bundle: one planted there would be loaded", 40},
 };
 
 const char *cs_mc_issue_name(cs_mc_issue i)
@@ -632,6 +633,84 @@ static void check_sealed_file(verifier *v, const char *rel, plist_t val, const c
     free(d);
 }
 
+/* "@executable_path/../Frameworks" + "/" + "libx.dylib", the executable in
+ * Contents/MacOS/: the path relative to Contents/ ("Frameworks/libx.dylib")
+ * into out, or 0 when it is outside the bundle or not bundle-relative. */
+static int bundle_path(const char *dir, const char *file, char *out, size_t n)
+{
+    static const char *const prefixes[] = {"@executable_path", "@loader_path"};
+    const char *rest = NULL;
+    for (size_t i = 0; i < 2 && !rest; i++)
+        if (strncmp(dir, prefixes[i], strlen(prefixes[i])) == 0)
+            rest = dir + strlen(prefixes[i]);
+    if (!rest || (*rest && *rest != '/'))
+        return 0;
+    char joined[1024];
+    if ((size_t)snprintf(joined, sizeof joined, "MacOS%s/%s", rest, file) >= sizeof joined)
+        return 0;
+    /* fold "." and ".." against Contents/ */
+    size_t len = 0;
+    out[0] = '\0';
+    for (char *save = NULL, *c = strtok_r(joined, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (strcmp(c, ".") == 0)
+            continue;
+        if (strcmp(c, "..") == 0) {
+            if (len == 0)
+                return 0; /* above Contents/ */
+            char *s = strrchr(out, '/');
+            len = s ? (size_t)(s - out) : 0;
+            out[len] = '\0';
+            continue;
+        }
+        int k = snprintf(out + len, n - len, "%s%s", len ? "/" : "", c);
+        if (k < 0 || (size_t)k >= n - len)
+            return 0;
+        len += (size_t)k;
+    }
+    return len > 0;
+}
+
+/* Libraries loaded relative to the executable must be in the bundle. */
+static void check_rpaths(verifier *v, int si, const unsigned char *s, uint64_t size)
+{
+    cs_macho m;
+    const char *why;
+    if (!v->bundle->exists || cs_macho_parse(s, (size_t)size, &m, &why) != 0)
+        return;
+    for (size_t i = 0; i < m.n_libs; i++) {
+        char name[512], rel[1024], places[512] = "";
+        snprintf(name, sizeof name, "%.*s", (int)m.libs[i].name.len, m.libs[i].name.p);
+        int found = 0, inside = 0;
+        if (strncmp(name, "@rpath/", 7) == 0) {
+            for (size_t r = 0; r < m.n_rpaths && !found; r++) {
+                char dir[512];
+                snprintf(dir, sizeof dir, "%.*s", (int)m.rpaths[r].len, m.rpaths[r].p);
+                if (!bundle_path(dir, name + 7, rel, sizeof rel))
+                    continue; /* an absolute run path: outside the bundle, not ours to check */
+                inside = 1;
+                found = v->bundle->exists(v->bundle->ud, rel);
+                size_t pl = strlen(places);
+                snprintf(places + pl, sizeof places - pl, "%s%.400s", pl ? ", " : "", rel);
+            }
+        } else if (name[0] == '@') {
+            char *slash = strchr(name, '/');
+            if (slash) {
+                *slash = '\0';
+                if (bundle_path(name, slash + 1, rel, sizeof rel)) {
+                    inside = 1;
+                    found = v->bundle->exists(v->bundle->ud, rel);
+                    snprintf(places, sizeof places, "%.400s", rel);
+                }
+                *slash = '/';
+            }
+        }
+        if (inside && !found)
+            add_finding(v, si, CS_MC_RPATH_HIJACK, "%s%s, looked for in the bundle at %s", name,
+                        m.libs[i].kind == CS_MACHO_WEAK ? " (weak: a missing one is not an error to dyld)" : "",
+                        places);
+    }
+}
+
 /* The bundle's CodeResources: every sealed file read and compared. */
 static void check_resources(verifier *v)
 {
@@ -706,6 +785,8 @@ cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, cons
     for (int i = 0; i < n; i++) {
         r->slices[i].offset = fat[i].offset;
         verify_slice(&v, i, data + fat[i].offset, fat[i].size, &r->slices[i]);
+        if (v.bundle)
+            check_rpaths(&v, i, data + fat[i].offset, fat[i].size);
     }
     if (v.bundle) {
         r->bundle = 1;

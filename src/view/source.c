@@ -656,6 +656,16 @@ static unsigned char *read_bundle_file(void *ud, const char *relpath, size_t max
     return buf;
 }
 
+static int bundle_file_exists(void *ud, const char *relpath)
+{
+    char p[4200];
+    if ((size_t)snprintf(p, sizeof p, "../%s", relpath) >= sizeof p)
+        return 0;
+    cs_source *s = cs_source_open_related(ud, p, NULL);
+    cs_source_unref(s);
+    return s != NULL;
+}
+
 int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b)
 {
     const char *m = NULL;
@@ -664,6 +674,7 @@ int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b)
     if (!m || m[16] == '\0' || strchr(m + 16, '/'))
         return 0;
     b->read = read_bundle_file;
+    b->exists = bundle_file_exists;
     b->ud = src;
     return 1;
 }

@@ -116,6 +116,26 @@ cp -a bundles/good linked && mkdir -p outside && cp -a linked/Fixture.app/Conten
     rm -rf linked/Fixture.app/Contents/Resources && ln -s ../../../outside linked/Fixture.app/Contents/Resources
 check "a Resources symlink out of the bundle is not followed (the sealed files are missing)" \
     has "$(bundle_rules linked)" "resource_missing=Resources/"
+# dylib hijacking: an executable loading @rpath/libhelper.dylib (run path
+# @executable_path/../Frameworks) and, weakly, @executable_path/../PlugIns/libplug.dylib;
+# in a bundle without them each is a finding, with them none
+mkdir -p rp && (cd rp &&
+    printf 'int helper(void) { return 1; }\n' > h.c && printf 'int plug(void) { return 2; }\n' > p.c &&
+    printf 'extern int helper(void); extern int plug(void) __attribute__((weak_import));\nint run(void) { return helper() + (plug ? plug() : 0); }\n' > m.c &&
+    for f in h p m; do clang -target x86_64-apple-macos11 -c $f.c -o $f.o; done &&
+    ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -dylib h.o -o libhelper.dylib -install_name @rpath/libhelper.dylib &&
+    ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -dylib p.o -o libplug.dylib -install_name @executable_path/../PlugIns/libplug.dylib &&
+    ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -dylib m.o libhelper.dylib -weak_library libplug.dylib \
+        -rpath @executable_path/../Frameworks -undefined dynamic_lookup -o App &&
+    for b in Missing Complete; do
+        mkdir -p $b.app/Contents/MacOS $b.app/Contents/Frameworks $b.app/Contents/PlugIns && cp App $b.app/Contents/MacOS/App
+    done && cp libhelper.dylib Complete.app/Contents/Frameworks/ && cp libplug.dylib Complete.app/Contents/PlugIns/)
+"$CS" scan --json -q --no-default-packs --pack tpack rp/Missing.app rp/Complete.app > rp.jsonl
+check "dylib hijack: @rpath library in no run path of the bundle" jq_true rp.jsonl \
+    'any(.[]; .path == "rp/Missing.app/Contents/MacOS/App" and any(.reasons[]; .rule == "dylib_hijack_opportunity" and (.description | contains("@rpath/libhelper.dylib") and contains("Frameworks/libhelper.dylib"))))'
+check "dylib hijack: a weak @executable_path library missing" jq_true rp.jsonl \
+    'any(.[]; .path == "rp/Missing.app/Contents/MacOS/App" and any(.reasons[]; .rule == "dylib_hijack_opportunity" and (.description | contains("weak") and contains("PlugIns/libplug.dylib"))))'
+check "dylib hijack: none when the libraries are in the bundle" jq_true rp.jsonl '[.[] | select(.path == "rp/Complete.app/Contents/MacOS/App")] | length == 0'
 # inventory: a bundle's main executable with its product, signature and signer
 "$CS" inventory --json --no-default-packs --pack tpack bundles/good > inv.json 2>/dev/null
 check "inventory: the bundle's product with its code signature and signer" jq_true inv.json \
