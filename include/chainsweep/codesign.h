@@ -44,6 +44,7 @@ typedef enum cs_mc_issue {
     CS_MC_RESOURCE_MISSING,         /* a file the bundle's CodeResources seals is gone */
     CS_MC_NESTED_CODE,              /* nested code is not the sealed one (re-signed, replaced, unsigned) */
     CS_MC_RPATH_HIJACK,             /* a library loaded through @rpath/@executable_path is in none of its bundle places */
+    CS_MC_RESOURCE_ADDED,           /* a file in a signed bundle that its CodeResources neither seals nor omits */
     CS_MC__COUNT
 } cs_mc_issue;
 
@@ -165,6 +166,19 @@ void cs_mc_report_free(cs_mc_report *r);
  * of <dir>/Contents/Info.plist> into out. CS_ERR_ARG when dir is not a
  * bundle (no Contents/Info.plist, or no executable named). */
 cs_status cs_bundle_main_executable(const char *dir, char *out, size_t n, cs_error *err);
+
+/* A signed bundle's seal as a set: which paths (relative to Contents/) its
+ * CodeResources lists (files2, else files; a nested bundle's entry covers
+ * what is inside it) or omits (rules2, else rules: "omit" patterns; the
+ * signature, Info.plist, PkgInfo and the main executable are sealed by the
+ * CodeDirectory). For finding files added after signing. */
+typedef struct cs_mc_seal cs_mc_seal;
+/* From the CodeResources plist (XML) and the main executable's name; NULL
+ * when it is not a property list with files. */
+cs_mc_seal *cs_mc_seal_new(const unsigned char *code_resources, size_t len, const char *main_exe);
+/* Is the file at relpath (relative to Contents/) sealed or omitted? */
+int cs_mc_seal_covers(const cs_mc_seal *s, const char *relpath);
+void cs_mc_seal_free(cs_mc_seal *s);
 
 #ifdef __cplusplus
 }

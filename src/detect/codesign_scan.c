@@ -45,10 +45,98 @@ static int mc_loaded(const void *st)
     return 0;
 }
 
+/* Per worker: the seal of the last signed bundle seen (files of one bundle
+ * mostly come one after another). */
+typedef struct mc_thread {
+    char root[4096];          /* display path up to ".app", "" when none cached */
+    cs_mc_seal *seal;         /* NULL: that bundle has no readable CodeResources */
+} mc_thread;
+
+static void *mc_thread_init(void *st, cs_error *err)
+{
+    (void)st;
+    mc_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    return t;
+}
+
+static void mc_thread_fini(void *st, void *ts)
+{
+    (void)st;
+    mc_thread *t = ts;
+    cs_mc_seal_free(t->seal);
+    free(t);
+}
+
+static unsigned char *read_related(cs_source *src, const char *rel, size_t max, size_t *len)
+{
+    cs_source *s = cs_source_open_related(src, rel, NULL);
+    unsigned char *b = s && s->meta.size > 0 ? cs_source_read_all(s, max, len, NULL) : NULL;
+    cs_source_unref(s);
+    return b;
+}
+
+/* A file inside <X>.app/Contents/ (in the same container level): is it sealed
+ * or omitted by the bundle's CodeResources? A signed bundle's file that is
+ * neither was added after signing (a planted library, a swapped script). */
+static void check_added(mc_thread *t, cs_file *f, cs_findings *out)
+{
+    const char *level = f->path, *sep;
+    while ((sep = strstr(level, "!/")) != NULL)
+        level = sep + 2;
+    const char *c = NULL;
+    for (const char *q = strstr(level, ".app/Contents/"); q; q = strstr(q + 1, ".app/Contents/"))
+        c = q;
+    if (!c || !f->src)
+        return;
+    const char *rel = c + 14;
+    size_t root_len = (size_t)(c + 4 - f->path);
+    if (!*rel || root_len >= sizeof t->root)
+        return;
+    if (strlen(t->root) != root_len || strncmp(t->root, f->path, root_len) != 0) {
+        cs_mc_seal_free(t->seal);
+        t->seal = NULL;
+        memcpy(t->root, f->path, root_len);
+        t->root[root_len] = '\0';
+        /* the bundle's files relative to this file's directory */
+        cs_buf up = {0};
+        for (const char *p = rel; (p = strchr(p, '/')) != NULL; p++)
+            cs_buf_puts(&up, "../");
+        cs_buf p = {0};
+        cs_buf_printf(&p, "%s_CodeSignature/CodeResources", up.data ? up.data : "");
+        size_t len = 0, plen = 0;
+        unsigned char *cr = read_related(f->src, p.data, 64u << 20, &len);
+        cs_buf_free(&p);
+        if (cr) {
+            cs_buf_printf(&p, "%sInfo.plist", up.data ? up.data : "");
+            unsigned char *pl = read_related(f->src, p.data, 1u << 20, &plen);
+            cs_buf_free(&p);
+            cs_arena a = {0};
+            cs_product prod;
+            const char *exe = NULL, *why;
+            if (pl)
+                cs_info_plist_parse(pl, plen, &a, &prod, &exe, &why);
+            t->seal = cs_mc_seal_new(cr, len, exe);
+            cs_arena_free(&a);
+            free(pl);
+            free(cr);
+        }
+        cs_buf_free(&up);
+    }
+    if (!t->seal || cs_mc_seal_covers(t->seal, rel))
+        return;
+    cs_buf b = {0};
+    cs_buf_printf(&b, "%s: Contents/%s in %s", cs_mc_issue_description(CS_MC_RESOURCE_ADDED), rel, t->root);
+    cs_findings_add(out, "codesign", cs_mc_issue_name(CS_MC_RESOURCE_ADDED), cs_arena_strdup(out->arena, b.data),
+                    cs_mc_issue_score(CS_MC_RESOURCE_ADDED));
+    cs_buf_free(&b);
+}
+
 static cs_status mc_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
 {
-    (void)ts;
     const mc_state *s = st;
+    check_added(ts, f, out);
     if (!f->data || strcmp(f->filetype, "MACH-O") != 0)
         return CS_OK;
     if (cs_macho_is_fat(f->data, f->size) && s->unpacking) {
@@ -89,6 +177,8 @@ const cs_detector_ops cs_codesign_detector = {
     .prepare = mc_prepare,
     .active = mc_active,
     .loaded = mc_loaded,
+    .thread_init = mc_thread_init,
+    .thread_fini = mc_thread_fini,
     .scan = mc_scan,
 };
 

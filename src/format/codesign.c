@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <plist/plist.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ static const struct {
     [CS_MC_RESOURCE_CHANGED] = {"resource_changed", "a file the bundle's CodeResources seals was changed after signing", 80},
     [CS_MC_RESOURCE_MISSING] = {"resource_missing", "a file the bundle's CodeResources seals is missing", 60},
     [CS_MC_NESTED_CODE] = {"nested_code_changed", "nested code is not the code the bundle sealed: re-signed, replaced or unsigned (a sideloading shape)", 80},
+    [CS_MC_RESOURCE_ADDED] = {"resource_added", "a file in a signed bundle that its CodeResources neither seals nor omits: added after signing", 70},
     [CS_MC_RPATH_HIJACK] = {"dylib_hijack_opportunity", "a library the executable loads through @rpath, @executable_path or @loader_path is not in the bundle: one planted there would be loaded", 40},
 };
 
@@ -846,4 +848,116 @@ void cs_mc_report_free(cs_mc_report *r)
     free(r->slices);
     free(r->findings);
     free(r);
+}
+
+/* ---- a bundle's seal as a set ---- */
+
+#define SEAL_MAX_RULES 64
+
+struct cs_mc_seal {
+    char **paths;             /* sorted */
+    size_t n;
+    regex_t omit[SEAL_MAX_RULES];
+    size_t n_omit;
+    char main_exe[256];
+};
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+cs_mc_seal *cs_mc_seal_new(const unsigned char *xml, size_t len, const char *main_exe)
+{
+    plist_t root = NULL;
+    if (len > (64u << 20))
+        return NULL;
+    plist_from_xml((const char *)xml, (uint32_t)len, &root);
+    plist_t files = root && plist_get_node_type(root) == PLIST_DICT ? plist_dict_get_item(root, "files2") : NULL;
+    if (!files && root && plist_get_node_type(root) == PLIST_DICT)
+        files = plist_dict_get_item(root, "files");
+    if (!files || plist_get_node_type(files) != PLIST_DICT) {
+        plist_free(root);
+        return NULL;
+    }
+    cs_mc_seal *s = calloc(1, sizeof *s);
+    if (!s) {
+        plist_free(root);
+        return NULL;
+    }
+    snprintf(s->main_exe, sizeof s->main_exe, "%s", main_exe ? main_exe : "");
+    size_t cap = 0;
+    plist_dict_iter it = NULL;
+    plist_dict_new_iter(files, &it);
+    char *key = NULL;
+    plist_t val = NULL;
+    for (size_t k = 0; it && k < BUNDLE_MAX_SEALED; k++) {
+        plist_dict_next_item(files, it, &key, &val);
+        if (!key)
+            break;
+        cs_grow((void **)&s->paths, &cap, s->n + 1, sizeof *s->paths);
+        s->paths[s->n++] = key; /* taken over */
+        key = NULL;
+    }
+    free(it);
+    if (s->n)
+        qsort(s->paths, s->n, sizeof *s->paths, by_str);
+    plist_t rules = plist_dict_get_item(root, "rules2");
+    if (!rules)
+        rules = plist_dict_get_item(root, "rules");
+    if (rules && plist_get_node_type(rules) == PLIST_DICT) {
+        it = NULL;
+        plist_dict_new_iter(rules, &it);
+        for (size_t k = 0; it && k < 4096 && s->n_omit < SEAL_MAX_RULES; k++) {
+            plist_dict_next_item(rules, it, &key, &val);
+            if (!key)
+                break;
+            uint8_t omit = 0;
+            plist_t o = val && plist_get_node_type(val) == PLIST_DICT ? plist_dict_get_item(val, "omit") : NULL;
+            if (o && plist_get_node_type(o) == PLIST_BOOLEAN)
+                plist_get_bool_val(o, &omit);
+            if (omit && regcomp(&s->omit[s->n_omit], key, REG_EXTENDED | REG_NOSUB) == 0)
+                s->n_omit++;
+            free(key);
+            key = NULL;
+        }
+        free(it);
+    }
+    plist_free(root);
+    return s;
+}
+
+int cs_mc_seal_covers(const cs_mc_seal *s, const char *rel)
+{
+    /* what the CodeDirectory seals itself */
+    if (strncmp(rel, "_CodeSignature/", 15) == 0 || strcmp(rel, "Info.plist") == 0 || strcmp(rel, "PkgInfo") == 0 ||
+        (strncmp(rel, "MacOS/", 6) == 0 && strcmp(rel + 6, s->main_exe) == 0))
+        return 1;
+    if (s->n && bsearch(&rel, s->paths, s->n, sizeof *s->paths, by_str))
+        return 1;
+    /* inside a nested bundle that is sealed as a whole: "Frameworks/X.framework" */
+    char prefix[4096];
+    snprintf(prefix, sizeof prefix, "%s", rel);
+    for (char *slash = strrchr(prefix, '/'); slash; slash = strrchr(prefix, '/')) {
+        *slash = '\0';
+        const char *p = prefix;
+        if (s->n && bsearch(&p, s->paths, s->n, sizeof *s->paths, by_str))
+            return 1;
+    }
+    for (size_t i = 0; i < s->n_omit; i++)
+        if (regexec(&s->omit[i], rel, 0, NULL, 0) == 0)
+            return 1;
+    return 0;
+}
+
+void cs_mc_seal_free(cs_mc_seal *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->paths[i]);
+    free(s->paths);
+    for (size_t i = 0; i < s->n_omit; i++)
+        regfree(&s->omit[i]);
+    free(s);
 }

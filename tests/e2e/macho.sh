@@ -107,6 +107,12 @@ check "bundle: a nested library replaced by an unsigned one" has "$(bundle_rules
 check "bundle: the main executable patched" has "$(bundle_rules bundles/main-flipped)" "page_hash_mismatch="
 check "bundle in a ZIP: intact" [ -z "$(bundle_rules Fixture-good.zip)" ]
 check "bundle in a ZIP: the changed resource found through the ZIP" [ "$(bundle_rules Fixture-changed-resource.zip)" = "resource_changed=Resources/data.txt " ]
+# a file added to a signed bundle: the finding is on the added file; nothing
+# on the intact bundle's files (sealed, omitted, nested code, the signature)
+"$CS" scan --json -q --no-default-packs --pack tpack bundles/good bundles/added-file Fixture-good.zip > added.jsonl
+check "added file: resource_added on it" jq_true added.jsonl \
+    'any(.[]; .path == "bundles/added-file/Fixture.app/Contents/Resources/extra.txt" and any(.reasons[]; .rule == "resource_added"))'
+check "added file: nothing else in the bundles is unsealed" jq_true added.jsonl '[.[] | select(.type == "finding") | .reasons[] | select(.rule == "resource_added")] | length == 1'
 # verify on bundle directories (the main executable from Info.plist), and a
 # bundle whose Resources is a symbolic link out of it: never followed
 "$CS" verify --json --trust pki/root.pem bundles/good/Fixture.app bundles/changed-resource/Fixture.app > vb.jsonl; rc_vb=$?
