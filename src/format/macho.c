@@ -201,6 +201,27 @@ static int segment(cs_macho *m, const unsigned char *c, uint32_t size, int is64,
     }
     if (strcmp(s->name, "__LINKEDIT") == 0)
         m->linkedit_end = s->fileoff + s->filesize;
+    /* its section headers follow it inside the command */
+    size_t hdr = is64 ? 72 : 56, entry = is64 ? 80 : 68;
+    uint32_t nsects = rd32(m, c + (is64 ? 64 : 48));
+    if ((uint64_t)nsects * entry > size - hdr) {
+        *why = "Mach-O: a segment's sections run past its command";
+        return -1;
+    }
+    for (uint32_t i = 0; i < nsects; i++) {
+        m->sections_total++;
+        if (m->n_sections == CS_MACHO_MAX_SECTIONS)
+            continue;
+        const unsigned char *e = c + hdr + (size_t)i * entry;
+        cs_macho_section *x = &m->sections[m->n_sections++];
+        memcpy(x->name, e, 16);
+        x->name[16] = '\0';
+        memcpy(x->segment, e + 16, 16);
+        x->segment[16] = '\0';
+        x->addr = is64 ? rd64(m, e + 32) : rd32(m, e + 32);
+        x->size = is64 ? rd64(m, e + 40) : rd32(m, e + 36);
+        x->offset = rd32(m, e + (is64 ? 48 : 40));
+    }
     return 0;
 }
 

@@ -38,6 +38,7 @@ void cs_macho_arch_name(int32_t cputype, int32_t cpusubtype, char *out, size_t n
 /* ---- thin files ---- */
 
 #define CS_MACHO_MAX_SEGMENTS 32
+#define CS_MACHO_MAX_SECTIONS 128
 #define CS_MACHO_MAX_LIBS 256   /* linked libraries kept; more are counted */
 #define CS_MACHO_MAX_RPATHS 32
 
@@ -53,6 +54,12 @@ typedef struct cs_macho_segment {
     uint64_t vmaddr, vmsize, fileoff, filesize;
 } cs_macho_segment;
 
+typedef struct cs_macho_section {
+    char name[17], segment[17];
+    uint64_t addr, size;
+    uint32_t offset;          /* in the file; 0 for zero-fill sections */
+} cs_macho_section;
+
 typedef struct cs_macho {
     const unsigned char *data;
     size_t size;
@@ -62,6 +69,9 @@ typedef struct cs_macho {
     char arch[24];
     size_t n_segments;
     cs_macho_segment segments[CS_MACHO_MAX_SEGMENTS];
+    size_t n_sections;        /* kept; sections_total counts them all */
+    uint32_t sections_total;
+    cs_macho_section sections[CS_MACHO_MAX_SECTIONS];
     int has_signature;        /* LC_CODE_SIGNATURE */
     uint32_t sig_offset, sig_size;
     size_t n_libs, libs_total;
