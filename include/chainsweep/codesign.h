@@ -138,8 +138,10 @@ typedef struct cs_mc_report {
  * only on allocation errors; damage is in the report. */
 cs_status cs_codesign_verify(const unsigned char *data, size_t size, const cs_trust *trust, time_t now,
                              cs_mc_report **out, cs_error *err);
-/* A bundle around the Mach-O (its main executable, <X>.app/Contents/MacOS/):
- * read returns a file of the bundle by its path relative to Contents/
+/* A bundle around the Mach-O (its main executable: <X>.app/Contents/MacOS/
+ * <name>, or a framework's <X>.framework/Versions/<v>/<X>): read returns a
+ * file of the bundle by its path relative to the bundle's root (Contents/,
+ * or Versions/<v>/ for a framework)
  * (malloc'd, at most max bytes; NULL when absent or larger), so that the
  * Info.plist (-1) and CodeResources (-3) special slots are checked and
  * every file CodeResources seals (files2, else files) is compared: SHA-256
@@ -152,6 +154,10 @@ typedef struct cs_mc_bundle {
     unsigned char *(*read)(void *ud, const char *relpath, size_t max, size_t *len);
     int (*exists)(void *ud, const char *relpath);  /* a file of the bundle is there (optional) */
     void *ud;
+    const char *info_plist;       /* its Info.plist from the root: NULL "Info.plist" (an app),
+                                     "Resources/Info.plist" (a framework) */
+    const char *exe_dir;          /* the executable's directory from the root: NULL "MacOS" (an
+                                     app), "" (a framework), for @executable_path */
 } cs_mc_bundle;
 cs_status cs_codesign_verify_bundle(const unsigned char *data, size_t size, const cs_mc_bundle *bundle,
                                     const cs_trust *trust, time_t now, cs_mc_report **out, cs_error *err);
@@ -173,9 +179,12 @@ cs_status cs_bundle_main_executable(const char *dir, char *out, size_t n, cs_err
  * signature, Info.plist, PkgInfo and the main executable are sealed by the
  * CodeDirectory). For finding files added after signing. */
 typedef struct cs_mc_seal cs_mc_seal;
-/* From the CodeResources plist (XML) and the main executable's name; NULL
- * when it is not a property list with files. */
-cs_mc_seal *cs_mc_seal_new(const unsigned char *code_resources, size_t len, const char *main_exe);
+/* From the CodeResources plist (XML), the main executable's and the
+ * Info.plist's paths from the bundle's root ("MacOS/App" and "Info.plist"
+ * for an app; "X" and "Resources/Info.plist" for a framework); NULL when it
+ * is not a property list with files. */
+cs_mc_seal *cs_mc_seal_new(const unsigned char *code_resources, size_t len, const char *main_exe,
+                           const char *info_plist);
 /* Is the file at relpath (relative to Contents/) sealed or omitted? */
 int cs_mc_seal_covers(const cs_mc_seal *s, const char *relpath);
 void cs_mc_seal_free(cs_mc_seal *s);

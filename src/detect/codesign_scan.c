@@ -77,22 +77,46 @@ static unsigned char *read_related(cs_source *src, const char *rel, size_t max, 
     return b;
 }
 
-/* A file inside <X>.app/Contents/ (in the same container level): is it sealed
- * or omitted by the bundle's CodeResources? A signed bundle's file that is
- * neither was added after signing (a planted library, a swapped script). */
-static void check_added(mc_thread *t, cs_file *f, cs_findings *out)
+/* The signed bundle a file sits in (in its container level): the root its
+ * seal is relative to (<X>.app/Contents/ or <X>.framework/Versions/<v>/),
+ * the file's path from there, and for a framework its binary's name. */
+static int bundle_root(const char *path, size_t *root_len, const char **rel, char *fw_name, size_t fw_n)
 {
-    const char *level = f->path, *sep;
+    const char *level = path, *sep;
     while ((sep = strstr(level, "!/")) != NULL)
         level = sep + 2;
-    const char *c = NULL;
+    const char *app = NULL, *fw = NULL;
     for (const char *q = strstr(level, ".app/Contents/"); q; q = strstr(q + 1, ".app/Contents/"))
-        c = q;
-    if (!c || !f->src)
-        return;
-    const char *rel = c + 14;
-    size_t root_len = (size_t)(c + 4 - f->path);
-    if (!*rel || root_len >= sizeof t->root)
+        app = q + 14;
+    for (const char *q = strstr(level, ".framework/Versions/"); q; q = strstr(q + 1, ".framework/Versions/")) {
+        const char *v = q + 20, *slash = strchr(v, '/');
+        if (slash && slash > v) {
+            fw = slash + 1;
+            const char *name = q;
+            while (name > level && name[-1] != '/')
+                name--;
+            snprintf(fw_name, fw_n, "%.*s", (int)(q - name), name);
+        }
+    }
+    const char *r = fw && (!app || fw > app) ? fw : app;
+    if (!r || !*r)
+        return 0;
+    if (r == app)
+        *fw_name = '\0';
+    *root_len = (size_t)(r - path);
+    *rel = r;
+    return 1;
+}
+
+/* Is the file sealed or omitted by its signed bundle's CodeResources? One
+ * that is neither was added after signing (a planted library, a swapped
+ * script): the finding is on the file itself. */
+static void check_added(mc_thread *t, cs_file *f, cs_findings *out)
+{
+    size_t root_len;
+    const char *rel;
+    char fw_name[256];
+    if (!f->src || !bundle_root(f->path, &root_len, &rel, fw_name, sizeof fw_name) || root_len >= sizeof t->root)
         return;
     if (strlen(t->root) != root_len || strncmp(t->root, f->path, root_len) != 0) {
         cs_mc_seal_free(t->seal);
@@ -108,7 +132,9 @@ static void check_added(mc_thread *t, cs_file *f, cs_findings *out)
         size_t len = 0, plen = 0;
         unsigned char *cr = read_related(f->src, p.data, 64u << 20, &len);
         cs_buf_free(&p);
-        if (cr) {
+        if (cr && *fw_name) {
+            t->seal = cs_mc_seal_new(cr, len, fw_name, "Resources/Info.plist");
+        } else if (cr) { /* an app: its Info.plist names the main executable */
             cs_buf_printf(&p, "%sInfo.plist", up.data ? up.data : "");
             unsigned char *pl = read_related(f->src, p.data, 1u << 20, &plen);
             cs_buf_free(&p);
@@ -117,17 +143,22 @@ static void check_added(mc_thread *t, cs_file *f, cs_findings *out)
             const char *exe = NULL, *why;
             if (pl)
                 cs_info_plist_parse(pl, plen, &a, &prod, &exe, &why);
-            t->seal = cs_mc_seal_new(cr, len, exe);
+            cs_buf main = {0};
+            if (exe)
+                cs_buf_printf(&main, "MacOS/%s", exe);
+            t->seal = cs_mc_seal_new(cr, len, main.data, "Info.plist");
+            cs_buf_free(&main);
             cs_arena_free(&a);
             free(pl);
-            free(cr);
         }
+        free(cr);
         cs_buf_free(&up);
     }
     if (!t->seal || cs_mc_seal_covers(t->seal, rel))
         return;
     cs_buf b = {0};
-    cs_buf_printf(&b, "%s: Contents/%s in %s", cs_mc_issue_description(CS_MC_RESOURCE_ADDED), rel, t->root);
+    cs_buf_printf(&b, "%s: %s in %.*s", cs_mc_issue_description(CS_MC_RESOURCE_ADDED), rel,
+                  (int)(root_len ? root_len - 1 : 0), t->root);
     cs_findings_add(out, "codesign", cs_mc_issue_name(CS_MC_RESOURCE_ADDED), cs_arena_strdup(out->arena, b.data),
                     cs_mc_issue_score(CS_MC_RESOURCE_ADDED));
     cs_buf_free(&b);
@@ -197,7 +228,8 @@ static cs_status verify_mapped(cs_source *src, const unsigned char *d, size_t n,
 {
     verify_args_path *ap = ud;
     cs_mc_bundle b;
-    int in_bundle = cs_source_bundle(src, ap->path, &b);
+    cs_bundle_ref ref;
+    int in_bundle = cs_source_bundle(src, ap->path, &b, &ref);
     return cs_codesign_verify_bundle(d, n, in_bundle ? &b : NULL, ap->a.trust, ap->a.now, ap->a.out, err);
 }
 

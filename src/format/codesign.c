@@ -133,7 +133,8 @@ static void read_sealed(verifier *v)
     if (v->read_sealed || !v->bundle)
         return;
     v->read_sealed = 1;
-    v->info_plist = v->bundle->read(v->bundle->ud, "Info.plist", 1u << 20, &v->info_plist_len);
+    v->info_plist = v->bundle->read(v->bundle->ud, v->bundle->info_plist ? v->bundle->info_plist : "Info.plist",
+                                    1u << 20, &v->info_plist_len);
     v->code_resources = v->bundle->read(v->bundle->ud, "_CodeSignature/CodeResources", 64u << 20, &v->code_resources_len);
 }
 
@@ -636,9 +637,10 @@ static void check_sealed_file(verifier *v, const char *rel, plist_t val, const c
 }
 
 /* "@executable_path/../Frameworks" + "/" + "libx.dylib", the executable in
- * Contents/MacOS/: the path relative to Contents/ ("Frameworks/libx.dylib")
- * into out, or 0 when it is outside the bundle or not bundle-relative. */
-static int bundle_path(const char *dir, const char *file, char *out, size_t n)
+ * exe_dir of the bundle (MacOS of Contents/): the path from the root
+ * ("Frameworks/libx.dylib") into out, or 0 when it is outside the bundle or
+ * not bundle-relative. */
+static int bundle_path(const char *exe_dir, const char *dir, const char *file, char *out, size_t n)
 {
     static const char *const prefixes[] = {"@executable_path", "@loader_path"};
     const char *rest = NULL;
@@ -648,9 +650,9 @@ static int bundle_path(const char *dir, const char *file, char *out, size_t n)
     if (!rest || (*rest && *rest != '/'))
         return 0;
     char joined[1024];
-    if ((size_t)snprintf(joined, sizeof joined, "MacOS%s/%s", rest, file) >= sizeof joined)
+    if ((size_t)snprintf(joined, sizeof joined, "%s%s/%s", exe_dir, rest, file) >= sizeof joined)
         return 0;
-    /* fold "." and ".." against Contents/ */
+    /* fold "." and ".." against the root; a leading "/" of an empty exe_dir goes */
     size_t len = 0;
     out[0] = '\0';
     for (char *save = NULL, *c = strtok_r(joined, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
@@ -679,6 +681,7 @@ static void check_rpaths(verifier *v, int si, const unsigned char *s, uint64_t s
     const char *why;
     if (!v->bundle->exists || cs_macho_parse(s, (size_t)size, &m, &why) != 0)
         return;
+    const char *exe_dir = v->bundle->exe_dir ? v->bundle->exe_dir : "MacOS";
     for (size_t i = 0; i < m.n_libs; i++) {
         char name[512], rel[1024], places[512] = "";
         snprintf(name, sizeof name, "%.*s", (int)m.libs[i].name.len, m.libs[i].name.p);
@@ -687,7 +690,7 @@ static void check_rpaths(verifier *v, int si, const unsigned char *s, uint64_t s
             for (size_t r = 0; r < m.n_rpaths && !found; r++) {
                 char dir[512];
                 snprintf(dir, sizeof dir, "%.*s", (int)m.rpaths[r].len, m.rpaths[r].p);
-                if (!bundle_path(dir, name + 7, rel, sizeof rel))
+                if (!bundle_path(exe_dir, dir, name + 7, rel, sizeof rel))
                     continue; /* an absolute run path: outside the bundle, not ours to check */
                 inside = 1;
                 found = v->bundle->exists(v->bundle->ud, rel);
@@ -698,7 +701,7 @@ static void check_rpaths(verifier *v, int si, const unsigned char *s, uint64_t s
             char *slash = strchr(name, '/');
             if (slash) {
                 *slash = '\0';
-                if (bundle_path(name, slash + 1, rel, sizeof rel)) {
+                if (bundle_path(exe_dir, name, slash + 1, rel, sizeof rel)) {
                     inside = 1;
                     found = v->bundle->exists(v->bundle->ud, rel);
                     snprintf(places, sizeof places, "%.400s", rel);
@@ -859,7 +862,7 @@ struct cs_mc_seal {
     size_t n;
     regex_t omit[SEAL_MAX_RULES];
     size_t n_omit;
-    char main_exe[256];
+    char main_exe[256], info_plist[64];
 };
 
 static int by_str(const void *a, const void *b)
@@ -867,7 +870,7 @@ static int by_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-cs_mc_seal *cs_mc_seal_new(const unsigned char *xml, size_t len, const char *main_exe)
+cs_mc_seal *cs_mc_seal_new(const unsigned char *xml, size_t len, const char *main_exe, const char *info_plist)
 {
     plist_t root = NULL;
     if (len > (64u << 20))
@@ -886,6 +889,7 @@ cs_mc_seal *cs_mc_seal_new(const unsigned char *xml, size_t len, const char *mai
         return NULL;
     }
     snprintf(s->main_exe, sizeof s->main_exe, "%s", main_exe ? main_exe : "");
+    snprintf(s->info_plist, sizeof s->info_plist, "%s", info_plist ? info_plist : "Info.plist");
     size_t cap = 0;
     plist_dict_iter it = NULL;
     plist_dict_new_iter(files, &it);
@@ -930,8 +934,8 @@ cs_mc_seal *cs_mc_seal_new(const unsigned char *xml, size_t len, const char *mai
 int cs_mc_seal_covers(const cs_mc_seal *s, const char *rel)
 {
     /* what the CodeDirectory seals itself */
-    if (strncmp(rel, "_CodeSignature/", 15) == 0 || strcmp(rel, "Info.plist") == 0 || strcmp(rel, "PkgInfo") == 0 ||
-        (strncmp(rel, "MacOS/", 6) == 0 && strcmp(rel + 6, s->main_exe) == 0))
+    if (strncmp(rel, "_CodeSignature/", 15) == 0 || strcmp(rel, s->info_plist) == 0 || strcmp(rel, "PkgInfo") == 0 ||
+        (*s->main_exe && strcmp(rel, s->main_exe) == 0))
         return 1;
     if (s->n && bsearch(&rel, s->paths, s->n, sizeof *s->paths, by_str))
         return 1;

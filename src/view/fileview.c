@@ -131,7 +131,8 @@ const cs_mc_report *cs_file_codesign(cs_file *f, cs_error *err)
         f->mc_state = -1;
         if (f->data && strcmp(f->filetype, "MACH-O") == 0) {
             cs_mc_bundle b;
-            int in_bundle = cs_source_bundle(f->src, f->path, &b);
+            cs_bundle_ref ref;
+            int in_bundle = cs_source_bundle(f->src, f->path, &b, &ref);
             if (cs_codesign_verify_bundle(f->data, f->size, in_bundle ? &b : NULL, f->trust, 0, &f->mc, err) !=
                 CS_OK) {
                 cs_mc_report_free(f->mc);

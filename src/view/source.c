@@ -640,10 +640,11 @@ cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_err
  * one. */
 static unsigned char *read_bundle_file(void *ud, const char *relpath, size_t max, size_t *len)
 {
+    const cs_bundle_ref *ref = ud;
     char p[4200];
-    if ((size_t)snprintf(p, sizeof p, "../%s", relpath) >= sizeof p)
+    if ((size_t)snprintf(p, sizeof p, "%s%s", ref->up, relpath) >= sizeof p)
         return NULL;
-    cs_source *s = cs_source_open_related(ud, p, NULL);
+    cs_source *s = cs_source_open_related(ref->src, p, NULL);
     if (!s)
         return NULL;
     unsigned char *buf = NULL;
@@ -658,23 +659,54 @@ static unsigned char *read_bundle_file(void *ud, const char *relpath, size_t max
 
 static int bundle_file_exists(void *ud, const char *relpath)
 {
+    const cs_bundle_ref *ref = ud;
     char p[4200];
-    if ((size_t)snprintf(p, sizeof p, "../%s", relpath) >= sizeof p)
+    if ((size_t)snprintf(p, sizeof p, "%s%s", ref->up, relpath) >= sizeof p)
         return 0;
-    cs_source *s = cs_source_open_related(ud, p, NULL);
+    cs_source *s = cs_source_open_related(ref->src, p, NULL);
     cs_source_unref(s);
     return s != NULL;
 }
 
-int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b)
+/* <X>.framework/Versions/<v>/<X>: the framework's binary. */
+static int framework_binary(const char *path)
 {
+    const char *base = strrchr(path, '/');
+    if (!base)
+        return 0;
+    const char *v = base - 1; /* "<v>" before base */
+    while (v > path && *v != '/')
+        v--;
+    if (v - path < 10 || strncmp(v - 9, "/Versions", 9) != 0)
+        return 0;
+    const char *fw_end = v - 9; /* "/Versions" follows "<X>.framework" */
+    if (fw_end - path < 10 || strncmp(fw_end - 10, ".framework", 10) != 0)
+        return 0;
+    const char *fw = fw_end - 10;
+    while (fw > path && fw[-1] != '/')
+        fw--;
+    size_t name_len = (size_t)(fw_end - 10 - fw);
+    return strlen(base + 1) == name_len && strncmp(base + 1, fw, name_len) == 0;
+}
+
+int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b, cs_bundle_ref *ref)
+{
+    memset(b, 0, sizeof *b);
+    ref->src = src;
     const char *m = NULL;
     for (const char *q = strstr(path, "/Contents/MacOS/"); q; q = strstr(q + 1, "/Contents/MacOS/"))
         m = q;
-    if (!m || m[16] == '\0' || strchr(m + 16, '/'))
+    if (m && m[16] != '\0' && !strchr(m + 16, '/')) {
+        ref->up = "../";
+    } else if (framework_binary(path)) {
+        ref->up = "";
+        b->info_plist = "Resources/Info.plist";
+        b->exe_dir = "";
+    } else {
         return 0;
+    }
     b->read = read_bundle_file;
     b->exists = bundle_file_exists;
-    b->ud = src;
+    b->ud = ref;
     return 1;
 }

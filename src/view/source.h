@@ -101,11 +101,17 @@ int cs_member_path_resolve(const char *name, const char *relpath, char *out, siz
 typedef cs_status (*cs_mapped_fn)(cs_source *src, const unsigned char *d, size_t n, void *ud, cs_error *err);
 cs_status cs_source_map_path(const char *path, cs_mapped_fn fn, void *ud, cs_error *err);
 
-/* If path names a bundle's main executable (<X>.app/Contents/MacOS/<name>),
- * fill *b with a reader of the bundle's files through src's related-object
- * lookup (relative to Contents/, never through a link) and return 1. */
+/* If path names a bundle's main executable (<X>.app|.bundle/Contents/MacOS/
+ * <name>, or <X>.framework/Versions/<v>/<X>), fill *b with a reader of the
+ * bundle's files through src's related-object lookup (relative to the
+ * bundle's root, never through a link; ref holds what the reader needs and
+ * must live as long as b) and return 1. */
 struct cs_mc_bundle;
-int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b);
+typedef struct cs_bundle_ref {
+    cs_source *src;
+    const char *up;           /* from the executable's directory to the root: "../" or "" */
+} cs_bundle_ref;
+int cs_source_bundle(cs_source *src, const char *path, struct cs_mc_bundle *b, cs_bundle_ref *ref);
 
 /* Map the whole content (once; later calls return the same bytes). Empty
  * sources give a valid pointer to no bytes. */

@@ -113,6 +113,43 @@ check "bundle in a ZIP: the changed resource found through the ZIP" [ "$(bundle_
 check "added file: resource_added on it" jq_true added.jsonl \
     'any(.[]; .path == "bundles/added-file/Fixture.app/Contents/Resources/extra.txt" and any(.reasons[]; .rule == "resource_added"))'
 check "added file: nothing else in the bundles is unsealed" jq_true added.jsonl '[.[] | select(.type == "finding") | .reasons[] | select(.rule == "resource_added")] | length == 1'
+# a framework (Versions/A layout, as Electron's, whose Libraries/libffmpeg.dylib
+# the 3CX attackers replaced): sealed by its own CodeResources, signed ad hoc
+# with the Info.plist (Resources/) and CodeResources special slots
+fw=fw/Fw.framework/Versions/A
+mkdir -p $fw/Resources $fw/Libraries $fw/_CodeSignature
+printf 'int fw(void) { return 3; }\n' > fw/fw.c
+clang -target x86_64-apple-macos11 -c fw/fw.c -o fw/fw.o
+ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -dylib fw/fw.o -o $fw/Fw.unsigned -install_name @rpath/Fw.framework/Versions/A/Fw
+printf '<?xml version="1.0"?><plist version="1.0"><dict><key>CFBundleExecutable</key><string>Fw</string><key>CFBundleName</key><string>Fw</string></dict></plist>' > $fw/Resources/Info.plist
+echo data > $fw/Resources/data.txt
+cp adhoc-linker-x86_64.dylib $fw/Libraries/libffmpeg.dylib
+python3 - "$fw" <<'PY'
+import hashlib, os, plistlib, sys
+root = sys.argv[1]
+files, files2 = {}, {}
+for rel in ["Resources/data.txt", "Libraries/libffmpeg.dylib"]:
+    d = open(os.path.join(root, rel), "rb").read()
+    files[rel] = hashlib.sha1(d).digest()
+    files2[rel] = {"hash": hashlib.sha1(d).digest(), "hash2": hashlib.sha256(d).digest()}
+plistlib.dump({"files": files, "files2": files2, "rules2": {"^Resources/Info\\.plist$": {"omit": True, "weight": 20.0}, "^.*": True}},
+              open(os.path.join(root, "_CodeSignature/CodeResources"), "wb"))
+PY
+python3 "$SRC/tests/fixtures/macho_sign.py" sign $fw/Fw.unsigned $fw/Fw --identifier com.test.Fw --adhoc \
+    --info-plist $fw/Resources/Info.plist --resources $fw/_CodeSignature/CodeResources && rm $fw/Fw.unsigned
+ln -s A fw/Fw.framework/Versions/Current
+mkdir -p fw-swapped fw-planted && cp -a fw/Fw.framework fw-swapped/ && cp -a fw/Fw.framework fw-planted/
+cp adhoc-linker-arm64.dylib fw-swapped/$(echo $fw | cut -d/ -f2-)/Libraries/libffmpeg.dylib
+cp adhoc-linker-arm64.dylib fw-planted/$(echo $fw | cut -d/ -f2-)/Libraries/libplanted.dylib
+"$CS" verify --json $fw/Fw > fwv.json
+check "framework: its seal read from Versions/A (2 files), special slots -1 and -3 checked" jq_true fwv.json \
+    '.[0].verdict == "adhoc" and .[0].bundle.sealed == 2 and .[0].bundle.checked == 2 and .[0].slices[0].code_directories[0].special_slots.info_plist == "ok" and .[0].slices[0].code_directories[0].special_slots.resources == "ok"'
+"$CS" scan --json -q --no-default-packs --pack tpack fw fw-swapped fw-planted > fw.jsonl
+check "framework intact: no finding" jq_true fw.jsonl '[.[] | select(.type == "finding" and (.path | startswith("fw/")))] | length == 0'
+check "framework: a swapped Libraries/libffmpeg.dylib is resource_changed (the 3CX shape, seal not updated)" jq_true fw.jsonl \
+    'any(.[]; .path == "fw-swapped/Fw.framework/Versions/A/Fw" and any(.reasons[]; .rule == "resource_changed" and (.description | endswith("Libraries/libffmpeg.dylib"))))'
+check "framework: a planted library is resource_added" jq_true fw.jsonl \
+    'any(.[]; .path == "fw-planted/Fw.framework/Versions/A/Libraries/libplanted.dylib" and any(.reasons[]; .rule == "resource_added"))'
 # verify on bundle directories (the main executable from Info.plist), and a
 # bundle whose Resources is a symbolic link out of it: never followed
 "$CS" verify --json --trust pki/root.pem bundles/good/Fixture.app bundles/changed-resource/Fixture.app > vb.jsonl; rc_vb=$?
