@@ -277,8 +277,10 @@ typedef struct cs_result {
     size_t n_reasons;
     /* with cs_config.products: what the file says it is, and its signature */
     const cs_product *product; /* NULL when the file names no product */
-    const char *signature;     /* Authenticode verdict (cs_ac_verdict_id), NULL when not a signed PE */
+    const char *signature;     /* Authenticode verdict (cs_ac_verdict_id) or, for a Mach-O, its code-signature
+                                  verdict (cs_mc_verdict_id); NULL when neither */
     const char *signer;        /* subject of the primary signer, NULL when none */
+    const char *team_id;       /* a Mach-O signer's Apple Team ID, NULL when none */
 } cs_result;
 
 /* Called from one thread only (the collector), for every file and member

@@ -327,8 +327,11 @@ static void describe_product(cs_scanner *s, cs_job *j, cs_file *f)
     } else if (mc) { /* a bundle's Mach-O: its code signature, the first signed slice's signer */
         r->signature = cs_mc_verdict_id(mc->verdict);
         for (size_t i = 0; i < mc->n_slices && !r->signer; i++)
-            if (mc->slices[i].has_signer)
+            if (mc->slices[i].has_signer) {
                 r->signer = cs_arena_strdup(&j->arena, mc->slices[i].signer.subject);
+                if (mc->slices[i].signer_team[0])
+                    r->team_id = cs_arena_strdup(&j->arena, mc->slices[i].signer_team);
+            }
     }
     r->has_sha256 = !!(f->hashes & CS_HASH_SHA256); /* hashed by finish_result */
     memcpy(r->sha256, f->sha256, sizeof r->sha256);

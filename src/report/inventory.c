@@ -58,6 +58,8 @@ void cs_inventory_add(cs_inventory *inv, const cs_result *r)
         json_object_set_new(row, "signature", json_string(r->signature));
     if (r->signer)
         json_object_set_new(row, "signer", cs_json_opt_string(r->signer));
+    if (r->team_id)
+        json_object_set_new(row, "team_id", cs_json_opt_string(r->team_id));
     json_t *adv = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
@@ -311,6 +313,7 @@ static json_t *component(json_t *row, size_t index)
     add_property(props, "chainsweep:bundle_id", json_incref(json_object_get(prod, "bundle_id")));
     add_property(props, "chainsweep:signature", json_incref(json_object_get(row, "signature")));
     add_property(props, "chainsweep:signer", json_incref(json_object_get(row, "signer")));
+    add_property(props, "chainsweep:team_id", json_incref(json_object_get(row, "team_id")));
     add_property(props, "chainsweep:path_b64", json_incref(json_object_get(row, "path_b64")));
     json_object_set_new(c, "properties", props);
     return c;

@@ -182,7 +182,7 @@ check "dylib hijack: none when the libraries are in the bundle" jq_true rp.jsonl
 # inventory: a bundle's main executable with its product, signature and signer
 "$CS" inventory --json --no-default-packs --pack tpack bundles/good > inv.json 2>/dev/null
 check "inventory: the bundle's product with its code signature and signer" jq_true inv.json \
-    '.[0] | (.products // [.]) | any(.[]; .product.name == "Fixture" and .signature == "intact" and (.signer | contains("Fixture Corp (TESTTEAM01)")))'
+    '.[0] | (.products // [.]) | any(.[]; .product.name == "Fixture" and .signature == "intact" and (.signer | contains("Fixture Corp (TESTTEAM01)")) and .team_id == "TESTTEAM01")'
 # in a scan: the codesign detector's findings on the files and on a slice member
 "$CS" scan --json -q --no-default-packs --pack "$SRC/packs/3cx-2023" tampered-fat-one-slice.dylib tampered-spliced-cms.dylib devid-fat.dylib > scan.jsonl
 check "scan: the tampered slice's member has the finding" jq_true scan.jsonl \
