@@ -78,7 +78,7 @@ static unsigned char *read_related(cs_source *src, const char *rel, size_t max, 
 }
 
 /* The signed bundle a file sits in (in its container level): the root its
- * seal is relative to (<X>.app/Contents/ or <X>.framework/Versions/<v>/),
+ * seal is relative to (<X>.app|.bundle/Contents/ or <X>.framework/Versions/<v>/),
  * the file's path from there, and for a framework its binary's name. */
 static int bundle_root(const char *path, size_t *root_len, const char **rel, char *fw_name, size_t fw_n)
 {
@@ -88,6 +88,9 @@ static int bundle_root(const char *path, size_t *root_len, const char **rel, cha
     const char *app = NULL, *fw = NULL;
     for (const char *q = strstr(level, ".app/Contents/"); q; q = strstr(q + 1, ".app/Contents/"))
         app = q + 14;
+    for (const char *q = strstr(level, ".bundle/Contents/"); q; q = strstr(q + 1, ".bundle/Contents/"))
+        if (q + 17 > (app ? app : level))
+            app = q + 17; /* a loadable bundle: the same layout as an app */
     for (const char *q = strstr(level, ".framework/Versions/"); q; q = strstr(q + 1, ".framework/Versions/")) {
         const char *v = q + 20, *slash = strchr(v, '/');
         if (slash && slash > v) {
