@@ -113,7 +113,8 @@ check "bundle in a ZIP: the changed resource found through the ZIP" [ "$(bundle_
 check "added file: resource_added on it" jq_true added.jsonl \
     'any(.[]; .path == "bundles/added-file/Fixture.app/Contents/Resources/extra.txt" and any(.reasons[]; .rule == "resource_added"))'
 cp -a bundles/added-file/Fixture.app Loadable.bundle
-check "added file in a .bundle (the same layout)" bash -c "'$CS' scan --json -q --no-default-packs --pack tpack Loadable.bundle | jq -e 'select(.path == \"Loadable.bundle/Contents/Resources/extra.txt\") | .reasons[] | select(.rule == \"resource_added\")' > /dev/null"
+"$CS" scan --json -q --no-default-packs --pack tpack Loadable.bundle > loadable.jsonl
+check "added file in a .bundle (the same layout)" jq_true loadable.jsonl 'any(.[]; .path == "Loadable.bundle/Contents/Resources/extra.txt" and any(.reasons[]; .rule == "resource_added"))'
 check "added file: nothing else in the bundles is unsealed" jq_true added.jsonl '[.[] | select(.type == "finding") | .reasons[] | select(.rule == "resource_added")] | length == 1'
 # a framework (Versions/A layout, as Electron's, whose Libraries/libffmpeg.dylib
 # the 3CX attackers replaced): sealed by its own CodeResources, signed ad hoc
