@@ -56,3 +56,4 @@ run asar
 run pbzx
 run lzfse
 ASAN_OPTIONS=fast_unwind_on_malloc=0 run codesign
+run tlsh

@@ -1,0 +1,182 @@
+#include "format/tlsh.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Pearson's sample permutation (CACM 33(6), 1990), which TLSH hashes with. */
+static const unsigned char pearson[256] = {
+    1,   87,  49,  12,  176, 178, 102, 166, 121, 193, 6,   84,  249, 230, 44,  163, 14,  197, 213, 181, 161, 85,
+    218, 80,  64,  239, 24,  226, 236, 142, 38,  200, 110, 177, 104, 103, 141, 253, 255, 50,  77,  101, 81,  18,
+    45,  96,  31,  222, 25,  107, 190, 70,  86,  237, 240, 34,  72,  242, 20,  214, 244, 227, 149, 235, 97,  234,
+    57,  22,  60,  250, 82,  175, 208, 5,   127, 199, 111, 62,  135, 248, 174, 169, 211, 58,  66,  154, 106, 195,
+    245, 171, 17,  187, 182, 179, 0,   243, 132, 56,  148, 75,  128, 133, 158, 100, 130, 126, 91,  13,  153, 246,
+    216, 219, 119, 68,  223, 78,  83,  88,  201, 99,  122, 11,  92,  32,  136, 114, 52,  10,  138, 30,  48,  183,
+    156, 35,  61,  26,  143, 74,  251, 94,  129, 162, 63,  152, 170, 7,   115, 167, 241, 206, 3,   150, 55,  59,
+    151, 220, 90,  53,  23,  131, 125, 173, 15,  238, 79,  95,  89,  16,  105, 137, 225, 224, 217, 160, 37,  123,
+    118, 73,  2,   157, 46,  116, 9,   145, 134, 228, 207, 212, 202, 215, 69,  229, 27,  188, 67,  124, 168, 252,
+    42,  4,   29,  108, 21,  247, 19,  205, 39,  203, 233, 40,  186, 147, 198, 192, 155, 33,  164, 191, 98,  204,
+    165, 180, 117, 76,  140, 36,  210, 172, 41,  54,  159, 8,   185, 232, 113, 196, 231, 47,  146, 120, 51,  65,
+    28,  144, 254, 221, 93,  189, 194, 139, 112, 43,  71,  109, 184, 209,
+};
+
+/* The salted Pearson hash of three bytes. */
+static inline unsigned char mix(unsigned char salt, unsigned char a, unsigned char b, unsigned char c)
+{
+    return pearson[pearson[pearson[pearson[salt] ^ a] ^ b] ^ c];
+}
+
+void cs_tlsh_init(cs_tlsh *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n)
+{
+    unsigned char *w = t->window;
+    for (size_t i = 0; i < n; i++) {
+        /* the window as a ring: w[len % 5] is the newest byte */
+        unsigned j = (unsigned)(t->len % 5);
+        w[j] = d[i];
+        if (t->len >= 4) {
+            unsigned char c0 = w[j], c1 = w[(j + 4) % 5], c2 = w[(j + 3) % 5], c3 = w[(j + 2) % 5],
+                          c4 = w[(j + 1) % 5];
+            t->checksum = mix(0, c0, c1, t->checksum);
+            t->bucket[mix(2, c0, c1, c2)]++;
+            t->bucket[mix(3, c0, c1, c3)]++;
+            t->bucket[mix(5, c0, c2, c3)]++;
+            t->bucket[mix(7, c0, c2, c4)]++;
+            t->bucket[mix(11, c0, c1, c4)]++;
+            t->bucket[mix(13, c0, c3, c4)]++;
+        }
+        t->len++;
+    }
+}
+
+static int by_count(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The length on TLSH's log scale: steps of 1.5 up to 656 bytes, 1.3 up to
+ * 3199, then 1.1, modulo 256. */
+static unsigned char log_length(uint64_t len)
+{
+    double l = (double)len;
+    int i;
+    if (len <= 656)
+        i = (int)floor(log(l) / log(1.5));
+    else if (len <= 3199)
+        i = (int)floor(log(l) / log(1.3) - 8.72777);
+    else
+        i = (int)floor(log(l) / log(1.1) - 62.5472);
+    return (unsigned char)(i & 0xff);
+}
+
+int cs_tlsh_final(const cs_tlsh *t, int conservative, cs_tlsh_digest *out)
+{
+    if (t->len < (conservative ? CS_TLSH_MIN_CONSERVATIVE : CS_TLSH_MIN))
+        return -1;
+    uint32_t sorted[128];
+    memcpy(sorted, t->bucket, sizeof sorted);
+    qsort(sorted, 128, sizeof *sorted, by_count);
+    uint32_t q1 = sorted[31], q2 = sorted[63], q3 = sorted[95];
+    int nonzero = 0;
+    for (int i = 0; i < 128; i++)
+        nonzero += t->bucket[i] > 0;
+    if (q3 == 0 || nonzero <= 64)
+        return -1;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 32; i++) {
+        unsigned char h = 0;
+        for (int k = 0; k < 4; k++) {
+            uint32_t c = t->bucket[4 * i + k];
+            h |= (unsigned char)((c > q3 ? 3 : c > q2 ? 2 : c > q1 ? 1 : 0) << (2 * k));
+        }
+        out->code[i] = h;
+    }
+    out->checksum = t->checksum;
+    out->lvalue = log_length(t->len);
+    out->q1ratio = (unsigned char)((uint64_t)q1 * 100 / q3 % 16);
+    out->q2ratio = (unsigned char)((uint64_t)q2 * 100 / q3 % 16);
+    return 0;
+}
+
+/* The header bytes are written with their nibbles swapped; the code from
+ * its last byte to its first. */
+void cs_tlsh_format(const cs_tlsh_digest *d, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *o = out;
+    *o++ = 'T';
+    *o++ = '1';
+    unsigned char head[3] = {d->checksum, d->lvalue, (unsigned char)(d->q1ratio | d->q2ratio << 4)};
+    for (int i = 0; i < 3; i++) {
+        *o++ = hex[head[i] & 0xf];
+        *o++ = hex[head[i] >> 4];
+    }
+    for (int i = 31; i >= 0; i--) {
+        *o++ = hex[d->code[i] >> 4];
+        *o++ = hex[d->code[i] & 0xf];
+    }
+    *o = '\0';
+}
+
+static int nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int cs_tlsh_parse(const char *s, cs_tlsh_digest *out)
+{
+    if (s[0] == 'T' && s[1] == '1')
+        s += 2;
+    unsigned char b[35];
+    for (int i = 0; i < 35; i++) {
+        int hi = nibble(s[2 * i]), lo = hi < 0 ? -1 : nibble(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (nibble(s[70]) >= 0)
+        return -1; /* longer: another TLSH variant */
+    /* undo the swapped nibbles of the header and the reversed code */
+    unsigned char head[3];
+    for (int i = 0; i < 3; i++)
+        head[i] = (unsigned char)(b[i] >> 4 | b[i] << 4);
+    out->checksum = head[0];
+    out->lvalue = head[1];
+    out->q1ratio = head[2] & 0xf;
+    out->q2ratio = head[2] >> 4;
+    for (int i = 0; i < 32; i++)
+        out->code[i] = b[3 + 31 - i];
+    return 0;
+}
+
+static int mod_diff(int x, int y, int range)
+{
+    int d = x > y ? x - y : y - x;
+    return d < range - d ? d : range - d;
+}
+
+int cs_tlsh_distance(const cs_tlsh_digest *a, const cs_tlsh_digest *b, int len_diff)
+{
+    int diff = 0;
+    if (len_diff) {
+        int l = mod_diff(a->lvalue, b->lvalue, 256);
+        diff += l <= 1 ? l : l * 12;
+    }
+    int q1 = mod_diff(a->q1ratio, b->q1ratio, 16), q2 = mod_diff(a->q2ratio, b->q2ratio, 16);
+    diff += q1 <= 1 ? q1 : (q1 - 1) * 12;
+    diff += q2 <= 1 ? q2 : (q2 - 1) * 12;
+    diff += a->checksum != b->checksum;
+    /* per bucket, the difference of the 2-bit quartile codes; 3 apart counts 6 */
+    for (int i = 0; i < 32; i++)
+        for (int k = 0; k < 8; k += 2) {
+            int d = abs(((a->code[i] >> k) & 3) - ((b->code[i] >> k) & 3));
+            diff += d == 3 ? 6 : d;
+        }
+    return diff;
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# TLSH digests and distances against the reference: Debian's tlsh-tools
+# 3.4.4 (the same 70-digit body for inputs of 256 bytes or more; it has no
+# "T1" and its minimum is 256 bytes). Files: up to 600 shared objects and
+# executables of this machine, read by our tool in odd-sized blocks.
+# usage: tlsh.sh TLSH_DIGEST_TOOL SOURCE_DIR
+TOOL=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+command -v tlsh_unittest >/dev/null || { echo "SKIP: tlsh_unittest (tlsh-tools) not installed"; exit 77; }
+work=$(mktemp -d /tmp/cs-tlsh-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+find /usr/lib/x86_64-linux-gnu /usr/bin -maxdepth 1 -type f -size +255c -readable 2>/dev/null | LC_ALL=C sort | head -600 > "$work/files"
+n=$(wc -l < "$work/files")
+check "enough files to compare ($n)" [ "$n" -ge 300 ]
+xargs -d '\n' "$TOOL" < "$work/files" > "$work/ours.tsv"
+while IFS= read -r f; do tlsh_unittest -f "$f" 2>/dev/null | head -1; done < "$work/files" > "$work/ref.tsv"
+python3 - "$work" <<'PY' > "$work/cmp.txt"
+import sys
+w = sys.argv[1]
+ref = {}
+for l in open(f"{w}/ref.tsv", errors="replace"):
+    p = l.rstrip("\n").split("\t")
+    if len(p) >= 2:
+        ref[p[1]] = p[0]
+eq = ne = none_both = 0
+for l in open(f"{w}/ours.tsv", errors="replace"):
+    d, p = l.rstrip("\n").split("\t", 1)
+    r = ref.get(p)
+    if d == "TNULL" and (r is None or not r or r.startswith("TNULL")):
+        none_both += 1
+    elif r is not None and d[2:] == r:
+        eq += 1
+    else:
+        ne += 1
+        print("DIFF", p, d, r, file=sys.stderr)
+print(eq, ne, none_both)
+PY
+read -r eq ne none_both < "$work/cmp.txt"
+echo "TLSH digests: $eq equal to tlsh-tools 3.4.4, $ne different, $none_both without a digest in both"
+check "every digest equals the reference's ($eq equal, $ne different)" [ "$ne" -eq 0 ] && [ "$eq" -ge 300 ]
+# distances: 200 pairs of those digests, ours against tlsh_unittest -c/-d
+python3 - "$work" "$TOOL" <<'PY' > "$work/dist.txt"
+import random, subprocess, sys
+w, tool = sys.argv[1], sys.argv[2]
+ds = [l.split("\t")[0] for l in open(f"{w}/ours.tsv") if l.startswith("T1")]
+random.seed(11)
+eq = ne = 0
+for _ in range(200):
+    a, b = random.choice(ds), random.choice(ds)
+    t = subprocess.run(["tlsh_unittest", "-c", a[2:], "-d", b[2:]], capture_output=True, text=True).stdout.split()
+    o = subprocess.run([tool, "-d", a, b], capture_output=True, text=True).stdout.strip()
+    if t and o == t[0]:
+        eq += 1
+    else:
+        ne += 1
+print(eq, ne)
+PY
+read -r deq dne < "$work/dist.txt"
+check "distances equal tlsh_unittest -c/-d ($deq equal, $dne different)" [ "$dne" -eq 0 ] && [ "$deq" -eq 200 ]
+# the short-input rule (ours: 50 bytes, 256 conservative) and no digest for uniform data
+head -c 100 /usr/bin/env > "$work/short"; head -c 49 /usr/bin/env > "$work/tiny"; head -c 5000 /dev/zero > "$work/zeros"
+check "100 bytes: a digest (the 4.x minimum is 50)" bash -c "'$TOOL' '$work/short' | grep -q '^T1'"
+check "100 bytes, conservative: none (256)" bash -c "'$TOOL' -c '$work/short' | grep -q '^TNULL'"
+check "49 bytes: none" bash -c "'$TOOL' '$work/tiny' | grep -q '^TNULL'"
+check "5000 zero bytes: none (too little variety)" bash -c "'$TOOL' '$work/zeros' | grep -q '^TNULL'"
+finish
