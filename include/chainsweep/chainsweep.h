@@ -269,6 +269,7 @@ typedef struct cs_result {
     const char *filetype;      /* THOR/Loki type name, "UNKNOWN" */
     int has_md5, has_sha1, has_sha256;
     unsigned char md5[16], sha1[20], sha256[32];
+    char tlsh[73];             /* TLSH of a finding or product ("T1" + 70 hex digits), "" when none */
     char imphash[33];          /* PE import hash of a finding, "" otherwise */
     int cached;                /* re-reported from the state store, not read */
     int score;

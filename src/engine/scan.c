@@ -335,6 +335,8 @@ static void describe_product(cs_scanner *s, cs_job *j, cs_file *f)
     }
     r->has_sha256 = !!(f->hashes & CS_HASH_SHA256); /* hashed by finish_result */
     memcpy(r->sha256, f->sha256, sizeof r->sha256);
+    if (f->hashes & CS_HASH_TLSH)
+        memcpy(r->tlsh, f->tlsh, sizeof r->tlsh);
 }
 
 static void copy_hashes(cs_result *r, const cs_file *f)
@@ -345,6 +347,8 @@ static void copy_hashes(cs_result *r, const cs_file *f)
     memcpy(r->md5, f->md5, sizeof r->md5);
     memcpy(r->sha1, f->sha1, sizeof r->sha1);
     memcpy(r->sha256, f->sha256, sizeof r->sha256);
+    if (f->hashes & CS_HASH_TLSH)
+        memcpy(r->tlsh, f->tlsh, sizeof r->tlsh);
 }
 
 static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
@@ -371,9 +375,11 @@ static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
     /* every digest this record still needs, in one pass over the bytes: all
      * three for a finding or a container (it gets a finding when a member
      * has one), SHA-256 for the state store and inventory rows */
-    unsigned need = fs->n || has_members ? CS_HASH_ALL : 0;
+    unsigned need = fs->n || has_members ? CS_HASH_ALL | CS_HASH_TLSH : 0;
     if ((s->p && s->p->state && j->cacheable) || (products && cs_file_product(f)))
         need |= CS_HASH_SHA256;
+    if (products && cs_file_product(f))
+        need |= CS_HASH_TLSH; /* inventory rows carry it for later similarity */
     cs_file_hash(f, need);
     if (products)
         describe_product(s, j, f);

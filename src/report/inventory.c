@@ -60,6 +60,8 @@ void cs_inventory_add(cs_inventory *inv, const cs_result *r)
         json_object_set_new(row, "signer", cs_json_opt_string(r->signer));
     if (r->team_id)
         json_object_set_new(row, "team_id", cs_json_opt_string(r->team_id));
+    if (r->tlsh[0])
+        json_object_set_new(row, "tlsh", json_string(r->tlsh));
     json_t *adv = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
@@ -314,6 +316,7 @@ static json_t *component(json_t *row, size_t index)
     add_property(props, "chainsweep:signature", json_incref(json_object_get(row, "signature")));
     add_property(props, "chainsweep:signer", json_incref(json_object_get(row, "signer")));
     add_property(props, "chainsweep:team_id", json_incref(json_object_get(row, "team_id")));
+    add_property(props, "chainsweep:tlsh", json_incref(json_object_get(row, "tlsh")));
     add_property(props, "chainsweep:path_b64", json_incref(json_object_get(row, "path_b64")));
     json_object_set_new(c, "properties", props);
     return c;

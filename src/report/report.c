@@ -252,6 +252,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         cs_hex(hex, r->sha256, 32), json_object_set_new(j, "sha256", json_string(hex));
     if (r->imphash[0])
         json_object_set_new(j, "imphash", json_string(r->imphash));
+    if (r->tlsh[0])
+        json_object_set_new(j, "tlsh", json_string(r->tlsh));
     if (r->cached)
         json_object_set_new(j, "cached", json_true());
     if (r->product)

@@ -8,6 +8,7 @@
 #include "format/authenticode.h"
 #include "format/msi.h"
 #include "format/pkginfo.h"
+#include "format/tlsh.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
 #include "view/view.h"
@@ -65,6 +66,11 @@ void cs_file_hash(cs_file *f, unsigned mask)
             ctx[i] = NULL;
         }
     }
+    cs_tlsh *tl = NULL;
+    if (mask & CS_HASH_TLSH) {
+        tl = cs_xmalloc(sizeof *tl);
+        cs_tlsh_init(tl);
+    }
     /* One pass in cache-sized chunks: each chunk is hashed by every
      * algorithm while it is still in cache. */
     const size_t chunk = 256 * 1024;
@@ -73,6 +79,8 @@ void cs_file_hash(cs_file *f, unsigned mask)
         for (int i = 0; i < 3; i++)
             if (ctx[i])
                 EVP_DigestUpdate(ctx[i], f->data + off, n);
+        if (tl)
+            cs_tlsh_update(tl, f->data + off, n);
         /* a large file's pages go back once hashed: RSS stays bounded */
         if (f->size > CS_RELEASE_CHUNK && (off + n) % CS_RELEASE_CHUNK == 0)
             cs_file_release_range(f, f->data + off + n - CS_RELEASE_CHUNK, CS_RELEASE_CHUNK);
@@ -84,6 +92,14 @@ void cs_file_hash(cs_file *f, unsigned mask)
         if (EVP_DigestFinal_ex(ctx[i], outs[i], &len))
             f->hashes |= 1u << i;
         EVP_MD_CTX_free(ctx[i]);
+    }
+    if (tl) {
+        cs_tlsh_digest d;
+        f->tlsh[0] = '\0';
+        if (cs_tlsh_final(tl, 0, &d) == 0)
+            cs_tlsh_format(&d, f->tlsh);
+        f->hashes |= CS_HASH_TLSH;
+        free(tl);
     }
 }
 

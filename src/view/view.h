@@ -13,7 +13,8 @@
 #include "util/util.h"
 #include "view/source.h"
 
-enum { CS_HASH_MD5 = 1, CS_HASH_SHA1 = 2, CS_HASH_SHA256 = 4, CS_HASH_ALL = 7 };
+/* CS_HASH_ALL: the three cryptographic digests; TLSH is asked for by name */
+enum { CS_HASH_MD5 = 1, CS_HASH_SHA1 = 2, CS_HASH_SHA256 = 4, CS_HASH_ALL = 7, CS_HASH_TLSH = 8 };
 
 /* What a container says a member's bytes hash to (an asar header's
  * integrity): checked by the integrity detector against the member. */
@@ -45,6 +46,7 @@ typedef struct cs_file {
     int content_scan_skipped;   /* larger than the content-scan cap (YARA does not run) */
     unsigned hashes;            /* CS_HASH_* already computed */
     unsigned char md5[16], sha1[20], sha256[32];
+    char tlsh[73];              /* "T1" + 70 hex digits, "" when the content has none (CS_HASH_TLSH) */
     int pe_state;               /* 0 not parsed, 1 PE, -1 not a PE */
     cs_pe pe;
     cs_arena *arena;            /* the job's: strings that outlive the file */

@@ -3,9 +3,11 @@
 # 3.4.4 (the same 70-digit body for inputs of 256 bytes or more; it has no
 # "T1" and its minimum is 256 bytes). Files: up to 600 shared objects and
 # executables of this machine, read by our tool in odd-sized blocks.
-# usage: tlsh.sh TLSH_DIGEST_TOOL SOURCE_DIR
+# Then the scan's findings and inventory rows carry the file's TLSH.
+# usage: tlsh.sh TLSH_DIGEST_TOOL SOURCE_DIR CHAINSWEEP
 TOOL=$1
 SRC=$2
+CS=$3
 . "$SRC/tests/e2e/lib.sh"
 command -v tlsh_unittest >/dev/null || { echo "SKIP: tlsh_unittest (tlsh-tools) not installed"; exit 77; }
 work=$(mktemp -d /tmp/cs-tlsh-XXXXXX)
@@ -64,4 +66,14 @@ check "100 bytes: a digest (the 4.x minimum is 50)" bash -c "'$TOOL' '$work/shor
 check "100 bytes, conservative: none (256)" bash -c "'$TOOL' -c '$work/short' | grep -q '^TNULL'"
 check "49 bytes: none" bash -c "'$TOOL' '$work/tiny' | grep -q '^TNULL'"
 check "5000 zero bytes: none (too little variety)" bash -c "'$TOOL' '$work/zeros' | grep -q '^TNULL'"
+# in a scan: a finding's record (here a hash IOC on a copy of a system library)
+# and, in the state store, its cached re-report carry the TLSH; the reference's
+f=$(head -1 "$work/files")
+cp "$f" "$work/lib.bin"
+mkdir -p "$work/pack/iocs" && echo "$(sha256sum < "$work/lib.bin" | cut -c1-64);80;a test IOC" > "$work/pack/iocs/hashes.txt"
+want=$(tlsh_unittest -f "$work/lib.bin" | cut -f1)
+"$CS" scan --json -q --no-default-packs --pack "$work/pack" --state "$work/st.db" "$work/lib.bin" > "$work/s1.jsonl"
+"$CS" scan --json -q --no-default-packs --pack "$work/pack" --state "$work/st.db" "$work/lib.bin" > "$work/s2.jsonl"
+check "a finding carries its TLSH (T1$want)" jq_true "$work/s1.jsonl" "[.[] | select(.type == \"finding\")][0].tlsh == \"T1$want\""
+check "and its cached re-report too" jq_true "$work/s2.jsonl" "[.[] | select(.type == \"finding\")][0] | .cached and .tlsh == \"T1$want\""
 finish
