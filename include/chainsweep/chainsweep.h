@@ -271,6 +271,7 @@ typedef struct cs_result {
     unsigned char md5[16], sha1[20], sha256[32];
     char tlsh[73];             /* TLSH of a finding or product ("T1" + 70 hex digits), "" when none */
     char imphash[33];          /* PE import hash of a finding, "" otherwise */
+    char authentihash[65];     /* a PE finding's authentihash (Authenticode SHA-256, hex), "" otherwise */
     int cached;                /* re-reported from the state store, not read */
     int score;
     cs_level level;

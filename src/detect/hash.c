@@ -1,5 +1,6 @@
-/* Hash IOCs (MD5, SHA-1, SHA-256 by length) and known-good hashes that
- * suppress every finding on a file. Sorted arrays, binary search. */
+/* Hash IOCs (MD5, SHA-1, SHA-256 by length; a PE's authentihash by its
+ * "authentihash:" prefix) and known-good hashes that suppress every finding
+ * on a file. Sorted arrays, binary search. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,9 +19,11 @@ typedef struct hash_table {
     size_t n, cap;
 } hash_table;
 
-/* index 0: MD5, 1: SHA-1, 2: SHA-256 (the CS_HASH_* bit order) */
+/* index 0: MD5, 1: SHA-1, 2: SHA-256 (the CS_HASH_* bit order), 3: a PE's
+ * authentihash */
+#define N_ALGOS 4
 typedef struct hash_state {
-    hash_table bad[3], good[3];
+    hash_table bad[N_ALGOS], good[N_ALGOS];
     size_t trivial_skipped;
 } hash_state;
 
@@ -29,7 +32,7 @@ static int algo_index(size_t digest_len)
     return digest_len == 16 ? 0 : digest_len == 20 ? 1 : 2;
 }
 
-static const size_t digest_lens[3] = {16, 20, 32};
+static const size_t digest_lens[N_ALGOS] = {16, 20, 32, 32};
 
 /* Digests are stored zero-padded to 32 bytes, so one comparison serves
  * every table. */
@@ -59,7 +62,7 @@ static void table_free(hash_table *t)
 static void hash_destroy(void *st)
 {
     hash_state *s = st;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_ALGOS; i++) {
         table_free(&s->bad[i]);
         table_free(&s->good[i]);
     }
@@ -90,7 +93,8 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
         *why = "hash of an empty or newline-only file ignored (would match countless files)";
         return CS_LINE_BAD;
     }
-    hash_table *t = c->good ? &c->s->good[algo_index(h.digest_len)] : &c->s->bad[algo_index(h.digest_len)];
+    int a = h.authentihash ? 3 : algo_index(h.digest_len);
+    hash_table *t = c->good ? &c->s->good[a] : &c->s->bad[a];
     cs_grow((void **)&t->items, &t->cap, t->n + 1, sizeof *t->items);
     hash_entry *en = &t->items[t->n++];
     memset(en, 0, sizeof *en);
@@ -132,7 +136,7 @@ static cs_status hash_prepare(void *st, cs_engine *e, cs_error *err)
     hash_state *s = st;
     (void)e;
     (void)err;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_ALGOS; i++) {
         table_sort(&s->bad[i]);
         table_sort(&s->good[i]);
     }
@@ -144,7 +148,7 @@ static cs_status hash_prepare(void *st, cs_engine *e, cs_error *err)
 static int hash_active(const void *st)
 {
     const hash_state *s = st;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_ALGOS; i++)
         if (s->bad[i].n || s->good[i].n)
             return 1;
     return 0;
@@ -155,7 +159,7 @@ static int hash_active(const void *st)
 static int hash_loaded(const void *st)
 {
     const hash_state *s = st;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_ALGOS; i++)
         if (s->bad[i].n)
             return 1;
     return 0;
@@ -164,7 +168,7 @@ static int hash_loaded(const void *st)
 static void hash_stats(const void *st, cs_load_stats *out)
 {
     const hash_state *s = st;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_ALGOS; i++) {
         out->hash_iocs += s->bad[i].n;
         out->good_hashes += s->good[i].n;
     }
@@ -198,16 +202,20 @@ static cs_status hash_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         if ((s->bad[i].n && !out->suppress_only) || s->good[i].n)
             need |= 1u << i;
     cs_file_hash(f, need);
-    const unsigned char *digests[3] = {f->md5, f->sha1, f->sha256};
-    for (int i = 0; i < 3; i++)
+    /* the authentihash only for PE files, and only when a list names one */
+    const unsigned char *ah = (s->bad[3].n && !out->suppress_only) || s->good[3].n ? cs_file_authentihash(f) : NULL;
+    if (ah)
+        need |= 1u << 3;
+    const unsigned char *digests[N_ALGOS] = {f->md5, f->sha1, f->sha256, ah};
+    for (int i = 0; i < N_ALGOS; i++)
         if ((need & (1u << i)) && lookup(&s->good[i], digests[i], digest_lens[i])) {
             out->suppressed = 1;
             return CS_OK;
         }
     if (out->suppress_only)
         return CS_OK;
-    static const char *const names[3] = {"MD5", "SHA1", "SHA256"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[N_ALGOS] = {"MD5", "SHA1", "SHA256", "AUTHENTIHASH"};
+    for (int i = 0; i < N_ALGOS; i++) {
         const hash_entry *en = (need & (1u << i)) ? lookup(&s->bad[i], digests[i], digest_lens[i]) : NULL;
         if (en) {
             cs_reason *r = cs_findings_add(out, "hash", en->hex, en->description, en->score);
@@ -220,7 +228,7 @@ static cs_status hash_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
 static int hash_suppresses(const void *st)
 {
     const hash_state *s = st;
-    return s->good[0].n || s->good[1].n || s->good[2].n;
+    return s->good[0].n || s->good[1].n || s->good[2].n || s->good[3].n;
 }
 
 const cs_detector_ops cs_hash_detector = {

@@ -395,6 +395,9 @@ static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
     const cs_pe *pe = cs_file_pe(f);
     if (!pe || cs_pe_imphash(pe, r->imphash) != 0)
         r->imphash[0] = '\0';
+    const unsigned char *ah = pe ? cs_file_authentihash(f) : NULL;
+    if (ah)
+        cs_hex(r->authentihash, ah, 32);
     /* a product a detector already read (advisories) goes with the finding */
     if (!r->product && f->product_state == 1)
         r->product = cs_arena_memdup(&j->arena, &f->product, sizeof f->product);

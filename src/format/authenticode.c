@@ -338,6 +338,50 @@ void cs_ac_cert_fill(cs_ac_cert *c, X509 *x)
 
 /* Linear Authenticode digest: [0, table) less CheckSum and the security
  * directory entry. Equals the specification's digest on conforming files. */
+/* The image's Authenticode digest over [0, end): the CheckSum field and the
+ * security directory entry left out, in chunks given back once digested. */
+static int digest_image(const cs_pe *pe, const unsigned char *data, size_t end, const EVP_MD *md,
+                        unsigned char *out, unsigned *len)
+{
+    size_t ranges[3][2] = {
+        {0, pe->checksum_offset},
+        {pe->checksum_offset + 4, pe->certdir_offset},
+        {pe->certdir_offset + 8, end},
+    };
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
+        EVP_MD_CTX_free(ctx);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        for (size_t at = ranges[i][0]; at < ranges[i][1];) {
+            /* in chunks, each given back once digested: a huge image stays small in RSS */
+            size_t n = ranges[i][1] - at < CS_RELEASE_CHUNK ? ranges[i][1] - at : CS_RELEASE_CHUNK;
+            EVP_DigestUpdate(ctx, data + at, n);
+            if (n == CS_RELEASE_CHUNK && pe->release)
+                pe->release(pe->release_ud, data + at, n);
+            at += n;
+        }
+    int ok = EVP_DigestFinal_ex(ctx, out, len);
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+int cs_pe_authentihash(const cs_pe *pe, unsigned char out[32])
+{
+    /* up to the certificate table when there is one at the end, else the whole file */
+    size_t end = pe->size;
+    if (pe->certdir_offset && pe->n_dirs > CS_PE_DIR_SECURITY && pe->dir_size[CS_PE_DIR_SECURITY]) {
+        uint64_t off = pe->dir_va[CS_PE_DIR_SECURITY];
+        if (off >= pe->end_of_sections && off <= pe->size)
+            end = (size_t)off;
+    }
+    if (!pe->certdir_offset || pe->checksum_offset + 4 > pe->certdir_offset || pe->certdir_offset + 8 > end)
+        return -1;
+    unsigned len = 0;
+    return digest_image(pe, pe->data, end, EVP_sha256(), out, &len) == 0 && len == 32 ? 0 : -1;
+}
+
 static const unsigned char *image_digest(verifier *v, const EVP_MD *md, unsigned *len)
 {
     int nid = EVP_MD_get_type(md);
@@ -348,30 +392,8 @@ static const unsigned char *image_digest(verifier *v, const EVP_MD *md, unsigned
         }
     if (v->n_digests == 4)
         return NULL;
-    const cs_pe *pe = v->pe;
-    size_t ranges[3][2] = {
-        {0, pe->checksum_offset},
-        {pe->checksum_offset + 4, pe->certdir_offset},
-        {pe->certdir_offset + 8, v->table_off},
-    };
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
-        EVP_MD_CTX_free(ctx);
-        return NULL;
-    }
-    for (int i = 0; i < 3; i++)
-        for (size_t at = ranges[i][0]; at < ranges[i][1];) {
-            /* in chunks, each given back once digested: a huge image stays small in RSS */
-            size_t n = ranges[i][1] - at < CS_RELEASE_CHUNK ? ranges[i][1] - at : CS_RELEASE_CHUNK;
-            EVP_DigestUpdate(ctx, v->data + at, n);
-            if (n == CS_RELEASE_CHUNK && pe->release)
-                pe->release(pe->release_ud, v->data + at, n);
-            at += n;
-        }
     int k = v->n_digests;
-    int ok = EVP_DigestFinal_ex(ctx, v->digest[k], &v->digest_len[k]);
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
+    if (digest_image(v->pe, v->data, v->table_off, md, v->digest[k], &v->digest_len[k]) != 0)
         return NULL;
     v->digest_nid[k] = nid;
     v->n_digests++;

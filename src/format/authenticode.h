@@ -6,6 +6,12 @@
 #include "chainsweep/authenticode.h"
 #include "format/pe.h"
 
+/* The "authentihash" (VirusTotal, AppLocker): SHA-256 of the image as
+ * Authenticode digests it, signed or not (the CheckSum field and the
+ * security directory entry left out; up to the certificate table, else the
+ * end of the file). 0, or -1 when the headers do not allow it. */
+int cs_pe_authentihash(const cs_pe *pe, unsigned char out[32]);
+
 cs_status cs_authenticode_verify_pe(const cs_pe *pe, const cs_trust *trust, time_t now, cs_ac_report **out,
                                     cs_error *err);
 

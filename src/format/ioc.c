@@ -74,7 +74,14 @@ int cs_parse_hash_line(char *line, cs_hash_line *out, const char **why)
     if (desc)
         *desc++ = '\0';
     char *hash = cs_trim(line);
+    out->authentihash = strncasecmp(hash, "authentihash:", 13) == 0;
+    if (out->authentihash)
+        hash = cs_trim(hash + 13);
     size_t hl = strlen(hash);
+    if (out->authentihash && hl != 64) {
+        *why = "an authentihash is a SHA-256: 64 hex digits";
+        return CS_LINE_BAD;
+    }
     if (hl != 32 && hl != 40 && hl != 64) {
         *why = "hash must have 32, 40 or 64 hex digits";
         return CS_LINE_BAD;

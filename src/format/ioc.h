@@ -24,13 +24,15 @@ cs_ioc_kind cs_ioc_classify(const char *basename);
 enum { CS_LINE_SKIP = 0, CS_LINE_OK = 1, CS_LINE_BAD = -1 };
 
 typedef struct cs_hash_line {
+    int authentihash;             /* "authentihash:" prefix: the PE's Authenticode SHA-256 */
     size_t digest_len;            /* 16 MD5, 20 SHA-1, 32 SHA-256 */
     unsigned char digest[32];
     int score;                    /* default 100 when absent */
     const char *description;      /* points into the line */
 } cs_hash_line;
 
-/* "hash;description" or "hash;score;description". */
+/* "hash;description" or "hash;score;description"; "authentihash:SHA256;..."
+ * names a PE by its Authenticode digest (VirusTotal's authentihash). */
 int cs_parse_hash_line(char *line, cs_hash_line *out, const char **why);
 
 /* True for the hashes of an empty file, "\n" and "\r\n" (Loki's whitelist). */

@@ -254,6 +254,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         json_object_set_new(j, "imphash", json_string(r->imphash));
     if (r->tlsh[0])
         json_object_set_new(j, "tlsh", json_string(r->tlsh));
+    if (r->authentihash[0])
+        json_object_set_new(j, "authentihash", json_string(r->authentihash));
     if (r->cached)
         json_object_set_new(j, "cached", json_true());
     if (r->product)

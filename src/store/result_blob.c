@@ -51,6 +51,8 @@ char *cs_result_to_blob(const cs_result *r, const char *members)
         json_object_set_new(o, "imphash", json_string(r->imphash));
     if (r->tlsh[0])
         json_object_set_new(o, "tlsh", json_string(r->tlsh));
+    if (r->authentihash[0])
+        json_object_set_new(o, "authentihash", json_string(r->authentihash));
     json_t *rs = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
@@ -142,6 +144,8 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     snprintf(r->imphash, sizeof r->imphash, "%s", imp && strlen(imp) == 32 ? imp : "");
     const char *tl = json_string_value(json_object_get(o, "tlsh"));
     snprintf(r->tlsh, sizeof r->tlsh, "%s", tl && strlen(tl) == sizeof r->tlsh - 1 ? tl : "");
+    const char *ah = json_string_value(json_object_get(o, "authentihash"));
+    snprintf(r->authentihash, sizeof r->authentihash, "%s", ah && strlen(ah) == 64 ? ah : "");
     size_t n = json_array_size(rs);
     cs_reason *reasons = n ? cs_arena_alloc(a, n * sizeof *reasons) : NULL;
     for (size_t i = 0; i < n; i++) {

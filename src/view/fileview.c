@@ -141,6 +141,15 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
     return f->sig_state == 1 ? f->sig : NULL;
 }
 
+const unsigned char *cs_file_authentihash(cs_file *f)
+{
+    if (f->authentihash_state == 0) {
+        const cs_pe *pe = cs_file_pe(f);
+        f->authentihash_state = pe && cs_pe_authentihash(pe, f->authentihash) == 0 ? 1 : -1;
+    }
+    return f->authentihash_state == 1 ? f->authentihash : NULL;
+}
+
 const cs_mc_report *cs_file_codesign(cs_file *f, cs_error *err)
 {
     if (f->mc_state == 0) {

@@ -47,6 +47,8 @@ typedef struct cs_file {
     unsigned hashes;            /* CS_HASH_* already computed */
     unsigned char md5[16], sha1[20], sha256[32];
     char tlsh[73];              /* "T1" + 70 hex digits, "" when the content has none (CS_HASH_TLSH) */
+    int authentihash_state;     /* 0 not computed, 1 computed, -1 not a PE (or no such digest) */
+    unsigned char authentihash[32];
     int pe_state;               /* 0 not parsed, 1 PE, -1 not a PE */
     cs_pe pe;
     cs_arena *arena;            /* the job's: strings that outlive the file */
@@ -73,6 +75,9 @@ const cs_pe *cs_file_pe(cs_file *f);
 /* The Authenticode report of a signed PE, verified on first use and shared
  * by every detector; NULL when the file is not a signed PE. */
 const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
+/* A PE's authentihash (its Authenticode SHA-256, signed or not), computed
+ * on first use; NULL when the file is not a PE. */
+const unsigned char *cs_file_authentihash(cs_file *f);
 /* The code-signature report of a Mach-O (thin or universal), verified on
  * first use and shared by every detector; NULL when the file is not a
  * Mach-O (or, with err set, on allocation failure). */

@@ -101,6 +101,14 @@ printf 'import "pe"\nrule same_imphash { condition: pe.imphash() == "%s" }\n' "$
 check "imphash $imphash equals YARA's pe.imphash()" bash -c "yara imphash.yar tree/signed.dll | grep -q same_imphash"
 "$CS" scan --pack pack --trust other.crt --json -q tree/signed.dll > scan2.jsonl
 check "scan --trust: untrusted reported" jq_true scan2.jsonl 'any(.[]; .type == "finding" and any(.reasons[]; .rule == "untrusted"))'
+# authentihash: the Authenticode SHA-256, signed or not: the signature's
+# digest of signed.dll names its unsigned original hello.dll as well
+ah=$(jq -r 'select(.path == "signed.dll") | .signatures[0].computed_digest' verify.jsonl)
+mkdir -p ahpack/iocs && echo "authentihash:$ah;80;the fixture's image" > ahpack/iocs/hashes.txt
+"$CS" scan --pack ahpack --json -q tree/hello.dll tree/signed.dll > ah.jsonl
+check "authentihash IOC: the signed file and its unsigned original ($ah)" jq_true ah.jsonl \
+    '[.[] | select(.type == "finding") | select(any(.reasons[]; .matches[0].id == "AUTHENTIHASH"))] | length == 2'
+check "a PE finding carries its authentihash" jq_true ah.jsonl "[.[] | select(.type == \"finding\")] | all(.authentihash == \"$ah\")"
 # anchors that are not self-signed: the signer's own certificate as the
 # anchor is refused by default, accepted with --trust-partial; --uefi also
 # ignores validity periods (an expired signer without timestamp is valid)

@@ -203,6 +203,17 @@ static void signer_lines(void **state)
     assert_int_equal(cs_parse_signer_line(l7, &sl, &why), CS_LINE_BAD);
     char l8[] = "team:;;;70";
     assert_int_equal(cs_parse_signer_line(l8, &sl, &why), CS_LINE_BAD);
+    cs_hash_line hl;
+    char a1[] = "authentihash:E482004F7466BB3F1DBA6A91DAD5D8741EF5572587EC9F0895B607BFA4B8180D;80;x";
+    assert_int_equal(cs_parse_hash_line(a1, &hl, &why), CS_LINE_OK);
+    assert_true(hl.authentihash);
+    assert_int_equal(hl.digest_len, 32);
+    assert_int_equal(hl.score, 80);
+    char a2[] = "authentihash:d41d8cd98f00b204e9800998ecf8427f;x";
+    assert_int_equal(cs_parse_hash_line(a2, &hl, &why), CS_LINE_BAD);
+    char a3[] = "e482004f7466bb3f1dba6a91dad5d8741ef5572587ec9f0895b607bfa4b8180d;x";
+    assert_int_equal(cs_parse_hash_line(a3, &hl, &why), CS_LINE_OK);
+    assert_false(hl.authentihash);
     char l9[] = "1b66;;;70";
     assert_int_equal(cs_parse_signer_line(l9, &sl, &why), CS_LINE_OK);
     assert_string_equal(sl.team, "");
