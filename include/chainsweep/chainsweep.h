@@ -272,6 +272,7 @@ typedef struct cs_result {
     char tlsh[73];             /* TLSH of a finding or product ("T1" + 70 hex digits), "" when none */
     char imphash[33];          /* PE import hash of a finding, "" otherwise */
     char authentihash[65];     /* a PE finding's authentihash (Authenticode SHA-256, hex), "" otherwise */
+    char rich_hash[33];        /* a PE finding's Rich header hash (MD5 of its clear data), "" otherwise */
     int cached;                /* re-reported from the state store, not read */
     int score;
     cs_level level;

@@ -398,6 +398,8 @@ static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
     const unsigned char *ah = pe ? cs_file_authentihash(f) : NULL;
     if (ah)
         cs_hex(r->authentihash, ah, 32);
+    if (!pe || cs_pe_rich_hash(pe, r->rich_hash) != 0)
+        r->rich_hash[0] = '\0';
     /* a product a detector already read (advisories) goes with the finding */
     if (!r->product && f->product_state == 1)
         r->product = cs_arena_memdup(&j->arena, &f->product, sizeof f->product);

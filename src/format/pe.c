@@ -256,6 +256,50 @@ int cs_pe_imphash(const cs_pe *pe, char out[33])
     return rc;
 }
 
+/* ---- Rich header ---- */
+
+int cs_pe_rich_hash(const cs_pe *pe, char out[33])
+{
+    /* between the DOS stub and the NT headers, dword-aligned */
+    size_t end = pe->nt_offset < pe->size ? pe->nt_offset : pe->size, rich = 0;
+    for (size_t o = 0x80; o + 8 <= end; o += 4)
+        if (memcmp(pe->data + o, "Rich", 4) == 0) {
+            rich = o;
+            break;
+        }
+    if (!rich)
+        return -1;
+    uint32_t key = cs_rd32le(pe->data + rich + 4);
+    size_t dans = 0;
+    for (size_t o = rich; o >= 0x44; o -= 4)
+        if ((cs_rd32le(pe->data + o - 4) ^ key) == 0x536e6144u) { /* "DanS" */
+            dans = o - 4;
+            break;
+        }
+    if (!dans)
+        return -1;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+        EVP_MD_CTX_free(ctx);
+        return -1;
+    }
+    for (size_t o = dans; o < rich; o += 4) {
+        uint32_t v = cs_rd32le(pe->data + o) ^ key;
+        unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                              (unsigned char)(v >> 24)};
+        EVP_DigestUpdate(ctx, b, 4);
+    }
+    unsigned char md[16];
+    unsigned len = 0;
+    int ok = EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    if (!ok || len != 16)
+        return -1;
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
 /* ---- resources ---- */
 
 #define MAX_RESOURCE_ENTRIES 4096

@@ -62,6 +62,11 @@ int cs_pe_imports(const cs_pe *pe, cs_pe_import_fn fn, void *ud);
 /* imphash as pefile and YARA compute it (MD5 of "dll.function" joined with
  * commas; by-ordinal imports as "ordN"). 0 on success, -1 with no imports. */
 int cs_pe_imphash(const cs_pe *pe, char out[33]);
+/* The Rich header hash: MD5 of the Rich header's clear data (from "DanS" to
+ * the "Rich" marker, each dword XOR-ed with the key), as YARA's
+ * hash.md5(pe.rich_signature.clear_data) computes it; lower-case hex. -1
+ * when the file has no Rich header (not linked by Microsoft's tools). */
+int cs_pe_rich_hash(const cs_pe *pe, char out[33]);
 
 /* Resources: fn is called for each leaf of the given numeric type (e.g. 16,
  * RT_VERSION) with its numeric name id (-1 for named entries), language, and

@@ -256,6 +256,8 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         json_object_set_new(j, "tlsh", json_string(r->tlsh));
     if (r->authentihash[0])
         json_object_set_new(j, "authentihash", json_string(r->authentihash));
+    if (r->rich_hash[0])
+        json_object_set_new(j, "rich_hash", json_string(r->rich_hash));
     if (r->cached)
         json_object_set_new(j, "cached", json_true());
     if (r->product)

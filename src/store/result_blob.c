@@ -53,6 +53,8 @@ char *cs_result_to_blob(const cs_result *r, const char *members)
         json_object_set_new(o, "tlsh", json_string(r->tlsh));
     if (r->authentihash[0])
         json_object_set_new(o, "authentihash", json_string(r->authentihash));
+    if (r->rich_hash[0])
+        json_object_set_new(o, "rich_hash", json_string(r->rich_hash));
     json_t *rs = json_array();
     for (size_t i = 0; i < r->n_reasons; i++) {
         const cs_reason *x = &r->reasons[i];
@@ -146,6 +148,8 @@ int cs_result_from_blob(const char *blob, cs_arena *a, cs_result *r)
     snprintf(r->tlsh, sizeof r->tlsh, "%s", tl && strlen(tl) == sizeof r->tlsh - 1 ? tl : "");
     const char *ah = json_string_value(json_object_get(o, "authentihash"));
     snprintf(r->authentihash, sizeof r->authentihash, "%s", ah && strlen(ah) == 64 ? ah : "");
+    const char *rh = json_string_value(json_object_get(o, "rich_hash"));
+    snprintf(r->rich_hash, sizeof r->rich_hash, "%s", rh && strlen(rh) == 32 ? rh : "");
     size_t n = json_array_size(rs);
     cs_reason *reasons = n ? cs_arena_alloc(a, n * sizeof *reasons) : NULL;
     for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A PE's digests against independent tools, on real MSVC-built executables
+# (7-Zip's 7za.exe for x64 and ia32 from the npm package 7zip-bin 5.2.0,
+# fetched by exact version and checked by SHA-256; skipped when the registry
+# is unreachable): the Rich header hash equals YARA's
+# hash.md5(pe.rich_signature.clear_data), the TLSH tlsh_unittest's.
+# usage: pe_digests.sh CHAINSWEEP SOURCE_DIR
+CS=$1
+SRC=$2
+. "$SRC/tests/e2e/lib.sh"
+for t in yara curl jq; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
+cache=${CS_TEST_CACHE:-/tmp/chainsweep-test-cache}/7zip-bin
+tgz_sha=04f9738ee00be8be53f5d06254a9e6e4b5117b17f8b74058477d870e62764a7d
+mkdir -p "$cache"
+if [ ! -f "$cache/.done" ]; then
+    if ! curl -sSfL --max-time 120 https://registry.npmjs.org/7zip-bin/-/7zip-bin-5.2.0.tgz -o "$cache/z.tgz" 2>/dev/null; then
+        echo "SKIP: npm registry unreachable (7zip-bin 5.2.0)"
+        exit 77
+    fi
+    (cd "$cache" && tar xzf z.tgz package/win/x64/7za.exe package/win/ia32/7za.exe) && touch "$cache/.done"
+fi
+check "7zip-bin 5.2.0 as published (SHA-256)" [ "$(sha256sum < "$cache/z.tgz" | cut -c1-64)" = "$tgz_sha" ]
+work=$(mktemp -d /tmp/cs-pedig-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/pack/iocs"
+for a in x64 ia32; do echo "$(sha256sum < "$cache/package/win/$a/7za.exe" | cut -c1-64);40;7za.exe $a"; done > "$work/pack/iocs/hashes.txt"
+"$CS" scan --json -q --no-default-packs --pack "$work/pack" "$cache/package/win" > "$work/scan.jsonl"
+for a in x64 ia32; do
+    f="$cache/package/win/$a/7za.exe"
+    rh=$(jq -r --arg f "$f" 'select(.path == $f) | .rich_hash' "$work/scan.jsonl")
+    printf 'import "pe"\nimport "hash"\nrule same_rich { condition: hash.md5(pe.rich_signature.clear_data) == "%s" }\n' "$rh" > "$work/r.yar"
+    check "7za.exe $a: Rich header hash $rh equals YARA's" bash -c "yara '$work/r.yar' '$f' | grep -q same_rich"
+    tl=$(jq -r --arg f "$f" 'select(.path == $f) | .tlsh' "$work/scan.jsonl")
+    if command -v tlsh_unittest >/dev/null; then
+        check "7za.exe $a: TLSH equals tlsh_unittest's" [ "$tl" = "T1$(tlsh_unittest -f "$f" | cut -f1)" ]
+    fi
+    check "7za.exe $a: an authentihash" jq_true "$work/scan.jsonl" "[.[] | select(.path == \"$f\")][0].authentihash | length == 64"
+done
+finish
