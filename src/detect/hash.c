@@ -88,6 +88,8 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     int rc = cs_parse_hash_line(line, &h, why);
     if (rc != CS_LINE_OK)
         return rc;
+    if (h.tlsh)
+        return CS_LINE_OK; /* a TLSH digest: the similarity layer's */
     if (cs_hash_is_trivial(h.digest, h.digest_len)) {
         c->s->trivial_skipped++;
         *why = "hash of an empty or newline-only file ignored (would match countless files)";

@@ -10,6 +10,7 @@ extern const cs_detector_ops cs_authenticode_detector;
 extern const cs_detector_ops cs_advisory_detector;
 extern const cs_detector_ops cs_integrity_detector;
 extern const cs_detector_ops cs_codesign_detector;
+extern const cs_detector_ops cs_similarity_detector;
 
 const cs_detector_ops *const cs_detectors[] = {
     &cs_filename_detector, /* path only: runs even on files too large to read */
@@ -20,6 +21,7 @@ const cs_detector_ops *const cs_detectors[] = {
     &cs_codesign_detector,     /* every Mach-O: code signature tampering */
     &cs_advisory_detector,     /* product and version against advisories */
     &cs_integrity_detector,    /* members against the hashes their container records */
+    &cs_similarity_detector,   /* TLSH near known-bad files */
 };
 
 const size_t cs_detector_count = sizeof cs_detectors / sizeof *cs_detectors;

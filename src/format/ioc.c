@@ -74,20 +74,30 @@ int cs_parse_hash_line(char *line, cs_hash_line *out, const char **why)
     if (desc)
         *desc++ = '\0';
     char *hash = cs_trim(line);
+    out->tlsh = strncmp(hash, "T1", 2) == 0 && strlen(hash) == 72;
+    out->tlsh_text = out->tlsh ? hash : NULL;
     out->authentihash = strncasecmp(hash, "authentihash:", 13) == 0;
     if (out->authentihash)
         hash = cs_trim(hash + 13);
     size_t hl = strlen(hash);
-    if (out->authentihash && hl != 64) {
+    if (out->tlsh) {
+        for (size_t i = 2; i < hl; i++)
+            if (!isxdigit((unsigned char)hash[i])) {
+                *why = "TLSH digest has a non-hex character";
+                return CS_LINE_BAD;
+            }
+        out->digest_len = 0;
+        hl = 0;
+    } else if (out->authentihash && hl != 64) {
         *why = "an authentihash is a SHA-256: 64 hex digits";
         return CS_LINE_BAD;
     }
-    if (hl != 32 && hl != 40 && hl != 64) {
-        *why = "hash must have 32, 40 or 64 hex digits";
+    if (!out->tlsh && hl != 32 && hl != 40 && hl != 64) {
+        *why = "hash must have 32, 40 or 64 hex digits (or be a T1 TLSH digest)";
         return CS_LINE_BAD;
     }
     out->digest_len = hl / 2;
-    if (cs_unhex(out->digest, hash, hl / 2) != 0) {
+    if (!out->tlsh && cs_unhex(out->digest, hash, hl / 2) != 0) {
         *why = "hash has a non-hex character";
         return CS_LINE_BAD;
     }

@@ -25,6 +25,9 @@ enum { CS_LINE_SKIP = 0, CS_LINE_OK = 1, CS_LINE_BAD = -1 };
 
 typedef struct cs_hash_line {
     int authentihash;             /* "authentihash:" prefix: the PE's Authenticode SHA-256 */
+    int tlsh;                     /* a "T1" TLSH digest (72 characters): for the similarity layer;
+                                     tlsh_text points into the line, digest_len is 0 */
+    const char *tlsh_text;
     size_t digest_len;            /* 16 MD5, 20 SHA-1, 32 SHA-256 */
     unsigned char digest[32];
     int score;                    /* default 100 when absent */

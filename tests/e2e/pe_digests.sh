@@ -36,4 +36,28 @@ for a in x64 ia32; do
     fi
     check "7za.exe $a: an authentihash" jq_true "$work/scan.jsonl" "[.[] | select(.path == \"$f\")][0].authentihash | length == 64"
 done
+# similarity: the x64 7za.exe's TLSH as a known-bad reference; the same file,
+# 8 KB overwritten and data appended are similar_to_known_bad; the ia32
+# build and an unrelated library are not
+t=$(jq -r --arg f "$cache/package/win/x64/7za.exe" 'select(.path == $f) | .tlsh' "$work/scan.jsonl")
+mkdir -p "$work/sim/iocs" "$work/simt"
+echo "$t;90;a stand-in for a known-bad sample" > "$work/sim/iocs/hashes.txt"
+cp "$cache/package/win/x64/7za.exe" "$work/simt/exact.exe"
+cp "$cache/package/win/ia32/7za.exe" "$work/simt/ia32.exe"
+cp /usr/bin/env "$work/simt/unrelated"
+python3 - "$cache/package/win/x64/7za.exe" "$work/simt" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+o = bytearray(d); o[100000:108192] = bytes(8192); open(sys.argv[2] + "/overwritten.exe", "wb").write(o)
+open(sys.argv[2] + "/appended.exe", "wb").write(bytes(d) + open("/usr/bin/env", "rb").read() * 3)  # the d3dcompiler pattern
+PY
+"$CS" scan --json -q --no-default-packs --pack "$work/sim" "$work/simt" > "$work/sim.jsonl"
+for v in exact overwritten appended; do
+    check "similarity: $v.exe is similar_to_known_bad" jq_true "$work/sim.jsonl" \
+        "any(.[]; ((.path // \"\") | endswith(\"/$v.exe\")) and any(.reasons[]; .detector == \"similarity\" and .rule == \"similar_to_known_bad\"))"
+done
+check "similarity: the distance is in the finding (exact: 0)" jq_true "$work/sim.jsonl" \
+    '[.[] | select((.path // "") | endswith("/exact.exe"))][0].reasons[0].description | startswith("TLSH distance 0 ")'
+check "similarity: the ia32 build and an unrelated file are not" jq_true "$work/sim.jsonl" \
+    '[.[] | select(.type == "finding" and (((.path // "") | endswith("/ia32.exe")) or ((.path // "") | endswith("/unrelated"))))] | length == 0'
 finish

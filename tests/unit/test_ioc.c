@@ -214,6 +214,12 @@ static void signer_lines(void **state)
     char a3[] = "e482004f7466bb3f1dba6a91dad5d8741ef5572587ec9f0895b607bfa4b8180d;x";
     assert_int_equal(cs_parse_hash_line(a3, &hl, &why), CS_LINE_OK);
     assert_false(hl.authentihash);
+    char t1[] = "T110452A56F6788375D073C0B9C5D2AB9AEE72308517308ACB1246876D3F17BE6863A731;90;ref";
+    assert_int_equal(cs_parse_hash_line(t1, &hl, &why), CS_LINE_OK);
+    assert_true(hl.tlsh);
+    assert_int_equal(hl.score, 90);
+    char t2[] = "T110452A56F6788375D073C0B9C5D2AB9AEE72308517308ACB1246876D3F17BE6863A73Z;90;ref";
+    assert_int_equal(cs_parse_hash_line(t2, &hl, &why), CS_LINE_BAD);
     char l9[] = "1b66;;;70";
     assert_int_equal(cs_parse_signer_line(l9, &sl, &why), CS_LINE_OK);
     assert_string_equal(sl.team, "");
