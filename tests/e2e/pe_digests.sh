@@ -60,4 +60,21 @@ check "similarity: the distance is in the finding (exact: 0)" jq_true "$work/sim
     '[.[] | select((.path // "") | endswith("/exact.exe"))][0].reasons[0].description | startswith("TLSH distance 0 ")'
 check "similarity: the ia32 build and an unrelated file are not" jq_true "$work/sim.jsonl" \
     '[.[] | select(.type == "finding" and (((.path // "") | endswith("/ia32.exe")) or ((.path // "") | endswith("/unrelated"))))] | length == 0'
+# near misses of the vendor's file: 7za.exe x64 as a known-good reference
+# (similarity.tsv with its name, product, vendor and SHA-256); copies named
+# 7za.exe: the same bytes (nothing), 8 KB overwritten and data appended
+# (near_miss_of_known_good with the distance), an unrelated file (nothing)
+mkdir -p "$work/nm/pack" "$work/nm/v/orig" "$work/nm/v/over" "$work/nm/v/app" "$work/nm/v/unrel"
+printf 'good\t%s\t0\t7za.exe\t7-Zip\tIgor Pavlov\t%s\tthe vendor build\n' "$t" \
+    "$(sha256sum < "$cache/package/win/x64/7za.exe" | cut -c1-64)" > "$work/nm/pack/similarity.tsv"
+cp "$cache/package/win/x64/7za.exe" "$work/nm/v/orig/7za.exe"
+cp "$work/simt/overwritten.exe" "$work/nm/v/over/7za.exe"
+cp "$work/simt/appended.exe" "$work/nm/v/app/7za.exe"
+cp /usr/bin/env "$work/nm/v/unrel/7za.exe"
+"$CS" scan --json -q --no-default-packs --pack "$work/nm/pack" "$work/nm/v" > "$work/nm.jsonl"
+nm() { jq_true "$work/nm.jsonl" "[.[] | select(.type == \"finding\" and ((.path // \"\") | endswith(\"/$1/7za.exe\")))] | $2"; }
+check "near miss: the vendor's own bytes are not reported" nm orig 'length == 0'
+check "near miss: 8 KB overwritten (distance 1, score 75)" nm over '.[0].reasons[0].rule == "near_miss_of_known_good" and .[0].score == 75 and (.[0].reasons[0].description | contains("7-Zip (Igor Pavlov)") and contains("TLSH distance 1 "))'
+check "near miss: data appended" nm app '.[0].reasons[0].rule == "near_miss_of_known_good"'
+check "near miss: an unrelated file with the vendor's name is not" nm unrel 'length == 0'
 finish
