@@ -57,6 +57,19 @@ static void sim_destroy(void *st)
     free(s);
 }
 
+/* A new reference: the digest (kept in its canonical text too), score, label. */
+static sim_ref *add_ref(sim_state *s, const cs_tlsh_digest *d, int score, const char *label)
+{
+    cs_grow((void **)&s->refs, &s->cap, s->n + 1, sizeof *s->refs);
+    sim_ref *r = &s->refs[s->n++];
+    memset(r, 0, sizeof *r);
+    r->d = *d;
+    cs_tlsh_format(d, r->text);
+    r->score = score;
+    r->description = cs_strdup(label ? label : "");
+    return r;
+}
+
 /* similarity*.tsv: KIND<TAB>TLSH<TAB>SCORE<TAB>FILE_NAME<TAB>PRODUCT<TAB>VENDOR<TAB>SHA256<TAB>LABEL */
 static int is_sim_tsv(const char *basename)
 {
@@ -111,13 +124,7 @@ static int load_tsv_line(void *ud, char *line, const char *comment, const char *
         *why = "the SHA-256 column is 64 hex digits";
         return CS_LINE_BAD;
     }
-    cs_grow((void **)&s->refs, &s->cap, s->n + 1, sizeof *s->refs);
-    sim_ref *r = &s->refs[s->n++];
-    memset(r, 0, sizeof *r);
-    r->d = d;
-    cs_tlsh_format(&d, r->text);
-    r->score = (int)sc;
-    r->description = cs_strdup(label ? label : "");
+    sim_ref *r = add_ref(s, &d, (int)sc, label);
     r->good = good;
     r->file_name = name ? cs_strdup(name) : NULL;
     r->product = product ? cs_strdup(product) : NULL;
@@ -144,13 +151,7 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
         *why = "not a TLSH digest";
         return CS_LINE_BAD;
     }
-    cs_grow((void **)&s->refs, &s->cap, s->n + 1, sizeof *s->refs);
-    sim_ref *r = &s->refs[s->n++];
-    memset(r, 0, sizeof *r);
-    r->d = d;
-    cs_tlsh_format(&d, r->text);
-    r->score = h.score;
-    r->description = cs_strdup(h.description);
+    add_ref(s, &d, h.score, h.description);
     return CS_LINE_OK;
 }
 
