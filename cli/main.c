@@ -24,7 +24,7 @@
 #define CS_DEFAULT_PACK_DIR "/usr/share/chainsweep/packs"
 #endif
 
-enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+#include "cli.h"
 
 typedef struct cli {
     cs_report_opts report;
@@ -43,6 +43,7 @@ static void usage(FILE *f)
             "usage: chainsweep scan [options] PATH...\n"
             "       chainsweep inventory [options] [--json | --cyclonedx] PATH...\n"
             "       chainsweep verify [--trust PEM]... [--trust-partial|--uefi] [--crl CRL]... [--json] FILE...\n"
+            "       chainsweep sim add|build|query ...   (similarity references: chainsweep sim help)\n"
             "       chainsweep version\n"
             "\n"
             "Rules and IOCs:\n"
@@ -361,8 +362,7 @@ typedef struct pack_arg {
     int is_sigbase;
 } pack_arg;
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+int cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -399,23 +399,23 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case OPT_PACK:
         case OPT_SIGBASE:
             if (n_packs == 64)
-                return fail("%s", "too many packs");
+                return cli_fail("%s", "too many packs");
             packs[n_packs++] = (pack_arg){optarg, opt == OPT_SIGBASE};
             break;
         case 'p':
             if (parse_int(optarg, 1, 1024, &v) != 0)
-                return fail("--threads: expected 1..1024, got '%s'", optarg);
+                return cli_fail("--threads: expected 1..1024, got '%s'", optarg);
             cfg.threads = (unsigned)v;
             break;
         case OPT_EXCLUDE:
             if (n_ex == 256)
-                return fail("%s", "too many --exclude");
+                return cli_fail("%s", "too many --exclude");
             excludes[n_ex++] = optarg;
             break;
         case OPT_SCAN_TRUST:
         case OPT_SCAN_CRL:
             if ((opt == OPT_SCAN_TRUST ? n_trust : n_crl) == 16)
-                return fail("%s", "at most 16 --trust and 16 --crl");
+                return cli_fail("%s", "at most 16 --trust and 16 --crl");
             if (opt == OPT_SCAN_TRUST)
                 trusts[n_trust++] = optarg;
             else
@@ -423,43 +423,43 @@ static int cmd_scan(int argc, char **argv, int inventory)
             break;
         case OPT_EXCLUDE_FILE:
             if (n_exf == 16)
-                return fail("%s", "too many --exclude-file");
+                return cli_fail("%s", "too many --exclude-file");
             exclude_files[n_exf++] = optarg;
             break;
         case OPT_MAX_DEPTH:
             if (parse_int(optarg, 0, 100000, &cfg.max_depth) != 0)
-                return fail("--max-depth: expected a number >= 0, got '%s'", optarg);
+                return cli_fail("--max-depth: expected a number >= 0, got '%s'", optarg);
             break;
         case OPT_MAX_SIZE:
             if (parse_size(optarg, &cfg.max_size) != 0)
-                return fail("--max-size: expected a size such as 256M, got '%s'", optarg);
+                return cli_fail("--max-size: expected a size such as 256M, got '%s'", optarg);
             break;
         case OPT_NO_ARCHIVES: cfg.no_archives = 1; break;
         case OPT_UNPACK_DEPTH:
         case OPT_MAX_RATIO:
         case OPT_MAX_UNPACK_TIME:
             if (parse_int(optarg, 0, 1000000, &v) != 0)
-                return fail("%s: expected a number >= 0, got '%s'", argv[optind - 1], optarg);
+                return cli_fail("%s: expected a number >= 0, got '%s'", argv[optind - 1], optarg);
             *(opt == OPT_UNPACK_DEPTH ? &cfg.max_unpack_depth
               : opt == OPT_MAX_RATIO  ? &cfg.max_ratio
                                       : &cfg.max_unpack_time) = (unsigned)v;
             break;
         case OPT_MAX_MEMBERS:
             if (parse_int(optarg, 0, 1000000000, &v) != 0)
-                return fail("--max-members: expected a number >= 0, got '%s'", optarg);
+                return cli_fail("--max-members: expected a number >= 0, got '%s'", optarg);
             cfg.max_members = (uint64_t)v;
             break;
         case OPT_MAX_MEMBER_SIZE:
         case OPT_MAX_UNPACK_TOTAL:
             if (parse_size(optarg, opt == OPT_MAX_MEMBER_SIZE ? &cfg.max_member_size : &cfg.max_unpack_total) != 0)
-                return fail("%s: expected a size such as 512M, got '%s'", argv[optind - 1], optarg);
+                return cli_fail("%s: expected a size such as 512M, got '%s'", argv[optind - 1], optarg);
             break;
         case OPT_TMPDIR: cfg.tmpdir = optarg; break;
         case OPT_INCREMENTAL: incremental = 1; break;
         case OPT_DETECTORS: detectors = optarg; break;
         case OPT_CPU_LIMIT:
             if (parse_int(optarg, 1, 100, &cfg.cpu_limit) != 0)
-                return fail("--cpu-limit: expected a percentage 1..100, got '%s'", optarg);
+                return cli_fail("--cpu-limit: expected a percentage 1..100, got '%s'", optarg);
             break;
         case OPT_NICE: cfg.low_priority = 1; break;
         case OPT_NO_PARTITION: cfg.no_yara_partition = 1; break;
@@ -470,14 +470,14 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case OPT_CROSS_FS: cfg.cross_fs = 1; break;
         case OPT_YARA_TIMEOUT:
             if (parse_int(optarg, 0, 86400, &cfg.yara_timeout) != 0)
-                return fail("--yara-timeout: expected seconds, got '%s'", optarg);
+                return cli_fail("--yara-timeout: expected seconds, got '%s'", optarg);
             break;
         case OPT_NOTICE:
         case OPT_WARNING:
         case OPT_ALERT:
         case OPT_ALERT_SUB:
             if (parse_int(optarg, 0, 1000, &v) != 0)
-                return fail("score levels are integers 0..1000, got '%s'", optarg);
+                return cli_fail("score levels are integers 0..1000, got '%s'", optarg);
             *(opt == OPT_NOTICE    ? &cfg.notice_level
               : opt == OPT_WARNING ? &cfg.warning_level
               : opt == OPT_ALERT   ? &cfg.alert_level
@@ -491,7 +491,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
             else if (strcmp(optarg, "alert") == 0)
                 c.report.min_level = CS_LEVEL_ALERT;
             else
-                return fail("--min-level: expected notice, warning or alert, got '%s'", optarg);
+                return cli_fail("--min-level: expected notice, warning or alert, got '%s'", optarg);
             break;
         case OPT_JSON: c.report.format = CS_FORMAT_JSON; break;
         case OPT_CSV: c.report.format = CS_FORMAT_CSV; break;
@@ -510,19 +510,19 @@ static int cmd_scan(int argc, char **argv, int inventory)
     }
     if (optind >= argc) {
         usage(stderr);
-        return fail("%s: no PATH given", inventory ? "inventory" : "scan");
+        return cli_fail("%s: no PATH given", inventory ? "inventory" : "scan");
     }
     if (cyclonedx && !inventory)
-        return fail("%s", "--cyclonedx: only for chainsweep inventory");
+        return cli_fail("%s", "--cyclonedx: only for chainsweep inventory");
     if (inventory && c.report.format == CS_FORMAT_CSV)
-        return fail("%s", "inventory: --csv is not supported (--json or --cyclonedx)");
+        return cli_fail("%s", "inventory: --csv is not supported (--json or --cyclonedx)");
     if (inventory && !detectors)
         detectors = "advisory,authenticode";
 
     cs_error err = {0};
     cs_engine *e = NULL;
     if (cs_engine_new(&e, &cfg, &err) != CS_OK)
-        return fail("%s", err.message);
+        return cli_fail("%s", err.message);
     int rc = EXIT_ERROR;
     for (size_t i = 0; i < n_ex; i++)
         if (cs_engine_add_exclude(e, excludes[i], &err) != CS_OK)
@@ -576,7 +576,7 @@ static int cmd_scan(int argc, char **argv, int inventory)
         bundled = CS_DEFAULT_PACK_DIR;
     if (!no_default_packs && *bundled) {
         if (n_packs == 64)
-            return fail("%s", "too many packs");
+            return cli_fail("%s", "too many packs");
         memmove(packs + 1, packs, n_packs * sizeof *packs);
         packs[0] = (pack_arg){bundled, 0};
         n_packs++;
@@ -710,7 +710,7 @@ static int cmd_verify(int argc, char **argv)
     unsigned trust_flags = 0;
     long long at = 0;
     if (cs_trust_new(&trust, &err) != CS_OK)
-        return fail("%s", err.message);
+        return cli_fail("%s", err.message);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
@@ -800,7 +800,7 @@ static int cmd_verify(int argc, char **argv)
     return rc;
 error:
     cs_trust_free(trust);
-    return fail("%s", err.message);
+    return cli_fail("%s", err.message);
 }
 
 int main(int argc, char **argv)
@@ -815,6 +815,8 @@ int main(int argc, char **argv)
         return cmd_scan(argc - 1, argv + 1, 1);
     if (strcmp(argv[1], "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sim") == 0)
+        return cli_sim(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("chainsweep %s (libyara %s, output schema %d)\n", CS_VERSION, cs_engine_yara_version(),
                CS_OUTPUT_SCHEMA);

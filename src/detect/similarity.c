@@ -5,15 +5,21 @@
  * ("related"). Known-good references ("good" rows: the vendor's file with
  * its name, product and SHA-256): a file of the same name, not the same
  * bytes, within 100 is near_miss_of_known_good ("looks like the vendor's
- * ffmpeg.dll but is not"). A linear scan over the references: the exact
- * index for large reference sets is still to come (docs/similarity.md). */
+ * ffmpeg.dll but is not"). References come from .csim indexes (built by
+ * `chainsweep sim build`, mapped) and from the lists, indexed at prepare;
+ * every search is exact (format/simdb.h). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "detect/detector.h"
 #include "format/ioc.h"
+#include "format/simdb.h"
 #include "format/tlsh.h"
 
 #define SIM_STRONG 30
@@ -22,123 +28,77 @@
 #define NEAR_MISS_CLOSE 75   /* within 30 of the vendor's file */
 #define NEAR_MISS_FAR 60     /* 31 to 100 */
 
-typedef struct sim_ref {
-    cs_tlsh_digest d;
-    char text[CS_TLSH_CHARS + 1];
-    int score;
-    char *description;
-    /* known-good rows */
-    int good;
-    char *file_name, *product, *vendor;
-    int has_sha256;
-    unsigned char sha256[32];
-} sim_ref;
+/* One index: a pack's .csim file (mapped) or the references of its lists
+ * (built in memory at prepare). */
+typedef struct sim_index {
+    cs_simdb *db;
+    unsigned char *image;    /* built: ours to free */
+    void *map;               /* mapped: ours to unmap */
+    size_t map_len;
+} sim_index;
 
 typedef struct sim_state {
-    sim_ref *refs;
-    size_t n, cap;
+    cs_simdb_builder *lists; /* T1 lines and TSV rows, until prepare */
+    sim_index *ix;
+    size_t n, cap, refs;
 } sim_state;
 
 static void *sim_create(void)
 {
-    return calloc(1, sizeof(sim_state));
+    sim_state *s = calloc(1, sizeof *s);
+    if (s)
+        s->lists = cs_simdb_builder_new();
+    return s;
 }
 
 static void sim_destroy(void *st)
 {
     sim_state *s = st;
     for (size_t i = 0; i < s->n; i++) {
-        free(s->refs[i].description);
-        free(s->refs[i].file_name);
-        free(s->refs[i].product);
-        free(s->refs[i].vendor);
+        cs_simdb_close(s->ix[i].db);
+        free(s->ix[i].image);
+        if (s->ix[i].map)
+            munmap(s->ix[i].map, s->ix[i].map_len);
     }
-    free(s->refs);
+    cs_simdb_builder_free(s->lists);
+    free(s->ix);
     free(s);
 }
 
-/* A new reference: the digest (kept in its canonical text too), score, label. */
-static sim_ref *add_ref(sim_state *s, const cs_tlsh_digest *d, int score, const char *label)
+static int has_suffix(const char *s, const char *suffix)
 {
-    cs_grow((void **)&s->refs, &s->cap, s->n + 1, sizeof *s->refs);
-    sim_ref *r = &s->refs[s->n++];
-    memset(r, 0, sizeof *r);
-    r->d = *d;
-    cs_tlsh_format(d, r->text);
-    r->score = score;
-    r->description = cs_strdup(label ? label : "");
-    return r;
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcasecmp(s + n - k, suffix) == 0;
 }
 
 /* similarity*.tsv: KIND<TAB>TLSH<TAB>SCORE<TAB>FILE_NAME<TAB>PRODUCT<TAB>VENDOR<TAB>SHA256<TAB>LABEL */
 static int is_sim_tsv(const char *basename)
 {
-    size_t n = strlen(basename);
-    return strncasecmp(basename, "similarity", 10) == 0 && n > 4 && strcasecmp(basename + n - 4, ".tsv") == 0;
+    return strncasecmp(basename, "similarity", 10) == 0 && has_suffix(basename, ".tsv");
 }
 
 static int sim_claims(const char *basename)
 {
-    return cs_ioc_classify(basename) == CS_IOC_HASH || is_sim_tsv(basename);
+    return cs_ioc_classify(basename) == CS_IOC_HASH || is_sim_tsv(basename) || has_suffix(basename, ".csim");
 }
 
-static char *field(char **p)
+static int add_entry(sim_state *s, const cs_simdb_entry *e, const char **why)
 {
-    char *f = *p, *tab = f ? strchr(f, '\t') : NULL;
-    if (tab)
-        *tab = '\0';
-    *p = tab ? tab + 1 : NULL;
-    f = f ? cs_trim(f) : NULL;
-    return f && *f && strcmp(f, "-") != 0 ? f : NULL;
+    return cs_simdb_builder_add(s->lists, e, why) == 0 ? CS_LINE_OK : CS_LINE_BAD;
 }
 
 static int load_tsv_line(void *ud, char *line, const char *comment, const char **why)
 {
-    sim_state *s = ud;
     (void)comment;
-    char *p = line;
-    char *kind = field(&p), *tl = field(&p), *score = field(&p), *name = field(&p), *product = field(&p),
-         *vendor = field(&p), *sha = field(&p), *label = p ? cs_trim(p) : NULL;
-    if (!kind || (strcmp(kind, "good") != 0 && strcmp(kind, "bad") != 0)) {
-        *why = "the first column is good or bad";
+    cs_simdb_entry e;
+    unsigned char sha[32];
+    if (cs_simdb_parse_tsv_line(line, &e, sha, why) != 0)
         return CS_LINE_BAD;
-    }
-    cs_tlsh_digest d;
-    if (!tl || cs_tlsh_parse(tl, &d) != 0) {
-        *why = "the second column is a TLSH digest (T1 and 70 hex digits)";
-        return CS_LINE_BAD;
-    }
-    char *end = NULL;
-    long sc = score ? strtol(score, &end, 10) : 0;
-    if (!score || *end || sc < -1000 || sc > 1000) {
-        *why = "the score is an integer from -1000 to 1000";
-        return CS_LINE_BAD;
-    }
-    int good = strcmp(kind, "good") == 0;
-    if (good && !name) {
-        *why = "a known-good reference names its file";
-        return CS_LINE_BAD;
-    }
-    unsigned char digest[32];
-    if (sha && (strlen(sha) != 64 || cs_unhex(digest, sha, 32) != 0)) {
-        *why = "the SHA-256 column is 64 hex digits";
-        return CS_LINE_BAD;
-    }
-    sim_ref *r = add_ref(s, &d, (int)sc, label);
-    r->good = good;
-    r->file_name = name ? cs_strdup(name) : NULL;
-    r->product = product ? cs_strdup(product) : NULL;
-    r->vendor = vendor ? cs_strdup(vendor) : NULL;
-    if (sha) {
-        memcpy(r->sha256, digest, 32);
-        r->has_sha256 = 1;
-    }
-    return CS_LINE_OK;
+    return add_entry(ud, &e, why);
 }
 
 static int load_line(void *ud, char *line, const char *comment, const char **why)
 {
-    sim_state *s = ud;
     (void)comment;
     cs_hash_line h;
     char copy[4096];
@@ -146,24 +106,133 @@ static int load_line(void *ud, char *line, const char *comment, const char **why
     int rc = cs_parse_hash_line(copy, &h, why);
     if (rc != CS_LINE_OK || !h.tlsh)
         return CS_LINE_OK; /* not ours: the hash layer reports its own problems */
-    cs_tlsh_digest d;
-    if (cs_tlsh_parse(h.tlsh_text, &d) != 0) {
+    cs_simdb_entry e = {.kind = CS_SIMDB_BAD, .score = h.score, .label = h.description};
+    if (cs_tlsh_parse(h.tlsh_text, &e.digest) != 0) {
         *why = "not a TLSH digest";
         return CS_LINE_BAD;
     }
-    add_ref(s, &d, h.score, h.description);
-    return CS_LINE_OK;
+    return add_entry(ud, &e, why);
+}
+
+static void add_index(sim_state *s, sim_index ix)
+{
+    cs_grow((void **)&s->ix, &s->cap, s->n + 1, sizeof *s->ix);
+    s->ix[s->n++] = ix;
+    s->refs += cs_simdb_count(ix.db);
+}
+
+/* A .csim index: mapped, checked whole; a bad one is a load error of that
+ * file (the rest of the pack loads). */
+static void load_index(sim_state *s, cs_engine *e, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
+        cs_engine_diag_add(e, path, 0, 1, "cannot read the similarity index");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    sim_index ix = {NULL, NULL, NULL, (size_t)sb.st_size};
+    ix.map = mmap(NULL, ix.map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (ix.map == MAP_FAILED) {
+        cs_engine_diag_add(e, path, 0, 1, "cannot map the similarity index");
+        return;
+    }
+    char why[200];
+    if (!(ix.db = cs_simdb_open(ix.map, ix.map_len, why, sizeof why))) {
+        munmap(ix.map, ix.map_len);
+        cs_engine_diag_add(e, path, 0, 1, "%s", why);
+        return;
+    }
+    add_index(s, ix);
 }
 
 static cs_status sim_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_error *err)
 {
     const char *base = strrchr(pf->path, '/');
-    return cs_load_lines(e, pf, is_sim_tsv(base ? base + 1 : pf->path) ? load_tsv_line : load_line, st, NULL, err);
+    base = base ? base + 1 : pf->path;
+    if (has_suffix(base, ".csim")) {
+        load_index(st, e, pf->path);
+        return CS_OK;
+    }
+    return cs_load_lines(e, pf, is_sim_tsv(base) ? load_tsv_line : load_line, st, NULL, err);
+}
+
+static cs_status sim_prepare(void *st, cs_engine *e, cs_error *err)
+{
+    sim_state *s = st;
+    (void)e;
+    if (cs_simdb_builder_count(s->lists)) {
+        sim_index ix = {NULL, NULL, NULL, 0};
+        size_t len;
+        char why[200];
+        ix.image = cs_simdb_builder_image(s->lists, &len);
+        if (!(ix.db = cs_simdb_open(ix.image, len, why, sizeof why))) {
+            free(ix.image);
+            return cs_error_set(err, CS_ERR_INTERNAL, "similarity references: %s", why);
+        }
+        add_index(s, ix);
+    }
+    cs_simdb_builder_free(s->lists);
+    s->lists = NULL;
+    return CS_OK;
 }
 
 static int sim_active(const void *st)
 {
-    return ((const sim_state *)st)->n > 0;
+    const sim_state *s = st;
+    return s->refs > 0 || (s->lists && cs_simdb_builder_count(s->lists) > 0);
+}
+
+/* The nearest reference of a kind, over every index (on a tie, the higher
+ * score). */
+typedef struct nearest {
+    const cs_simdb *db, *found;
+    uint32_t id;
+    int dist, score;
+    /* known-good lookups by name */
+    cs_file *f;
+    const cs_tlsh_digest *q;
+} nearest;
+
+static void consider(nearest *n, uint32_t id, int dist, int score)
+{
+    if (!n->found || dist < n->dist || (dist == n->dist && score > n->score)) {
+        n->found = n->db;
+        n->id = id;
+        n->dist = dist;
+        n->score = score;
+    }
+}
+
+static int on_bad(void *ud, uint32_t id, int dist)
+{
+    nearest *n = ud;
+    cs_simdb_entry r;
+    cs_simdb_get(n->db, id, &r);
+    if (r.kind == CS_SIMDB_BAD)
+        consider(n, id, dist, r.score);
+    return 0;
+}
+
+/* The vendor's file by name: the same bytes are not a miss. */
+static int on_good(void *ud, uint32_t id, int unused)
+{
+    nearest *n = ud;
+    cs_simdb_entry r;
+    (void)unused;
+    cs_simdb_get(n->db, id, &r);
+    if (r.sha256) {
+        cs_file_hash(n->f, CS_HASH_SHA256);
+        if (memcmp(r.sha256, n->f->sha256, 32) == 0)
+            return 0;
+    }
+    int dist = cs_tlsh_distance(n->q, &r.digest, 1);
+    if (dist <= SIM_NEAR_MISS)
+        consider(n, id, dist, r.score);
+    return 0;
 }
 
 static cs_status sim_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)
@@ -171,65 +240,54 @@ static cs_status sim_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_e
     const sim_state *s = st;
     (void)ts;
     (void)err;
-    if (!s->n || !f->data)
+    if (!s->refs || !f->data)
         return CS_OK;
     cs_file_hash(f, CS_HASH_TLSH);
     cs_tlsh_digest d;
     if (!f->tlsh[0] || cs_tlsh_parse(f->tlsh, &d) != 0)
         return CS_OK; /* too short or too uniform for TLSH: this layer only */
-    const sim_ref *best = NULL, *near = NULL;
-    int best_dist = SIM_RELATED + 1, near_dist = SIM_NEAR_MISS + 1;
+    nearest bad = {.q = &d, .f = f}, good = {.q = &d, .f = f};
     for (size_t i = 0; i < s->n; i++) {
-        const sim_ref *r = &s->refs[i];
-        if (r->good) {
-            /* the vendor's file by name: the same bytes are not a miss */
-            if (!f->name || strcasecmp(f->name, r->file_name) != 0)
-                continue;
-            cs_file_hash(f, CS_HASH_SHA256);
-            if (r->has_sha256 && memcmp(r->sha256, f->sha256, 32) == 0)
-                continue;
-            int dist = cs_tlsh_distance(&d, &r->d, 1);
-            if (dist < near_dist) {
-                near = r;
-                near_dist = dist;
-            }
-            continue;
-        }
-        int dist = cs_tlsh_distance(&d, &r->d, 1);
-        if (dist < best_dist || (dist == best_dist && best && r->score > best->score)) {
-            best = r;
-            best_dist = dist;
-        }
+        bad.db = good.db = s->ix[i].db;
+        cs_simdb_search(bad.db, &d, SIM_RELATED, on_bad, &bad);
+        if (f->name)
+            cs_simdb_by_name(good.db, f->name, on_good, &good);
     }
-    if (near) {
+    char text[CS_TLSH_CHARS + 1];
+    cs_simdb_entry r;
+    if (good.found) {
+        cs_simdb_get(good.found, good.id, &r);
+        cs_tlsh_format(&r.digest, text);
         const cs_ac_report *sig = cs_file_signature(f, NULL);
         cs_buf b = {0};
-        cs_buf_printf(&b, "looks like %s", near->file_name);
-        if (near->product)
-            cs_buf_printf(&b, " of %s", near->product);
-        if (near->vendor)
-            cs_buf_printf(&b, " (%s)", near->vendor);
-        cs_buf_printf(&b, " but is not it: TLSH distance %d to %s; %s%s", near_dist, near->text,
+        cs_buf_printf(&b, "looks like %s", r.file_name);
+        if (*r.product)
+            cs_buf_printf(&b, " of %s", r.product);
+        if (*r.vendor)
+            cs_buf_printf(&b, " (%s)", r.vendor);
+        cs_buf_printf(&b, " but is not it: TLSH distance %d to %s; %s%s", good.dist, text,
                       sig ? "its signature: " : "not Authenticode-signed", sig ? cs_ac_verdict_name(sig->verdict) : "");
         cs_findings_add(out, "similarity", "near_miss_of_known_good", cs_arena_strdup(out->arena, b.data),
-                        near_dist <= SIM_STRONG ? NEAR_MISS_CLOSE : NEAR_MISS_FAR);
+                        good.dist <= SIM_STRONG ? NEAR_MISS_CLOSE : NEAR_MISS_FAR);
         cs_buf_free(&b);
     }
-    if (!best)
+    if (!bad.found)
         return CS_OK;
+    cs_simdb_get(bad.found, bad.id, &r);
+    cs_tlsh_format(&r.digest, text);
     cs_buf b = {0};
-    cs_buf_printf(&b, "TLSH distance %d to %s (%s)%s%s", best_dist, best->text,
-                  best_dist <= SIM_STRONG ? "very similar" : "related", *best->description ? ": " : "",
-                  best->description);
+    cs_buf_printf(&b, "TLSH distance %d to %s (%s)%s%s", bad.dist, text,
+                  bad.dist <= SIM_STRONG ? "very similar" : "related", *r.label ? ": " : "", r.label);
     cs_findings_add(out, "similarity", "similar_to_known_bad", cs_arena_strdup(out->arena, b.data),
-                    best_dist <= SIM_STRONG ? best->score : best->score / 2);
+                    bad.dist <= SIM_STRONG ? r.score : r.score / 2);
     cs_buf_free(&b);
     return CS_OK;
 }
 
 static void sim_stats(const void *st, cs_load_stats *out)
 {
-    out->hash_iocs += ((const sim_state *)st)->n;
+    const sim_state *s = st;
+    out->hash_iocs += s->refs + (s->lists ? cs_simdb_builder_count(s->lists) : 0);
 }
 
 const cs_detector_ops cs_similarity_detector = {
@@ -239,6 +297,7 @@ const cs_detector_ops cs_similarity_detector = {
     .destroy = sim_destroy,
     .claims = sim_claims,
     .load = sim_load,
+    .prepare = sim_prepare,
     .active = sim_active,
     .stats = sim_stats,
     .scan = sim_scan,

@@ -155,28 +155,7 @@ int cs_tlsh_parse(const char *s, cs_tlsh_digest *out)
     return 0;
 }
 
-static int mod_diff(int x, int y, int range)
-{
-    int d = x > y ? x - y : y - x;
-    return d < range - d ? d : range - d;
-}
-
 int cs_tlsh_distance(const cs_tlsh_digest *a, const cs_tlsh_digest *b, int len_diff)
 {
-    int diff = 0;
-    if (len_diff) {
-        int l = mod_diff(a->lvalue, b->lvalue, 256);
-        diff += l <= 1 ? l : l * 12;
-    }
-    int q1 = mod_diff(a->q1ratio, b->q1ratio, 16), q2 = mod_diff(a->q2ratio, b->q2ratio, 16);
-    diff += q1 <= 1 ? q1 : (q1 - 1) * 12;
-    diff += q2 <= 1 ? q2 : (q2 - 1) * 12;
-    diff += a->checksum != b->checksum;
-    /* per bucket, the difference of the 2-bit quartile codes; 3 apart counts 6 */
-    for (int i = 0; i < 32; i++)
-        for (int k = 0; k < 8; k += 2) {
-            int d = abs(((a->code[i] >> k) & 3) - ((b->code[i] >> k) & 3));
-            diff += d == 3 ? 6 : d;
-        }
-    return diff;
+    return cs_tlsh_header_distance(a, b, len_diff) + cs_tlsh_body_distance(a->code, b->code);
 }

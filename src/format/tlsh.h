@@ -39,5 +39,54 @@ void cs_tlsh_format(const cs_tlsh_digest *d, char *out);
 int cs_tlsh_parse(const char *s, cs_tlsh_digest *out);
 /* TLSH's distance; len_diff: the log-length counts (the default). */
 int cs_tlsh_distance(const cs_tlsh_digest *a, const cs_tlsh_digest *b, int len_diff);
+/* Its two parts: the header's (length, quartile ratios, checksum) and the
+ * body's (below). */
+static inline int cs_tlsh_mod_diff(int x, int y, int range)
+{
+    int d = x > y ? x - y : y - x;
+    return d < range - d ? d : range - d;
+}
+
+static inline int cs_tlsh_header_distance(const cs_tlsh_digest *a, const cs_tlsh_digest *b, int len_diff)
+{
+    int diff = 0;
+    if (len_diff) {
+        int l = cs_tlsh_mod_diff(a->lvalue, b->lvalue, 256);
+        diff += l <= 1 ? l : l * 12;
+    }
+    int q1 = cs_tlsh_mod_diff(a->q1ratio, b->q1ratio, 16), q2 = cs_tlsh_mod_diff(a->q2ratio, b->q2ratio, 16);
+    diff += q1 <= 1 ? q1 : (q1 - 1) * 12;
+    diff += q2 <= 1 ? q2 : (q2 - 1) * 12;
+    return diff + (a->checksum != b->checksum);
+}
+
+/* The body's part for 32 buckets at once (2-bit codes, as in code[]):
+ * per bucket the difference of the codes, 3 apart counting 6. With l and h
+ * the low and high bits of a ^ b: 1 apart is l alone, 2 apart h alone;
+ * both set is 3 apart when a's two bits are equal (00 against 11), else 1
+ * (01 against 10). */
+static inline int cs_tlsh_code_distance64(uint64_t a, uint64_t b)
+{
+    const uint64_t m = 0x5555555555555555ull;
+    uint64_t x = a ^ b, l = x & m, h = (x >> 1) & m, both = l & h, same = ~(a ^ (a >> 1)) & m;
+    return __builtin_popcountll(l & ~h) + 2 * __builtin_popcountll(h & ~l) + __builtin_popcountll(both & ~same) +
+           6 * __builtin_popcountll(both & same);
+}
+
+static inline uint64_t cs_tlsh_code_word(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline int cs_tlsh_body_distance(const unsigned char *a, const unsigned char *b)
+{
+    int d = 0;
+    for (int i = 0; i < 32; i += 8)
+        d += cs_tlsh_code_distance64(cs_tlsh_code_word(a + i), cs_tlsh_code_word(b + i));
+    return d;
+}
 
 #endif

@@ -1,0 +1,678 @@
+#include "format/simdb.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "util/util.h"
+
+#define HEADER_SIZE 96
+#define REF_SIZE 48
+#define CHUNKS 16
+#define CHUNK_VALUES 65536
+#define POSTING_SIZE 8
+#define NAME_SIZE 16
+#define OFFSETS_SIZE ((size_t)CHUNKS * (CHUNK_VALUES + 1) * 4)
+#define POOL_MAX 0xfffffff0u
+
+static const char magic[8] = {'C', 'S', 'S', 'I', 'M', 'D', 'B', 0};
+
+static void wr16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+    wr16(p, (uint16_t)v);
+    wr16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t crc(const unsigned char *p, size_t n)
+{
+    uLong c = crc32(0, Z_NULL, 0);
+    while (n) {
+        uInt k = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        c = crc32(c, p, k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)c;
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static unsigned chunk_value(const unsigned char *code, int c)
+{
+    return code[2 * c] | (unsigned)code[2 * c + 1] << 8;
+}
+
+/* ---- building ---- */
+
+typedef struct bref {
+    cs_tlsh_digest d;
+    unsigned char kind, has_sha256;
+    int16_t score;
+    uint32_t meta;
+} bref;
+
+struct cs_simdb_builder {
+    bref *refs;
+    size_t n, cap;
+    cs_buf pool;
+};
+
+cs_simdb_builder *cs_simdb_builder_new(void)
+{
+    cs_simdb_builder *b = cs_xmalloc(sizeof *b);
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+void cs_simdb_builder_free(cs_simdb_builder *b)
+{
+    if (!b)
+        return;
+    free(b->refs);
+    cs_buf_free(&b->pool);
+    free(b);
+}
+
+size_t cs_simdb_builder_count(const cs_simdb_builder *b)
+{
+    return b->n;
+}
+
+int cs_simdb_builder_add(cs_simdb_builder *b, const cs_simdb_entry *e, const char **why)
+{
+    const char *s[4] = {e->label, e->file_name, e->product, e->vendor};
+    size_t need = e->sha256 ? 32 : 0;
+    for (int i = 0; i < 4; i++)
+        need += (s[i] ? strlen(s[i]) : 0) + 1;
+    if (b->n >= CS_SIMDB_MAX_REFS || b->pool.len + need > POOL_MAX) {
+        *why = "too many references for one index";
+        return -1;
+    }
+    if (e->kind != CS_SIMDB_BAD && e->kind != CS_SIMDB_GOOD) {
+        *why = "a reference is good or bad";
+        return -1;
+    }
+    if (e->kind == CS_SIMDB_GOOD && (!e->file_name || !*e->file_name)) {
+        *why = "a known-good reference names its file";
+        return -1;
+    }
+    if (e->score < -1000 || e->score > 1000) {
+        *why = "the score is an integer from -1000 to 1000";
+        return -1;
+    }
+    cs_grow((void **)&b->refs, &b->cap, b->n + 1, sizeof *b->refs);
+    bref *r = &b->refs[b->n++];
+    r->d = e->digest;
+    r->kind = (unsigned char)e->kind;
+    r->score = (int16_t)e->score;
+    r->has_sha256 = e->sha256 != NULL;
+    r->meta = (uint32_t)b->pool.len;
+    if (e->sha256)
+        cs_buf_append(&b->pool, e->sha256, 32);
+    for (int i = 0; i < 4; i++)
+        cs_buf_append(&b->pool, s[i] ? s[i] : "", (s[i] ? strlen(s[i]) : 0) + 1);
+    return 0;
+}
+
+typedef struct name_row {
+    uint64_t hash;
+    uint32_t ref;
+} name_row;
+
+static int by_name_row(const void *a, const void *b)
+{
+    const name_row *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->ref < y->ref ? -1 : x->ref > y->ref;
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Section offsets follow from the counts alone. */
+typedef struct layout {
+    size_t refs, offsets, postings, names, pool, total;
+} layout;
+
+static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len)
+{
+    layout l;
+    l.refs = HEADER_SIZE;
+    l.offsets = l.refs + (size_t)n * REF_SIZE;
+    l.postings = l.offsets + OFFSETS_SIZE;
+    l.names = l.postings + (size_t)n * CHUNKS * POSTING_SIZE;
+    l.pool = l.names + (size_t)names * NAME_SIZE;
+    l.total = align8(l.pool + (size_t)pool_len);
+    return l;
+}
+
+static void put_header_bytes(unsigned char *p, const cs_tlsh_digest *d)
+{
+    p[0] = d->checksum;
+    p[1] = d->lvalue;
+    p[2] = (unsigned char)(d->q1ratio | d->q2ratio << 4);
+}
+
+unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
+{
+    size_t n = b->n, nn = 0;
+    for (size_t i = 0; i < n; i++)
+        nn += b->refs[i].kind == CS_SIMDB_GOOD;
+    layout l = layout_of(n, nn, b->pool.len);
+    unsigned char *img = cs_xmalloc(l.total);
+    memset(img, 0, l.total);
+
+    for (size_t i = 0; i < n; i++) {
+        const bref *r = &b->refs[i];
+        unsigned char *p = img + l.refs + i * REF_SIZE;
+        memcpy(p, r->d.code, 32);
+        put_header_bytes(p + 32, &r->d);
+        p[35] = r->kind;
+        wr16(p + 36, (uint16_t)r->score);
+        wr16(p + 38, r->has_sha256);
+        wr32(p + 40, r->meta);
+    }
+
+    /* The references in lvalue order, so that each value's postings are
+     * sorted by lvalue (a search takes only the lengths it can match). */
+    uint32_t *by_lv = cs_xmalloc((n ? n : 1) * sizeof *by_lv), lv_start[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        lv_start[b->refs[i].d.lvalue + 1]++;
+    for (int v = 0; v < 256; v++)
+        lv_start[v + 1] += lv_start[v];
+    for (size_t i = 0; i < n; i++)
+        by_lv[lv_start[b->refs[i].d.lvalue]++] = (uint32_t)i;
+    /* per chunk: count the values, turn the counts into starts, place */
+    uint32_t *start = cs_xmalloc((CHUNK_VALUES + 1) * sizeof *start);
+    for (int c = 0; c < CHUNKS; c++) {
+        memset(start, 0, (CHUNK_VALUES + 1) * sizeof *start);
+        for (size_t i = 0; i < n; i++)
+            start[chunk_value(b->refs[i].d.code, c) + 1]++;
+        for (size_t v = 0; v < CHUNK_VALUES; v++)
+            start[v + 1] += start[v];
+        unsigned char *off = img + l.offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
+        for (size_t v = 0; v <= CHUNK_VALUES; v++)
+            wr32(off + v * 4, start[v]);
+        unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t i = by_lv[k];
+            unsigned char *p = post + (size_t)start[chunk_value(b->refs[i].d.code, c)]++ * POSTING_SIZE;
+            wr32(p, i);
+            put_header_bytes(p + 4, &b->refs[i].d);
+        }
+    }
+    free(start);
+    free(by_lv);
+
+    name_row *rows = cs_xmalloc((nn ? nn : 1) * sizeof *rows);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b->refs[i].kind == CS_SIMDB_GOOD) {
+            const char *name = b->pool.data + b->refs[i].meta + (b->refs[i].has_sha256 ? 32 : 0);
+            name += strlen(name) + 1; /* after the label */
+            rows[k].hash = name_hash(name);
+            rows[k++].ref = (uint32_t)i;
+        }
+    qsort(rows, nn, sizeof *rows, by_name_row);
+    for (size_t i = 0; i < nn; i++) {
+        wr64(img + l.names + i * NAME_SIZE, rows[i].hash);
+        wr32(img + l.names + i * NAME_SIZE + 8, rows[i].ref);
+    }
+    free(rows);
+    if (b->pool.len)
+        memcpy(img + l.pool, b->pool.data, b->pool.len);
+
+    memcpy(img, magic, 8);
+    wr32(img + 8, CS_SIMDB_VERSION);
+    wr32(img + 12, HEADER_SIZE);
+    wr32(img + 16, (uint32_t)n);
+    wr32(img + 20, (uint32_t)nn);
+    wr64(img + 24, b->pool.len);
+    wr64(img + 32, l.total);
+    wr32(img + 40, crc(img + HEADER_SIZE, l.total - HEADER_SIZE));
+    wr32(img + 44, crc(img, 44));
+    *len = l.total;
+    return img;
+}
+
+/* ---- TSV rows ---- */
+
+static char *tsv_field(char **p)
+{
+    char *f = *p, *tab = f ? strchr(f, '\t') : NULL;
+    if (tab)
+        *tab = '\0';
+    *p = tab ? tab + 1 : NULL;
+    f = f ? cs_trim(f) : NULL;
+    return f && *f && strcmp(f, "-") != 0 ? f : NULL;
+}
+
+int cs_simdb_parse_tsv_line(char *line, cs_simdb_entry *out, unsigned char sha256[32], const char **why)
+{
+    char *p = line;
+    char *kind = tsv_field(&p), *tl = tsv_field(&p), *score = tsv_field(&p);
+    memset(out, 0, sizeof *out);
+    out->file_name = tsv_field(&p);
+    out->product = tsv_field(&p);
+    out->vendor = tsv_field(&p);
+    char *sha = tsv_field(&p);
+    out->label = p ? cs_trim(p) : NULL;
+    if (!kind || (strcmp(kind, "good") != 0 && strcmp(kind, "bad") != 0)) {
+        *why = "the first column is good or bad";
+        return -1;
+    }
+    out->kind = strcmp(kind, "good") == 0 ? CS_SIMDB_GOOD : CS_SIMDB_BAD;
+    if (!tl || cs_tlsh_parse(tl, &out->digest) != 0) {
+        *why = "the second column is a TLSH digest (T1 and 70 hex digits)";
+        return -1;
+    }
+    char *end = NULL;
+    long sc = score ? strtol(score, &end, 10) : 0;
+    if (!score || *end || sc < -1000 || sc > 1000) {
+        *why = "the score is an integer from -1000 to 1000";
+        return -1;
+    }
+    out->score = (int)sc;
+    if (out->kind == CS_SIMDB_GOOD && !out->file_name) {
+        *why = "a known-good reference names its file";
+        return -1;
+    }
+    if (sha) {
+        if (strlen(sha) != 64 || cs_unhex(sha256, sha, 32) != 0) {
+            *why = "the SHA-256 column is 64 hex digits";
+            return -1;
+        }
+        out->sha256 = sha256;
+    }
+    return 0;
+}
+
+/* ---- reading ---- */
+
+struct cs_simdb {
+    const unsigned char *img;
+    uint32_t n, names;
+    const unsigned char *refs, *offsets, *postings, *name_rows, *pool;
+    size_t pool_len;
+};
+
+uint32_t cs_simdb_count(const cs_simdb *db)
+{
+    return db->n;
+}
+
+static void ref_digest(const unsigned char *p, cs_tlsh_digest *d)
+{
+    memcpy(d->code, p, 32);
+    d->checksum = p[32];
+    d->lvalue = p[33];
+    d->q1ratio = p[34] & 15;
+    d->q2ratio = p[34] >> 4;
+}
+
+void cs_simdb_get(const cs_simdb *db, uint32_t i, cs_simdb_entry *out)
+{
+    const unsigned char *p = db->refs + (size_t)i * REF_SIZE;
+    ref_digest(p, &out->digest);
+    out->kind = p[35];
+    out->score = (int16_t)cs_rd16le(p + 36);
+    const char *s = (const char *)db->pool + cs_rd32le(p + 40);
+    out->sha256 = NULL;
+    if (p[38] & 1) {
+        out->sha256 = (const unsigned char *)s;
+        s += 32;
+    }
+    const char **f[4] = {&out->label, &out->file_name, &out->product, &out->vendor};
+    for (int k = 0; k < 4; k++) {
+        *f[k] = s;
+        s += strlen(s) + 1;
+    }
+}
+
+static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...) CS_PRINTF(3, 4);
+static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t why_len)
+{
+    if (len < HEADER_SIZE || memcmp(img, magic, 8) != 0)
+        return bad(why, why_len, "not a chainsweep similarity index");
+    if (cs_rd32le(img + 8) != CS_SIMDB_VERSION)
+        return bad(why, why_len, "similarity index format version %u; this chainsweep reads version 1",
+                   (unsigned)cs_rd32le(img + 8));
+    if (cs_rd32le(img + 12) != HEADER_SIZE || crc(img, 44) != cs_rd32le(img + 44))
+        return bad(why, why_len, "similarity index header damaged (checksum)");
+    for (size_t i = 48; i < HEADER_SIZE; i++)
+        if (img[i])
+            return bad(why, why_len, "similarity index header damaged (reserved byte %zu set)", i);
+    uint32_t n = cs_rd32le(img + 16), nn = cs_rd32le(img + 20);
+    uint64_t pool_len = cs_rd64le(img + 24), total = cs_rd64le(img + 32);
+    if (n > CS_SIMDB_MAX_REFS || nn > n || pool_len > POOL_MAX)
+        return bad(why, why_len, "similarity index counts out of range (%u references)", (unsigned)n);
+    layout l = layout_of(n, nn, pool_len);
+    if (total != l.total || len != l.total)
+        return bad(why, why_len, "similarity index truncated or padded: %zu bytes, its tables need more or less", len);
+    if (crc(img + HEADER_SIZE, len - HEADER_SIZE) != cs_rd32le(img + 40))
+        return bad(why, why_len, "similarity index damaged (checksum of its %zu bytes)", len);
+
+    /* Past the checksum only our own writer's mistakes or a forged
+     * checksum remain; checked anyway, so that an accepted index is safe
+     * to read and exact to search. */
+    const unsigned char *pool = img + l.pool;
+    if (pool_len && pool[pool_len - 1] != 0)
+        return bad(why, why_len, "similarity index strings not terminated");
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *p = img + l.refs + (size_t)i * REF_SIZE;
+        uint64_t m = cs_rd32le(p + 40) + ((p[38] & 1) ? 32u : 0u);
+        if ((p[35] != CS_SIMDB_BAD && p[35] != CS_SIMDB_GOOD) || cs_rd16le(p + 38) > 1 || cs_rd32le(p + 44) ||
+            (int16_t)cs_rd16le(p + 36) < -1000 || (int16_t)cs_rd16le(p + 36) > 1000)
+            return bad(why, why_len, "similarity index reference %u damaged", i);
+        uint64_t name = 0;
+        for (int k = 0; k < 4; k++) {
+            if (m >= pool_len)
+                return bad(why, why_len, "similarity index reference %u: strings outside the pool", i);
+            if (k == 1)
+                name = m;
+            const unsigned char *z = memchr(pool + m, 0, pool_len - m);
+            m = (uint64_t)(z - pool) + 1;
+        }
+        if (p[35] == CS_SIMDB_GOOD && !pool[name])
+            return bad(why, why_len, "similarity index reference %u: known-good without a file name", i);
+    }
+    for (int c = 0; c < CHUNKS; c++) {
+        const unsigned char *off = img + l.offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
+        const unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
+        if (cs_rd32le(off) != 0 || cs_rd32le(off + CHUNK_VALUES * 4) != n)
+            return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c);
+        for (uint32_t v = 0; v < CHUNK_VALUES; v++) {
+            uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
+            if (z < a)
+                return bad(why, why_len, "similarity index chunk %d: offsets out of order", c);
+            for (uint32_t k = a; k < z; k++) {
+                const unsigned char *e = post + (size_t)k * POSTING_SIZE;
+                uint32_t id = cs_rd32le(e);
+                if (id >= n)
+                    return bad(why, why_len, "similarity index chunk %d: a posting names no reference", c);
+                const unsigned char *r = img + l.refs + (size_t)id * REF_SIZE;
+                if (chunk_value(r, c) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
+                    return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c);
+                if (k > a && e[5] < e[5 - POSTING_SIZE])
+                    return bad(why, why_len, "similarity index chunk %d: postings out of length order", c);
+            }
+        }
+    }
+    uint64_t prev_hash = 0;
+    uint32_t prev_ref = 0;
+    for (uint32_t i = 0; i < nn; i++) {
+        const unsigned char *e = img + l.names + (size_t)i * NAME_SIZE;
+        uint64_t h = cs_rd64le(e);
+        uint32_t id = cs_rd32le(e + 8);
+        if (id >= n || cs_rd32le(e + 12) || (i && (h < prev_hash || (h == prev_hash && id <= prev_ref))))
+            return bad(why, why_len, "similarity index name table damaged at row %u", i);
+        const unsigned char *r = img + l.refs + (size_t)id * REF_SIZE;
+        const char *label = (const char *)pool + cs_rd32le(r + 40) + ((r[38] & 1) ? 32 : 0);
+        if (r[35] != CS_SIMDB_GOOD || name_hash(label + strlen(label) + 1) != h)
+            return bad(why, why_len, "similarity index name table damaged at row %u", i);
+        prev_hash = h;
+        prev_ref = id;
+    }
+
+    cs_simdb *db = cs_xmalloc(sizeof *db);
+    db->img = img;
+    db->n = n;
+    db->names = nn;
+    db->refs = img + l.refs;
+    db->offsets = img + l.offsets;
+    db->postings = img + l.postings;
+    db->name_rows = img + l.names;
+    db->pool = pool;
+    db->pool_len = pool_len;
+    return db;
+}
+
+void cs_simdb_close(cs_simdb *db)
+{
+    free(db);
+}
+
+/* ---- searching ---- */
+
+/* The references met so far in one search (open addressing; each is
+ * verified once, however many chunks lead to it). */
+#define SEEN_INLINE 2048
+#define SEEN_EMPTY 0xffffffffu
+#define VALUES 64                  /* chunk values visited per batch */
+
+typedef struct seen_set {
+    uint32_t *slot;
+    size_t cap, n;
+    uint32_t inline_slots[SEEN_INLINE];
+} seen_set;
+
+static size_t seen_home(uint32_t id, size_t cap)
+{
+    return (size_t)((id * 2654435761u) & (cap - 1));
+}
+
+/* 1 if id was there; else adds it. */
+static int seen_add(seen_set *ss, uint32_t id)
+{
+    if ((ss->n + 1) * 2 > ss->cap) {
+        size_t cap = ss->cap * 4;
+        uint32_t *slot = cs_xmalloc(cap * sizeof *slot);
+        memset(slot, 0xff, cap * sizeof *slot);
+        for (size_t i = 0; i < ss->cap; i++)
+            if (ss->slot[i] != SEEN_EMPTY) {
+                size_t k = seen_home(ss->slot[i], cap);
+                while (slot[k] != SEEN_EMPTY)
+                    k = (k + 1) & (cap - 1);
+                slot[k] = ss->slot[i];
+            }
+        if (ss->slot != ss->inline_slots)
+            free(ss->slot);
+        ss->slot = slot;
+        ss->cap = cap;
+    }
+    size_t k = seen_home(id, ss->cap);
+    for (; ss->slot[k] != SEEN_EMPTY; k = (k + 1) & (ss->cap - 1))
+        if (ss->slot[k] == id)
+            return 1;
+    ss->slot[k] = id;
+    ss->n++;
+    return 0;
+}
+
+typedef struct search {
+    const cs_simdb *db;
+    const cs_tlsh_digest *q;
+    int max, r, chunk, stop;
+    int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
+    seen_set seen;
+    unsigned values[VALUES];    /* of the chunk, to visit */
+    int n_values;
+    cs_simdb_hit_fn fn;
+    void *ud;
+} search;
+
+/* The first posting at or after k whose lvalue is at least lv. */
+static uint32_t first_lvalue(const unsigned char *post, uint32_t k, uint32_t z, int lv)
+{
+    while (k < z) {
+        uint32_t mid = k + (z - k) / 2;
+        if (post[(size_t)mid * POSTING_SIZE + 5] < lv)
+            k = mid + 1;
+        else
+            z = mid;
+    }
+    return k;
+}
+
+/* Candidates are verified in batches whose references are prefetched
+ * first: the reads of scattered references then overlap. */
+#define BATCH 32
+
+static void verify_batch(search *s, const uint32_t *id, const int *head, int n)
+{
+    const unsigned char *refs = s->db->refs;
+    for (int i = 0; i < n; i++)
+        __builtin_prefetch(refs + (size_t)id[i] * REF_SIZE);
+    for (int i = 0; i < n && !s->stop; i++) {
+        int dist = head[i] + cs_tlsh_body_distance(s->q->code, refs + (size_t)id[i] * REF_SIZE);
+        if (dist <= s->max && s->fn(s->ud, id[i], dist))
+            s->stop = 1;
+    }
+}
+
+static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z, int lv_hi)
+{
+    uint32_t id[BATCH];
+    int head[BATCH], n = 0;
+    for (; k < z && !s->stop; k++) {
+        const unsigned char *e = post + (size_t)k * POSTING_SIZE;
+        if (e[5] > lv_hi)
+            break;
+        cs_tlsh_digest h;
+        h.checksum = e[4];
+        h.lvalue = e[5];
+        h.q1ratio = e[6] & 15;
+        h.q2ratio = e[6] >> 4;
+        int dist = cs_tlsh_header_distance(s->q, &h, 1);
+        if (dist > s->max || seen_add(&s->seen, cs_rd32le(e)))
+            continue;
+        id[n] = cs_rd32le(e);
+        head[n++] = dist;
+        if (n == BATCH) {
+            verify_batch(s, id, head, n);
+            n = 0;
+        }
+    }
+    verify_batch(s, id, head, n);
+}
+
+/* The values of one chunk to visit are gathered and visited in batches:
+ * their offsets are prefetched, then their postings, then read. */
+
+static void visit_values(search *s)
+{
+    const cs_simdb *db = s->db;
+    const unsigned char *offsets = db->offsets + (size_t)s->chunk * (CHUNK_VALUES + 1) * 4;
+    const unsigned char *post = db->postings + (size_t)s->chunk * db->n * POSTING_SIZE;
+    uint32_t a[VALUES], z[VALUES];
+    int n = s->n_values;
+    s->n_values = 0;
+    for (int i = 0; i < n; i++)
+        __builtin_prefetch(offsets + (size_t)s->values[i] * 4);
+    for (int i = 0; i < n; i++) {
+        a[i] = cs_rd32le(offsets + (size_t)s->values[i] * 4);
+        z[i] = cs_rd32le(offsets + (size_t)s->values[i] * 4 + 4);
+        if (a[i] < z[i])
+            __builtin_prefetch(post + (size_t)(a[i] + (z[i] - a[i]) / 2) * POSTING_SIZE);
+    }
+    for (int i = 0; i < n && !s->stop; i++) {
+        if (a[i] == z[i])
+            continue;
+        if (s->lv_lo <= s->lv_hi) {
+            visit_range(s, post, first_lvalue(post, a[i], z[i], s->lv_lo), z[i], s->lv_hi);
+        } else { /* around 255 */
+            visit_range(s, post, first_lvalue(post, a[i], z[i], s->lv_lo), z[i], 255);
+            visit_range(s, post, a[i], z[i], s->lv_hi);
+        }
+    }
+}
+
+/* Every value of the chunk within budget of the query's, bucket by bucket. */
+static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, int budget)
+{
+    static const int cost[4] = {0, 1, 2, 6};
+    if (s->stop)
+        return;
+    if (bucket == 8) {
+        s->values[s->n_values++] = cur;
+        if (s->n_values == VALUES)
+            visit_values(s);
+        return;
+    }
+    int x = (q >> (2 * bucket)) & 3;
+    for (int y = 0; y < 4; y++) {
+        int c = cost[abs(x - y)];
+        if (c <= budget)
+            visit_neighbours(s, q, cur | (unsigned)y << (2 * bucket), bucket + 1, budget - c);
+    }
+}
+
+void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_hit_fn fn, void *ud)
+{
+    if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE || !db->n)
+        return;
+    search s = {.db = db, .q = q, .max = max_distance, .r = max_distance / CHUNKS, .fn = fn, .ud = ud};
+    /* the length part alone: 0, 1 for one apart, 12 per step beyond */
+    int span = max_distance < 1 ? 0 : max_distance < 24 ? 1 : max_distance / 12;
+    if (span >= 128) {
+        s.lv_lo = 0;
+        s.lv_hi = 255;
+    } else {
+        s.lv_lo = (q->lvalue - span) & 255;
+        s.lv_hi = (q->lvalue + span) & 255;
+    }
+    s.seen.slot = s.seen.inline_slots;
+    s.seen.cap = SEEN_INLINE;
+    memset(s.seen.inline_slots, 0xff, sizeof s.seen.inline_slots);
+    for (s.chunk = 0; s.chunk < CHUNKS && !s.stop; s.chunk++) {
+        visit_neighbours(&s, chunk_value(q->code, s.chunk), 0, 0, s.r);
+        visit_values(&s);
+    }
+    if (s.seen.slot != s.seen.inline_slots)
+        free(s.seen.slot);
+}
+
+void cs_simdb_by_name(const cs_simdb *db, const char *name, cs_simdb_hit_fn fn, void *ud)
+{
+    uint64_t h = name_hash(name);
+    uint32_t lo = 0, hi = db->names;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cs_rd64le(db->name_rows + (size_t)mid * NAME_SIZE) < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < db->names && cs_rd64le(db->name_rows + (size_t)lo * NAME_SIZE) == h; lo++) {
+        uint32_t id = cs_rd32le(db->name_rows + (size_t)lo * NAME_SIZE + 8);
+        cs_simdb_entry e;
+        cs_simdb_get(db, id, &e);
+        if (strcasecmp(e.file_name, name) == 0 && fn(ud, id, -1))
+            return;
+    }
+}
