@@ -5,6 +5,7 @@
 # usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES)
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
+# Then the similarity row (bench/similarity.sh, STAMP-similarity.txt); SIMILARITY=0 leaves it out.
 set -euo pipefail
 # every run names its packs: the bundled ones are not added behind its back
 export CHAINSWEEP_PACKS=
@@ -160,4 +161,11 @@ if [ "${ARCHIVES:-1}" != 0 ]; then
   echo >&2
   BENCH_DIR=$BENCH_DIR THREADS=$THREADS REPS=$REPS CHAINSWEEP=$CS STAMP=$stamp bash bench/archives.sh "$(dirname "$CS")" ||
     echo "archive row failed or skipped (exit $?)" >&2
+fi
+# the similarity row: TLSH against tlsh-tools, the index at 1M references,
+# the sweep with the layer on and off (bench/similarity.sh; SIMILARITY=0 skips)
+if [ "${SIMILARITY:-1}" != 0 ]; then
+  echo >&2
+  BENCH_DIR=$BENCH_DIR THREADS=$THREADS REPS=$REPS CHAINSWEEP=$CS STAMP=$stamp bash bench/similarity.sh "$(dirname "$CS")" ||
+    echo "similarity row failed or skipped (exit $?)" >&2
 fi

@@ -343,7 +343,8 @@ static int sim_query(int argc, char **argv)
             }
             cs_sim_index_search(ix, tlsh, distance, collect, &h, &err);
         }
-        qsort(h.v, h.n, sizeof *h.v, by_distance);
+        if (h.n)
+            qsort(h.v, h.n, sizeof *h.v, by_distance);
         for (size_t k = 0; k < h.n; k++) {
             printf("%s\t%d\t%s\t%d\t%s", argv[i], h.v[k].distance, h.v[k].good ? "good" : "bad", h.v[k].score,
                    h.v[k].text);

@@ -57,3 +57,4 @@ run pbzx
 run lzfse
 ASAN_OPTIONS=fast_unwind_on_malloc=0 run codesign
 run tlsh
+run simdb

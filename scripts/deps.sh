@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-d
 test_pkgs=(libcmocka-dev jq yara python3 python3-jsonschema wixl msitools util-linux openssl osslsigncode gcc-mingw-w64-x86-64
            zip unzip 7zip gcab xorriso zstd lz4 cpio libarchive-tools nsis clang lld-14 llvm-14 dmg2img python3-asn1crypto tlsh-tools curl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
-bench_pkgs=(yara clamav gnuplot-nox time jq)
+bench_pkgs=(yara clamav gnuplot-nox time jq tlsh-tools)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

@@ -365,6 +365,34 @@ static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...)
     return NULL;
 }
 
+/* One chunk's offsets and postings: 1, or 0 with why. */
+static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, int c, unsigned char *met, char *why,
+                       size_t why_len)
+{
+    const unsigned char *off = img + l->offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
+    const unsigned char *post = img + l->postings + (size_t)c * n * POSTING_SIZE;
+    memset(met, 0, n ? n : 1);
+    if (cs_rd32le(off) != 0 || cs_rd32le(off + CHUNK_VALUES * 4) != n)
+        return !bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c);
+    for (uint32_t v = 0; v < CHUNK_VALUES; v++) {
+        uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
+        if (z < a)
+            return !bad(why, why_len, "similarity index chunk %d: offsets out of order", c);
+        for (uint32_t k = a; k < z; k++) {
+            const unsigned char *e = post + (size_t)k * POSTING_SIZE;
+            uint32_t id = cs_rd32le(e);
+            if (id >= n || met[id]++)
+                return !bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c);
+            const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
+            if (chunk_value(r, c) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
+                return !bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c);
+            if (k > a && e[5] < e[5 - POSTING_SIZE])
+                return !bad(why, why_len, "similarity index chunk %d: postings out of length order", c);
+        }
+    }
+    return 1;
+}
+
 cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t why_len)
 {
     if (len < HEADER_SIZE || memcmp(img, magic, 8) != 0)
@@ -411,28 +439,19 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
         if (p[35] == CS_SIMDB_GOOD && !pool[name])
             return bad(why, why_len, "similarity index reference %u: known-good without a file name", i);
     }
-    for (int c = 0; c < CHUNKS; c++) {
-        const unsigned char *off = img + l.offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
-        const unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
-        if (cs_rd32le(off) != 0 || cs_rd32le(off + CHUNK_VALUES * 4) != n)
-            return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c);
-        for (uint32_t v = 0; v < CHUNK_VALUES; v++) {
-            uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
-            if (z < a)
-                return bad(why, why_len, "similarity index chunk %d: offsets out of order", c);
-            for (uint32_t k = a; k < z; k++) {
-                const unsigned char *e = post + (size_t)k * POSTING_SIZE;
-                uint32_t id = cs_rd32le(e);
-                if (id >= n)
-                    return bad(why, why_len, "similarity index chunk %d: a posting names no reference", c);
-                const unsigned char *r = img + l.refs + (size_t)id * REF_SIZE;
-                if (chunk_value(r, c) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
-                    return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c);
-                if (k > a && e[5] < e[5 - POSTING_SIZE])
-                    return bad(why, why_len, "similarity index chunk %d: postings out of length order", c);
-            }
-        }
-    }
+    uint32_t goods = 0;
+    for (uint32_t i = 0; i < n; i++)
+        goods += img[l.refs + (size_t)i * REF_SIZE + 35] == CS_SIMDB_GOOD;
+    if (goods != nn)
+        return bad(why, why_len, "similarity index: %u known-good references, %u in the name table", goods, nn);
+    /* every chunk's postings name every reference once */
+    unsigned char *met = cs_xmalloc(n ? n : 1);
+    int chunks_ok = 1;
+    for (int c = 0; c < CHUNKS && chunks_ok; c++)
+        chunks_ok = check_chunk(img, &l, n, c, met, why, why_len);
+    free(met);
+    if (!chunks_ok)
+        return NULL;
     uint64_t prev_hash = 0;
     uint32_t prev_ref = 0;
     for (uint32_t i = 0; i < nn; i++) {

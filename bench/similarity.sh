@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Similarity row of the benchmark:
+#  - TLSH digests: `chainsweep sim add` against Debian's tlsh-tools 3.4.4
+#    (`tlsh_unittest -r`) on the same files (this machine's libraries), one
+#    thread each, medians of REPS;
+#  - the index: 1,000,000 references mutated from those digests (sim_check):
+#    build time, size, lookups per second at distances 30, 50 and 70 for
+#    near, unrelated and random queries, one core;
+#  - the sweep with the layer on (that index in a pack) and off: the bench
+#    corpus, all layers, bundled packs.
+# usage: bench/similarity.sh [BUILD_DIR]
+#   env: BENCH_DIR, THREADS, REPS, CHAINSWEEP, STAMP, SIM_REFS (1000000),
+#        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu)
+set -euo pipefail
+export CHAINSWEEP_PACKS=
+cd "$(dirname "$0")/.."
+src=$(pwd)
+BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
+THREADS=${THREADS:-$(nproc)}
+REPS=${REPS:-3}
+build=${1:-$src/build}
+CS=${CHAINSWEEP:-$build/chainsweep}
+SIM_CHECK=$build/tests/sim_check
+SEED_DIR=${SEED_DIR:-/usr/lib/x86_64-linux-gnu}
+stamp=${STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}
+out=bench/results/$stamp-similarity.txt
+[ -x "$CS" ] && [ -x "$SIM_CHECK" ] || { echo "similarity: needs $CS and $SIM_CHECK (a build with tests)" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+timed() { /usr/bin/time -f '%e %M' -o "$work/t" bash -c "$1" > /dev/null 2>&1; cat "$work/t"; }
+{
+  echo "chainsweep similarity benchmark $stamp"
+  echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+} > "$out"
+
+# TLSH digests, ours and the reference's, on the same regular files: a
+# copy of SEED_DIR (hard links where possible) without its symbolic links
+tree=$BENCH_DIR/similarity-tree
+if [ ! -d "$tree" ]; then
+  mkdir -p "$BENCH_DIR"
+  cp -al "$SEED_DIR" "$tree.tmp" 2>/dev/null || { rm -rf "$tree.tmp"; cp -a "$SEED_DIR" "$tree.tmp"; }
+  find "$tree.tmp" -type l -delete
+  mv "$tree.tmp" "$tree"
+fi
+read -r n bytes < <(find "$tree" -type f -printf '%s\n' | awk '{s += $1} END {print NR, s}')
+ours="" theirs=""
+for rep in $(seq "$REPS"); do
+  rm -f "$work/seeds.tsv"
+  read -r s _ < <(timed "'$CS' sim add --bad -o '$work/seeds.tsv' '$tree'")
+  ours+=" $s"
+  if command -v tlsh_unittest > /dev/null; then
+    read -r s _ < <(timed "tlsh_unittest -r '$tree'")
+    theirs+=" $s"
+  fi
+done
+m_ours=$(echo "$ours" | median)
+{
+  echo "TLSH digests of $n files ($bytes bytes, $SEED_DIR), one thread, median of $REPS:"
+  echo "  chainsweep sim add (TLSH + SHA-256)   ${m_ours} s"
+  if [ -n "$theirs" ]; then
+    m_theirs=$(echo "$theirs" | median)
+    echo "  tlsh_unittest -r (TLSH)               ${m_theirs} s"
+    echo "  ratio chainsweep / tlsh-tools         $(awk -v a="$m_ours" -v b="$m_theirs" 'BEGIN {printf "%.2f", a/b}')"
+  fi
+} >> "$out"
+
+# the index
+"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
+{ echo "index (sim_check, one core):"; sed 's/^/  /' "$work/check.out"; } >> "$out"
+
+# the sweep with the layer on and off
+read -r corpus nfiles nbytes < <(bash bench/corpus.sh "$BENCH_DIR")
+mkdir -p "$work/simpack"
+mv "$work/refs.csim" "$work/simpack/"
+off="" on="" rss_on=0 rss_off=0
+for rep in $(seq "$REPS"); do
+  read -r s kb < <(timed "'$CS' scan -q --json -p $THREADS --pack '$src/packs/3cx-2023' '$corpus'; [ \$? -le 1 ]")
+  off+=" $s"; rss_off=$(( kb > rss_off ? kb : rss_off ))
+  read -r s kb < <(timed "'$CS' scan -q --json -p $THREADS --pack '$src/packs/3cx-2023' --pack '$work/simpack' '$corpus'; [ \$? -le 1 ]")
+  on+=" $s"; rss_on=$(( kb > rss_on ? kb : rss_on ))
+done
+m_off=$(echo "$off" | median) m_on=$(echo "$on" | median)
+{
+  echo "sweep of the bench corpus ($nfiles files, $nbytes bytes), all layers, $THREADS threads, median of $REPS:"
+  echo "  similarity layer off                  ${m_off} s, peak RSS $((rss_off / 1024)) MiB"
+  echo "  on, ${SIM_REFS:-1000000} references (.csim)       ${m_on} s, peak RSS $((rss_on / 1024)) MiB"
+  echo "  ratio on / off                        $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.2f", a/b}')"
+} >> "$out"
+cat "$out"
