@@ -6,8 +6,8 @@
 #  - the index: 1,000,000 references mutated from those digests (sim_check):
 #    build time, size, lookups per second at distances 30, 50 and 70 for
 #    near, unrelated and random queries, one core;
-#  - the sweep with the layer on (that index in a pack) and off: the bench
-#    corpus, all layers, bundled packs.
+#  - the sweep with the layer off, on with 1,000 references (a list) and on
+#    with that index in a pack: the bench corpus, all layers, bundled packs.
 # usage: bench/similarity.sh [BUILD_DIR]
 #   env: BENCH_DIR, THREADS, REPS, CHAINSWEEP, STAMP, SIM_REFS (1000000),
 #        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu)
@@ -71,20 +71,26 @@ m_ours=$(echo "$ours" | median)
 
 # the sweep with the layer on and off
 read -r corpus nfiles nbytes < <(bash bench/corpus.sh "$BENCH_DIR")
-mkdir -p "$work/simpack"
+mkdir -p "$work/simpack" "$work/smallpack"
 mv "$work/refs.csim" "$work/simpack/"
-off="" on="" rss_on=0 rss_off=0
+# a pack-sized set: the first 1,000 seed digests as known-bad references
+head -1000 "$work/seeds.tsv" > "$work/smallpack/similarity-small.tsv"
+declare -A t r
 for rep in $(seq "$REPS"); do
-  read -r s kb < <(timed "'$CS' scan -q --json -p $THREADS --pack '$src/packs/3cx-2023' '$corpus'; [ \$? -le 1 ]")
-  off+=" $s"; rss_off=$(( kb > rss_off ? kb : rss_off ))
-  read -r s kb < <(timed "'$CS' scan -q --json -p $THREADS --pack '$src/packs/3cx-2023' --pack '$work/simpack' '$corpus'; [ \$? -le 1 ]")
-  on+=" $s"; rss_on=$(( kb > rss_on ? kb : rss_on ))
+  for row in off small large; do
+    extra=
+    [ $row = small ] && extra="--pack '$work/smallpack'"
+    [ $row = large ] && extra="--pack '$work/simpack'"
+    read -r s kb < <(timed "'$CS' scan -q --json -p $THREADS --pack '$src/packs/3cx-2023' $extra '$corpus'; [ \$? -le 1 ]")
+    t[$row]="${t[$row]:-} $s"
+    r[$row]=$(( kb > ${r[$row]:-0} ? kb : ${r[$row]:-0} ))
+  done
 done
-m_off=$(echo "$off" | median) m_on=$(echo "$on" | median)
+m_off=$(echo "${t[off]}" | median) m_small=$(echo "${t[small]}" | median) m_large=$(echo "${t[large]}" | median)
 {
   echo "sweep of the bench corpus ($nfiles files, $nbytes bytes), all layers, $THREADS threads, median of $REPS:"
-  echo "  similarity layer off                  ${m_off} s, peak RSS $((rss_off / 1024)) MiB"
-  echo "  on, ${SIM_REFS:-1000000} references (.csim)       ${m_on} s, peak RSS $((rss_on / 1024)) MiB"
-  echo "  ratio on / off                        $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.2f", a/b}')"
+  echo "  similarity layer off                  ${m_off} s, peak RSS $((r[off] / 1024)) MiB"
+  echo "  on, 1,000 references (a list)         ${m_small} s, peak RSS $((r[small] / 1024)) MiB   ratio $(awk -v a="$m_small" -v b="$m_off" 'BEGIN {printf "%.2f", a/b}')"
+  echo "  on, ${SIM_REFS:-1000000} references (.csim)       ${m_large} s, peak RSS $((r[large] / 1024)) MiB   ratio $(awk -v a="$m_large" -v b="$m_off" 'BEGIN {printf "%.2f", a/b}')"
 } >> "$out"
 cat "$out"

@@ -107,9 +107,17 @@ static int add_digests(add_opts *a, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_fail("%s: %s", path, strerror(errno));
+    /* every row is checked as it will be when built */
+    cs_sim_builder *check = NULL;
+    cs_error err;
+    if (cs_sim_builder_new(&check, &err) != CS_OK) {
+        fclose(f);
+        return cli_fail("%s", err.message);
+    }
     char line[4096];
     unsigned lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    int rc = EXIT_CLEAN;
+    while (rc == EXIT_CLEAN && fgets(line, sizeof line, f)) {
         lineno++;
         char *p = line + strspn(line, " \t");
         p[strcspn(p, "\r\n")] = '\0';
@@ -122,22 +130,18 @@ static int add_digests(add_opts *a, const char *path)
         cs_sim_ref r = a->tmpl;
         r.tlsh = p;
         r.label = *label ? label : a->tmpl.label;
-        cs_sim_builder *check = NULL;
-        cs_error err;
-        cs_status st = cs_sim_builder_new(&check, &err);
-        if (st == CS_OK)
-            st = cs_sim_builder_add(check, &r, &err); /* the same checks as when it is built */
-        cs_sim_builder_free(check);
-        if (st != CS_OK) {
-            fclose(f);
-            return cli_fail("%s:%u: %s", path, lineno, err.message);
+        if (cs_sim_builder_add(check, &r, &err) != CS_OK) {
+            rc = cli_fail("%s:%u: %s", path, lineno, err.message);
+            break;
         }
         put_row(a->out, &r);
         a->rows++;
     }
-    int bad = ferror(f);
+    if (rc == EXIT_CLEAN && ferror(f))
+        rc = cli_fail("%s: read error", path);
+    cs_sim_builder_free(check);
     fclose(f);
-    return bad ? cli_fail("%s: read error", path) : EXIT_CLEAN;
+    return rc;
 }
 
 enum { OPT_GOOD = 256, OPT_BAD, OPT_PRODUCT, OPT_VENDOR, OPT_LABEL, OPT_SCORE, OPT_DIGESTS };

@@ -1,6 +1,7 @@
 #include "format/tlsh.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,37 +22,59 @@ static const unsigned char pearson[256] = {
     28,  144, 254, 221, 93,  189, 194, 139, 112, 43,  71,  109, 184, 209,
 };
 
-/* The salted Pearson hash of three bytes. */
-static inline unsigned char mix(unsigned char salt, unsigned char a, unsigned char b, unsigned char c)
+/* The salted Pearson hash of three bytes, P[P[P[P[salt] ^ a] ^ b] ^ c], with
+ * its first two steps from a table of pairs: pair[x << 8 | y] = P[P[x] ^ y]. */
+static unsigned char pair[256 * 256];
+static pthread_once_t pair_once = PTHREAD_ONCE_INIT;
+
+static void pair_init(void)
 {
-    return pearson[pearson[pearson[pearson[salt] ^ a] ^ b] ^ c];
+    for (unsigned x = 0; x < 256; x++)
+        for (unsigned y = 0; y < 256; y++)
+            pair[x << 8 | y] = pearson[pearson[x] ^ y];
 }
+
+#define MIX(salt, a, b, c) pearson[pair[(unsigned)(pearson[salt] ^ (a)) << 8 | (b)] ^ (c)]
 
 void cs_tlsh_init(cs_tlsh *t)
 {
+    pthread_once(&pair_once, pair_init);
     memset(t, 0, sizeof *t);
 }
 
 void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n)
 {
-    unsigned char *w = t->window;
-    for (size_t i = 0; i < n; i++) {
-        /* the window as a ring: w[len % 5] is the newest byte */
-        unsigned j = (unsigned)(t->len % 5);
-        w[j] = d[i];
-        if (t->len >= 4) {
-            unsigned char c0 = w[j], c1 = w[(j + 4) % 5], c2 = w[(j + 3) % 5], c3 = w[(j + 2) % 5],
-                          c4 = w[(j + 1) % 5];
-            t->checksum = mix(0, c0, c1, t->checksum);
-            t->bucket[mix(2, c0, c1, c2)]++;
-            t->bucket[mix(3, c0, c1, c3)]++;
-            t->bucket[mix(5, c0, c2, c3)]++;
-            t->bucket[mix(7, c0, c2, c4)]++;
-            t->bucket[mix(11, c0, c1, c4)]++;
-            t->bucket[mix(13, c0, c3, c4)]++;
-        }
-        t->len++;
+    /* the window in registers: c1 the byte before the current one, c4 four before */
+    unsigned char c1 = t->window[0], c2 = t->window[1], c3 = t->window[2], c4 = t->window[3];
+    unsigned char sum = t->checksum;
+    size_t i = 0;
+    for (; i < n && t->len + i < 4; i++) {
+        c4 = c3;
+        c3 = c2;
+        c2 = c1;
+        c1 = d[i];
     }
+    uint32_t *bucket = t->bucket;
+    for (; i < n; i++) {
+        unsigned char c0 = d[i];
+        sum = MIX(0, c0, c1, sum);
+        bucket[MIX(2, c0, c1, c2)]++;
+        bucket[MIX(3, c0, c1, c3)]++;
+        bucket[MIX(5, c0, c2, c3)]++;
+        bucket[MIX(7, c0, c2, c4)]++;
+        bucket[MIX(11, c0, c1, c4)]++;
+        bucket[MIX(13, c0, c3, c4)]++;
+        c4 = c3;
+        c3 = c2;
+        c2 = c1;
+        c1 = c0;
+    }
+    t->window[0] = c1;
+    t->window[1] = c2;
+    t->window[2] = c3;
+    t->window[3] = c4;
+    t->checksum = sum;
+    t->len += n;
 }
 
 static int by_count(const void *a, const void *b)

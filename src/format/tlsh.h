@@ -17,7 +17,7 @@
 
 typedef struct cs_tlsh {
     uint32_t bucket[256];
-    unsigned char window[5];
+    unsigned char window[4];         /* the last four bytes, newest first */
     unsigned char checksum;
     uint64_t len;
 } cs_tlsh;
@@ -65,12 +65,21 @@ static inline int cs_tlsh_header_distance(const cs_tlsh_digest *a, const cs_tlsh
  * the low and high bits of a ^ b: 1 apart is l alone, 2 apart h alone;
  * both set is 3 apart when a's two bits are equal (00 against 11), else 1
  * (01 against 10). */
+/* Bits set in v, where only the even bits can be (a popcount without the
+ * instruction, which the baseline x86-64 target lacks). */
+static inline int cs_tlsh_count_even(uint64_t v)
+{
+    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+    v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (int)((v * 0x0101010101010101ull) >> 56);
+}
+
 static inline int cs_tlsh_code_distance64(uint64_t a, uint64_t b)
 {
     const uint64_t m = 0x5555555555555555ull;
     uint64_t x = a ^ b, l = x & m, h = (x >> 1) & m, both = l & h, same = ~(a ^ (a >> 1)) & m;
-    return __builtin_popcountll(l & ~h) + 2 * __builtin_popcountll(h & ~l) + __builtin_popcountll(both & ~same) +
-           6 * __builtin_popcountll(both & same);
+    return cs_tlsh_count_even(l & ~h) + 2 * cs_tlsh_count_even(h & ~l) + cs_tlsh_count_even(both & ~same) +
+           6 * cs_tlsh_count_even(both & same);
 }
 
 static inline uint64_t cs_tlsh_code_word(const unsigned char *p)

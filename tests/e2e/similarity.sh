@@ -99,6 +99,16 @@ check "sim query: a digest as given, distance 0 (exit 1)" [ $? -eq 1 ]
 "$CS" sim query -d 30 "$work/packi/vendor.csim" /usr/bin/env > /dev/null
 check "sim query: nothing near an unrelated file (exit 0)" [ $? -eq 0 ]
 
+# published digests as known-bad references
+printf '# published\n%s a published sample\n\n%s;second one\n' "$dig" "$(cut -f2 "$work/pack/similarity-vendor.tsv" | sed -n 2p)" > "$work/published.txt"
+"$CS" sim add --bad --score 80 --digests "$work/published.txt" -o "$work/published.tsv" 2> /dev/null
+check "sim add --digests: a bad row per digest, with its label and score" \
+    [ "$(cut -f1,3,8 "$work/published.tsv" | tr '\t' '|')" = "$(printf 'bad|80|a published sample\nbad|80|second one')" ]
+echo "T1NOTADIGEST label" >> "$work/published.txt"
+"$CS" sim add --bad --digests "$work/published.txt" -o "$work/published2.tsv" 2> "$work/pub.err"
+check "sim add --digests: a line that is not a digest fails with its line number (exit 2)" \
+    bash -c "[ $? -eq 2 ] && grep -q 'published.txt:5: not a TLSH digest' '$work/pub.err'"
+
 damage() { # damage KIND OUT
     python3 - "$work/packi/vendor.csim" "$2" "$1" <<'PY'
 import struct, sys, zlib
