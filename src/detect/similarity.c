@@ -1,5 +1,5 @@
 /* Similarity by TLSH (src/format/tlsh.c). Known-bad references (a hash
- * file's "T1..." lines, and "bad" rows of similarity*.tsv): a file whose
+ * file's "T1..." lines, and "bad" rows of a pack's .tsv lists): a file whose
  * TLSH lies within 70 of one is similar_to_known_bad, at the reference's
  * score within 30 (TLSH's "very similar") and at half of it up to 70
  * ("related"). Known-good references ("good" rows: the vendor's file with
@@ -71,10 +71,11 @@ static int has_suffix(const char *s, const char *suffix)
     return n > k && strcasecmp(s + n - k, suffix) == 0;
 }
 
-/* similarity*.tsv: KIND<TAB>TLSH<TAB>SCORE<TAB>FILE_NAME<TAB>PRODUCT<TAB>VENDOR<TAB>SHA256<TAB>LABEL */
+/* A pack's .tsv files (similarity/vendor.tsv, similarity-samples.tsv):
+ * KIND<TAB>TLSH<TAB>SCORE<TAB>FILE_NAME<TAB>PRODUCT<TAB>VENDOR<TAB>SHA256<TAB>LABEL */
 static int is_sim_tsv(const char *basename)
 {
-    return strncasecmp(basename, "similarity", 10) == 0 && has_suffix(basename, ".tsv");
+    return has_suffix(basename, ".tsv");
 }
 
 static int sim_claims(const char *basename)

@@ -26,16 +26,16 @@ work=$(mktemp -d /tmp/cs-sim-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 # -- 1. the vendor's files and their variants
-mkdir -p "$work/vendor" "$work/pack" "$work/packi"
+mkdir -p "$work/vendor" "$work/pack/similarity" "$work/packi"
 for d in libgcc_s_seh-1.dll libgomp-1.dll libquadmath-0.dll libssp-0.dll libatomic-1.dll; do
     cp "$rt/$d" "$work/vendor/"
 done
-"$CS" sim add --good --product "GCC runtime 12" --vendor "GNU (mingw-w64)" -o "$work/pack/similarity-vendor.tsv" \
+"$CS" sim add --good --product "GCC runtime 12" --vendor "GNU (mingw-w64)" -o "$work/pack/similarity/vendor.tsv" \
     "$work/vendor" 2> "$work/add.err"
-check "sim add: a row per vendor file" [ "$(wc -l < "$work/pack/similarity-vendor.tsv")" -eq 5 ]
-check "sim add: good rows with name, product, vendor, SHA-256" [ "$(grep -cP '^good\tT1[0-9A-F]{70}\t0\tlib[a-z_+-]*-[0-9]\.dll\tGCC runtime 12\tGNU \(mingw-w64\)\t[0-9a-f]{64}\t' "$work/pack/similarity-vendor.tsv")" -eq 5 ]
+check "sim add: a row per vendor file" [ "$(wc -l < "$work/pack/similarity/vendor.tsv")" -eq 5 ]
+check "sim add: good rows with name, product, vendor, SHA-256" [ "$(grep -cP '^good\tT1[0-9A-F]{70}\t0\tlib[a-z_+-]*-[0-9]\.dll\tGCC runtime 12\tGNU \(mingw-w64\)\t[0-9a-f]{64}\t' "$work/pack/similarity/vendor.tsv")" -eq 5 ]
 check "sim add: says what it wrote" grep -q "5 reference(s) written" "$work/add.err"
-"$CS" sim build -o "$work/packi/vendor.csim" "$work/pack/similarity-vendor.tsv" 2> "$work/build.err"
+"$CS" sim build -o "$work/packi/vendor.csim" "$work/pack/similarity/vendor.tsv" 2> "$work/build.err"
 check "sim build: an index of 5" grep -q "vendor.csim: 5 reference(s)" "$work/build.err"
 
 v=libgomp-1.dll
@@ -91,16 +91,16 @@ check "list and index give the same findings" [ "$(jq -c 'select(.path) | [.path
 "$CS" sim query -d 100 "$work/packi/vendor.csim" "$work/t/appended/$v" > "$work/q.out"
 check "sim query: finds the vendor's file (exit 1)" [ $? -eq 1 ]
 check "sim query: the vendor's file first" bash -c "head -1 '$work/q.out' | cut -f3,6 | grep -qx 'good	$v'"
-"$CS" sim query -d 100 "$work/pack/similarity-vendor.tsv" "$work/t/appended/$v" > "$work/q2.out"
+"$CS" sim query -d 100 "$work/pack/similarity/vendor.tsv" "$work/t/appended/$v" > "$work/q2.out"
 check "sim query: a list answers as its index" cmp -s "$work/q.out" "$work/q2.out"
-dig=$(cut -f2 "$work/pack/similarity-vendor.tsv" | head -1)
+dig=$(cut -f2 "$work/pack/similarity/vendor.tsv" | head -1)
 "$CS" sim query -d 0 "$work/packi/vendor.csim" "$dig" > /dev/null
 check "sim query: a digest as given, distance 0 (exit 1)" [ $? -eq 1 ]
 "$CS" sim query -d 30 "$work/packi/vendor.csim" /usr/bin/env > /dev/null
 check "sim query: nothing near an unrelated file (exit 0)" [ $? -eq 0 ]
 
 # published digests as known-bad references
-printf '# published\n%s a published sample\n\n%s;second one\n' "$dig" "$(cut -f2 "$work/pack/similarity-vendor.tsv" | sed -n 2p)" > "$work/published.txt"
+printf '# published\n%s a published sample\n\n%s;second one\n' "$dig" "$(cut -f2 "$work/pack/similarity/vendor.tsv" | sed -n 2p)" > "$work/published.txt"
 "$CS" sim add --bad --score 80 --digests "$work/published.txt" -o "$work/published.tsv" 2> /dev/null
 check "sim add --digests: a bad row per digest, with its label and score" \
     [ "$(cut -f1,3,8 "$work/published.tsv" | tr '\t' '|')" = "$(printf 'bad|80|a published sample\nbad|80|second one')" ]
