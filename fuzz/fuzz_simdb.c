@@ -5,6 +5,7 @@
  * reached. An image that opens must answer like a linear scan: every search
  * (each reference's digest at 0, 30 and 70) returns exactly the references
  * within the distance, and every known-good reference is found by its name. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -373,21 +373,21 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
     const unsigned char *post = img + l->postings + (size_t)c * n * POSTING_SIZE;
     memset(met, 0, n ? n : 1);
     if (cs_rd32le(off) != 0 || cs_rd32le(off + CHUNK_VALUES * 4) != n)
-        return !bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c);
+        return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c) != NULL;
     for (uint32_t v = 0; v < CHUNK_VALUES; v++) {
         uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
-        if (z < a)
-            return !bad(why, why_len, "similarity index chunk %d: offsets out of order", c);
+        if (z < a || z > n)
+            return bad(why, why_len, "similarity index chunk %d: offsets out of order or past the end", c) != NULL;
         for (uint32_t k = a; k < z; k++) {
             const unsigned char *e = post + (size_t)k * POSTING_SIZE;
             uint32_t id = cs_rd32le(e);
             if (id >= n || met[id]++)
-                return !bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c);
+                return bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c) != NULL;
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
             if (chunk_value(r, c) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
-                return !bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c);
+                return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
             if (k > a && e[5] < e[5 - POSTING_SIZE])
-                return !bad(why, why_len, "similarity index chunk %d: postings out of length order", c);
+                return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
         }
     }
     return 1;

@@ -119,12 +119,18 @@ elif kind == "truncate":
     d = d[:len(d) - 100]
 elif kind == "version":
     struct.pack_into("<I", d, 8, 2); struct.pack_into("<I", d, 44, zlib.crc32(bytes(d[:44])))
+elif kind == "forged":  # a posting changed, the checksums made right again
+    n = struct.unpack_from("<I", d, 16)[0]
+    post = 96 + n * 48 + 16 * 65537 * 4
+    d[post] ^= 1
+    struct.pack_into("<I", d, 40, zlib.crc32(bytes(d[96:])))
+    struct.pack_into("<I", d, 44, zlib.crc32(bytes(d[:44])))
 elif kind == "garbage":
     d = bytearray(b"not an index\n" * 10)
 open(sys.argv[2], "wb").write(d)
 PY
 }
-for kind in flip truncate version garbage; do
+for kind in flip truncate version forged garbage; do
     damage $kind "$work/bad-$kind.csim"
     "$CS" sim query "$work/bad-$kind.csim" "$dig" > /dev/null 2> "$work/bad.err"
     check "damaged index ($kind): refused (exit 2)" [ $? -eq 2 ]
@@ -132,6 +138,7 @@ for kind in flip truncate version garbage; do
 done
 check "damaged index: the checksum says so" grep -q "damaged (checksum" <("$CS" sim query "$work/bad-flip.csim" "$dig" 2>&1)
 check "truncated index: says so" grep -q "truncated" <("$CS" sim query "$work/bad-truncate.csim" "$dig" 2>&1)
+check "forged checksum: the tables are checked anyway" grep -q "chunk 0: a posting names" <("$CS" sim query "$work/bad-forged.csim" "$dig" 2>&1)
 check "future index: names its version" grep -q "format version 2; this chainsweep reads version 1" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
 mkdir -p "$work/packbad/iocs"
 cp "$work/bad-flip.csim" "$work/packbad/broken.csim"
