@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (patches && !(patches & 1)) { /* an even number of patches: checksums made right */
         put32(img + 40, (uint32_t)crc32(0, img + 96, (uInt)(len - 96)));
-        put32(img + 44, (uint32_t)crc32(0, img, 44));
+        put32(img + 92, (uint32_t)crc32(0, img, 92));
     }
     char why[200];
     cs_simdb *db = cs_simdb_open(img, len, why, sizeof why);
@@ -90,12 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint32_t n = cs_simdb_count(db);
     static const int distances[3] = {0, 30, 70};
-    for (uint32_t i = 0; i < n && i < 16; i++) {
+    for (uint32_t i = 0; i < n && i < 4; i++) {
         cs_simdb_entry e;
         cs_simdb_get(db, i, &e);
         for (int k = 0; k < 3; k++) {
             count c = {db, &e.digest, distances[k], 0};
-            cs_simdb_search(db, &e.digest, distances[k], on_hit, &c);
+            cs_simdb_search(db, &e.digest, distances[k], (cs_simdb_method)k, on_hit, &c);
             size_t want = 0;
             for (uint32_t j = 0; j < n; j++) {
                 cs_simdb_entry f;

@@ -12,10 +12,10 @@
 #define HEADER_SIZE 96
 #define REF_SIZE 48
 #define CHUNKS 16
-#define CHUNK_VALUES 65536
+#define MIN_BITS 8
+#define MAX_BITS 16
 #define POSTING_SIZE 8
 #define NAME_SIZE 16
-#define OFFSETS_SIZE ((size_t)CHUNKS * (CHUNK_VALUES + 1) * 4)
 #define POOL_MAX 0xfffffff0u
 
 static const char magic[8] = {'C', 'S', 'S', 'I', 'M', 'D', 'B', 0};
@@ -63,6 +63,23 @@ static uint64_t name_hash(const char *s)
 static unsigned chunk_value(const unsigned char *code, int c)
 {
     return code[2 * c] | (unsigned)code[2 * c + 1] << 8;
+}
+
+/* A chunk value's slot among 2^bits: a bijection of the 16 bits (odd
+ * multiplier), then its top bits. Small indexes have fewer slots; values
+ * sharing one only add candidates, which the full distance sorts out. */
+static unsigned slot_of(unsigned value, unsigned bits)
+{
+    return ((value * 40503u) & 0xffffu) >> (16 - bits);
+}
+
+/* Slots per chunk for n references: about one per reference, 2^8 to 2^16. */
+static unsigned bits_for(size_t n)
+{
+    unsigned bits = MIN_BITS;
+    while (bits < MAX_BITS && ((size_t)1 << bits) < n)
+        bits++;
+    return bits;
 }
 
 /* ---- building ---- */
@@ -157,15 +174,19 @@ static size_t align8(size_t n)
 
 /* Section offsets follow from the counts alone. */
 typedef struct layout {
+    unsigned bits;
+    size_t slots; /* per chunk */
     size_t refs, offsets, postings, names, pool, total;
 } layout;
 
-static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len)
+static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len, unsigned bits)
 {
     layout l;
+    l.bits = bits;
+    l.slots = (size_t)1 << bits;
     l.refs = HEADER_SIZE;
     l.offsets = l.refs + (size_t)n * REF_SIZE;
-    l.postings = l.offsets + OFFSETS_SIZE;
+    l.postings = l.offsets + align8((size_t)CHUNKS * (l.slots + 1) * 4);
     l.names = l.postings + (size_t)n * CHUNKS * POSTING_SIZE;
     l.pool = l.names + (size_t)names * NAME_SIZE;
     l.total = align8(l.pool + (size_t)pool_len);
@@ -184,7 +205,7 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
     size_t n = b->n, nn = 0;
     for (size_t i = 0; i < n; i++)
         nn += b->refs[i].kind == CS_SIMDB_GOOD;
-    layout l = layout_of(n, nn, b->pool.len);
+    layout l = layout_of(n, nn, b->pool.len, bits_for(n));
     unsigned char *img = cs_xmalloc(l.total);
     memset(img, 0, l.total);
 
@@ -209,20 +230,20 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
     for (size_t i = 0; i < n; i++)
         by_lv[lv_start[b->refs[i].d.lvalue]++] = (uint32_t)i;
     /* per chunk: count the values, turn the counts into starts, place */
-    uint32_t *start = cs_xmalloc((CHUNK_VALUES + 1) * sizeof *start);
+    uint32_t *start = cs_xmalloc((l.slots + 1) * sizeof *start);
     for (int c = 0; c < CHUNKS; c++) {
-        memset(start, 0, (CHUNK_VALUES + 1) * sizeof *start);
+        memset(start, 0, (l.slots + 1) * sizeof *start);
         for (size_t i = 0; i < n; i++)
-            start[chunk_value(b->refs[i].d.code, c) + 1]++;
-        for (size_t v = 0; v < CHUNK_VALUES; v++)
+            start[slot_of(chunk_value(b->refs[i].d.code, c), l.bits) + 1]++;
+        for (size_t v = 0; v < l.slots; v++)
             start[v + 1] += start[v];
-        unsigned char *off = img + l.offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
-        for (size_t v = 0; v <= CHUNK_VALUES; v++)
+        unsigned char *off = img + l.offsets + (size_t)c * (l.slots + 1) * 4;
+        for (size_t v = 0; v <= l.slots; v++)
             wr32(off + v * 4, start[v]);
         unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
         for (size_t k = 0; k < n; k++) {
             uint32_t i = by_lv[k];
-            unsigned char *p = post + (size_t)start[chunk_value(b->refs[i].d.code, c)]++ * POSTING_SIZE;
+            unsigned char *p = post + (size_t)start[slot_of(chunk_value(b->refs[i].d.code, c), l.bits)]++ * POSTING_SIZE;
             wr32(p, i);
             put_header_bytes(p + 4, &b->refs[i].d);
         }
@@ -256,7 +277,8 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
     wr64(img + 24, b->pool.len);
     wr64(img + 32, l.total);
     wr32(img + 40, crc(img + HEADER_SIZE, l.total - HEADER_SIZE));
-    wr32(img + 44, crc(img, 44));
+    wr32(img + 44, l.bits);
+    wr32(img + 92, crc(img, 92));
     *len = l.total;
     return img;
 }
@@ -318,6 +340,8 @@ int cs_simdb_parse_tsv_line(char *line, cs_simdb_entry *out, unsigned char sha25
 struct cs_simdb {
     const unsigned char *img;
     uint32_t n, names;
+    unsigned bits;
+    size_t slots;
     const unsigned char *refs, *offsets, *postings, *name_rows, *pool;
     size_t pool_len;
 };
@@ -369,12 +393,12 @@ static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...)
 static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, int c, unsigned char *met, char *why,
                        size_t why_len)
 {
-    const unsigned char *off = img + l->offsets + (size_t)c * (CHUNK_VALUES + 1) * 4;
+    const unsigned char *off = img + l->offsets + (size_t)c * (l->slots + 1) * 4;
     const unsigned char *post = img + l->postings + (size_t)c * n * POSTING_SIZE;
     memset(met, 0, n ? n : 1);
-    if (cs_rd32le(off) != 0 || cs_rd32le(off + CHUNK_VALUES * 4) != n)
+    if (cs_rd32le(off) != 0 || cs_rd32le(off + l->slots * 4) != n)
         return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c) != NULL;
-    for (uint32_t v = 0; v < CHUNK_VALUES; v++) {
+    for (uint32_t v = 0; v < l->slots; v++) {
         uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
         if (z < a || z > n)
             return bad(why, why_len, "similarity index chunk %d: offsets out of order or past the end", c) != NULL;
@@ -384,7 +408,7 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
             if (id >= n || met[id]++)
                 return bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c) != NULL;
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
-            if (chunk_value(r, c) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
+            if (slot_of(chunk_value(r, c), l->bits) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
             if (k > a && e[5] < e[5 - POSTING_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
@@ -400,16 +424,17 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     if (cs_rd32le(img + 8) != CS_SIMDB_VERSION)
         return bad(why, why_len, "similarity index format version %u; this chainsweep reads version 1",
                    (unsigned)cs_rd32le(img + 8));
-    if (cs_rd32le(img + 12) != HEADER_SIZE || crc(img, 44) != cs_rd32le(img + 44))
+    if (cs_rd32le(img + 12) != HEADER_SIZE || crc(img, 92) != cs_rd32le(img + 92))
         return bad(why, why_len, "similarity index header damaged (checksum)");
-    for (size_t i = 48; i < HEADER_SIZE; i++)
+    for (size_t i = 48; i < 92; i++)
         if (img[i])
             return bad(why, why_len, "similarity index header damaged (reserved byte %zu set)", i);
-    uint32_t n = cs_rd32le(img + 16), nn = cs_rd32le(img + 20);
+    uint32_t n = cs_rd32le(img + 16), nn = cs_rd32le(img + 20), bits = cs_rd32le(img + 44);
     uint64_t pool_len = cs_rd64le(img + 24), total = cs_rd64le(img + 32);
-    if (n > CS_SIMDB_MAX_REFS || nn > n || pool_len > POOL_MAX)
-        return bad(why, why_len, "similarity index counts out of range (%u references)", (unsigned)n);
-    layout l = layout_of(n, nn, pool_len);
+    if (n > CS_SIMDB_MAX_REFS || nn > n || pool_len > POOL_MAX || bits < MIN_BITS || bits > MAX_BITS)
+        return bad(why, why_len, "similarity index counts out of range (%u references, %u-bit slots)", (unsigned)n,
+                   (unsigned)bits);
+    layout l = layout_of(n, nn, pool_len, bits);
     if (total != l.total || len != l.total)
         return bad(why, why_len, "similarity index truncated or padded: %zu bytes, its tables need more or less", len);
     if (crc(img + HEADER_SIZE, len - HEADER_SIZE) != cs_rd32le(img + 40))
@@ -472,6 +497,8 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     db->img = img;
     db->n = n;
     db->names = nn;
+    db->bits = l.bits;
+    db->slots = l.slots;
     db->refs = img + l.refs;
     db->offsets = img + l.offsets;
     db->postings = img + l.postings;
@@ -539,7 +566,7 @@ typedef struct search {
     int max, r, chunk, stop;
     int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
     seen_set seen;
-    unsigned values[VALUES];    /* of the chunk, to visit */
+    unsigned values[VALUES];    /* slots of the chunk's values to visit */
     int n_values;
     cs_simdb_hit_fn fn;
     void *ud;
@@ -606,7 +633,7 @@ static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32
 static void visit_values(search *s)
 {
     const cs_simdb *db = s->db;
-    const unsigned char *offsets = db->offsets + (size_t)s->chunk * (CHUNK_VALUES + 1) * 4;
+    const unsigned char *offsets = db->offsets + (size_t)s->chunk * (db->slots + 1) * 4;
     const unsigned char *post = db->postings + (size_t)s->chunk * db->n * POSTING_SIZE;
     uint32_t a[VALUES], z[VALUES];
     int n = s->n_values;
@@ -638,7 +665,7 @@ static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, in
     if (s->stop)
         return;
     if (bucket == 8) {
-        s->values[s->n_values++] = cur;
+        s->values[s->n_values++] = slot_of(cur, s->db->bits);
         if (s->n_values == VALUES)
             visit_values(s);
         return;
@@ -651,11 +678,46 @@ static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, in
     }
 }
 
-void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_hit_fn fn, void *ud)
+/* Every reference, one after the other (the references' codes are read in
+ * order: this streams). */
+static void search_linear(search *s)
+{
+    const cs_simdb *db = s->db;
+    for (uint32_t id = 0; id < db->n && !s->stop; id++) {
+        const unsigned char *r = db->refs + (size_t)id * REF_SIZE;
+        cs_tlsh_digest h;
+        h.checksum = r[32];
+        h.lvalue = r[33];
+        h.q1ratio = r[34] & 15;
+        h.q2ratio = r[34] >> 4;
+        int dist = cs_tlsh_header_distance(s->q, &h, 1);
+        if (dist > s->max)
+            continue;
+        dist += cs_tlsh_body_distance(s->q->code, r);
+        if (dist <= s->max && s->fn(s->ud, id, dist))
+            s->stop = 1;
+    }
+}
+
+/* Values of 8 buckets within r of a given one, for r = 0..4 (about: a
+ * bucket's code has one or two neighbours 1 away); beyond, many more. */
+static size_t probes_per_chunk(int r)
+{
+    static const size_t n[5] = {1, 13, 84, 357, 1190};
+    return r < 5 ? n[r] : 20000;
+}
+
+void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_method how,
+                     cs_simdb_hit_fn fn, void *ud)
 {
     if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE || !db->n)
         return;
     search s = {.db = db, .q = q, .max = max_distance, .r = max_distance / CHUNKS, .fn = fn, .ud = ud};
+    /* a probe is a scattered read or two, a reference in a stream far less */
+    if (how == CS_SIMDB_LINEAR || (how == CS_SIMDB_AUTO && db->n <= 8 * CHUNKS * probes_per_chunk(s.r))) {
+        search_linear(&s);
+        return;
+    }
     /* the length part alone: 0, 1 for one apart, 12 per step beyond */
     int span = max_distance < 1 ? 0 : max_distance < 24 ? 1 : max_distance / 12;
     if (span >= 128) {

@@ -5,8 +5,10 @@
  * 2 or 6 each). The body is cut into 16 chunks of 8 buckets (16 bits); if
  * the distance is at most T, the body parts of the 16 chunks sum to at most
  * T, so one chunk differs by at most r = floor(T / 16). For each chunk the
- * index keeps the references by that chunk's value; a search visits, for
- * every chunk, every value within r of the query's, and so meets every
+ * index keeps the references by that chunk's value (in 2^8 to 2^16 slots,
+ * about one per reference: values sharing a slot only add candidates); a
+ * search visits, for every chunk, every value within r of the query's, and
+ * so meets every
  * reference within T at least once. It verifies a reference at most once
  * (a set of those met) and reports it only when the full distance is at
  * most T. Nothing is approximated.
@@ -14,11 +16,12 @@
  * The image (little-endian; every section at a multiple of 8):
  *   header   96 bytes: "CSSIMDB\0", version 1, header size, reference
  *            and name counts, pool length, total length, CRC-32 of what
- *            follows the header, CRC-32 of the header; the rest zero
+ *            follows the header, slot bits; zeros; at 92 the CRC-32 of
+ *            the 92 bytes before it
  *   refs     48 bytes each: codes[32], checksum, lvalue, q1 | q2 << 4,
  *            kind (1 bad, 2 good), score (int16), flags (1: SHA-256),
  *            offset of its strings in the pool, 4 zero bytes
- *   offsets  16 x 65537 u32: where each chunk value's postings start
+ *   offsets  16 x (2^bits + 1) u32: where each slot's postings start
  *   postings 16 x refs x 8 bytes: reference number, checksum, lvalue,
  *            q1 | q2 << 4, 0 (the header, to reject before reading the ref)
  *   names    16 bytes each, sorted: FNV-1a 64 of the lower-case file name,
@@ -71,9 +74,14 @@ uint32_t cs_simdb_count(const cs_simdb *db);
 void cs_simdb_get(const cs_simdb *db, uint32_t i, cs_simdb_entry *out);
 
 /* Every reference within max_distance (0 to CS_SIMDB_MAX_DISTANCE) of q,
- * each once; fn returns nonzero to stop. */
+ * each once; fn returns nonzero to stop. CS_SIMDB_AUTO reads every
+ * reference when that costs less than the index's probes (small sets, or
+ * large distances), else searches the index; the other two force one way
+ * (tests compare them). */
+typedef enum { CS_SIMDB_AUTO = 0, CS_SIMDB_INDEX, CS_SIMDB_LINEAR } cs_simdb_method;
 typedef int (*cs_simdb_hit_fn)(void *ud, uint32_t ref, int distance);
-void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_hit_fn fn, void *ud);
+void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_method how,
+                     cs_simdb_hit_fn fn, void *ud);
 /* Every known-good reference whose file name is name (ASCII case-insensitive). */
 void cs_simdb_by_name(const cs_simdb *db, const char *name, cs_simdb_hit_fn fn, void *ud);
 

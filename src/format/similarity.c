@@ -325,6 +325,6 @@ cs_status cs_sim_index_search(const cs_sim_index *ix, const char *tlsh, int max_
     if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE)
         return cs_error_set(err, CS_ERR_ARG, "distance %d: from 0 to %d", max_distance, CS_SIMDB_MAX_DISTANCE);
     hit_ctx h = {ix->db, fn, ud};
-    cs_simdb_search(ix->db, &q, max_distance, public_hit, &h);
+    cs_simdb_search(ix->db, &q, max_distance, CS_SIMDB_AUTO, public_hit, &h);
     return CS_OK;
 }

@@ -118,13 +118,13 @@ if kind == "flip":
 elif kind == "truncate":
     d = d[:len(d) - 100]
 elif kind == "version":
-    struct.pack_into("<I", d, 8, 2); struct.pack_into("<I", d, 44, zlib.crc32(bytes(d[:44])))
+    struct.pack_into("<I", d, 8, 2); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
 elif kind == "forged":  # a posting changed, the checksums made right again
-    n = struct.unpack_from("<I", d, 16)[0]
-    post = 96 + n * 48 + 16 * 65537 * 4
+    n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
+    post = 96 + n * 48 + (16 * ((1 << bits) + 1) * 4 + 7) // 8 * 8
     d[post] ^= 1
     struct.pack_into("<I", d, 40, zlib.crc32(bytes(d[96:])))
-    struct.pack_into("<I", d, 44, zlib.crc32(bytes(d[:44])))
+    struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
 elif kind == "garbage":
     d = bytearray(b"not an index\n" * 10)
 open(sys.argv[2], "wb").write(d)
