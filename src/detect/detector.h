@@ -50,6 +50,8 @@ typedef struct cs_pack_file {
 typedef struct cs_detector_ops {
     const char *name;
     int needs_content;                     /* 0: runs on the path alone */
+    unsigned hashes;                       /* CS_HASH_* it asks of every file: computed in
+                                              the view's first digest pass, whoever asks first */
     int content_capped;                    /* skipped for content over cs_config.max_size */
     void *(*create)(void);
     void (*destroy)(void *st);

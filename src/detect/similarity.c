@@ -294,6 +294,7 @@ static void sim_stats(const void *st, cs_load_stats *out)
 const cs_detector_ops cs_similarity_detector = {
     .name = "similarity",
     .needs_content = 1,
+    .hashes = CS_HASH_TLSH,
     .create = sim_create,
     .destroy = sim_destroy,
     .claims = sim_claims,

@@ -458,6 +458,8 @@ static cs_status engine_prepare_unguarded(cs_engine *e, const char *unused, cs_e
         }
         if (!e->disabled[d] && (ops->loaded ? ops->loaded(e->det[d]) : ops->active(e->det[d])))
             any = 1;
+        if (!e->disabled[d] && ops->active(e->det[d]))
+            e->hashes_wanted |= ops->hashes;
     }
     if (!any)
         return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");

@@ -15,6 +15,7 @@
 
 struct cs_engine {
     cs_config cfg;
+    unsigned hashes_wanted;     /* CS_HASH_* every file gets in one pass (the running layers') */
     cs_filetypes types;
     void *det[CS_MAX_DETECTORS];
     cs_diag *diags;

@@ -965,6 +965,7 @@ static void scan_view(cs_scanner *s, cs_job *j)
     volatile uint64_t n_members = 0;
     cs_file_init(&f, j->src, j->display_path, j->depth ? j->member_name : NULL, &j->arena);
     f.trust = e->trust && cs_trust_count(e->trust) ? e->trust : NULL;
+    f.hashes_wanted = e->hashes_wanted;
     f.depth = j->depth;
     f.chain = j->chain;
     f.integrity = j->integrity;

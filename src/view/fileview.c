@@ -51,7 +51,7 @@ int cs_file_map(cs_file *f, const cs_filetypes *types, cs_error *err)
 
 void cs_file_hash(cs_file *f, unsigned mask)
 {
-    mask &= ~f->hashes;
+    mask = (mask | f->hashes_wanted) & ~f->hashes;
     if (!mask || !f->data)
         return;
     const EVP_MD *mds[3] = {EVP_md5(), EVP_sha1(), EVP_sha256()};

@@ -45,6 +45,7 @@ typedef struct cs_file {
     const char *filetype;
     int content_scan_skipped;   /* larger than the content-scan cap (YARA does not run) */
     unsigned hashes;            /* CS_HASH_* already computed */
+    unsigned hashes_wanted;     /* CS_HASH_* the running layers need: all in the first pass */
     unsigned char md5[16], sha1[20], sha256[32];
     char tlsh[73];              /* "T1" + 70 hex digits, "" when the content has none (CS_HASH_TLSH) */
     int authentihash_state;     /* 0 not computed, 1 computed, -1 not a PE (or no such digest) */
@@ -67,7 +68,8 @@ typedef struct cs_file {
 void cs_file_init(cs_file *f, cs_source *src, const char *path, const char *name, cs_arena *arena);
 /* Map the content and detect the file type; -1 with err when unmappable. */
 int cs_file_map(cs_file *f, const cs_filetypes *types, cs_error *err);
-/* Compute the missing hashes of mask in one pass over the mapped bytes. */
+/* Compute the missing hashes of mask, and of hashes_wanted, in one pass
+ * over the mapped bytes. */
 void cs_file_hash(cs_file *f, unsigned mask);
 /* The PE headers, parsed on first use and shared by every detector;
  * NULL when the content is not a PE. */
