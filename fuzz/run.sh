@@ -58,3 +58,4 @@ run lzfse
 ASAN_OPTIONS=fast_unwind_on_malloc=0 run codesign
 run tlsh
 run simdb
+run multipart
