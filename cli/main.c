@@ -43,6 +43,7 @@ static void usage(FILE *f)
             "usage: chainsweep scan [options] PATH...\n"
             "       chainsweep inventory [options] [--json | --cyclonedx] PATH...\n"
             "       chainsweep verify [--trust PEM]... [--trust-partial|--uefi] [--crl CRL]... [--json] FILE...\n"
+            "       chainsweep serve [options] [--listen ADDR] [--port N]   (a Thunderstorm-compatible service)\n"
             "       chainsweep sim add|build|query ...   (similarity references: chainsweep sim help)\n"
             "       chainsweep version\n"
             "\n"
@@ -55,6 +56,20 @@ static void usage(FILE *f)
             "  --crl FILE             CRL for the Authenticode chain check (repeatable)\n"
             "  --detectors LIST       run only these (comma-separated: filename,hash,yara,c2,authenticode\n"
             "                         (signer: the same), codesign, advisory, integrity)\n"
+            "Service (chainsweep serve; docs/service.md):\n"
+            "  --listen ADDR          address to listen on (default 127.0.0.1: loopback only)\n"
+            "  --port N               TCP port (default 8080)\n"
+            "  --max-upload SIZE      largest upload body (default 100M); larger ones are answered, not scanned\n"
+            "  --max-connections N    concurrent connections (default 64); more wait in the listen queue\n"
+            "  --async-queue N        queued async uploads (default 1000) and --async-bytes SIZE (default 1G):\n"
+            "                         when full, new uploads wait for room\n"
+            "  --result-cache N       async results kept (default 10000)\n"
+            "  --idle-timeout SEC     close a connection idle this long (default 60)\n"
+            "  --request-timeout SEC  longest time to upload one request (default 600, 0: none)\n"
+            "  --tls-cert PEM --tls-key PEM   HTTPS\n"
+            "  --token T              require 'Authorization: Bearer T' (the stock collectors cannot send it)\n"
+            "  --thor11               THOR 11 (log_version v3) findings; ?log_version=v3 per request\n"
+            "  --instance K/N         this is instance K of N behind a balancer: async ids are K mod N\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -305,6 +320,9 @@ enum {
     OPT_CACHE_DIR, OPT_NO_CACHE, OPT_CYCLONEDX, OPT_NO_ARCHIVES, OPT_UNPACK_DEPTH, OPT_MAX_MEMBERS,
     OPT_MAX_MEMBER_SIZE, OPT_MAX_UNPACK_TOTAL, OPT_MAX_RATIO, OPT_MAX_UNPACK_TIME, OPT_TMPDIR, OPT_PRINT_ALL,
     OPT_SCAN_OWN, OPT_NO_DEFAULT_PACKS,
+    /* serve */
+    OPT_LISTEN, OPT_PORT, OPT_MAX_UPLOAD, OPT_MAX_CONNECTIONS, OPT_ASYNC_QUEUE, OPT_ASYNC_BYTES, OPT_RESULT_CACHE,
+    OPT_IDLE_TIMEOUT, OPT_REQUEST_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TOKEN, OPT_THOR11, OPT_INSTANCE,
 };
 
 static const struct option long_opts[] = {
@@ -350,6 +368,20 @@ static const struct option long_opts[] = {
     {"scan-own-files", no_argument, 0, OPT_SCAN_OWN},
     {"no-default-packs", no_argument, 0, OPT_NO_DEFAULT_PACKS},
     {"printall", no_argument, 0, OPT_PRINT_ALL}, /* Loki's spelling */
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"port", required_argument, 0, OPT_PORT},
+    {"max-upload", required_argument, 0, OPT_MAX_UPLOAD},
+    {"max-connections", required_argument, 0, OPT_MAX_CONNECTIONS},
+    {"async-queue", required_argument, 0, OPT_ASYNC_QUEUE},
+    {"async-bytes", required_argument, 0, OPT_ASYNC_BYTES},
+    {"result-cache", required_argument, 0, OPT_RESULT_CACHE},
+    {"idle-timeout", required_argument, 0, OPT_IDLE_TIMEOUT},
+    {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"token", required_argument, 0, OPT_TOKEN},
+    {"thor11", no_argument, 0, OPT_THOR11},
+    {"instance", required_argument, 0, OPT_INSTANCE},
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -373,10 +405,19 @@ int cli_fail(const char *fmt, ...)
     return EXIT_ERROR;
 }
 
-/* scan, or with inventory set, the inventory: the same walk, packs and
- * options; results collected into a product list instead of printed. */
-static int cmd_scan(int argc, char **argv, int inventory)
+enum { MODE_SCAN, MODE_INVENTORY, MODE_SERVE };
+
+/* scan; the inventory (the same walk, packs and options; results collected
+ * into a product list instead of printed); or the service (the same packs
+ * and options, files from uploads). */
+static int cmd_scan(int argc, char **argv, int mode)
 {
+    int inventory = mode == MODE_INVENTORY;
+    cli_serve_opts so = {.listen = "127.0.0.1", .port = 8080, .max_upload = 100ull << 20, .max_connections = 64,
+                         .async_queue = 1000, .async_bytes = 1ull << 30, .result_cache = 10000,
+                         .idle_timeout = 60, .request_timeout = 600, .instances = 1};
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    so.workers = nproc > 0 ? (unsigned)nproc : 2;
     cs_config cfg;
     cs_config_init(&cfg);
     cfg.products = inventory;
@@ -501,6 +542,50 @@ static int cmd_scan(int argc, char **argv, int inventory)
         case OPT_PRINT_ALL: c.report.with_clean = 1; break;
         case OPT_SCAN_OWN: cfg.scan_own_files = 1; break;
         case OPT_NO_DEFAULT_PACKS: no_default_packs = 1; break;
+        case OPT_LISTEN: so.listen = optarg; goto serve_only;
+        case OPT_TLS_CERT: so.tls_cert = optarg; goto serve_only;
+        case OPT_TLS_KEY: so.tls_key = optarg; goto serve_only;
+        case OPT_TOKEN: so.token = optarg; goto serve_only;
+        case OPT_THOR11: so.thor11 = 1; goto serve_only;
+        case OPT_MAX_UPLOAD:
+        case OPT_ASYNC_BYTES:
+            if (parse_size(optarg, opt == OPT_MAX_UPLOAD ? &so.max_upload : &so.async_bytes) != 0 ||
+                (opt == OPT_MAX_UPLOAD ? so.max_upload : so.async_bytes) == 0)
+                return cli_fail("%s: expected a size such as 100M, got '%s'", argv[optind - 1], optarg);
+            goto serve_only;
+        case OPT_PORT:
+        case OPT_MAX_CONNECTIONS:
+        case OPT_ASYNC_QUEUE:
+        case OPT_RESULT_CACHE:
+        case OPT_IDLE_TIMEOUT:
+        case OPT_REQUEST_TIMEOUT:
+            if (parse_int(optarg, opt == OPT_REQUEST_TIMEOUT ? 0 : 1, opt == OPT_PORT ? 65535 : 10000000, &v) != 0)
+                return cli_fail("%s: expected a number, got '%s'", argv[optind - 1], optarg);
+            if (opt == OPT_PORT)
+                so.port = v;
+            else if (opt == OPT_MAX_CONNECTIONS)
+                so.max_connections = (unsigned)v;
+            else if (opt == OPT_ASYNC_QUEUE)
+                so.async_queue = (unsigned)v;
+            else if (opt == OPT_RESULT_CACHE)
+                so.result_cache = (size_t)v;
+            else if (opt == OPT_IDLE_TIMEOUT)
+                so.idle_timeout = (unsigned)v;
+            else
+                so.request_timeout = (unsigned)v;
+            goto serve_only;
+        case OPT_INSTANCE: {
+            unsigned k, n;
+            if (sscanf(optarg, "%u/%u", &k, &n) != 2 || n == 0 || n > 1024 || k >= n)
+                return cli_fail("--instance: K/N with 0 <= K < N (this instance of N), got '%s'", optarg);
+            so.instance = k;
+            so.instances = n;
+            goto serve_only;
+        }
+        serve_only:
+            if (mode != MODE_SERVE)
+                return cli_fail("%s: only for chainsweep serve", argv[optind - 1]);
+            break;
         case OPT_NO_COLOR: no_color = 1; break;
         case 'q': c.quiet = 1; break;
         case 'v': c.verbose = 1; break;
@@ -508,7 +593,13 @@ static int cmd_scan(int argc, char **argv, int inventory)
         default: usage(stderr); return EXIT_ERROR;
         }
     }
-    if (optind >= argc) {
+    if (mode == MODE_SERVE) {
+        if (optind < argc)
+            return cli_fail("serve: no PATH (files come from uploads), got '%s'", argv[optind]);
+        if (cfg.threads)
+            so.workers = cfg.threads;
+        so.quiet = c.quiet;
+    } else if (optind >= argc) {
         usage(stderr);
         return cli_fail("%s: no PATH given", inventory ? "inventory" : "scan");
     }
@@ -605,6 +696,11 @@ static int cmd_scan(int argc, char **argv, int inventory)
     print_diags(e, c.verbose);
     if (pst != CS_OK)
         goto out;
+    if (mode == MODE_SERVE) {
+        rc = cli_serve(e, &so);
+        cs_engine_free(e);
+        return rc;
+    }
 
     c.out = stdout;
     if (output && !(c.out = fopen(output, "w"))) {
@@ -810,9 +906,11 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     if (strcmp(argv[1], "scan") == 0)
-        return cmd_scan(argc - 1, argv + 1, 0);
+        return cmd_scan(argc - 1, argv + 1, MODE_SCAN);
     if (strcmp(argv[1], "inventory") == 0)
-        return cmd_scan(argc - 1, argv + 1, 1);
+        return cmd_scan(argc - 1, argv + 1, MODE_INVENTORY);
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_scan(argc - 1, argv + 1, MODE_SERVE);
     if (strcmp(argv[1], "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(argv[1], "sim") == 0)

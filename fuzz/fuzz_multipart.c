@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/multipart.h"
+#include "chainsweep/service.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -163,6 +163,9 @@ typedef struct cs_load_stats {
 void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out);
 /* Lines describing what was loaded, for --version and logs. */
 const char *cs_engine_yara_version(void);
+/* The SHA-256 of everything loaded and the options that change results
+ * (hex), once prepared: a rule set's version for logs and services. */
+const char *cs_engine_fingerprint(const cs_engine *e);
 
 /* ---- scan results ---- */
 

@@ -37,6 +37,14 @@ void cs_report_header(const cs_report_opts *o, cs_text *out);
 void cs_report_result(const cs_report_opts *o, const cs_result *r, cs_text *out);
 void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const cs_load_stats *ls,
                        cs_text *out);
+/* A finding as THOR Thunderstorm answers (docs/service.md): THOR 10's
+ * object (level, module, message, score, context{file, md5, sha1, sha256,
+ * size, type, ext, firstBytes}, matches[]) or, with v3, THOR 11's
+ * log_version v3.0.0 object. file: the name the upload was sent under (a
+ * member: its display path under it); first: the content's first bytes,
+ * or NULL. Empty when r is not a finding. */
+void cs_report_thunderstorm(const cs_result *r, const char *file, const unsigned char *first, size_t first_len,
+                            int v3, const char *hostname, cs_text *out);
 
 /* A `chainsweep verify` report for one file (text or JSON Lines). */
 void cs_report_authenticode(const cs_report_opts *o, const char *path, const cs_ac_report *r, cs_text *out);

@@ -185,6 +185,11 @@ cs_status cs_engine_only_detectors(cs_engine *e, const char *names, cs_error *er
     return CS_OK;
 }
 
+const char *cs_engine_fingerprint(const cs_engine *e)
+{
+    return e->fingerprint_hex;
+}
+
 int cs_engine_runs_detector(const cs_engine *e, const char *name)
 {
     size_t d = detector_index(name);

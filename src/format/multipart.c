@@ -1,5 +1,5 @@
 #define _GNU_SOURCE /* memmem */
-#include "format/multipart.h"
+#include "chainsweep/service.h"
 
 #include <string.h>
 #include <strings.h>

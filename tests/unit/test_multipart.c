@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "format/multipart.h"
+#include "chainsweep/service.h"
 
 static int find(const char *body, const char *boundary, cs_multipart_file *f, const char **why)
 {

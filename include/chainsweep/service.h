@@ -1,14 +1,20 @@
-/* multipart/form-data (RFC 7578) as Thunderstorm collectors send it: one
+/* Pieces of a scanning service (chainsweep serve, docs/service.md).
+ *
+ * multipart/form-data (RFC 7578) as Thunderstorm collectors send it: one
  * part named "file" in a body the service holds whole (bounded by its
  * upload limit). Lenient where the real clients are odd (measured:
  * ../shared/intel/thunderstorm-api.md): a quoted or bare boundary, LF or
  * CRLF line ends in part headers, file names with raw or escaped quotes,
  * raw Windows backslashes, absolute paths. Bounds-checked: the body is
  * hostile. */
-#ifndef CS_FORMAT_MULTIPART_H
-#define CS_FORMAT_MULTIPART_H
+#ifndef CHAINSWEEP_SERVICE_H
+#define CHAINSWEEP_SERVICE_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define CS_MULTIPART_NAME_MAX 1024
 
@@ -27,5 +33,9 @@ typedef struct cs_multipart_file {
  * delimiter, a part without its closing delimiter). */
 int cs_multipart_find_file(const unsigned char *body, size_t len, const char *boundary, cs_multipart_file *out,
                            const char **why);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
