@@ -7,9 +7,29 @@ enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
 /* "chainsweep: MESSAGE" on stderr; returns EXIT_ERROR. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* chainsweep serve (cli/serve.c): runs until SIGINT or SIGTERM */
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+
 #include "chainsweep/chainsweep.h"
+#include "chainsweep/report.h"
+
+/* Findings to syslog (cli/syslog.c): spec udp://HOST:PORT, tcp://HOST:PORT
+ * or HOST[:PORT] (UDP, 514); format cef, json or ecs. */
+typedef struct cli_syslog {
+    int fd, tcp, format;
+    char host[256], port[16], hostname[256];
+    unsigned long sent, failed;
+    int last_errno;
+    pthread_mutex_t mu;
+} cli_syslog;
+int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, char *err, size_t n);
+/* One finding at or above o->min_level (thread-safe). */
+void cli_syslog_finding(cli_syslog *s, const cs_report_opts *o, const cs_result *r);
+/* Closes; -1 (and a line on stderr) when some findings could not be sent. */
+int cli_syslog_close(cli_syslog *s);
+
+/* chainsweep serve (cli/serve.c): runs until SIGINT or SIGTERM */
 typedef struct cli_serve_opts {
     const char *listen;          /* address, default 127.0.0.1 */
     int port;                    /* default 8080 */
@@ -25,6 +45,10 @@ typedef struct cli_serve_opts {
     int thor11;                  /* THOR 11 (log_version v3) findings by default */
     unsigned instance, instances; /* async ids are instance + k * instances */
     int quiet;
+    /* every finding also goes to out (JSON Lines, or ECS) and to syslog */
+    cs_report_opts report;
+    FILE *out;
+    cli_syslog *syslog;
 } cli_serve_opts;
 int cli_serve(cs_engine *e, const cli_serve_opts *o);
 

@@ -33,6 +33,7 @@ typedef struct cli {
     int write_errno;           /* first failed write of the results */
     int write_failed;          /* and it has been reported */
     int quiet, verbose, progress;
+    cli_syslog *syslog;        /* findings also to syslog, or NULL */
     double last_progress, start;
     unsigned long long files, bytes;
 } cli;
@@ -70,6 +71,10 @@ static void usage(FILE *f)
             "  --token T              require 'Authorization: Bearer T' (the stock collectors cannot send it)\n"
             "  --thor11               THOR 11 (log_version v3) findings; ?log_version=v3 per request\n"
             "  --instance K/N         this is instance K of N behind a balancer: async ids are K mod N\n"
+            "Outputs (scan and serve):\n"
+            "  --log-format FMT       text, json, csv or ecs (Elastic Common Schema, one document per finding)\n"
+            "  --syslog DEST          every finding also to syslog (RFC 5424): udp://HOST:PORT, tcp://HOST:PORT\n"
+            "  --syslog-format FMT    cef (default), json or ecs\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -263,6 +268,8 @@ static int on_result(const cs_result *r, void *ud)
             cs_text_free(&t);
         }
     } else {
+        if (c->syslog)
+            cli_syslog_finding(c->syslog, &c->report, r);
         cs_text t;
         cs_report_result(&c->report, r, &t);
         if (t.len) {
@@ -323,6 +330,7 @@ enum {
     /* serve */
     OPT_LISTEN, OPT_PORT, OPT_MAX_UPLOAD, OPT_MAX_CONNECTIONS, OPT_ASYNC_QUEUE, OPT_ASYNC_BYTES, OPT_RESULT_CACHE,
     OPT_IDLE_TIMEOUT, OPT_REQUEST_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TOKEN, OPT_THOR11, OPT_INSTANCE,
+    OPT_LOG_FORMAT, OPT_SYSLOG, OPT_SYSLOG_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -382,6 +390,9 @@ static const struct option long_opts[] = {
     {"token", required_argument, 0, OPT_TOKEN},
     {"thor11", no_argument, 0, OPT_THOR11},
     {"instance", required_argument, 0, OPT_INSTANCE},
+    {"log-format", required_argument, 0, OPT_LOG_FORMAT},
+    {"syslog", required_argument, 0, OPT_SYSLOG},
+    {"syslog-format", required_argument, 0, OPT_SYSLOG_FORMAT},
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -427,6 +438,8 @@ static int cmd_scan(int argc, char **argv, int mode)
     int no_color = getenv("NO_COLOR") != NULL;
     const char *output = NULL, *state = NULL, *detectors = NULL, *cache_dir = NULL;
     int no_cache = 0, no_default_packs = 0;
+    const char *syslog_spec = NULL, *syslog_format = "cef";
+    cli_syslog syslog;
     int incremental = 0;
     pack_arg packs[64];
     size_t n_packs = 0;
@@ -535,6 +548,20 @@ static int cmd_scan(int argc, char **argv, int mode)
                 return cli_fail("--min-level: expected notice, warning or alert, got '%s'", optarg);
             break;
         case OPT_JSON: c.report.format = CS_FORMAT_JSON; break;
+        case OPT_LOG_FORMAT:
+            if (!strcmp(optarg, "text"))
+                c.report.format = CS_FORMAT_TEXT;
+            else if (!strcmp(optarg, "json"))
+                c.report.format = CS_FORMAT_JSON;
+            else if (!strcmp(optarg, "csv"))
+                c.report.format = CS_FORMAT_CSV;
+            else if (!strcmp(optarg, "ecs"))
+                c.report.format = CS_FORMAT_ECS;
+            else
+                return cli_fail("--log-format: text, json, csv or ecs, not '%s'", optarg);
+            break;
+        case OPT_SYSLOG: syslog_spec = optarg; break;
+        case OPT_SYSLOG_FORMAT: syslog_format = optarg; break;
         case OPT_CSV: c.report.format = CS_FORMAT_CSV; break;
         case OPT_CYCLONEDX: cyclonedx = 1; break;
         case 'o': output = optarg; break;
@@ -696,8 +723,23 @@ static int cmd_scan(int argc, char **argv, int mode)
     print_diags(e, c.verbose);
     if (pst != CS_OK)
         goto out;
+    char host_name[256] = "";
+    gethostname(host_name, sizeof host_name - 1);
+    if (syslog_spec) {
+        if (cli_syslog_open(&syslog, syslog_spec, syslog_format, err.message, sizeof err.message) != 0)
+            goto out;
+        c.syslog = &syslog;
+    }
     if (mode == MODE_SERVE) {
+        so.report = c.report;
+        so.report.hostname = host_name;
+        if (so.report.format != CS_FORMAT_ECS)
+            so.report.format = CS_FORMAT_JSON;
+        so.out = stdout;
+        so.syslog = c.syslog;
         rc = cli_serve(e, &so);
+        if (c.syslog && cli_syslog_close(c.syslog) != 0)
+            rc = EXIT_ERROR;
         cs_engine_free(e);
         return rc;
     }
@@ -769,6 +811,12 @@ static int cmd_scan(int argc, char **argv, int mode)
         cs_text_free(&t);
     }
     rc = sum.by_level[CS_LEVEL_ALERT] || sum.by_level[CS_LEVEL_WARNING] ? EXIT_FINDINGS : EXIT_CLEAN;
+    if (c.syslog) {
+        int failed = cli_syslog_close(c.syslog);
+        c.syslog = NULL;
+        if (failed)
+            rc = EXIT_ERROR; /* findings that did not reach the collector */
+    }
     if (sum.interrupted) /* like a shell: 128 + the signal */
         rc = 128 + (interrupt_signal ? interrupt_signal : SIGINT);
 out:
@@ -783,6 +831,8 @@ out:
         fprintf(stderr, "chainsweep: writing the results to %s: %s\n", output, strerror(errno));
         rc = EXIT_ERROR;
     }
+    if (c.syslog && cli_syslog_close(c.syslog) != 0)
+        rc = EXIT_ERROR;
     cs_inventory_free(c.inv);
     cs_engine_free(e);
     return rc;

@@ -67,6 +67,27 @@ static void pool_give(pool *p, cs_scanner *s)
 
 /* ---- one scan: the findings as a JSON array ---- */
 
+/* Every finding also as a record on out (JSON Lines, or ECS) and to
+ * syslog: one lock for out, so that lines never interleave. */
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void emit(const cli_serve_opts *o, const cs_result *r)
+{
+    if (r->kind != CS_RECORD_FILE || !r->n_reasons)
+        return;
+    if (o->syslog)
+        cli_syslog_finding(o->syslog, &o->report, r);
+    if (!o->out)
+        return;
+    cs_text t;
+    cs_report_result(&o->report, r, &t);
+    pthread_mutex_lock(&out_mu);
+    if (t.len && (fwrite(t.data, 1, t.len, o->out) != t.len || fflush(o->out) != 0))
+        fprintf(stderr, "chainsweep: writing a finding: %s\n", strerror(errno));
+    pthread_mutex_unlock(&out_mu);
+    cs_text_free(&t);
+}
+
 typedef struct findings {
     char *json;              /* "[...]" */
     size_t len, cap;
@@ -77,6 +98,7 @@ typedef struct findings {
     size_t data_len;
     int v3;
     const char *host;
+    const cli_serve_opts *o;
 } findings;
 
 static int append(findings *f, const char *s, size_t n)
@@ -98,6 +120,7 @@ static int append(findings *f, const char *s, size_t n)
 static int on_result(const cs_result *r, void *ud)
 {
     findings *f = ud;
+    emit(f->o, r);
     cs_text t;
     const char *name = r->n_members ? r->display_path : f->name;
     cs_report_thunderstorm(r, name, r->n_members ? NULL : f->data, f->data_len, f->v3, f->host, &t);
@@ -193,7 +216,7 @@ static char *scan_upload(service *sv, const unsigned char *data, size_t len, con
     cs_scanner *sc = pool_take(&sv->scanners, &err);
     if (!sc)
         return not_scanned(name, len, err.message);
-    findings f = {.name = name, .data = data, .data_len = len, .v3 = v3, .host = sv->host};
+    findings f = {.name = name, .data = data, .data_len = len, .v3 = v3, .host = sv->host, .o = sv->o};
     append(&f, "[", 1);
     cs_status st = cs_scanner_scan_buffer(sc, data, len, name, on_result, &f, &err);
     pool_give(&sv->scanners, sc);

@@ -13,7 +13,8 @@
 extern "C" {
 #endif
 
-typedef enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_CSV } cs_format;
+/* ECS: one Elastic Common Schema document per finding (docs/output.md). */
+typedef enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_CSV, CS_FORMAT_ECS } cs_format;
 
 typedef struct cs_report_opts {
     cs_format format;
@@ -43,6 +44,8 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
  * log_version v3.0.0 object. file: the name the upload was sent under (a
  * member: its display path under it); first: the content's first bytes,
  * or NULL. Empty when r is not a finding. */
+/* A finding as one ArcSight CEF line (no syslog header); empty otherwise. */
+void cs_report_cef(const cs_report_opts *o, const cs_result *r, cs_text *out);
 void cs_report_thunderstorm(const cs_result *r, const char *file, const unsigned char *first, size_t first_len,
                             int v3, const char *hostname, cs_text *out);
 

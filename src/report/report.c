@@ -362,6 +362,31 @@ static void csv_result(const cs_result *r, cs_buf *b)
     cs_buf_free(&reasons);
 }
 
+/* ECS: findings as alerts; an unreadable file as an event with its error
+ * (a failure stays visible); nothing for the rest. */
+static void ecs_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
+{
+    if (r->kind == CS_RECORD_FILE && r->n_reasons) {
+        cs_ecs_finding(o, r, b);
+        return;
+    }
+    if (!is_error(r))
+        return;
+    char ts[32];
+    cs_report_time(ts, sizeof ts, (int64_t)time(NULL));
+    json_t *j = json_object(), *event = json_object(), *file = json_object(), *error = json_object();
+    json_object_set_new(j, "@timestamp", json_string(ts));
+    json_object_set_new(event, "kind", json_string("event"));
+    json_object_set_new(event, "module", json_string("chainsweep"));
+    json_object_set_new(event, "dataset", json_string("chainsweep.error"));
+    json_object_set_new(j, "event", event);
+    json_object_set_new(file, "path", cs_json_opt_string(shown_path(r)));
+    json_object_set_new(j, "file", file);
+    json_object_set_new(error, "message", cs_json_opt_string(r->error ? r->error : "error"));
+    json_object_set_new(j, "error", error);
+    json_emit(j, b);
+}
+
 void cs_report_header(const cs_report_opts *o, cs_text *out)
 {
     cs_buf b = {0};
@@ -376,6 +401,8 @@ void cs_report_result(const cs_report_opts *o, const cs_result *r, cs_text *out)
     if (wanted(o, r)) {
         if (o->format == CS_FORMAT_JSON)
             json_result(o, r, &b);
+        else if (o->format == CS_FORMAT_ECS)
+            ecs_result(o, r, &b);
         else if (o->format == CS_FORMAT_CSV)
             csv_result(r, &b);
         else

@@ -15,6 +15,8 @@
 
 /* A record's common head: type, schema, time, host. */
 json_t *cs_json_record(const cs_report_opts *o, const char *type);
+/* One ECS document (a line) for a finding (report/siem.c). */
+void cs_ecs_finding(const cs_report_opts *o, const cs_result *r, cs_buf *b);
 /* ISO 8601 UTC, "2026-11-28T07:00:00Z". */
 void cs_report_time(char *out, size_t n, int64_t t);
 
