@@ -24,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start() { # start NAME ARGS... -> sets port, url; the server's stderr in $work/NAME.log
     local name=$1; shift
     port=$(free_port)
-    "$CS" serve --no-default-packs --pack "$SRC/packs/3cx-2023" --port "$port" "$@" 2> "$work/$name.log" &
+    "$CS" serve --no-default-packs --pack "$SRC/packs/3cx-2023" --port "$port" "$@" > "$work/$name.out" 2> "$work/$name.log" &
     pids+=($!)
     pid=$!
     local scheme=http
