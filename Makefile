@@ -8,7 +8,7 @@ PACKS      ?= packs
 TARGET     ?= $(wildcard /usr/local /opt /usr/bin /usr/sbin /usr/lib /home /root /srv)
 SCAN_ARGS  ?=
 
-.PHONY: all deps build asan scan test test-release test-asan fuzz bench clean
+.PHONY: all deps build asan scan test test-release test-asan fuzz bench install deb clean
 
 all: build
 
@@ -49,6 +49,17 @@ test-release: deps build
 bench: build
 	@bash scripts/deps.sh bench
 	bash bench/run.sh
+
+# GNU layout under PREFIX (default /usr/local); DESTDIR for staging.
+PREFIX ?= /usr/local
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --install $(BUILD)
+
+# A Debian package in $(BUILD): apt-get install ./$(BUILD)/chainsweep_*.deb
+deb: build
+	@bash scripts/deps.sh package
+	cd $(BUILD) && cpack -G DEB
 
 fuzz:
 	@bash scripts/deps.sh fuzz

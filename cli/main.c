@@ -20,6 +20,9 @@
 #include "chainsweep/chainsweep.h"
 #include "chainsweep/report.h"
 
+#ifndef CS_INSTALLED_PACK_DIR
+#define CS_INSTALLED_PACK_DIR "share/chainsweep/packs"
+#endif
 #ifndef CS_DEFAULT_PACK_DIR
 #define CS_DEFAULT_PACK_DIR "/usr/share/chainsweep/packs"
 #endif
@@ -405,6 +408,30 @@ typedef struct pack_arg {
     int is_sigbase;
 } pack_arg;
 
+/* The bundled packs: beside an installed binary (PREFIX/bin/chainsweep ->
+ * PREFIX/share/chainsweep/packs, wherever the package was unpacked), else
+ * the source tree's (a build). */
+static const char *bundled_pack_dir(char *buf, size_t n)
+{
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = '\0';
+                snprintf(buf, n, "%s/%s", exe, CS_INSTALLED_PACK_DIR);
+                if (access(buf, R_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return CS_DEFAULT_PACK_DIR;
+}
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
@@ -690,8 +717,9 @@ static int cmd_scan(int argc, char **argv, int mode)
      * ones, as THOR's and Loki's custom signatures do (a file named twice
      * loads once); CHAINSWEEP_PACKS names another bundled folder, or none */
     const char *bundled = getenv("CHAINSWEEP_PACKS");
+    char installed[4200];
     if (!bundled)
-        bundled = CS_DEFAULT_PACK_DIR;
+        bundled = bundled_pack_dir(installed, sizeof installed);
     if (!no_default_packs && *bundled) {
         if (n_packs == 64)
             return cli_fail("%s", "too many packs");

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages chainsweep needs to build and test, when missing.
-# Usage: scripts/deps.sh [build|test|fuzz|bench]   (default: test)
+# Usage: scripts/deps.sh [build|test|fuzz|bench|package]   (default: test)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-dev libarchive-dev
             libvectorscan-dev libpcre2-dev libjansson-dev libplist-dev libgsf-1-dev
             zlib1g-dev libbz2-dev liblzma-dev libxml2-dev libmicrohttpd-dev)
 test_pkgs=(libcmocka-dev jq yara python3 python3-jsonschema wixl msitools util-linux openssl osslsigncode gcc-mingw-w64-x86-64
-           zip unzip 7zip gcab xorriso zstd lz4 cpio libarchive-tools nsis clang lld-14 llvm-14 dmg2img python3-asn1crypto tlsh-tools curl haproxy python3-yaml)
+           zip unzip 7zip gcab xorriso zstd lz4 cpio libarchive-tools nsis clang lld-14 llvm-14 dmg2img python3-asn1crypto tlsh-tools curl haproxy python3-yaml dpkg-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 bench_pkgs=(yara clamav gnuplot-nox time jq tlsh-tools)
 
@@ -17,7 +17,8 @@ case "${1:-test}" in
   test)  want+=("${test_pkgs[@]}") ;;
   fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   bench) want+=("${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|fuzz|bench]" >&2; exit 2 ;;
+  package) want+=(dpkg-dev) ;;
+  *) echo "usage: $0 [build|test|fuzz|bench|package]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -77,5 +77,5 @@ check "haproxy: every result retrievable through the balancer ($got of ${#ids[@]
 check "haproxy: sync checks through it" bash -c "curl -s -F 'file=@$work/fx/ffmpeg.dll' 'http://127.0.0.1:$front/api/check' | jq -e '.[0].score == 91' > /dev/null"
 
 # -- the systemd unit runs serve
-check "systemd unit: ExecStart runs chainsweep serve on loopback" grep -q '^ExecStart=/usr/bin/chainsweep serve --listen 127.0.0.1' "$SRC/deploy/systemd/chainsweep-serve.service"
+check "systemd unit: ExecStart runs chainsweep serve on loopback" grep -q '^ExecStart=@CMAKE_INSTALL_FULL_BINDIR@/chainsweep serve --listen 127.0.0.1' "$SRC/deploy/systemd/chainsweep-serve.service.in"
 finish
