@@ -59,12 +59,21 @@ for k in 0 1; do
     p=$([ $k = 0 ] && echo "$p0" || echo "$p1")
     "$CS" serve -q --no-default-packs --pack "$SRC/packs/3cx-2023" --port "$p" --instance "$k/2" > /dev/null 2>&1 & pids+=($!)
 done
+# both instances answer before the balancer starts (its first health checks would mark a
+# still-loading instance down and send everything to the other one)
+for p in "$p0" "$p1"; do
+    for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$p/api/status" && break; sleep 0.1; done
+done
 haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy.log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$front/api/status" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$front/api/status" && break; sleep 0.1; done
 ids=()
 for i in $(seq 10); do ids+=("$(curl -s -F "file=@$work/fx/ffmpeg.dll" "http://127.0.0.1:$front/api/checkAsync" | jq .id)"); done
 evens=0 odds=0
-for i in "${ids[@]}"; do [ $((i % 2)) = 0 ] && evens=$((evens + 1)) || odds=$((odds + 1)); done
+bad=0
+for i in "${ids[@]}"; do
+    case $i in ''|*[!0-9]*) bad=$((bad + 1)) ;; *) [ $((i % 2)) = 0 ] && evens=$((evens + 1)) || odds=$((odds + 1)) ;; esac
+done
+check "haproxy: every async submission got an id ($bad failed)" [ "$bad" -eq 0 ]
 check "haproxy: async submissions went to both instances ($evens even ids, $odds odd)" [ "$evens" -gt 0 -a "$odds" -gt 0 ]
 got=0
 for i in "${ids[@]}"; do
