@@ -33,7 +33,8 @@ for f in "$grub" "$fwupd" x/grub-efi-amd64-signed/usr/lib/grub/x86_64-efi-signed
     rc=$?
     check "$(basename "$f"): valid against the Debian CA (rc $rc)" jq -e '.verdict == "valid" and .signatures[0].chain_status == "ok"' "$work/v.json"
     osslsigncode verify -CAfile "$work/debian-ca.pem" -in "$f" >/dev/null 2>&1
-    check "$(basename "$f"): osslsigncode agrees" [ $? -eq 0 ]
+    rc=$? # before the description's $(...), which would reset $?
+    check "$(basename "$f"): osslsigncode agrees" [ $rc -eq 0 ]
 done
 
 "$CS" verify --json "$shim" > "$work/shim.json"
