@@ -14,16 +14,24 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #include "chainsweep/chainsweep.h"
 #include "chainsweep/report.h"
 
-/* Findings to syslog (cli/syslog.c): spec udp://HOST:PORT, tcp://HOST:PORT
- * or HOST[:PORT] (UDP, 514); format cef, json or ecs. */
+/* Findings to syslog (cli/syslog.c): spec udp://HOST:PORT, tcp://HOST:PORT,
+ * tls://HOST:PORT (6514) or HOST[:PORT] (UDP, 514); format cef, json or
+ * ecs; ca: the CA file that vouches for a tls:// server, or NULL (the
+ * system's). */
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
 typedef struct cli_syslog {
     int fd, tcp, format;
+    int tls;                     /* tls://: TCP with TLS (RFC 5425), the server's certificate checked */
+    SSL_CTX *ctx;
+    SSL *ssl;
+    const char *ca;              /* CA file for tls:// (default: the system's) */
     char host[256], port[16], hostname[256];
     unsigned long sent, failed;
     int last_errno;
     pthread_mutex_t mu;
 } cli_syslog;
-int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, char *err, size_t n);
+int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, const char *ca, char *err, size_t n);
 /* One finding at or above o->min_level (thread-safe). */
 void cli_syslog_finding(cli_syslog *s, const cs_report_opts *o, const cs_result *r);
 /* Closes; -1 (and a line on stderr) when some findings could not be sent. */

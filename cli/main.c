@@ -76,8 +76,10 @@ static void usage(FILE *f)
             "  --instance K/N         this is instance K of N behind a balancer: async ids are K mod N\n"
             "Outputs (scan and serve):\n"
             "  --log-format FMT       text, json, csv or ecs (Elastic Common Schema, one document per finding)\n"
-            "  --syslog DEST          every finding also to syslog (RFC 5424): udp://HOST:PORT, tcp://HOST:PORT\n"
+            "  --syslog DEST          every finding also to syslog (RFC 5424): udp://HOST:PORT, tcp://HOST:PORT,\n"
+            "                         tls://HOST:PORT (RFC 5425; the certificate and name are checked)\n"
             "  --syslog-format FMT    cef (default), json or ecs\n"
+            "  --syslog-ca PEM        CA certificates for tls:// (default: the system's)\n"
             "Walking:\n"
             "  -p, --threads N        worker threads (default: number of CPUs)\n"
             "  --exclude PATTERN      glob on path or name, or re:REGEX (repeatable)\n"
@@ -333,7 +335,7 @@ enum {
     /* serve */
     OPT_LISTEN, OPT_PORT, OPT_MAX_UPLOAD, OPT_MAX_CONNECTIONS, OPT_ASYNC_QUEUE, OPT_ASYNC_BYTES, OPT_RESULT_CACHE,
     OPT_IDLE_TIMEOUT, OPT_REQUEST_TIMEOUT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TOKEN, OPT_THOR11, OPT_INSTANCE,
-    OPT_LOG_FORMAT, OPT_SYSLOG, OPT_SYSLOG_FORMAT,
+    OPT_LOG_FORMAT, OPT_SYSLOG, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CA,
 };
 
 static const struct option long_opts[] = {
@@ -396,6 +398,7 @@ static const struct option long_opts[] = {
     {"log-format", required_argument, 0, OPT_LOG_FORMAT},
     {"syslog", required_argument, 0, OPT_SYSLOG},
     {"syslog-format", required_argument, 0, OPT_SYSLOG_FORMAT},
+    {"syslog-ca", required_argument, 0, OPT_SYSLOG_CA},
     {"no-color", no_argument, 0, OPT_NO_COLOR},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -465,7 +468,7 @@ static int cmd_scan(int argc, char **argv, int mode)
     int no_color = getenv("NO_COLOR") != NULL;
     const char *output = NULL, *state = NULL, *detectors = NULL, *cache_dir = NULL;
     int no_cache = 0, no_default_packs = 0;
-    const char *syslog_spec = NULL, *syslog_format = "cef";
+    const char *syslog_spec = NULL, *syslog_format = "cef", *syslog_ca = NULL;
     cli_syslog syslog;
     int incremental = 0;
     pack_arg packs[64];
@@ -589,6 +592,7 @@ static int cmd_scan(int argc, char **argv, int mode)
             break;
         case OPT_SYSLOG: syslog_spec = optarg; break;
         case OPT_SYSLOG_FORMAT: syslog_format = optarg; break;
+        case OPT_SYSLOG_CA: syslog_ca = optarg; break;
         case OPT_CSV: c.report.format = CS_FORMAT_CSV; break;
         case OPT_CYCLONEDX: cyclonedx = 1; break;
         case 'o': output = optarg; break;
@@ -754,7 +758,7 @@ static int cmd_scan(int argc, char **argv, int mode)
     char host_name[256] = "";
     gethostname(host_name, sizeof host_name - 1);
     if (syslog_spec) {
-        if (cli_syslog_open(&syslog, syslog_spec, syslog_format, err.message, sizeof err.message) != 0)
+        if (cli_syslog_open(&syslog, syslog_spec, syslog_format, syslog_ca, err.message, sizeof err.message) != 0)
             goto out;
         c.syslog = &syslog;
     }

@@ -1,11 +1,13 @@
 /* Findings to a syslog server: RFC 5424 messages (facility local0, the
  * finding's level as severity, APP-NAME chainsweep, MSGID finding) over UDP
- * or TCP (octet-counted framing, RFC 6587 3.4.1), the message in CEF, JSON
+ * or TCP (octet-counted framing, RFC 6587 3.4.1), or TLS over TCP (RFC
+ * 5425, the server's certificate and name checked), the message in CEF, JSON
  * (our JSON Lines record) or ECS. A message that cannot be sent is counted
  * and reported at the end (the run then exits 2), never dropped silently. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "chainsweep/report.h"
 #include "cli.h"
@@ -43,23 +49,70 @@ static int connect_to(const char *host, const char *port, int tcp, char *err, si
     return fd;
 }
 
-int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, char *err, size_t n)
+/* The TLS session on s->fd, the server's certificate checked against the
+ * CA and the host name. */
+static int tls_start(cli_syslog *s, char *err, size_t n)
+{
+    if (!s->ctx) {
+        s->ctx = SSL_CTX_new(TLS_client_method());
+        if (!s->ctx || (s->ca ? SSL_CTX_load_verify_locations(s->ctx, s->ca, NULL)
+                              : SSL_CTX_set_default_verify_paths(s->ctx)) != 1) {
+            unsigned long e = ERR_get_error();
+            snprintf(err, n, "syslog tls: cannot load %s: %s", s->ca ? s->ca : "the system's CA certificates",
+                     e ? ERR_reason_error_string(e) : "no certificates");
+            return -1;
+        }
+        SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+    }
+    s->ssl = SSL_new(s->ctx);
+    if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1 || SSL_set1_host(s->ssl, s->host) != 1 ||
+        SSL_set_tlsext_host_name(s->ssl, s->host) != 1 || SSL_connect(s->ssl) != 1) {
+        unsigned long e = ERR_get_error();
+        snprintf(err, n, "syslog tls %s:%s: %s", s->host, s->port, e ? ERR_reason_error_string(e) : "handshake failed");
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int reconnect(cli_syslog *s, char *err, size_t n)
+{
+    if (s->ssl) {
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+    }
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = connect_to(s->host, s->port, s->tcp, err, n);
+    if (s->fd >= 0 && s->tls && tls_start(s, err, n) != 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    return s->fd >= 0 ? 0 : -1;
+}
+
+int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, const char *ca, char *err, size_t n)
 {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     s->fd = -1;
+    s->ca = ca;
     const char *p = spec;
     if (strncmp(p, "udp://", 6) == 0)
         p += 6;
     else if (strncmp(p, "tcp://", 6) == 0)
         p += 6, s->tcp = 1;
+    else if (strncmp(p, "tls://", 6) == 0)
+        p += 6, s->tcp = s->tls = 1;
     else if (strstr(p, "://")) {
-        snprintf(err, n, "--syslog: udp://HOST:PORT or tcp://HOST:PORT, not '%s'", spec);
+        snprintf(err, n, "--syslog: udp://, tcp:// or tls://HOST:PORT, not '%s'", spec);
         return -1;
     }
     const char *colon = strrchr(p, ':');
     snprintf(s->host, sizeof s->host, "%.*s", (int)(colon ? (size_t)(colon - p) : strlen(p)), p);
-    snprintf(s->port, sizeof s->port, "%s", colon ? colon + 1 : "514");
+    snprintf(s->port, sizeof s->port, "%s", colon ? colon + 1 : s->tls ? "6514" : "514");
     if (!strcmp(format, "cef"))
         s->format = 0;
     else if (!strcmp(format, "json"))
@@ -70,8 +123,11 @@ int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, char *e
         snprintf(err, n, "--syslog-format: cef, json or ecs, not '%s'", format);
         return -1;
     }
-    if ((s->fd = connect_to(s->host, s->port, s->tcp, err, n)) < 0)
+    if (reconnect(s, err, n) != 0) {
+        SSL_CTX_free(s->ctx); /* nothing else is held: reconnect closed the socket */
+        s->ctx = NULL;
         return -1;
+    }
     char host[256] = "-";
     gethostname(host, sizeof host - 1);
     for (char *c = host; *c; c++) /* PRINTUSASCII only */
@@ -84,7 +140,7 @@ int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, char *e
 static int send_all(cli_syslog *s, const char *p, size_t n)
 {
     while (n) {
-        ssize_t k = send(s->fd, p, n, MSG_NOSIGNAL);
+        ssize_t k = s->ssl ? SSL_write(s->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n) : send(s->fd, p, n, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -145,8 +201,7 @@ void cli_syslog_finding(cli_syslog *s, const cs_report_opts *o, const cs_result 
         s->last_errno = errno;
         if (s->tcp) { /* once: the collector may have restarted */
             char err[256];
-            close(s->fd);
-            s->fd = connect_to(s->host, s->port, 1, err, sizeof err);
+            reconnect(s, err, sizeof err);
         }
     } else {
         s->sent++;
@@ -155,10 +210,43 @@ void cli_syslog_finding(cli_syslog *s, const cs_report_opts *o, const cs_result 
     cs_text_free(&t);
 }
 
+/* An orderly end of a TCP stream: our side closed, then what the collector
+ * still sends (TLS session tickets, its close_notify) read until its EOF, 5 s
+ * at most. Closing with unread bytes queued would send a reset, and the
+ * collector's kernel would drop the findings it had not read yet. */
+static void drain_and_close(int fd)
+{
+    shutdown(fd, SHUT_WR);
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += 5;
+    char buf[4096];
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (long)(end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (ms <= 0 || poll(&p, 1, (int)ms) <= 0)
+            break;
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k == 0 || (k < 0 && errno != EINTR))
+            break;
+    }
+    close(fd);
+}
+
 int cli_syslog_close(cli_syslog *s)
 {
-    if (s->fd >= 0)
-        close(s->fd);
+    if (s->ssl) {
+        SSL_shutdown(s->ssl); /* sends our close_notify */
+        SSL_free(s->ssl);
+    }
+    SSL_CTX_free(s->ctx);
+    if (s->fd >= 0) {
+        if (s->tcp)
+            drain_and_close(s->fd);
+        else
+            close(s->fd);
+    }
     if (s->failed) {
         fprintf(stderr, "chainsweep: syslog %s:%s: %lu of %lu findings not sent (%s)\n", s->host, s->port, s->failed,
                 s->failed + s->sent, strerror(s->last_errno));

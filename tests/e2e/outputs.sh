@@ -70,8 +70,11 @@ check "ecs: the same files and scores as the JSON Lines" \
 
 # syslog receivers: UDP datagrams and TCP octet-counted frames, to files
 cat > "$work/recv.py" <<'EOF'
-import socket, sys, threading
+import socket, ssl, sys, threading
 proto, port_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
+tls = None
+if proto == "tls":  # cert and key after the file names
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); tls.load_cert_chain(sys.argv[4], sys.argv[5])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
 s.bind(("127.0.0.1", 0)); open(port_file, "w").write(str(s.getsockname()[1]))
 f = open(out, "ab", buffering=0)
@@ -80,6 +83,11 @@ if proto == "udp":
         f.write(s.recv(65535) + b"\n")
 s.listen(5)
 def serve(c):
+    if tls:
+        try:
+            c = tls.wrap_socket(c, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
     buf = b""
     while True:
         d = c.recv(65536)
@@ -92,8 +100,8 @@ def serve(c):
 while True:
     c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-recv() { # recv PROTO NAME -> port in $port
-    python3 "$work/recv.py" "$1" "$work/$2.port" "$work/$2.log" & pids+=($!)
+recv() { # recv PROTO NAME [CERT KEY] -> port in $port
+    python3 "$work/recv.py" "$1" "$work/$2.port" "$work/$2.log" "${@:3}" & pids+=($!)
     for _ in $(seq 50); do [ -s "$work/$2.port" ] && break; sleep 0.1; done
     port=$(cat "$work/$2.port")
 }
@@ -111,6 +119,20 @@ check "syslog tcp: each message our JSON finding record" bash -c "sed -E 's/${he
 recv tcp e
 "$CS" scan -q --syslog "tcp://127.0.0.1:$port" --syslog-format ecs "${pack[@]}" "$work/fx" > /dev/null
 check "syslog ecs: ECS documents" bash -c "wait_lines() { :; }; sleep 0.5; sed -E 's/${header}//' '$work/e.log' | jq -e '.event.kind == \"alert\"' | grep -c true | grep -qx $n"
+# TLS (RFC 5425): openssl s_server as the collector, its certificate for localhost
+if command -v openssl > /dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/k.pem" -out "$work/c.pem" -days 2 -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost 2> /dev/null
+    recv tls tls "$work/c.pem" "$work/k.pem"
+    tport=$port
+    "$CS" scan -q --syslog "tls://localhost:$tport" --syslog-ca "$work/c.pem" "${pack[@]}" "$work/fx" > /dev/null 2> "$work/tls.err"
+    rc=$?
+    check "syslog tls: exit 1 (findings), all sent ($(head -c 200 "$work/tls.err"))" [ $rc -eq 1 ]
+    check "syslog tls: the CEF messages arrived through TLS, one frame each" wait_lines "$work/tls.log" "$n"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/k2.pem" -out "$work/other.pem" -days 2 -subj /CN=other 2> /dev/null
+    "$CS" scan -q --syslog "tls://localhost:$tport" --syslog-ca "$work/other.pem" "${pack[@]}" "$work/fx" > /dev/null 2> "$work/tls2.err"
+    check "syslog tls: a server the CA does not vouch for is refused (exit 2)" bash -c "[ $? -eq 2 ] && grep -q 'syslog tls' '$work/tls2.err'"
+fi
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$CS" scan -q --syslog "tcp://127.0.0.1:$closed" "${pack[@]}" "$work/fx" > /dev/null 2> "$work/closed.err"
 check "syslog to a collector that is not there: exit 2, said" bash -c "[ $? -eq 2 ] && grep -q 'syslog 127.0.0.1:$closed' '$work/closed.err'"
