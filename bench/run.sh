@@ -6,6 +6,7 @@
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 # Then the similarity row (bench/similarity.sh, STAMP-similarity.txt); SIMILARITY=0 leaves it out.
+# Then the service row (bench/serve.sh, STAMP-serve.txt); SERVE=0 leaves it out.
 set -euo pipefail
 # every run names its packs: the bundled ones are not added behind its back
 export CHAINSWEEP_PACKS=
@@ -168,4 +169,11 @@ if [ "${SIMILARITY:-1}" != 0 ]; then
   echo >&2
   BENCH_DIR=$BENCH_DIR THREADS=$THREADS REPS=$REPS CHAINSWEEP=$CS STAMP=$stamp bash bench/similarity.sh "$(dirname "$CS")" ||
     echo "similarity row failed or skipped (exit $?)" >&2
+fi
+# the service row: /api/check with 1, 8 and 64 clients against scan, latency
+# of a 1 MB check (bench/serve.sh; SERVE=0 skips)
+if [ "${SERVE:-1}" != 0 ]; then
+  echo >&2
+  BENCH_DIR=$BENCH_DIR THREADS=$THREADS CHAINSWEEP=$CS STAMP=$stamp bash bench/serve.sh "$(dirname "$CS")" ||
+    echo "service row failed or skipped (exit $?)" >&2
 fi

@@ -5,7 +5,7 @@
 # names, "Source"), sync and async, compared with `chainsweep scan` of the
 # same files; the 3CX cases inside a ZIP; status/info shapes; and abuse
 # (oversize, truncated, thousands of parts, a one-byte-per-second client,
-# 300 connections at once, unknown ids, garbage methods and paths): each
+# 500 connections at once, unknown ids, garbage methods and paths): each
 # gets its documented answer and the server stays up under an RSS bound.
 # Then a bearer token and TLS. Every loop is bounded in count and time.
 # usage: serve.sh CHAINSWEEP SOURCE_DIR
@@ -35,7 +35,7 @@ start() { # start NAME ARGS... -> sets port, url; the server's stderr in $work/N
 jq_ok() { jq -e "$2" <<< "$1" > /dev/null; } # jq_ok JSON FILTER
 alive() { kill -0 "$pid" 2>/dev/null && curl -s -m 5 -o /dev/null -w '%{http_code}' "$url/api/status" | grep -qx 200; }
 
-start main -p 2 --max-upload 2M --request-timeout 4 --idle-timeout 10 --max-connections 400
+start main -p 2 --max-upload 2M --request-timeout 4 --idle-timeout 10 --max-connections 600
 check "serve: status answers 200 with uptime_seconds and the v1 fields" \
     bash -c "curl -s '$url/api/status' | jq -e 'has(\"uptime_seconds\") and has(\"scanned_samples\") and has(\"queued_async_requests\") and has(\"avg_scan_time_milliseconds\") and has(\"avg_wait_time_milliseconds\")' > /dev/null"
 check "serve: info has both generations' fields" \
@@ -124,12 +124,12 @@ print("closed" if closed or s.recv(100) == b"" else "open", int(time.time() - t0
 PY
 check "a client sending one byte per second is cut off by the request deadline" grep -Eq '^closed ([4-9]|1[0-9])$' "$work/slow.out"
 python3 - "$port" <<'PY' > "$work/many.out"
-# 300 connections at once, each sending a small upload slowly; then all read
+# 500 connections at once, each sending a small upload slowly; then all read
 import socket, sys
 body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\nhello\r\n--b--\r\n"
 req = b"POST /api/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: %d\r\n\r\n" % len(body)
 socks = []
-for i in range(300):
+for i in range(500):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30); s.sendall(req); socks.append(s)
 for s in socks:
     s.sendall(body)
@@ -146,7 +146,7 @@ for s in socks:
     ok += data.startswith(b"HTTP/1.1 200") and data.endswith(b"[]")
 print(ok)
 PY
-check "300 concurrent connections: all answered" grep -qx 300 "$work/many.out"
+check "500 concurrent connections: all answered" grep -qx 500 "$work/many.out"
 check "the server is still up" alive
 rss=$(ps -o rss= -p "$pid" | tr -d ' ')
 echo "serve RSS after the abuse: $rss KiB"
