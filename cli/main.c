@@ -304,11 +304,13 @@ static int on_result(const cs_result *r, void *ud)
 
 /* Problems found while loading packs: all of them with -v, else the first
  * few, so a broken IOC line is never silently ignored. */
-static void print_diags(const cs_engine *e, int verbose)
+/* Pack problems from the first not yet shown (a rescan compiles its rules
+ * only when a file has changed: its problems come during the scan). */
+static size_t print_diags(const cs_engine *e, int verbose, size_t first)
 {
     const size_t shown_max = 20;
     size_t n = cs_engine_diag_count(e), shown = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         const cs_diag *d = cs_engine_diag(e, i);
         if (!verbose && !d->is_error && shown >= shown_max)
             continue;
@@ -320,8 +322,9 @@ static void print_diags(const cs_engine *e, int verbose)
         else
             fprintf(stderr, "chainsweep: %s\n", d->message);
     }
-    if (shown < n)
-        fprintf(stderr, "chainsweep: %zu more pack problems (-v lists them all)\n", n - shown);
+    if (shown < n - first)
+        fprintf(stderr, "chainsweep: %zu more pack problems (-v lists them all)\n", n - first - shown);
+    return n;
 }
 
 enum {
@@ -752,7 +755,7 @@ static int cmd_scan(int argc, char **argv, int mode)
             goto out;
     }
     cs_status pst = cs_engine_prepare(e, &err);
-    print_diags(e, c.verbose);
+    size_t diags_shown = print_diags(e, c.verbose, 0);
     if (pst != CS_OK)
         goto out;
     char host_name[256] = "";
@@ -816,6 +819,9 @@ static int cmd_scan(int argc, char **argv, int mode)
     cs_scan_summary sum;
     catch_interrupts(e);
     cs_status st = cs_scan(e, (const char *const *)argv + optind, (size_t)(argc - optind), on_result, &c, &sum, &err);
+    clear_progress(&c);
+    print_diags(e, c.verbose, diags_shown);
+    cs_engine_load_stats(e, &ls); /* compiled during the scan, or not at all */
     if (st != CS_OK && !(st == CS_ERR_CANCELLED && sum.interrupted))
         goto out;
     clear_progress(&c);

@@ -137,7 +137,11 @@ cs_status cs_engine_set_state(cs_engine *e, const char *path, cs_error *err);
  * (signature-base layout or a chainsweep pack). Problems in single files
  * or lines become diagnostics; only an unreadable dir is an error. */
 cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err);
-/* Compile everything loaded. Fails with CS_ERR_RULES when nothing usable. */
+/* Compile everything loaded. Fails with CS_ERR_RULES when nothing usable.
+ * With a state store (cs_engine_set_state) that a sweep with the same rules
+ * and options already filled, nothing is compiled here: cs_scan compiles
+ * when the first file the store cannot answer needs the rules, and a
+ * failure then ends the scan with its error (cs_load_stats.compiled). */
 cs_status cs_engine_prepare(cs_engine *e, cs_error *err);
 
 typedef struct cs_diag {
@@ -158,6 +162,8 @@ typedef struct cs_load_stats {
     size_t signers;
     size_t advisories;
     size_t filetype_signatures;
+    int compiled;               /* 0: nothing compiled yet (a rescan the state store answered
+                                   so far; the counts are those of the sweep that compiled) */
 } cs_load_stats;
 
 void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out);

@@ -244,12 +244,12 @@ static cs_status yara_load(void *st, cs_engine *e, const cs_pack_file *pf, cs_er
     /* compiled in prepare: all files at once first, one by one only if that fails */
     cs_grow((void **)&s->files_loaded, &s->files_cap, s->n_files + 1, sizeof *s->files_loaded);
     rule_file *rf = &s->files_loaded[s->n_files++];
+    memset(rf, 0, sizeof *rf);
     rf->path = cs_strdup(pf->path);
     rf->text = cs_xmalloc(pf->len + 1); /* kept until prepare */
     memcpy(rf->text, pf->text, pf->len + 1);
     rf->len = pf->len;
-    cs_yara_split_parse(rf->text, rf->len, &rf->split);
-    return CS_OK;
+    return CS_OK; /* split in prepare: a rescan that compiles nothing needs no split */
 }
 
 /* Compile each file alone, report and drop the ones that fail. */
@@ -643,6 +643,8 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     s->timeout = cs_engine_config(e)->yara_timeout;
     if (s->n_files == 0)
         return CS_OK;
+    for (size_t i = 0; i < s->n_files; i++)
+        cs_yara_split_parse(s->files_loaded[i].text, s->files_loaded[i].len, &s->files_loaded[i].split);
     survey_sources(s);
     s->partitioned = !cs_engine_config(e)->no_yara_partition && s->guarded > 0;
     /* the key covers the files as given, before any is dropped; included

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "format/ioc.h"
+#include "store/state.h"
 
 void cs_config_init(cs_config *cfg)
 {
@@ -77,6 +78,7 @@ cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err)
         e->cfg.threads = n > 0 ? (unsigned)n : 1;
     }
     cs_filetypes_init(&e->types);
+    pthread_mutex_init(&e->compile_mu, NULL);
     e->fingerprint = EVP_MD_CTX_new();
     if (!e->fingerprint || !EVP_DigestInit_ex(e->fingerprint, EVP_sha256(), NULL)) {
         cs_engine_free(e);
@@ -119,6 +121,7 @@ void cs_engine_free(cs_engine *e)
     free(e->cache_dir);
     free(e->own);
     free(e->pack_files);
+    pthread_mutex_destroy(&e->compile_mu);
     free(e);
 }
 
@@ -430,6 +433,8 @@ static cs_status engine_load_pack_unguarded(cs_engine *e, const char *dir, cs_er
     return load_dir(e, dir, 0, err);
 }
 
+static cs_status engine_compile_unguarded(cs_engine *e, const char *unused, cs_error *err);
+
 static cs_status engine_prepare_unguarded(cs_engine *e, const char *unused, cs_error *err)
 {
     (void)unused;
@@ -453,6 +458,24 @@ static cs_status engine_prepare_unguarded(cs_engine *e, const char *unused, cs_e
     unsigned len;
     EVP_DigestFinal_ex(e->fingerprint, md, &len);
     cs_hex(e->fingerprint_hex, md, 32);
+    e->prepared = 1;
+    /* a rescan with the same rules: the store answers for unchanged files,
+     * and nothing is compiled unless a file has changed */
+    char saved[512];
+    if (e->state_path && cs_state_peek_stats(e->state_path, e->fingerprint_hex, saved, sizeof saved) &&
+        cs_load_stats_parse(saved, &e->saved_stats) == 0) {
+        e->lazy = 1;
+        return CS_OK;
+    }
+    cs_status rc = engine_compile_unguarded(e, NULL, err);
+    if (rc != CS_OK)
+        e->prepared = 0;
+    return rc;
+}
+
+static cs_status engine_compile_unguarded(cs_engine *e, const char *unused, cs_error *err)
+{
+    (void)unused;
     int any = 0;
     for (size_t d = 0; d < cs_detector_count; d++) {
         const cs_detector_ops *ops = cs_detectors[d];
@@ -468,13 +491,37 @@ static cs_status engine_prepare_unguarded(cs_engine *e, const char *unused, cs_e
     }
     if (!any)
         return cs_error_set(err, CS_ERR_RULES, "no usable rules or IOCs were loaded");
-    e->prepared = 1;
+    e->compiled = 1;
     return CS_OK;
+}
+
+void cs_load_stats_format(const cs_load_stats *s, char *out, size_t n)
+{
+    snprintf(out, n, "v1 %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu", s->hash_iocs, s->good_hashes,
+             s->filename_iocs, s->filename_iocs_pcre, s->c2_iocs, s->yara_files, s->yara_files_skipped, s->yara_rules,
+             s->yara_rules_guarded, s->signers, s->advisories, s->filetype_signatures);
+}
+
+int cs_load_stats_parse(const char *text, cs_load_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    int end = 0;
+    int n = sscanf(text, "v1 %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu %zu%n", &s->hash_iocs, &s->good_hashes,
+                   &s->filename_iocs, &s->filename_iocs_pcre, &s->c2_iocs, &s->yara_files, &s->yara_files_skipped,
+                   &s->yara_rules, &s->yara_rules_guarded, &s->signers, &s->advisories, &s->filetype_signatures,
+                   &end);
+    return n == 12 && text[end] == '\0' ? 0 : -1;
 }
 
 void cs_engine_load_stats(const cs_engine *e, cs_load_stats *out)
 {
+    if (e->lazy && !e->compiled) {
+        *out = e->saved_stats;
+        out->compiled = 0;
+        return;
+    }
     memset(out, 0, sizeof *out);
+    out->compiled = e->compiled;
     for (size_t d = 0; d < cs_detector_count; d++)
         if (cs_detectors[d]->stats)
             cs_detectors[d]->stats(e->det[d], out);
@@ -526,4 +573,34 @@ cs_status cs_engine_load_pack(cs_engine *e, const char *dir, cs_error *err)
 cs_status cs_engine_prepare(cs_engine *e, cs_error *err)
 {
     return guarded(engine_prepare_unguarded, e, NULL, err);
+}
+
+void cs_engine_fail(cs_engine *e, const cs_error *why)
+{
+    pthread_mutex_lock(&e->compile_mu);
+    if (!atomic_load(&e->compile_failed)) {
+        e->compile_err = *why;
+        if (e->compile_rc == CS_OK)
+            e->compile_rc = why->code ? why->code : CS_ERR_INTERNAL;
+        atomic_store(&e->compile_failed, 1);
+    }
+    pthread_mutex_unlock(&e->compile_mu);
+}
+
+cs_status cs_engine_compile(cs_engine *e, cs_error *err)
+{
+    pthread_mutex_lock(&e->compile_mu);
+    if (!e->compiled && e->compile_rc == CS_OK) {
+        cs_error ce = {0};
+        e->compile_rc = guarded(engine_compile_unguarded, e, NULL, &ce);
+        if (e->compile_rc != CS_OK) {
+            e->compile_err = ce;
+            atomic_store(&e->compile_failed, 1);
+        }
+    }
+    cs_status rc = e->compiled ? CS_OK : e->compile_rc;
+    if (rc != CS_OK && err)
+        *err = e->compile_err;
+    pthread_mutex_unlock(&e->compile_mu);
+    return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef CS_ENGINE_ENGINE_H
 #define CS_ENGINE_ENGINE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -32,12 +33,33 @@ struct cs_engine {
     char *cache_dir;                       /* compiled YARA sets, or NULL */
     int disabled[CS_MAX_DETECTORS];        /* --detectors left these out */
     int prepared;
+    /* Lazy loading: with a state store that already holds this fingerprint,
+     * prepare only checks the fingerprint; the detectors compile when the
+     * first file the store cannot answer needs them (cs_engine_compile). */
+    int lazy;
+    int compiled;
+    pthread_mutex_t compile_mu;
+    cs_status compile_rc;                  /* of the one compile attempt */
+    cs_error compile_err;
+    atomic_int compile_failed;             /* the sweep stops: its rules could not be loaded */
+    cs_load_stats saved_stats;             /* what the store says was loaded (lazy, not compiled) */
     atomic_int stop;                       /* cs_scan_stop: the one thing that changes after prepare */
     struct cs_own_dir { dev_t dev; ino_t ino; } *own; /* loaded packs, the cache: not scanned */
     size_t n_own, own_cap;
     struct cs_own_dir *pack_files;         /* every pack file loaded, once */
     size_t n_pack_files, pack_files_cap;
 };
+
+/* Compile what the detectors loaded, once, by the first caller (any
+ * thread); later calls return the first one's status. A failure sets
+ * compile_failed so that a sweep stops. */
+cs_status cs_engine_compile(cs_engine *e, cs_error *err);
+/* A sweep's fatal error after prepare (rules that could not be compiled,
+ * a worker that could not start its detectors): the first is kept. */
+void cs_engine_fail(cs_engine *e, const cs_error *why);
+/* cs_load_stats as one line for the state store, and back (0 on success). */
+void cs_load_stats_format(const cs_load_stats *s, char *out, size_t n);
+int cs_load_stats_parse(const char *text, cs_load_stats *out);
 
 /* chainsweep's own directories (every loaded pack, the cache): a sweep
  * does not enter them unless cs_config.scan_own_files. */

@@ -104,6 +104,7 @@ struct cs_scanner {
     void *ts[CS_MAX_DETECTORS];
     int suppress_only[CS_MAX_DETECTORS]; /* left out by --detectors, runs to keep known-good files quiet */
     cs_state_reader *reader;
+    int attached;              /* the detectors' per-thread states are set up */
     cs_pipeline *p;            /* NULL: a standalone scanner, results delivered in place */
     int products_signed;       /* inventory rows carry the signature (authenticode runs) */
     /* standalone delivery */
@@ -449,7 +450,22 @@ static void finalize(cs_scanner *s, cs_job *j)
 /* Stop reading: the result callback said so, or cs_scan_stop (an interrupt). */
 static int stopping(const cs_scanner *s)
 {
-    return atomic_load(&s->cancelled) || atomic_load(&s->e->stop);
+    return atomic_load(&s->cancelled) || atomic_load(&s->e->stop) || atomic_load(&s->e->compile_failed);
+}
+
+static cs_status scanner_attach(cs_scanner *s, cs_error *err);
+
+/* The detectors, compiled (lazily on a rescan) and with this thread's
+ * states; on failure the sweep stops and says why. */
+static int scanner_ready(cs_scanner *s)
+{
+    if (s->attached)
+        return 1;
+    cs_error err = {0};
+    if (cs_engine_compile(s->e, &err) == CS_OK && scanner_attach(s, &err) == CS_OK)
+        return 1;
+    cs_engine_fail(s->e, &err);
+    return 0;
 }
 
 static void deliver(cs_scanner *s, cs_job *j)
@@ -1036,7 +1052,10 @@ static void process(cs_scanner *s, cs_job *j)
     } else if (stopping(s)) {
         j->abandoned = 1; /* not read yet: dropped, not reported */
     } else if (!acquire(s, j)) {
-        scan_view(s, j);
+        if (scanner_ready(s))
+            scan_view(s, j);
+        else
+            j->abandoned = 1; /* the sweep fails with the reason */
     }
     /* the bytes are no longer needed (members that are ranges keep them) */
     cs_source_unref(j->src);
@@ -1055,14 +1074,12 @@ static void scanner_fini(cs_scanner *s)
             cs_detectors[d]->thread_fini(s->e->det[d], s->ts[d]);
     memset(s->ts, 0, sizeof s->ts);
     memset(s->suppress_only, 0, sizeof s->suppress_only);
+    s->attached = 0;
 }
 
-static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_error *err)
+static cs_status scanner_attach(cs_scanner *s, cs_error *err)
 {
-    s->e = e;
-    s->products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
-    if (state && cs_state_reader_open(state, &s->reader, err) != CS_OK)
-        return err ? err->code : CS_ERR_IO;
+    cs_engine *e = s->e;
     for (size_t d = 0; d < cs_detector_count; d++) {
         const cs_detector_ops *ops = cs_detectors[d];
         if (!ops->active(e->det[d]))
@@ -1074,11 +1091,30 @@ static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_e
         }
         s->ts[d] = ops->thread_init ? ops->thread_init(e->det[d], err) : e->det[d];
         if (!s->ts[d]) {
-            scanner_fini(s);
+            for (size_t k = 0; k < d; k++)
+                if (s->ts[k] && cs_detectors[k]->thread_fini)
+                    cs_detectors[k]->thread_fini(e->det[k], s->ts[k]);
+            memset(s->ts, 0, sizeof s->ts);
+            memset(s->suppress_only, 0, sizeof s->suppress_only);
             return err && err->code ? err->code : CS_ERR_INTERNAL;
         }
     }
+    s->attached = 1;
     return CS_OK;
+}
+
+static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_error *err)
+{
+    s->e = e;
+    s->products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
+    if (state && cs_state_reader_open(state, &s->reader, err) != CS_OK)
+        return err ? err->code : CS_ERR_IO;
+    if (!e->compiled) /* a lazy rescan: on the first file the store cannot answer */
+        return CS_OK;
+    cs_status rc = scanner_attach(s, err);
+    if (rc != CS_OK)
+        scanner_fini(s);
+    return rc;
 }
 
 static double thread_cpu_seconds(void)
@@ -1312,11 +1348,22 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     for (unsigned i = 0; i < nw; i++)
         scanner_fini(&ws[i]);
     free(ws);
+    if (state && store_rc == CS_OK && e->compiled) { /* for the next rescan's lazy loading */
+        char stats[512];
+        cs_load_stats ls;
+        cs_engine_load_stats(e, &ls);
+        cs_load_stats_format(&ls, stats, sizeof stats);
+        store_rc = cs_state_set_stats(state, stats, &store_err);
+    }
     if (cs_state_close(state, store_rc == CS_OK ? &store_err : NULL) != CS_OK || store_rc != CS_OK)
         store_rc = cs_error_set(err, CS_ERR_IO, "%s", store_err.message);
     summary->elapsed = now_seconds() - t0;
     if (rc != CS_OK)
         return rc;
+    if (atomic_load(&e->compile_failed)) {
+        cs_status why = e->compile_rc;
+        return cs_error_set(err, why, "%s", e->compile_err.message);
+    }
     if (atomic_load(&p.lost))
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory while finishing records: some records are missing");
     if (store_rc == CS_OK && atomic_load(&e->stop)) {
@@ -1347,6 +1394,9 @@ cs_status cs_scanner_new(cs_engine *e, cs_scanner **out, cs_error *err)
         return cs_error_set(err, CS_ERR_ARG, "cs_scanner_new: NULL argument");
     if (!e->prepared)
         return cs_error_set(err, CS_ERR_ARG, "cs_engine_prepare must be called before cs_scanner_new");
+    cs_status crc = cs_engine_compile(e, err); /* a scanner of buffers has no store to answer */
+    if (crc != CS_OK)
+        return crc;
     cs_guard_install();
     cs_scanner *s = calloc(1, sizeof *s);
     if (!s)

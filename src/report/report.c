@@ -420,10 +420,10 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
         skipped += s->skipped[i];
     double mb = s->bytes_scanned / 1e6;
     double mbps = s->elapsed > 0 ? mb / s->elapsed : 0;
-    char cached[64] = "";
+    char cached[128] = "";
     if (s->files_cached)
-        snprintf(cached, sizeof cached, "; %llu unchanged files from the state store",
-                 (unsigned long long)s->files_cached);
+        snprintf(cached, sizeof cached, "; %llu unchanged files from the state store%s",
+                 (unsigned long long)s->files_cached, ls && !ls->compiled ? " (no rules loaded)" : "");
     if (o->format == CS_FORMAT_JSON) {
         json_t *j = cs_json_record(o, "summary");
         json_object_set_new(j, "version", json_string(CS_VERSION));
@@ -457,6 +457,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             json_object_set_new(l, "yara_files_skipped", json_integer((json_int_t)ls->yara_files_skipped));
             json_object_set_new(l, "yara_rules", json_integer((json_int_t)ls->yara_rules));
             json_object_set_new(l, "yara_rules_guarded", json_integer((json_int_t)ls->yara_rules_guarded));
+            json_object_set_new(l, "compiled", json_boolean(ls->compiled));
             json_object_set_new(j, "loaded", l);
         }
         json_emit(j, &b);

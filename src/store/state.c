@@ -13,7 +13,8 @@
 #include "util/util.h"
 
 #define STATE_APPLICATION_ID 0x43535750 /* "CSWP" */
-#define STATE_SCHEMA 3 /* 2: rows carry the fingerprint of their rules; 3: and a checksum */
+#define STATE_SCHEMA 4 /* 2: rows carry the fingerprint of their rules; 3: and a checksum;
+                          4: rule sets carry what was loaded (lazy loading on rescans) */
 /* rule sets whose rows are kept: sweeps with different packs can share a store */
 #define STATE_KEEP_RULESETS 4
 #define STATE_BATCH 2000
@@ -60,7 +61,7 @@ static cs_status create_schema(sqlite3 *db, cs_error *err)
     snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;", STATE_APPLICATION_ID,
              STATE_SCHEMA);
     if (exec(db, sql) != SQLITE_OK ||
-        exec(db, "CREATE TABLE rulesets(rules TEXT PRIMARY KEY, used INTEGER NOT NULL);"
+        exec(db, "CREATE TABLE rulesets(rules TEXT PRIMARY KEY, used INTEGER NOT NULL, stats TEXT);"
                  "CREATE TABLE files(path BLOB NOT NULL, rules TEXT NOT NULL, dev INTEGER, ino INTEGER,"
                  " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sha256 BLOB, result TEXT, sum BLOB,"
                  " PRIMARY KEY(path, rules));") != SQLITE_OK)
@@ -92,7 +93,16 @@ static cs_status check_or_init(sqlite3 *db, const char *path, const char *finger
         if (!ok)
             return cs_error_set(err, CS_ERR_IO,
                                 "state store %s: damaged (SQLite's integrity check failed); not touching it", path);
-        if (ver < STATE_SCHEMA) { /* an older chainsweep's cache of verdicts: rebuilt */
+        if (ver == 3) { /* the verdicts stay; the rule sets learn their load stats */
+            char up[128];
+            snprintf(up, sizeof up, "BEGIN; ALTER TABLE rulesets ADD COLUMN stats TEXT; PRAGMA user_version=%d; COMMIT;",
+                     STATE_SCHEMA);
+            if (exec(db, up) != SQLITE_OK) {
+                cs_status rc = db_error(db, err, "cannot upgrade the schema");
+                exec(db, "ROLLBACK");
+                return rc;
+            }
+        } else if (ver < STATE_SCHEMA) { /* an older chainsweep's cache of verdicts: rebuilt */
             if (exec(db, "BEGIN; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS meta;"
                          " DROP TABLE IF EXISTS rulesets;") != SQLITE_OK ||
                 create_schema(db, err) != CS_OK || exec(db, "COMMIT") != SQLITE_OK) {
@@ -222,6 +232,47 @@ cs_status cs_state_close(cs_state *s, cs_error *err)
     free(s->fingerprint);
     free(s);
     return rc;
+}
+
+int cs_state_peek_stats(const char *path, const char *fingerprint, char *out, size_t n)
+{
+    struct stat st;
+    /* what cs_state_open would refuse is left to it, untouched here */
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, R_OK | W_OK) != 0)
+        return 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    long long app = 0, ver = 0;
+    int found = 0;
+    /* read-write without create: a WAL store's reader may need its -shm */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
+        pragma_int(db, "PRAGMA application_id", &app) == 0 && app == STATE_APPLICATION_ID &&
+        pragma_int(db, "PRAGMA user_version", &ver) == 0 && ver == STATE_SCHEMA &&
+        sqlite3_prepare_v2(db, "SELECT stats FROM rulesets WHERE rules = ?1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, fingerprint, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+            snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
+            found = 1;
+        }
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return found;
+}
+
+cs_status cs_state_set_stats(cs_state *s, const char *text, cs_error *err)
+{
+    cs_status rc = cs_state_commit(s, err);
+    if (rc != CS_OK)
+        return rc;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "UPDATE rulesets SET stats = ?2 WHERE rules = ?1", -1, &q, NULL) != SQLITE_OK)
+        return db_error(s->db, err, "cannot record what was loaded");
+    sqlite3_bind_text(q, 1, s->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? CS_OK : db_error(s->db, err, "cannot record what was loaded");
 }
 
 /* SHA-256 over everything a row says, so that a row damaged in a way

@@ -24,6 +24,12 @@ cs_status cs_state_put(cs_state *s, const char *path, const cs_meta *st, const u
                        const char *blob, cs_error *err);
 cs_status cs_state_commit(cs_state *s, cs_error *err);
 
+/* What was loaded for a fingerprint (text of the engine's choosing), set
+ * by the last sweep that compiled its rules. cs_state_peek_stats reads it
+ * without opening the store for writing: 1 and out filled when there. */
+int cs_state_peek_stats(const char *path, const char *fingerprint, char *out, size_t n);
+cs_status cs_state_set_stats(cs_state *s, const char *text, cs_error *err);
+
 cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err);
 void cs_state_reader_close(cs_state_reader *r);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with

@@ -29,6 +29,12 @@ check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned 
 check "cached findings say so" jq_true "$work/2.jsonl" 'all(.[]; select(.type == "finding") | .cached == true)'
 check "second sweep reports the same findings" bash -c "diff <(findings '$work/1.jsonl') <(findings '$work/2.jsonl')"
 check "known-good stays suppressed from the cache" jq_true "$work/2.jsonl" '.[-1].skipped.known_good == 1 and all(.[]; (.path // "" | endswith("vendor.txt")) | not)'
+# lazy loading: nothing changed, so no rule was compiled; the counts are the first sweep's
+check "first sweep compiled its rules" jq_true "$work/1.jsonl" '.[-1].loaded.compiled == true and .[-1].loaded.yara_rules > 0'
+check "second sweep compiled nothing" jq_true "$work/2.jsonl" '.[-1].loaded.compiled == false'
+check "second sweep reports what the first loaded" \
+    [ "$(jq -c '.loaded | del(.compiled)' <(tail -n1 "$work/1.jsonl"))" = "$(jq -c '.loaded | del(.compiled)' <(tail -n1 "$work/2.jsonl"))" ]
+check "text summary says no rules were loaded" bash -c "'$CS' scan --pack '$pack' --state '$db' '$tree' 2>&1 | grep -q 'unchanged files from the state store (no rules loaded)'"
 
 # a changed file is read again, the rest comes from the store
 sleep 0.01
@@ -37,6 +43,9 @@ touch "$tree/f8.txt"
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/3.jsonl"
 check "changed files read again" jq_true "$work/3.jsonl" '.[-1].files_scanned == 2'
 check "new finding from a changed file" jq_true "$work/3.jsonl" 'any(.[]; .type == "finding" and (.path | endswith("f7.txt")))'
+check "a changed file makes the rescan compile" jq_true "$work/3.jsonl" '.[-1].loaded.compiled == true'
+check "the changed sweep finds what a sweep without a store finds" \
+    bash -c "diff <(findings '$work/3.jsonl' | sed 's/,true\]/]/') <('$CS' scan --pack '$pack' --json -q '$tree' > '$work/3b.jsonl'; findings '$work/3b.jsonl')"
 
 # new rules: every entry is invalid
 echo "badc0ffee0ddf00dbadc0ffee0ddf00d;test" > "$pack/extra-hash-iocs.txt"
@@ -150,4 +159,27 @@ check "a row that fails its checksum: read again, said so, the true verdict" jq_
     'any(.[]; .type == "finding" and (.cached | not) and (.note | test("checksum")) and .reasons[0].rule == "alpha-c2.example.org")'
 check "the row is rewritten: the next sweep takes it from the store, without the note" jq_true "$work/rd2.jsonl" \
     'all(.[] | select(.type == "finding"); .cached and .note == null and .reasons[0].rule == "alpha-c2.example.org")'
+# lazy loading that fails: an included rule file (outside the pack, so not
+# part of the fingerprint) broken after the first sweep; unchanged files come
+# from the store, the first changed one needs the rules: exit 2 with the reason
+mkdir -p "$work/lz/rules" "$work/lz/ext" "$work/lz/tree"
+printf 'rule lz_inc { strings: $a = "lazy-marker" condition: $a }\n' > "$work/lz/ext/inc.yar"
+printf 'include "../ext/inc.yar"\nrule lz_main { condition: lz_inc }\n' > "$work/lz/rules/main.yar"
+printf 'lazy-marker\n' > "$work/lz/tree/a.txt"
+printf 'plain\n' > "$work/lz/tree/b.txt"
+"$CS" scan --no-default-packs --pack "$work/lz/rules" --state "$work/lz.sqlite" --json -q "$work/lz/tree" > "$work/lz1.jsonl"
+check "lazy: first sweep finds the included rule" jq_true "$work/lz1.jsonl" 'any(.[]; .type == "finding" and (.path | endswith("a.txt")))'
+printf 'rule lz_inc { strings: $a = "lazy-marker" condition: $a and }\n' > "$work/lz/ext/inc.yar"
+"$CS" scan --no-default-packs --pack "$work/lz/rules" --state "$work/lz.sqlite" --json -q "$work/lz/tree" > "$work/lz2.jsonl" 2> "$work/lz2.err"
+rc=$?
+check "lazy: unchanged tree answered from the store, nothing compiled (exit $rc)" \
+    bash -c "[ $rc -eq 1 ] && jq -e -s '.[-1].loaded.compiled == false' '$work/lz2.jsonl' > /dev/null"
+printf 'changed\n' > "$work/lz/tree/b.txt"
+"$CS" scan --no-default-packs --pack "$work/lz/rules" --state "$work/lz.sqlite" --json -q "$work/lz/tree" > "$work/lz3.jsonl" 2> "$work/lz3.err"
+rc=$?
+check "lazy: rules that fail when a changed file needs them end the sweep, exit 2 ($rc)" [ $rc -eq 2 ]
+check "lazy: ... with the reason and the compiler's message" \
+    bash -c "grep -q 'no usable rules' '$work/lz3.err' && grep -q 'inc.yar' '$work/lz3.err'"
+check "lazy: ... and the changed file's old verdict is not reported as current" \
+    bash -c "! jq -e 'select(.type == \"finding\") | select(.path | endswith(\"b.txt\"))' '$work/lz3.jsonl' > /dev/null 2>&1"
 finish

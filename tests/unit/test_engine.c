@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "chainsweep/chainsweep.h"
+#include "engine/engine.h"
 #include "util/util.h"
 
 typedef struct got {
@@ -341,6 +342,73 @@ static void scanner_buffer_fd_cancel(void **state)
     free(tree);
 }
 
+static int count_records(const cs_result *r, void *ud)
+{
+    (void)r;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* Lazy loading: a rescan with a filled state store compiles nothing until a
+ * scanner needs the rules; the counts it reports are the first sweep's. */
+static void lazy_rescan(void **state)
+{
+    (void)state;
+    char *pack = make_pack(), *tree = make_tree(), db[8300];
+    snprintf(db, sizeof db, "%s/state.sqlite", tree);
+    cs_load_stats first, again;
+    for (int run = 0; run < 2; run++) {
+        cs_config cfg = CS_CONFIG_INIT;
+        cfg.scan_own_files = 1;
+        cs_engine *e;
+        cs_error err = {0};
+        assert_int_equal(cs_engine_new(&e, &cfg, &err), CS_OK);
+        assert_int_equal(cs_engine_load_pack(e, pack, &err), CS_OK);
+        assert_int_equal(cs_engine_set_state(e, db, &err), CS_OK);
+        assert_int_equal(cs_engine_prepare(e, &err), CS_OK);
+        cs_engine_load_stats(e, run ? &again : &first);
+        int n = 0;
+        const char *targets[] = {pack};
+        assert_int_equal(cs_scan(e, targets, 1, count_records, &n, NULL, &err), CS_OK);
+        assert_true(n > 0);
+        if (run) {
+            cs_load_stats after;
+            cs_engine_load_stats(e, &after);
+            assert_int_equal(after.compiled, 0); /* the store answered every file */
+            cs_scanner *sc;
+            assert_int_equal(cs_scanner_new(e, &sc, &err), CS_OK); /* a scanner compiles */
+            cs_engine_load_stats(e, &after);
+            assert_int_equal(after.compiled, 1);
+            assert_int_equal(after.yara_rules, first.yara_rules);
+            cs_scanner_free(sc);
+        }
+        cs_engine_free(e);
+    }
+    assert_int_equal(first.compiled, 1);
+    assert_int_equal(again.compiled, 0);
+    again.compiled = 1;
+    assert_memory_equal(&first, &again, sizeof first);
+    th_rmrf(pack);
+    th_rmrf(tree);
+    free(pack);
+    free(tree);
+}
+
+static void load_stats_text(void **state)
+{
+    (void)state;
+    cs_load_stats a = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1}, b;
+    char text[512];
+    cs_load_stats_format(&a, text, sizeof text);
+    assert_int_equal(cs_load_stats_parse(text, &b), 0);
+    a.compiled = 0; /* not part of the text */
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(cs_load_stats_parse("v1 1 2 3", &b), -1);
+    assert_int_equal(cs_load_stats_parse("v2 1 2 3 4 5 6 7 8 9 10 11 12", &b), -1);
+    strcat(text, " 13");
+    assert_int_equal(cs_load_stats_parse(text, &b), -1);
+}
+
 static void config_versions(void **state)
 {
     (void)state;
@@ -365,6 +433,8 @@ int main(void)
         cmocka_unit_test(nothing_loaded_is_an_error),
         cmocka_unit_test(scanner_buffer_fd_cancel),
         cmocka_unit_test(config_versions),
+        cmocka_unit_test(lazy_rescan),
+        cmocka_unit_test(load_stats_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
