@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: chainsweep against yara, clamscan and the floors
-# (cat, OpenSSL SHA-256) on the same files, rules and threads; runs
+# Side-by-side benchmark: chainsweep against yara, YARA-X (its Node binding,
+# bench/yarax.js), clamscan and the floors (cat, OpenSSL SHA-256) on the same
+# files, rules and threads; rule files YARA-X rejects are left out of all
+# three YARA engines and listed; runs
 # alternate to cancel drift; medians of REPS runs; peak RSS of each.
 # usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES)
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
@@ -22,8 +24,12 @@ echo "corpus: $corpus: $nfiles files, $nbytes bytes; threads $THREADS, $REPS rep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # rule sets: the bundled packs' YARA files and IOCs, and signature-base when given
-mkdir -p "$work/yara-bundled" "$work/hash-only"
-find packs -name '*.yar' -exec cp {} "$work/yara-bundled/" \;
+# the YARA rule folders keep their paths from run to run (chainsweep's
+# compiled-set cache is keyed on paths and bytes)
+rules=$BENCH_DIR/rules
+rm -rf "$rules" && mkdir -p "$rules/yara-bundled" "$work/hash-only"
+find packs -name '*.yar' -exec cp {} "$rules/yara-bundled/" \;
+bundled_packs=$(for p in packs/*/; do printf -- "--pack '%s' " "$src/$p"; done)
 find packs -name '*hash*.txt' -exec cp {} "$work/hash-only/" \;
 mkdir -p "$work/sha256-only"
 grep -hv '^#' "$work"/hash-only/*.txt | awk -F';' 'length($1) == 64' > "$work/sha256-only/sha256-hash-iocs.txt"
@@ -33,29 +39,60 @@ grep -hv '^#' "$work"/hash-only/*.txt | cut -d';' -f1 | awk 'length($0) == 32 {p
 externals=(-d filename= -d filepath= -d extension= -d filetype= -d md5= -d owner= -d group= -d filemode=0
            -d timezone= -d language= -d osversion=0 -d unpack_parent= -d unpack_source= -d id=0)
 
+# YARA-X (bench/yarax-setup.sh installs its binding; YARAX=0 leaves it out)
+yarax_module=
+if [ "${YARAX:-1}" != 0 ]; then
+  yarax_module=$(bash bench/yarax-setup.sh "$BENCH_DIR/yara-x") || { echo "YARA-X left out" >&2; yarax_module=; }
+fi
+yarax() { UV_THREADPOOL_SIZE=$THREADS THREADS=$THREADS YARAX_MODULE=$yarax_module node bench/yarax.js "$@"; }
+# Keep in DIR only the rule files YARA-X accepts; the rejected go to DIR.rejected.
+yarax_filter() {
+  : > "$1.rejected"
+  [ -n "$yarax_module" ] || return 0
+  yarax --check "${externals[@]}" "$1"/*.yar -- > "$1.check" || true
+  while read -r _ f reason; do
+    echo "${f%:} ${reason}" >> "$1.rejected"
+    rm -f "${f%:}"
+  done < <(grep '^REJECTED ' "$1.check")
+}
+yarax_filter "$rules/yara-bundled"
+if [ -n "${SIGBASE:-}" ]; then
+  mkdir -p "$rules/yara-sigbase"
+  find "$SIGBASE/yara" -name '*.yar' -exec cp {} "$rules/yara-sigbase/" \;
+  yarax_filter "$rules/yara-sigbase"
+fi
+
 declare -A cmds
 cmds[cat]="find '$corpus' -type f -print0 | xargs -0 -P $THREADS -n 64 cat > /dev/null"
 cmds[sha256]="find '$corpus' -type f -print0 | xargs -0 -P $THREADS -n 64 openssl dgst -sha256 > /dev/null"
-cmds[yara_bundled]="yara -N -r -w -p $THREADS ${externals[*]} $work/yara-bundled/*.yar '$corpus' > $work/yara_bundled.out"
-cmds[cs_yara_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$work/yara-bundled' '$corpus' > $work/cs_yara_bundled.out; [ \$? -le 1 ]"
-cmds[cs_all_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[yara_bundled]="yara -N -r -w -p $THREADS ${externals[*]} $rules/yara-bundled/*.yar '$corpus' > $work/yara_bundled.out"
+cmds[cs_yara_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$rules/yara-bundled' '$corpus' > $work/cs_yara_bundled.out; [ \$? -le 1 ]"
+cmds[cs_all_bundled]="'$CS' scan -q --json -p $THREADS --max-size 4G $bundled_packs '$corpus' > /dev/null; [ \$? -le 1 ]"
 cmds[cs_hash]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors hash --pack '$work/hash-only' '$corpus' > /dev/null; [ \$? -le 1 ]"
 cmds[cs_hash_sha256]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors hash --pack '$work/sha256-only' '$corpus' > /dev/null; [ \$? -le 1 ]"
 cmds[clamscan_hash]="clamscan --no-summary -i -r -d $work/iocs.hsb -d $work/iocs.hdb --max-filesize=4000M --max-scansize=4000M '$corpus' > /dev/null; [ \$? -le 1 ]"
 order=(cat sha256 yara_bundled cs_yara_bundled cs_all_bundled cs_hash cs_hash_sha256 clamscan_hash)
+if [ -n "$yarax_module" ]; then
+  cmds[yarax_bundled]="UV_THREADPOOL_SIZE=$THREADS THREADS=$THREADS YARAX_MODULE='$yarax_module' node bench/yarax.js ${externals[*]} $rules/yara-bundled/*.yar -- '$corpus' > $work/yarax_bundled.out"
+  order+=(yarax_bundled)
+fi
 if [ -n "${SIGBASE:-}" ]; then
-  cmds[yara_sigbase]="yara -N -r -w -p $THREADS ${externals[*]} $(find "$SIGBASE/yara" -name '*.yar' | sort | tr '\n' ' ') '$corpus' > $work/yara_sigbase.out"
-  cmds[cs_yara_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$SIGBASE/yara' '$corpus' > $work/cs_yara_sigbase.out; [ \$? -le 1 ]"
+  cmds[yara_sigbase]="yara -N -r -w -p $THREADS ${externals[*]} $rules/yara-sigbase/*.yar '$corpus' > $work/yara_sigbase.out"
+  cmds[cs_yara_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$rules/yara-sigbase' '$corpus' > $work/cs_yara_sigbase.out; [ \$? -le 1 ]"
+  if [ -n "$yarax_module" ]; then
+    cmds[yarax_sigbase]="UV_THREADPOOL_SIZE=$THREADS THREADS=$THREADS YARAX_MODULE='$yarax_module' node bench/yarax.js ${externals[*]} $rules/yara-sigbase/*.yar -- '$corpus' > $work/yarax_sigbase.out"
+    order+=(yarax_sigbase)
+  fi
   cmds[cs_all_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
   cmds[cs_yara_sigbase_all_rules]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
   order+=(yara_sigbase cs_yara_sigbase cs_all_sigbase cs_yara_sigbase_all_rules)
 fi
 rm -f "$work/state.db"
-cmds[cs_incr_first]="rm -f '$work/state.db'; '$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' '$corpus' > /dev/null; [ \$? -le 1 ]"
-cmds[cs_incr_second]="'$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[cs_incr_first]="rm -f '$work/state.db'; '$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' $bundled_packs '$corpus' > /dev/null; [ \$? -le 1 ]"
+cmds[cs_incr_second]="'$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' $bundled_packs '$corpus' > /dev/null; [ \$? -le 1 ]"
 order+=(cs_incr_first cs_incr_second)
 for c in "${order[@]}"; do
-  command -v "${c%%_*}" >/dev/null 2>&1 || [ "${c%%_*}" = cs ] || [ "$c" = sha256 ] || [ "$c" = cat ] || { echo "missing tool for $c" >&2; unset "cmds[$c]"; }
+  command -v "${c%%_*}" >/dev/null 2>&1 || [ "${c%%_*}" = cs ] || [ "${c%%_*}" = yarax ] || [ "$c" = sha256 ] || [ "$c" = cat ] || { echo "missing tool for $c" >&2; unset "cmds[$c]"; }
 done
 
 declare -A times rss
@@ -97,7 +134,11 @@ ratio() { awk -v a="$(grep "^$1 " "$out.dat" | cut -d' ' -f2)" -v b="$(grep "^$2
   echo
   echo "ratios (lower is better for chainsweep):"
   echo "  YARA bundled packs: chainsweep / yara          = $(ratio cs_yara_bundled yara_bundled)   (target <= 1.0)"
+  echo "  YARA bundled packs: chainsweep / YARA-X        = $(ratio cs_yara_bundled yarax_bundled)"
+  echo "  YARA bundled packs: YARA-X / yara              = $(ratio yarax_bundled yara_bundled)"
   [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / yara         = $(ratio cs_yara_sigbase yara_sigbase)   (target <= 0.5)"
+  [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / YARA-X       = $(ratio cs_yara_sigbase yarax_sigbase)   (target <= 0.5)"
+  [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: YARA-X / yara             = $(ratio yarax_sigbase yara_sigbase)"
   echo "  all layers / YARA-only (bundled)               = $(ratio cs_all_bundled cs_yara_bundled)   (target <= 1.2)"
   [ -n "${SIGBASE:-}" ] && echo "  all layers / YARA-only (signature-base+packs)  = $(ratio cs_all_sigbase cs_yara_sigbase_all_rules)   (target <= 1.2)"
   echo "  hash IOCs: chainsweep / OpenSSL SHA-256 floor  = $(ratio cs_hash sha256)   (target <= 1.5; MD5+SHA-1+SHA-256 IOCs)"
@@ -119,7 +160,7 @@ for set in bundled ${SIGBASE:+sigbase}; do
   if [ -f "$work/yara_$set.out" ] && [ -f "$work/cs_yara_$set.out" ]; then
     pairs_yara "$work/yara_$set.out" > "$work/y.pairs"
     pairs_cs "$work/cs_yara_$set.out" > "$work/c.pairs"
-    if [ "$set" = bundled ]; then rulefiles=("$work"/yara-bundled/*.yar); else mapfile -t rulefiles < <(find "$SIGBASE/yara" -name '*.yar'); fi
+    rulefiles=("$rules/yara-$set"/*.yar)
     external_rules "${rulefiles[@]}" > "$work/ext.rules"
     diff "$work/y.pairs" "$work/c.pairs" | grep '^[<>]' | cut -f2 | sort -u > "$work/diff.rules" || true
     unexplained=$(comm -23 "$work/diff.rules" "$work/ext.rules" | wc -l)
@@ -131,6 +172,17 @@ for set in bundled ${SIGBASE:+sigbase}; do
     else
       echo "  matches ($set): DIFFER from yara: $ndiff pairs, $unexplained rules not explained by externals" >> "$out.txt"
     fi
+  fi
+  # YARA-X's matches beside yara's and ours, rule by rule
+  if [ -f "$work/yarax_$set.out" ]; then
+    pairs_yara "$work/yarax_$set.out" > "$work/x.pairs"
+    echo "  YARA-X ($set): $(wc -l < "$work/x.pairs") pairs; rejected rule files (left out of all three): $(wc -l < "$rules/yara-$set.rejected")" >> "$out.txt"
+    sed 's/^/    rejected: /' "$rules/yara-$set.rejected" >> "$out.txt"
+    for peer in yara chainsweep; do
+      [ $peer = yara ] && other=$work/y.pairs || other=$work/c.pairs
+      [ -f "$other" ] || continue
+      diff "$other" "$work/x.pairs" | grep '^[<>]' | awk -F'\t' -v p=$peer '{side = substr($1, 1, 1) == ">" ? "only YARA-X" : "only " p; n[$2 "\t" side]++} END {for (k in n) {split(k, a, "\t"); printf "    vs %s: %s, %d files: %s\n", p, a[1], n[k], a[2]}}' | sort >> "$out.txt" || true
+    done
   fi
 done
 rm -f "$out.dat"

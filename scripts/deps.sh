@@ -16,7 +16,9 @@ case "${1:-test}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}") ;;
   fuzz)  want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  bench) want+=("${bench_pkgs[@]}") ;;
+  bench) want+=("${bench_pkgs[@]}")
+         # YARA-X's Node binding (bench/yarax-setup.sh): any node will do
+         command -v node > /dev/null && command -v npm > /dev/null || want+=(nodejs npm) ;;
   package) want+=(dpkg-dev) ;;
   *) echo "usage: $0 [build|test|fuzz|bench|package]" >&2; exit 2 ;;
 esac
