@@ -1,103 +1,11 @@
 #include "format/yara_split.h"
+#include "format/yara_lex.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/util.h"
-
-typedef struct lexer {
-    const char *s;
-    size_t len, pos;
-} lexer;
-
-static int at_word(const lexer *lx, const char *w)
-{
-    size_t n = strlen(w);
-    if (lx->pos + n > lx->len || memcmp(lx->s + lx->pos, w, n) != 0)
-        return 0;
-    if (lx->pos > 0 && (isalnum((unsigned char)lx->s[lx->pos - 1]) || lx->s[lx->pos - 1] == '_'))
-        return 0;
-    return lx->pos + n == lx->len || !(isalnum((unsigned char)lx->s[lx->pos + n]) || lx->s[lx->pos + n] == '_');
-}
-
-/* Skip white space and comments. -1 on an unterminated comment. */
-static int skip_space(lexer *lx)
-{
-    while (lx->pos < lx->len) {
-        char c = lx->s[lx->pos];
-        if (isspace((unsigned char)c)) {
-            lx->pos++;
-        } else if (c == '/' && lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '/') {
-            while (lx->pos < lx->len && lx->s[lx->pos] != '\n')
-                lx->pos++;
-        } else if (c == '/' && lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '*') {
-            const char *e = NULL;
-            for (size_t i = lx->pos + 2; i + 1 < lx->len; i++)
-                if (lx->s[i] == '*' && lx->s[i + 1] == '/') {
-                    e = lx->s + i;
-                    break;
-                }
-            if (!e)
-                return -1;
-            lx->pos = (size_t)(e - lx->s) + 2;
-        } else {
-            break;
-        }
-    }
-    return 0;
-}
-
-/* Skip a "..." literal starting at pos. */
-static int skip_string(lexer *lx)
-{
-    for (size_t i = lx->pos + 1; i < lx->len; i++) {
-        if (lx->s[i] == '\\')
-            i++;
-        else if (lx->s[i] == '"') {
-            lx->pos = i + 1;
-            return 0;
-        } else if (lx->s[i] == '\n')
-            return -1;
-    }
-    return -1;
-}
-
-/* Skip a /regex/flags literal starting at pos. */
-static int skip_regex(lexer *lx)
-{
-    int in_class = 0;
-    for (size_t i = lx->pos + 1; i < lx->len; i++) {
-        char c = lx->s[i];
-        if (c == '\\')
-            i++;
-        else if (c == '[')
-            in_class = 1;
-        else if (c == ']')
-            in_class = 0;
-        else if (c == '\n')
-            return -1;
-        else if (c == '/' && !in_class) {
-            i++;
-            while (i < lx->len && isalpha((unsigned char)lx->s[i]))
-                i++;
-            lx->pos = i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static void read_ident(lexer *lx, char *out, size_t cap)
-{
-    size_t n = 0;
-    while (lx->pos < lx->len && (isalnum((unsigned char)lx->s[lx->pos]) || lx->s[lx->pos] == '_')) {
-        if (n + 1 < cap)
-            out[n++] = lx->s[lx->pos];
-        lx->pos++;
-    }
-    out[n] = '\0';
-}
 
 /* ---- guards ---- */
 
@@ -590,24 +498,25 @@ static char *clean_condition(const char *s, size_t n)
 
 /* ---- rules ---- */
 
-static int parse_rule_body(lexer *lx, size_t *cond_start, size_t *cond_end)
+static int parse_rule_body(cs_yara_lexer *lx, cs_yara_rule_span *r)
 {
     /* at '{' */
     int depth = 0;
     int prev_assign = 0; /* last significant token was '=' or "matches": a '/' opens a regex */
+    size_t *cond_start = &r->cond_start, *cond_end = &r->cond_end;
     *cond_start = 0;
     while (lx->pos < lx->len) {
-        if (skip_space(lx) != 0)
+        if (cs_yl_skip_space(lx) != 0)
             return -1;
         if (lx->pos >= lx->len)
             break;
         char c = lx->s[lx->pos];
         if (c == '"') {
-            if (skip_string(lx) != 0)
+            if (cs_yl_skip_string(lx) != 0)
                 return -1;
             prev_assign = 0;
         } else if (c == '/' && prev_assign) {
-            if (skip_regex(lx) != 0)
+            if (cs_yl_skip_regex(lx) != 0)
                 return -1;
             prev_assign = 0;
         } else if (c == '{') {
@@ -625,9 +534,24 @@ static int parse_rule_body(lexer *lx, size_t *cond_start, size_t *cond_end)
             prev_assign = !(lx->pos + 1 < lx->len && lx->s[lx->pos + 1] == '=');
             lx->pos += prev_assign ? 1 : 2;
         } else if (isalpha((unsigned char)c) || c == '_') {
-            if (depth == 1 && at_word(lx, "condition")) {
+            if (depth == 1 && !r->strings_start && cs_yl_at_word(lx, "strings")) {
+                size_t at = lx->pos;
+                lx->pos += 7;
+                cs_yl_skip_space(lx);
+                if (lx->pos < lx->len && lx->s[lx->pos] == ':') {
+                    lx->pos++;
+                    r->strings_start = lx->pos;
+                } else {
+                    lx->pos = at + 7;
+                }
+                prev_assign = 0;
+                continue;
+            }
+            if (depth == 1 && cs_yl_at_word(lx, "condition")) {
+                if (r->strings_start && !r->strings_end)
+                    r->strings_end = lx->pos;
                 lx->pos += 9;
-                skip_space(lx);
+                cs_yl_skip_space(lx);
                 if (lx->pos < lx->len && lx->s[lx->pos] == ':') {
                     lx->pos++;
                     *cond_start = lx->pos;
@@ -635,9 +559,9 @@ static int parse_rule_body(lexer *lx, size_t *cond_start, size_t *cond_end)
                 prev_assign = 0;
                 continue;
             }
-            prev_assign = at_word(lx, "matches");
+            prev_assign = cs_yl_at_word(lx, "matches");
             char tmp[64];
-            read_ident(lx, tmp, sizeof tmp);
+            cs_yl_read_ident(lx, tmp, sizeof tmp);
         } else {
             lx->pos++;
             prev_assign = 0;
@@ -663,23 +587,23 @@ static int ident_in(const char *text, size_t n, const char *name)
 int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
 {
     memset(out, 0, sizeof *out);
-    lexer lx = {text, len, 0};
+    cs_yara_lexer lx = {text, len, 0};
     size_t cap = 0, cap_s = 0, cap_e = 0;
     size_t *cond_s = NULL, *cond_e = NULL;
     int rc = 0;
     while (rc == 0) {
-        if (skip_space(&lx) != 0) {
+        if (cs_yl_skip_space(&lx) != 0) {
             rc = -1;
             break;
         }
         if (lx.pos >= len)
             break;
         size_t start = lx.pos;
-        if (at_word(&lx, "import")) {
+        if (cs_yl_at_word(&lx, "import")) {
             lx.pos += 6;
-            skip_space(&lx);
+            cs_yl_skip_space(&lx);
             size_t q = lx.pos;
-            if (lx.pos >= len || lx.s[lx.pos] != '"' || skip_string(&lx) != 0) {
+            if (lx.pos >= len || lx.s[lx.pos] != '"' || cs_yl_skip_string(&lx) != 0) {
                 rc = -1;
                 continue;
             }
@@ -694,27 +618,27 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             }
             continue;
         }
-        if (at_word(&lx, "include")) {
+        if (cs_yl_at_word(&lx, "include")) {
             rc = -1; /* included rules are not ours to split */
             out->has_include = 1;
             break;
         }
         int is_global = 0, is_private = 0;
         for (;;) {
-            if (at_word(&lx, "private"))
+            if (cs_yl_at_word(&lx, "private"))
                 lx.pos += 7, is_private = 1;
-            else if (at_word(&lx, "global"))
+            else if (cs_yl_at_word(&lx, "global"))
                 lx.pos += 6, is_global = 1;
             else
                 break;
-            skip_space(&lx);
+            cs_yl_skip_space(&lx);
         }
-        if (!at_word(&lx, "rule")) {
+        if (!cs_yl_at_word(&lx, "rule")) {
             rc = -1;
             break;
         }
         lx.pos += 4;
-        skip_space(&lx);
+        cs_yl_skip_space(&lx);
         cs_grow((void **)&out->rules, &cap, out->n + 1, sizeof *out->rules);
         cs_grow((void **)&cond_s, &cap_s, out->n + 1, sizeof *cond_s);
         cs_grow((void **)&cond_e, &cap_e, out->n + 1, sizeof *cond_e);
@@ -723,8 +647,8 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
         r->start = start;
         r->is_global = is_global;
         r->is_private = is_private;
-        read_ident(&lx, r->name, sizeof r->name);
-        skip_space(&lx);
+        cs_yl_read_ident(&lx, r->name, sizeof r->name);
+        cs_yl_skip_space(&lx);
         while (lx.pos < len && lx.s[lx.pos] != '{') { /* ": tags" */
             if (lx.s[lx.pos] == '"' || lx.s[lx.pos] == '/') {
                 rc = -1;
@@ -733,11 +657,13 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             lx.pos++;
         }
         if (rc != 0 || !r->name[0] || lx.pos >= len ||
-            parse_rule_body(&lx, &cond_s[out->n], &cond_e[out->n]) != 0) {
+            parse_rule_body(&lx, r) != 0) {
             rc = -1;
             break;
         }
         r->end = lx.pos;
+        cond_s[out->n] = r->cond_start;
+        cond_e[out->n] = r->cond_end;
         out->n++;
     }
     for (size_t i = 0; rc == 0 && i < out->n; i++) {
@@ -775,6 +701,17 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
         }
         out->rules[k].n_refs = out->n_refs - out->rules[k].refs_at;
     }
+    size_t cap_d = 0;
+    for (size_t k = 0; rc == 0 && k < out->n; k++) {
+        out->rules[k].deps_at = out->n_deps;
+        for (size_t i = 0; i < out->n; i++) {
+            if (i == k || !ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
+                continue;
+            cs_grow((void **)&out->deps, &cap_d, out->n_deps + 1, sizeof *out->deps);
+            out->deps[out->n_deps++] = i;
+        }
+        out->rules[k].n_deps = out->n_deps - out->rules[k].deps_at;
+    }
     free(cond_s);
     free(cond_e);
     if (rc != 0)
@@ -787,6 +724,7 @@ void cs_yara_split_free(cs_yara_split *s)
     free(s->rules);
     free(s->imports);
     free(s->refs);
+    free(s->deps);
     memset(s, 0, sizeof *s);
 }
 

@@ -20,6 +20,9 @@ typedef struct cs_yara_rule_span {
                                      must match, a magic test, filesize >); 0: none */
     size_t refs_at, n_refs;       /* cs_yara_split.refs[refs_at..+n_refs): the guarded rules
                                      of the file that this rule's condition names */
+    size_t deps_at, n_deps;       /* cs_yara_split.deps[...]: every rule of the file it names */
+    size_t strings_start, strings_end; /* the strings section's text (0, 0: none) */
+    size_t cond_start, cond_end;  /* the condition's text */
 } cs_yara_rule_span;
 
 /* An `import "module"` statement: its bytes and the module's name. */
@@ -35,6 +38,8 @@ typedef struct cs_yara_split {
     size_t n_imports;
     size_t *refs;                 /* rule indices, see cs_yara_rule_span.refs_at */
     size_t n_refs;
+    size_t *deps;                 /* rule indices, see cs_yara_rule_span.deps_at */
+    size_t n_deps;
     int whole_file;               /* includes, globals, or text not understood: never split */
     int has_include;              /* its rules depend on other files' text */
 } cs_yara_split;

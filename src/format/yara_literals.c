@@ -1,0 +1,745 @@
+#include "format/yara_literals.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/yara_lex.h"
+#include "util/util.h"
+
+/* ---- literals of one string ---- */
+
+typedef struct bytes_buf {
+    unsigned char *p;
+    size_t n, cap;
+} bytes_buf;
+
+static void bb_put(bytes_buf *b, unsigned char c)
+{
+    cs_grow((void **)&b->p, &b->cap, b->n + 1, 1);
+    b->p[b->n++] = c;
+}
+
+typedef struct ystring {
+    char id[128];                 /* without the '$'; "" for an anonymous string */
+    int usable;                   /* its literals are known */
+    size_t lit_at, lit_n;         /* in the rule's literal list */
+    size_t strength;              /* its shortest literal */
+} ystring;
+
+typedef struct analysis {
+    ystring *strings;
+    size_t n_strings, strings_cap;
+    cs_yara_literal *lits;        /* candidate literals of all strings */
+    size_t n_lits, lits_cap;
+    bytes_buf bytes;
+    size_t min_len;
+} analysis;
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A "..." literal's bytes (its escapes decoded); -1 on an escape YARA
+ * does not have. */
+static int decode_text(const char *p, size_t n, bytes_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c != '\\') {
+            bb_put(out, c);
+            continue;
+        }
+        if (++i >= n)
+            return -1;
+        switch (p[i]) {
+        case '"': bb_put(out, '"'); break;
+        case '\\': bb_put(out, '\\'); break;
+        case 't': bb_put(out, '\t'); break;
+        case 'n': bb_put(out, '\n'); break;
+        case 'r': bb_put(out, '\r'); break;
+        case 'x':
+            if (i + 2 >= n || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+                return -1;
+            bb_put(out, (unsigned char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2])));
+            i += 2;
+            break;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+static void keep_longer(bytes_buf *best, bytes_buf *cur)
+{
+    if (cur->n > best->n) {
+        best->n = 0;
+        for (size_t k = 0; k < cur->n; k++)
+            bb_put(best, cur->p[k]);
+    }
+    cur->n = 0;
+}
+
+/* The longest run of fixed bytes of a hex string body (between its braces):
+ * no wildcard, negation, jump or alternative inside. */
+static void hex_longest_run(const char *p, size_t n, bytes_buf *best)
+{
+    bytes_buf cur = {0};
+    int depth = 0;
+    for (size_t i = 0; i < n;) {
+        char c = p[i];
+        if (isspace((unsigned char)c)) {
+            i++;
+        } else if (c == '/' && i + 1 < n && p[i + 1] == '/') {
+            const char *e = memchr(p + i, '\n', n - i);
+            i = e ? (size_t)(e - p) + 1 : n;
+        } else if (c == '/' && i + 1 < n && p[i + 1] == '*') {
+            size_t k = i + 2;
+            while (k + 1 < n && !(p[k] == '*' && p[k + 1] == '/'))
+                k++;
+            i = k + 2;
+        } else if (depth == 0 && i + 1 < n && hexval(c) >= 0 && hexval(p[i + 1]) >= 0) {
+            bb_put(&cur, (unsigned char)(hexval(c) * 16 + hexval(p[i + 1])));
+            i += 2;
+        } else {
+            keep_longer(best, &cur); /* anything else ends the run */
+            if (c == '(')
+                depth++;
+            else if (c == ')' && depth > 0)
+                depth--;
+            if (c == '[') {
+                const char *e = memchr(p + i, ']', n - i);
+                i = e ? (size_t)(e - p) + 1 : n;
+            } else if (c == '~') {
+                i += 3; /* ~AB, ~A? */
+            } else if ((hexval(c) >= 0 || c == '?') && i + 1 < n && (hexval(p[i + 1]) >= 0 || p[i + 1] == '?')) {
+                i += 2; /* ??, A?, ?A, or a byte inside an alternative */
+            } else {
+                i++;
+            }
+        }
+    }
+    keep_longer(best, &cur);
+    free(cur.p);
+}
+
+/* One regex item: a literal byte or anything else, with its repetition. */
+typedef struct rx_item {
+    int lit;                      /* -1: not a literal byte */
+    unsigned min, max;            /* max 0: unbounded */
+} rx_item;
+
+/* The longest literal run every match of /p/ contains; -1 when the regex
+ * has a top-level alternative (then no single run is required). */
+static int regex_longest_run(const char *p, size_t n, bytes_buf *best)
+{
+    rx_item *items = NULL;
+    size_t n_items = 0, cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0;) {
+        rx_item it = {-1, 1, 1};
+        char c = p[i];
+        if (c == '|') {
+            rc = -1;
+            break;
+        } else if (c == '\\') {
+            if (i + 1 >= n) {
+                rc = -1;
+                break;
+            }
+            char e = p[i + 1];
+            i += 2;
+            if (e == 'x' && i + 1 < n && hexval(p[i]) >= 0 && hexval(p[i + 1]) >= 0) {
+                it.lit = hexval(p[i]) * 16 + hexval(p[i + 1]);
+                i += 2;
+            } else if (e == 'n' || e == 't' || e == 'r' || e == 'f' || e == 'a') {
+                it.lit = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'f' ? '\f' : '\a';
+            } else if (!isalnum((unsigned char)e)) {
+                it.lit = (unsigned char)e; /* an escaped punctuation mark is itself */
+            } else {
+                it.min = it.max = 1; /* \w \d \s \b ...: not a literal */
+            }
+        } else if (c == '[') { /* a class: to its closing bracket */
+            size_t k = i + 1;
+            if (k < n && p[k] == '^')
+                k++;
+            if (k < n && p[k] == ']')
+                k++;
+            while (k < n && p[k] != ']') {
+                if (p[k] == '\\')
+                    k++;
+                k++;
+            }
+            i = k + 1;
+        } else if (c == '(') { /* a group: not looked into */
+            int depth = 0;
+            size_t k = i;
+            for (; k < n; k++) {
+                if (p[k] == '\\') {
+                    k++;
+                    continue;
+                }
+                if (p[k] == '[') {
+                    while (k < n && p[k] != ']')
+                        k += p[k] == '\\' ? 2 : 1;
+                    continue;
+                }
+                if (p[k] == '(')
+                    depth++;
+                else if (p[k] == ')' && --depth == 0)
+                    break;
+            }
+            i = k + 1;
+        } else if (c == '.' || c == '^' || c == '$') {
+            i++;
+        } else if (c == '*' || c == '+' || c == '?' || c == '{' || c == ')') {
+            rc = -1; /* a quantifier with nothing before it: not understood */
+            break;
+        } else {
+            it.lit = (unsigned char)c;
+            i++;
+        }
+        /* its repetition */
+        if (i < n && (p[i] == '*' || p[i] == '+' || p[i] == '?')) {
+            it.min = p[i] == '+' ? 1 : 0;
+            it.max = p[i] == '?' ? 1 : 0;
+            i++;
+        } else if (i < n && p[i] == '{') {
+            size_t k = i + 1;
+            unsigned lo = 0, hi = 0;
+            int has_lo = 0, comma = 0, has_hi = 0;
+            while (k < n && isdigit((unsigned char)p[k]))
+                lo = lo * 10 + (unsigned)(p[k++] - '0'), has_lo = 1;
+            if (k < n && p[k] == ',') {
+                comma = 1;
+                k++;
+                while (k < n && isdigit((unsigned char)p[k]))
+                    hi = hi * 10 + (unsigned)(p[k++] - '0'), has_hi = 1;
+            }
+            if (k < n && p[k] == '}' && (has_lo || has_hi) && lo <= 1000 && hi <= 1000) {
+                it.min = lo;
+                it.max = comma ? (has_hi ? hi : 0) : lo;
+                i = k + 1;
+            } else {
+                it.lit = -1; /* "{" as a character: not trusted */
+            }
+        }
+        if (i < n && p[i] == '?') /* non-greedy */
+            i++;
+        cs_grow((void **)&items, &cap, n_items + 1, sizeof *items);
+        items[n_items++] = it;
+    }
+    bytes_buf cur = {0};
+    for (size_t k = 0; rc == 0 && k <= n_items; k++) {
+        const rx_item *it = k < n_items ? &items[k] : NULL;
+        int ends = !it || it->lit < 0 || it->min == 0 || it->max != it->min;
+        if (it && it->lit >= 0 && it->min > 0) /* its required copies join the run */
+            for (unsigned m = 0; m < it->min; m++)
+                bb_put(&cur, (unsigned char)it->lit);
+        if (ends) {
+            keep_longer(best, &cur);
+            /* a repeated literal also starts the next run */
+            if (it && it->lit >= 0 && it->min > 0)
+                for (unsigned m = 0; m < it->min; m++)
+                    bb_put(&cur, (unsigned char)it->lit);
+        }
+    }
+    free(cur.p);
+    free(items);
+    return rc;
+}
+
+static void add_literal(analysis *a, ystring *s, const bytes_buf *b, int wide, int caseless)
+{
+    cs_grow((void **)&a->lits, &a->lits_cap, a->n_lits + 1, sizeof *a->lits);
+    cs_yara_literal *l = &a->lits[a->n_lits++];
+    l->at = a->bytes.n;
+    l->caseless = caseless;
+    for (size_t i = 0; i < b->n; i++) {
+        bb_put(&a->bytes, b->p[i]);
+        if (wide)
+            bb_put(&a->bytes, 0);
+    }
+    l->len = a->bytes.n - l->at;
+    s->lit_n++;
+    if (!s->strength || l->len < s->strength)
+        s->strength = l->len;
+}
+
+/* Parse the strings section [p, end): each definition, its literals. */
+static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
+{
+    cs_yara_lexer lx = {text, end, p};
+    for (;;) {
+        if (cs_yl_skip_space(&lx) != 0 || lx.pos >= end || text[lx.pos] != '$')
+            return;
+        lx.pos++;
+        cs_grow((void **)&a->strings, &a->strings_cap, a->n_strings + 1, sizeof *a->strings);
+        ystring *s = &a->strings[a->n_strings++];
+        memset(s, 0, sizeof *s);
+        cs_yl_read_ident(&lx, s->id, sizeof s->id);
+        s->lit_at = a->n_lits;
+        cs_yl_skip_space(&lx);
+        if (lx.pos >= end || text[lx.pos] != '=')
+            return;
+        lx.pos++;
+        cs_yl_skip_space(&lx);
+        if (lx.pos >= end)
+            return;
+        bytes_buf value = {0};
+        int ok = 0, caseless = 0;
+        size_t v = lx.pos;
+        if (text[v] == '"') {
+            if (cs_yl_skip_string(&lx) != 0)
+                return;
+            ok = decode_text(text + v + 1, lx.pos - v - 2, &value) == 0;
+        } else if (text[v] == '{') {
+            const char *close = memchr(text + v, '}', end - v);
+            if (!close)
+                return;
+            lx.pos = (size_t)(close - text) + 1;
+            hex_longest_run(text + v + 1, (size_t)(close - text) - v - 1, &value);
+            ok = 1;
+        } else if (text[v] == '/') {
+            if (cs_yl_skip_regex(&lx) != 0)
+                return;
+            size_t close = lx.pos;
+            while (close > v && isalpha((unsigned char)text[close - 1])) {
+                if (text[close - 1] == 'i')
+                    caseless = 1;
+                close--;
+            }
+            ok = regex_longest_run(text + v + 1, close - v - 2, &value) == 0;
+        } else {
+            return;
+        }
+        /* modifiers */
+        int wide = 0, ascii = 0, unusable = 0;
+        for (;;) {
+            cs_yl_skip_space(&lx);
+            if (lx.pos >= end || !(isalpha((unsigned char)text[lx.pos])))
+                break;
+            char word[32];
+            cs_yl_read_ident(&lx, word, sizeof word);
+            if (!strcmp(word, "wide"))
+                wide = 1;
+            else if (!strcmp(word, "ascii"))
+                ascii = 1;
+            else if (!strcmp(word, "nocase"))
+                caseless = 1;
+            else if (strcmp(word, "fullword") != 0 && strcmp(word, "private") != 0)
+                unusable = 1; /* xor, base64, base64wide, or unknown: the bytes are not these */
+            cs_yl_skip_space(&lx);
+            if (lx.pos < end && text[lx.pos] == '(') { /* arguments, e.g. xor(1-255) */
+                while (lx.pos < end && text[lx.pos] != ')') {
+                    if (text[lx.pos] == '"') {
+                        if (cs_yl_skip_string(&lx) != 0)
+                            break;
+                    } else {
+                        lx.pos++;
+                    }
+                }
+                lx.pos++;
+            }
+        }
+        if (ok && !unusable && value.n >= a->min_len) {
+            s->usable = 1;
+            if (ascii || !wide)
+                add_literal(a, s, &value, 0, caseless);
+            if (wide)
+                add_literal(a, s, &value, 1, caseless);
+        }
+        free(value.p);
+    }
+}
+
+/* ---- the condition ---- */
+
+enum { T_END, T_ID, T_STR, T_COUNT, T_OTHER_REF, T_NUM, T_TEXT, T_PUNCT };
+
+typedef struct token {
+    int kind;
+    const char *p;
+    size_t n;
+    uint64_t num;
+} token;
+
+static int tok_is(const token *t, const char *w)
+{
+    return (t->kind == T_ID || t->kind == T_PUNCT) && strlen(w) == t->n && memcmp(t->p, w, t->n) == 0;
+}
+
+/* Tokens of the condition [p, end); -1 on text not understood. */
+static int tokenize(const char *text, size_t p, size_t end, token **out, size_t *n_out)
+{
+    token *t = NULL;
+    size_t n = 0, cap = 0;
+    cs_yara_lexer lx = {text, end, p};
+    int after_matches = 0;
+    for (;;) {
+        if (cs_yl_skip_space(&lx) != 0) {
+            free(t);
+            return -1;
+        }
+        cs_grow((void **)&t, &cap, n + 1, sizeof *t);
+        token *k = &t[n++];
+        memset(k, 0, sizeof *k);
+        k->p = text + lx.pos;
+        if (lx.pos >= end) {
+            k->kind = T_END;
+            break;
+        }
+        char c = text[lx.pos];
+        size_t start = lx.pos;
+        if (c == '"') {
+            if (cs_yl_skip_string(&lx) != 0) {
+                free(t);
+                return -1;
+            }
+            k->kind = T_TEXT;
+        } else if (c == '/' && after_matches) {
+            if (cs_yl_skip_regex(&lx) != 0) {
+                free(t);
+                return -1;
+            }
+            k->kind = T_TEXT;
+        } else if (c == '$' || c == '#' || c == '@' || c == '!') {
+            if (c == '!' && lx.pos + 1 < end && text[lx.pos + 1] == '=') {
+                lx.pos += 2;
+                k->kind = T_PUNCT;
+            } else {
+                lx.pos++;
+                char id[128];
+                cs_yl_read_ident(&lx, id, sizeof id);
+                if (lx.pos < end && text[lx.pos] == '*')
+                    lx.pos++;
+                k->kind = c == '$' ? T_STR : c == '#' ? T_COUNT : T_OTHER_REF;
+            }
+        } else if (isdigit((unsigned char)c)) {
+            uint64_t v = 0;
+            if (c == '0' && lx.pos + 1 < end && (text[lx.pos + 1] == 'x' || text[lx.pos + 1] == 'X')) {
+                lx.pos += 2;
+                while (lx.pos < end && hexval(text[lx.pos]) >= 0)
+                    v = v * 16 + (uint64_t)hexval(text[lx.pos++]);
+            } else {
+                while (lx.pos < end && isdigit((unsigned char)text[lx.pos]))
+                    v = v * 10 + (uint64_t)(text[lx.pos++] - '0');
+            }
+            while (lx.pos < end && (isalnum((unsigned char)text[lx.pos]) || text[lx.pos] == '.') &&
+                   !(text[lx.pos] == '.' && lx.pos + 1 < end && text[lx.pos + 1] == '.'))
+                lx.pos++; /* KB, MB, decimals: the value is only compared with 0 and 1 */
+            k->kind = T_NUM;
+            k->num = v;
+        } else if (isalpha((unsigned char)c) || c == '_') {
+            char id[128];
+            cs_yl_read_ident(&lx, id, sizeof id);
+            k->kind = T_ID;
+        } else {
+            static const char *two[] = {"==", "!=", "<=", ">=", "<<", ">>", ".."};
+            k->kind = T_PUNCT;
+            lx.pos++;
+            for (size_t i = 0; i < sizeof two / sizeof *two; i++)
+                if (lx.pos < end && c == two[i][0] && text[lx.pos] == two[i][1]) {
+                    lx.pos++;
+                    break;
+                }
+        }
+        k->n = lx.pos - start;
+        after_matches = tok_is(k, "matches");
+    }
+    *out = t;
+    *n_out = n;
+    return 0;
+}
+
+/* A requirement: at least one string of set[] must match (none: nothing
+ * proved). */
+typedef struct req {
+    int none;
+    unsigned char *set;           /* one flag per string */
+} req;
+
+typedef struct parser {
+    analysis *a;
+    const token *t;
+    size_t pos, n;
+    int depth;
+} parser;
+
+static req req_none(void)
+{
+    return (req){1, NULL};
+}
+
+static req req_new(const parser *ps)
+{
+    req r = {0, cs_xmalloc(ps->a->n_strings + 1)};
+    memset(r.set, 0, ps->a->n_strings + 1);
+    return r;
+}
+
+static void req_free(req *r)
+{
+    free(r->set);
+    r->set = NULL;
+}
+
+/* How good a requirement is for a prefilter: 0 when a string in it has no
+ * literal, else its weakest string's shortest literal. */
+static size_t req_strength(const parser *ps, const req *r)
+{
+    if (r->none)
+        return 0;
+    size_t s = SIZE_MAX;
+    int any = 0;
+    for (size_t i = 0; i < ps->a->n_strings; i++)
+        if (r->set[i]) {
+            any = 1;
+            size_t k = ps->a->strings[i].usable ? ps->a->strings[i].strength : 0;
+            if (k < s)
+                s = k;
+        }
+    return any ? s : 0;
+}
+
+/* The strings a "$id", "$id*" or "them" names; 0 when none. */
+static int mark_strings(const parser *ps, const token *t, req *r)
+{
+    int marked = 0;
+    if (tok_is(t, "them")) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            r->set[i] = 1, marked = 1;
+        return marked;
+    }
+    if (t->kind != T_STR)
+        return 0;
+    size_t n = t->n - 1;
+    int wildcard = n > 0 && t->p[t->n - 1] == '*';
+    if (wildcard)
+        n--;
+    if (n == 0 && !wildcard) /* "$" alone: the string of an enclosing for loop */
+        return 0;
+    for (size_t i = 0; i < ps->a->n_strings; i++) {
+        const char *id = ps->a->strings[i].id;
+        if (wildcard ? strncmp(id, t->p + 1, n) == 0 : strlen(id) == n && memcmp(id, t->p + 1, n) == 0)
+            r->set[i] = 1, marked = 1;
+    }
+    return marked;
+}
+
+static int boundary(const token *t)
+{
+    return t->kind == T_END || tok_is(t, "and") || tok_is(t, "or") || tok_is(t, ")");
+}
+
+/* A leaf (a comparison, a function call, an "of" expression, ...):
+ * tokens [a, b). */
+static req leaf_req(const parser *ps, size_t a, size_t b)
+{
+    const token *t = ps->t + a;
+    size_t n = b - a;
+    req r = req_new(ps);
+    /* $a, $a at X, $a in (X..Y) */
+    if (t[0].kind == T_STR && (n == 1 || tok_is(&t[1], "at") || tok_is(&t[1], "in")) && mark_strings(ps, &t[0], &r))
+        return r;
+    /* #a > N (N >= 0), #a >= N, #a == N (N >= 1) */
+    if (t[0].kind == T_COUNT && n == 3 && t[2].kind == T_NUM &&
+        (tok_is(&t[1], ">") || ((tok_is(&t[1], ">=") || tok_is(&t[1], "==")) && t[2].num >= 1))) {
+        token s = t[0];
+        s.kind = T_STR;
+        if (mark_strings(ps, &s, &r))
+            return r;
+    }
+    /* N of SET, any of SET, all of SET, N% of SET (N >= 1), then nothing
+     * or at/in: SET is "them" or "($a, $b*)" */
+    size_t k = 0;
+    if (n >= 3 && (tok_is(&t[0], "any") || tok_is(&t[0], "all") || (t[0].kind == T_NUM && t[0].num >= 1))) {
+        k = 1;
+        if (t[0].kind == T_NUM && tok_is(&t[1], "%"))
+            k = 2;
+        if (k < n && tok_is(&t[k], "of")) {
+            k++;
+            int ok = 0;
+            if (k < n && tok_is(&t[k], "them")) {
+                ok = mark_strings(ps, &t[k], &r);
+                k++;
+            } else if (k < n && tok_is(&t[k], "(")) {
+                ok = 1;
+                for (k++; k < n && !tok_is(&t[k], ")"); k++) {
+                    if (tok_is(&t[k], ","))
+                        continue;
+                    if (t[k].kind != T_STR || !mark_strings(ps, &t[k], &r)) {
+                        ok = 0;
+                        break;
+                    }
+                }
+                if (k >= n)
+                    ok = 0;
+                k++;
+            }
+            if (ok && (k == n || tok_is(&t[k], "at") || tok_is(&t[k], "in"))) {
+                /* N of a set: any N-1 of them may be the ones that match
+                 * without the others, so the N-1 weakest can go (all of:
+                 * every one is required, the strongest alone will do) */
+                size_t in_set = 0;
+                for (size_t i = 0; i < ps->a->n_strings; i++)
+                    in_set += r.set[i];
+                size_t drop = tok_is(&t[0], "all") ? in_set - 1
+                              : t[0].kind == T_NUM && !tok_is(&t[1], "%") && t[0].num <= in_set ? t[0].num - 1
+                                                                                                : 0;
+                for (; drop > 0; drop--) {
+                    size_t weakest = SIZE_MAX, w = 0;
+                    for (size_t i = 0; i < ps->a->n_strings; i++) {
+                        const ystring *st = &ps->a->strings[i];
+                        size_t score = st->usable ? st->strength : 0;
+                        if (r.set[i] && score < weakest)
+                            weakest = score, w = i;
+                    }
+                    r.set[w] = 0;
+                }
+                return r;
+            }
+        }
+    }
+    req_free(&r);
+    return req_none();
+}
+
+static req parse_or(parser *ps);
+
+static req parse_primary(parser *ps)
+{
+    if (tok_is(&ps->t[ps->pos], "(") && ps->depth < 64) {
+        size_t save = ps->pos;
+        ps->pos++;
+        ps->depth++;
+        req r = parse_or(ps);
+        ps->depth--;
+        if (tok_is(&ps->t[ps->pos], ")") && boundary(&ps->t[ps->pos + 1])) {
+            ps->pos++;
+            return r;
+        }
+        req_free(&r); /* "(a + b) > c": an arithmetic leaf after all */
+        ps->pos = save;
+    }
+    size_t a = ps->pos;
+    int depth = 0;
+    while (ps->t[ps->pos].kind != T_END) {
+        const token *t = &ps->t[ps->pos];
+        if (depth == 0 && boundary(t))
+            break;
+        if (tok_is(t, "(") || tok_is(t, "["))
+            depth++;
+        else if ((tok_is(t, ")") || tok_is(t, "]")) && depth > 0)
+            depth--;
+        ps->pos++;
+    }
+    return ps->pos > a ? leaf_req(ps, a, ps->pos) : req_none();
+}
+
+static req parse_not(parser *ps)
+{
+    if (tok_is(&ps->t[ps->pos], "not")) {
+        ps->pos++;
+        req r = parse_not(ps);
+        req_free(&r);
+        return req_none();
+    }
+    return parse_primary(ps);
+}
+
+static req parse_and(parser *ps)
+{
+    req r = parse_not(ps);
+    while (tok_is(&ps->t[ps->pos], "and")) {
+        ps->pos++;
+        req q = parse_not(ps);
+        /* either side's requirement holds: keep the better one */
+        if (r.none || (!q.none && req_strength(ps, &q) > req_strength(ps, &r))) {
+            req_free(&r);
+            r = q;
+        } else {
+            req_free(&q);
+        }
+    }
+    return r;
+}
+
+static req parse_or(parser *ps)
+{
+    req r = parse_and(ps);
+    while (tok_is(&ps->t[ps->pos], "or")) {
+        ps->pos++;
+        req q = parse_and(ps);
+        /* both sides' strings: either side may be the one that holds */
+        if (r.none || q.none) {
+            req_free(&r);
+            r = req_none();
+        } else {
+            for (size_t i = 0; i < ps->a->n_strings; i++)
+                r.set[i] |= q.set[i];
+        }
+        req_free(&q);
+    }
+    return r;
+}
+
+void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_len, cs_yara_needs *out)
+{
+    memset(out, 0, sizeof *out);
+    out->why = "no string is required";
+    analysis a = {.min_len = min_len ? min_len : 1};
+    size_t lits_cap = 0, bytes_cap = 0;
+    if (r->strings_start && r->strings_end > r->strings_start)
+        parse_strings(&a, text, r->strings_start, r->strings_end);
+    token *toks = NULL;
+    size_t n_toks = 0;
+    if (a.n_strings && r->cond_end > r->cond_start && tokenize(text, r->cond_start, r->cond_end, &toks, &n_toks) == 0) {
+        parser ps = {&a, toks, 0, n_toks, 0};
+        req q = parse_or(&ps);
+        if (ps.t[ps.pos].kind != T_END) {
+            out->why = "condition not understood";
+        } else if (!q.none) {
+            int usable = 1;
+            for (size_t i = 0; i < a.n_strings; i++)
+                if (q.set[i] && !a.strings[i].usable)
+                    usable = 0;
+            if (!usable) {
+                out->why = "a required string has no literal (xor, base64, short, or not understood)";
+            } else {
+                out->filterable = 1;
+                out->why = NULL;
+                for (size_t i = 0; i < a.n_strings; i++) {
+                    if (!q.set[i])
+                        continue;
+                    const ystring *s = &a.strings[i];
+                    for (size_t k = 0; k < s->lit_n; k++) {
+                        const cs_yara_literal *l = &a.lits[s->lit_at + k];
+                        cs_grow((void **)&out->lits, &lits_cap, out->n + 1, sizeof *out->lits);
+                        cs_grow((void **)&out->bytes, &bytes_cap, out->bytes_len + l->len, 1);
+                        out->lits[out->n] = *l;
+                        out->lits[out->n++].at = out->bytes_len;
+                        memcpy(out->bytes + out->bytes_len, a.bytes.p + l->at, l->len);
+                        out->bytes_len += l->len;
+                    }
+                }
+            }
+        }
+        req_free(&q);
+    } else if (a.n_strings) {
+        out->why = "condition not understood";
+    }
+    free(toks);
+    free(a.strings);
+    free(a.lits);
+    free(a.bytes.p);
+}
+
+void cs_yara_needs_free(cs_yara_needs *n)
+{
+    free(n->lits);
+    free(n->bytes);
+    memset(n, 0, sizeof *n);
+}

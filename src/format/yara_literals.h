@@ -1,0 +1,35 @@
+/* What a YARA rule needs before it can match: when its condition requires
+ * at least one of its strings (proved from the condition's shape), the
+ * literals that any match of those strings must contain. A file holding
+ * none of them cannot match the rule, so a literal prefilter can leave the
+ * rule out for that file. Conservative: whatever is not understood (xor
+ * and base64 strings, short literals, `for` loops, counts compared with
+ * expressions, ...) makes the rule "always run", which is lossless. */
+#ifndef CS_FORMAT_YARA_LITERALS_H
+#define CS_FORMAT_YARA_LITERALS_H
+
+#include <stddef.h>
+
+#include "format/yara_split.h"
+
+typedef struct cs_yara_literal {
+    size_t at, len;               /* its bytes: cs_yara_needs.bytes[at..at+len) */
+    int caseless;                 /* ASCII letters match either case (nocase, /i) */
+} cs_yara_literal;
+
+typedef struct cs_yara_needs {
+    int filterable;               /* 1: the rule matches only if a literal occurs */
+    const char *why;              /* when not filterable: the reason (static text) */
+    cs_yara_literal *lits;
+    size_t n;
+    unsigned char *bytes;
+    size_t bytes_len;
+} cs_yara_needs;
+
+/* Analyse rule r of a split rule file text (cs_yara_split_parse). Literals
+ * shorter than min_len make their string unusable. Allocation failures go
+ * through cs_xmalloc (a guard turns them into errors). */
+void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_len, cs_yara_needs *out);
+void cs_yara_needs_free(cs_yara_needs *n);
+
+#endif

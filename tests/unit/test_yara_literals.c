@@ -1,0 +1,140 @@
+/* What a rule needs before it can match (format/yara_literals.c): the
+ * literals of required strings, and "always run" for everything that is not
+ * proved (each trap below is a rule that can match without any literal). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/yara_literals.h"
+
+/* The literals of the only rule in src, as "text|text" ("~" prefix: caseless,
+ * non-printing bytes as \xHH), or "ALWAYS". */
+static char *needs_of(const char *src)
+{
+    static char out[4096];
+    cs_yara_split sp;
+    assert_int_equal(cs_yara_split_parse(src, strlen(src), &sp), 0);
+    assert_int_equal(sp.n, 1);
+    cs_yara_needs n;
+    cs_yara_rule_needs(src, &sp.rules[0], 3, &n);
+    size_t k = 0;
+    out[0] = '\0';
+    if (!n.filterable) {
+        snprintf(out, sizeof out, "ALWAYS");
+    } else {
+        for (size_t i = 0; i < n.n; i++) {
+            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", i ? "|" : "", n.lits[i].caseless ? "~" : "");
+            for (size_t j = 0; j < n.lits[i].len; j++) {
+                unsigned char c = n.bytes[n.lits[i].at + j];
+                k += (size_t)snprintf(out + k, sizeof out - k, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02X", c);
+            }
+        }
+    }
+    cs_yara_needs_free(&n);
+    cs_yara_split_free(&sp);
+    return out;
+}
+
+static void required_strings(void **state)
+{
+    (void)state;
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: $a }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" $b = \"world\" condition: $a and $b }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abc\" $b = \"world\" condition: $a and $b }"), "world");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" $b = \"world\" condition: $a or $b }"),
+                        "hello|world");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" $b = \"world\" condition: any of them }"),
+                        "hello|world");
+    assert_string_equal(needs_of("rule r { strings: $a1 = \"hello\" $a2 = \"there\" $b = \"world\" "
+                                 "condition: uint16(0) == 0x5a4d and 2 of ($a*) and filesize < 10KB }"),
+                        "there");
+    /* N of a set: the N-1 weakest may be the ones that match, the rest is required */
+    assert_string_equal(needs_of("rule r { strings: $a = \"abcd\" $b = \"longer one\" $c = \"abcdef\" "
+                                 "condition: 2 of them }"),
+                        "longer one|abcdef");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abcd\" $b = \"longer one\" $c = \"abcdef\" "
+                                 "condition: all of them }"),
+                        "longer one");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abcd\" $b = \"longer one\" $c = \"abcdef\" "
+                                 "condition: 3 of them }"),
+                        "longer one");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abcd\" $b = \"ab\" $c = \"abcdef\" "
+                                 "condition: 2 of them }"),
+                        "abcd|abcdef"); /* the string without a literal is the one dropped */
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: #a > 2 }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: $a at 0 }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: $a in (0..100) }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: all of them }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: (($a)) }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $ = \"hello\" $ = \"world\" condition: 1 of them }"),
+                        "hello|world");
+    /* modifiers and escapes */
+    assert_string_equal(needs_of("rule r { strings: $a = \"Hello\" nocase condition: $a }"), "~Hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abc\" wide condition: $a }"), "a\\x00b\\x00c\\x00");
+    assert_string_equal(needs_of("rule r { strings: $a = \"abc\" ascii wide fullword private condition: $a }"),
+                        "abc|a\\x00b\\x00c\\x00");
+    assert_string_equal(needs_of("rule r { strings: $a = \"a\\\"b\\x41\\\\\" condition: $a }"), "a\"bA\\");
+    /* hex: the longest fixed run */
+    assert_string_equal(needs_of("rule r { strings: $h = { 4D 5A ?? 00 01 02 03 [2-4] 41 ( 42 43 44 45 | 46 ) } "
+                                 "condition: $h }"),
+                        "\\x00\\x01\\x02\\x03");
+    assert_string_equal(needs_of("rule r { strings: $h = { 41 42 43 ~44 45 46 47 48 } condition: $h }"), "EFGH");
+    assert_string_equal(needs_of("rule r { strings: $h = { 41 42 4? 43 44 45 } condition: $h }"), "CDE");
+    /* regex: the longest run every match contains */
+    assert_string_equal(needs_of("rule r { strings: $r = /https?:\\/\\/evil\\.com/ condition: $r }"), "://evil.com");
+    assert_string_equal(needs_of("rule r { strings: $r = /abc+def[0-9]{2}xyz/i condition: $r }"), "~cdef");
+    assert_string_equal(needs_of("rule r { strings: $r = /ab{3}cd/ condition: $r }"), "abbbcd");
+    assert_string_equal(needs_of("rule r { strings: $r = /(foo|bar)bazq\\x41/ condition: $r }"), "bazqA");
+}
+
+static void traps_always_run(void **state)
+{
+    (void)state;
+    static const char *traps[] = {
+        "rule r { strings: $a = \"hello\" condition: not $a }",
+        "rule r { strings: $a = \"hello\" condition: $a or filesize < 10 }",
+        "rule r { strings: $a = \"hello\" condition: #a == 0 }",
+        "rule r { strings: $a = \"hello\" condition: #a < 3 }",
+        "rule r { strings: $a = \"hello\" condition: #a >= 0 }",
+        "rule r { strings: $a = \"hello\" condition: none of them }",
+        "rule r { strings: $a = \"hello\" condition: 0 of them }",
+        "rule r { strings: $a = \"hello\" condition: for any i in (1..#a) : ( @a[i] > 10 ) }",
+        "rule r { strings: $a = \"hello\" condition: for any of ($a) : ( $ ) }",
+        "rule r { strings: $a = \"hello\" condition: filesize > 10 }",
+        "rule r { strings: $a = \"hello\" condition: (#a + 1) > 1 }",
+        "rule r { strings: $a = \"hello\" xor condition: $a }",
+        "rule r { strings: $a = \"hello\" xor(1-255) condition: $a }",
+        "rule r { strings: $a = \"hello\" base64 condition: $a }",
+        "rule r { strings: $a = \"hello\" base64wide condition: $a }",
+        "rule r { strings: $a = \"ab\" condition: $a }",
+        "rule r { strings: $a = \"hello\" $b = \"ab\" condition: any of them }",
+        "rule r { strings: $a = \"hello\" $b = \"ab\" $c = \"cd\" condition: 2 of them }",
+        "rule r { strings: $h = { 41 ?? 42 ?? 43 } condition: $h }",
+        "rule r { strings: $r = /abc|def/ condition: $r }",
+        "rule r { strings: $r = /(abc)?d/ condition: $r }",
+        "rule r { strings: $a = \"hello\" condition: other_rule }",
+        "rule r { strings: $a = \"hello\" condition: !a[1] > 3 or $a }",
+        "rule r { strings: $a = \"hello\" condition: $a == 1 or true }",
+        "rule r { strings: $a = \"hello\" condition: true or $a }",
+        "rule r { condition: uint16(0) == 0x5a4d }",
+    };
+    for (size_t i = 0; i < sizeof traps / sizeof *traps; i++) {
+        const char *got = needs_of(traps[i]);
+        if (strcmp(got, "ALWAYS") != 0)
+            fail_msg("%s: %s", traps[i], got);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(required_strings),
+        cmocka_unit_test(traps_always_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
