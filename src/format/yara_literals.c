@@ -25,7 +25,7 @@ typedef struct ystring {
     char id[128];                 /* without the '$'; "" for an anonymous string */
     int usable;                   /* its literals are known */
     size_t lit_at, lit_n;         /* in the rule's literal list */
-    size_t strength;              /* its shortest literal */
+    size_t strength;              /* its weakest literal's quality */
 } ystring;
 
 typedef struct analysis {
@@ -34,7 +34,7 @@ typedef struct analysis {
     cs_yara_literal *lits;        /* candidate literals of all strings */
     size_t n_lits, lits_cap;
     bytes_buf bytes;
-    size_t min_len;
+    size_t min_quality;
 } analysis;
 
 static int hexval(int c)
@@ -72,9 +72,27 @@ static int decode_text(const char *p, size_t n, bytes_buf *out)
     return 0;
 }
 
+size_t cs_yara_literal_quality(const unsigned char *p, size_t n)
+{
+    unsigned char seen[256] = {0};
+    size_t q = 0, distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        size_t w = c == 0x00 || c == 0xff || c == 0x20 || c == 0xcc || c == 0x90 || c == 0x01 ? 1
+                   : isalpha(c)                                                                ? 2
+                                                                                               : 3;
+        distinct += !seen[c];
+        if (seen[c] >= 2)
+            w = 1; /* a third copy of a byte says little */
+        seen[c] += seen[c] < 2;
+        q += w;
+    }
+    return distinct <= 2 && q > 4 ? 4 : q;
+}
+
 static void keep_longer(bytes_buf *best, bytes_buf *cur)
 {
-    if (cur->n > best->n) {
+    if (cs_yara_literal_quality(cur->p, cur->n) > cs_yara_literal_quality(best->p, best->n)) {
         best->n = 0;
         for (size_t k = 0; k < cur->n; k++)
             bb_put(best, cur->p[k]);
@@ -264,8 +282,9 @@ static void add_literal(analysis *a, ystring *s, const bytes_buf *b, int wide, i
     }
     l->len = a->bytes.n - l->at;
     s->lit_n++;
-    if (!s->strength || l->len < s->strength)
-        s->strength = l->len;
+    size_t q = cs_yara_literal_quality(a->bytes.p + l->at, l->len);
+    if (!s->strength || q < s->strength)
+        s->strength = q;
 }
 
 /* Parse the strings section [p, end): each definition, its literals. */
@@ -344,12 +363,12 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
                 lx.pos++;
             }
         }
-        if (ok && !unusable && value.n >= a->min_len) {
-            s->usable = 1;
+        if (ok && !unusable && value.n) {
             if (ascii || !wide)
                 add_literal(a, s, &value, 0, caseless);
             if (wide)
                 add_literal(a, s, &value, 1, caseless);
+            s->usable = s->strength >= a->min_quality;
         }
         free(value.p);
     }
@@ -686,11 +705,11 @@ static req parse_or(parser *ps)
     return r;
 }
 
-void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_len, cs_yara_needs *out)
+void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_quality, cs_yara_needs *out)
 {
     memset(out, 0, sizeof *out);
     out->why = "no string is required";
-    analysis a = {.min_len = min_len ? min_len : 1};
+    analysis a = {.min_quality = min_quality ? min_quality : 1};
     size_t lits_cap = 0, bytes_cap = 0;
     if (r->strings_start && r->strings_end > r->strings_start)
         parse_strings(&a, text, r->strings_start, r->strings_end);
@@ -707,7 +726,7 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
                 if (q.set[i] && !a.strings[i].usable)
                     usable = 0;
             if (!usable) {
-                out->why = "a required string has no literal (xor, base64, short, or not understood)";
+                out->why = "a required string has no good literal (xor, base64, too short or common, not understood)";
             } else {
                 out->filterable = 1;
                 out->why = NULL;

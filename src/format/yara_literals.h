@@ -26,10 +26,17 @@ typedef struct cs_yara_needs {
     size_t bytes_len;
 } cs_yara_needs;
 
-/* Analyse rule r of a split rule file text (cs_yara_split_parse). Literals
- * shorter than min_len make their string unusable. Allocation failures go
- * through cs_xmalloc (a guard turns them into errors). */
-void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_len, cs_yara_needs *out);
+/* How rare a literal is likely to be in any file, like libyara's atom
+ * quality: 1 for bytes common everywhere (00, FF, 20, CC, 90, 01) or a
+ * third copy of a byte, 2 for a letter, 3 for anything else; at most 4
+ * when it has two distinct bytes or fewer. */
+size_t cs_yara_literal_quality(const unsigned char *p, size_t n);
+
+/* Analyse rule r of a split rule file text (cs_yara_split_parse). A string
+ * whose weakest literal has a quality under min_quality is not used (a
+ * prefilter would find it in most files). Allocation failures go through
+ * cs_xmalloc and cs_grow (a guard turns them into errors). */
+void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_quality, cs_yara_needs *out);
 void cs_yara_needs_free(cs_yara_needs *n);
 
 #endif
