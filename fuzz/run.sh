@@ -33,6 +33,7 @@ run report
 run pe "$seeds" "$seeds/signed" "$seeds/products"
 run authenticode "$seeds/signed"
 run yara_split "${SIGBASE:-../shared/data/signature-base}/yara"
+run yara_literals "${SIGBASE:-../shared/data/signature-base}/yara"
 ASAN_OPTIONS=fast_unwind_on_malloc=0 run product "fuzz/corpus/product"
 # the unpackers, seeded with every container fixture (the bombs too: the
 # target's limits are small)

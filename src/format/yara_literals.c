@@ -269,22 +269,87 @@ static int regex_longest_run(const char *p, size_t n, bytes_buf *best)
     return rc;
 }
 
-static void add_literal(analysis *a, ystring *s, const bytes_buf *b, int wide, int caseless)
+/* One literal of string s: p[0..n), widened (a zero after each byte) and
+ * then XORed with key when key >= 0, as YARA applies wide and xor. */
+static void add_literal(analysis *a, ystring *s, const unsigned char *p, size_t n, int wide, int caseless, int key)
 {
     cs_grow((void **)&a->lits, &a->lits_cap, a->n_lits + 1, sizeof *a->lits);
     cs_yara_literal *l = &a->lits[a->n_lits++];
     l->at = a->bytes.n;
     l->caseless = caseless;
-    for (size_t i = 0; i < b->n; i++) {
-        bb_put(&a->bytes, b->p[i]);
+    unsigned char x = key >= 0 ? (unsigned char)key : 0;
+    for (size_t i = 0; i < n; i++) {
+        bb_put(&a->bytes, p[i] ^ x);
         if (wide)
-            bb_put(&a->bytes, 0);
+            bb_put(&a->bytes, x);
     }
     l->len = a->bytes.n - l->at;
     s->lit_n++;
     size_t q = cs_yara_literal_quality(a->bytes.p + l->at, l->len);
     if (!s->strength || q < s->strength)
         s->strength = q;
+}
+
+static const char std_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Whatever the alignment of a string inside base64 text, the encoding of its
+ * whole 3-byte groups appears as is: for a start at j = 0, 1, 2 bytes into
+ * the string, b64(s[j .. j + 3k]). -1 when a group is missing. */
+static int add_base64(analysis *a, ystring *s, const bytes_buf *run, const char *alphabet, int wide)
+{
+    for (size_t j = 0; j < 3; j++) {
+        size_t k = run->n > j ? (run->n - j) / 3 : 0;
+        if (k == 0)
+            return -1;
+        bytes_buf enc = {0};
+        for (size_t g = 0; g < k; g++) {
+            const unsigned char *b = run->p + j + 3 * g;
+            uint32_t v = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
+            for (int c = 3; c >= 0; c--)
+                bb_put(&enc, (unsigned char)alphabet[(v >> (6 * c)) & 63]);
+        }
+        add_literal(a, s, enc.p, enc.n, wide, 0, -1);
+        free(enc.p);
+    }
+    return 0;
+}
+
+/* The regex /p/ (n bytes): one run per top-level alternative, each the
+ * longest every match of that alternative contains; -1 when one has none. */
+static int regex_runs(const char *p, size_t n, bytes_buf **runs, size_t *n_runs)
+{
+    int depth = 0;
+    size_t from = 0, cap = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (i < n && p[i] == '[') { /* a class: to its end */
+            size_t k = i + 1;
+            if (k < n && p[k] == '^')
+                k++;
+            if (k < n && p[k] == ']')
+                k++;
+            while (k < n && p[k] != ']')
+                k += p[k] == '\\' ? 2 : 1;
+            i = k;
+            continue;
+        }
+        if (i < n && p[i] == '(')
+            depth++;
+        else if (i < n && p[i] == ')')
+            depth--;
+        if (i == n || (p[i] == '|' && depth == 0)) {
+            cs_grow((void **)runs, &cap, *n_runs + 1, sizeof **runs);
+            bytes_buf *r = &(*runs)[(*n_runs)++];
+            memset(r, 0, sizeof *r);
+            if (regex_longest_run(p + from, i - from, r) != 0 || r->n == 0)
+                return -1;
+            from = i + 1;
+        }
+    }
+    return 0;
 }
 
 /* Parse the strings section [p, end): each definition, its literals. */
@@ -307,19 +372,30 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
         cs_yl_skip_space(&lx);
         if (lx.pos >= end)
             return;
-        bytes_buf value = {0};
+        /* the alternatives: every match contains one of these runs */
+        bytes_buf *runs = NULL;
+        size_t n_runs = 0, runs_cap = 0;
         int ok = 0, caseless = 0;
         size_t v = lx.pos;
+        if (text[v] == '"' || text[v] == '{') {
+            cs_grow((void **)&runs, &runs_cap, 1, sizeof *runs);
+            memset(runs, 0, sizeof *runs);
+            n_runs = 1;
+        }
         if (text[v] == '"') {
-            if (cs_yl_skip_string(&lx) != 0)
+            if (cs_yl_skip_string(&lx) != 0) {
+                free(runs);
                 return;
-            ok = decode_text(text + v + 1, lx.pos - v - 2, &value) == 0;
+            }
+            ok = decode_text(text + v + 1, lx.pos - v - 2, &runs[0]) == 0;
         } else if (text[v] == '{') {
             const char *close = memchr(text + v, '}', end - v);
-            if (!close)
+            if (!close) {
+                free(runs);
                 return;
+            }
             lx.pos = (size_t)(close - text) + 1;
-            hex_longest_run(text + v + 1, (size_t)(close - text) - v - 1, &value);
+            hex_longest_run(text + v + 1, (size_t)(close - text) - v - 1, &runs[0]);
             ok = 1;
         } else if (text[v] == '/') {
             if (cs_yl_skip_regex(&lx) != 0)
@@ -330,12 +406,14 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
                     caseless = 1;
                 close--;
             }
-            ok = regex_longest_run(text + v + 1, close - v - 2, &value) == 0;
+            ok = regex_runs(text + v + 1, close - v - 2, &runs, &n_runs) == 0;
         } else {
             return;
         }
         /* modifiers */
-        int wide = 0, ascii = 0, unusable = 0;
+        int wide = 0, ascii = 0, unusable = 0, xor = 0, xor_lo = 0, xor_hi = 255, b64 = 0, b64w = 0;
+        char alphabet[65];
+        memcpy(alphabet, std_alphabet, sizeof alphabet);
         for (;;) {
             cs_yl_skip_space(&lx);
             if (lx.pos >= end || !(isalpha((unsigned char)text[lx.pos])))
@@ -348,10 +426,17 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
                 ascii = 1;
             else if (!strcmp(word, "nocase"))
                 caseless = 1;
+            else if (!strcmp(word, "xor"))
+                xor = 1;
+            else if (!strcmp(word, "base64"))
+                b64 = 1;
+            else if (!strcmp(word, "base64wide"))
+                b64w = 1;
             else if (strcmp(word, "fullword") != 0 && strcmp(word, "private") != 0)
-                unusable = 1; /* xor, base64, base64wide, or unknown: the bytes are not these */
+                unusable = 1; /* not a modifier YARA 4.2 has */
             cs_yl_skip_space(&lx);
-            if (lx.pos < end && text[lx.pos] == '(') { /* arguments, e.g. xor(1-255) */
+            if (lx.pos < end && text[lx.pos] == '(') { /* xor(K), xor(LO-HI), base64("ALPHABET") */
+                size_t args = lx.pos + 1;
                 while (lx.pos < end && text[lx.pos] != ')') {
                     if (text[lx.pos] == '"') {
                         if (cs_yl_skip_string(&lx) != 0)
@@ -360,17 +445,61 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
                         lx.pos++;
                     }
                 }
+                if (lx.pos >= end) {
+                    unusable = 1;
+                    break;
+                }
+                if (xor && !strcmp(word, "xor")) {
+                    char *e;
+                    long lo = strtol(text + args, &e, 0), hi = lo;
+                    while (e < text + lx.pos && *e == ' ')
+                        e++;
+                    if (e < text + lx.pos && *e == '-')
+                        hi = strtol(e + 1, &e, 0);
+                    while (e < text + lx.pos && *e == ' ')
+                        e++;
+                    if (e != text + lx.pos || lo < 0 || hi > 255 || lo > hi)
+                        unusable = 1;
+                    xor_lo = (int)lo;
+                    xor_hi = (int)hi;
+                } else if (!strcmp(word, "base64") || !strcmp(word, "base64wide")) {
+                    bytes_buf al = {0};
+                    const char *q = memchr(text + args, '"', lx.pos - args);
+                    const char *qe = q ? memchr(q + 1, '"', (size_t)(text + lx.pos - q - 1)) : NULL;
+                    if (!q || !qe || decode_text(q + 1, (size_t)(qe - q - 1), &al) != 0 || al.n != 64)
+                        unusable = 1;
+                    else
+                        memcpy(alphabet, al.p, 64);
+                    free(al.p);
+                }
                 lx.pos++;
             }
         }
-        if (ok && !unusable && value.n) {
-            if (ascii || !wide)
-                add_literal(a, s, &value, 0, caseless);
-            if (wide)
-                add_literal(a, s, &value, 1, caseless);
-            s->usable = s->strength >= a->min_quality;
+        if (ok && !unusable) {
+            for (size_t r = 0; r < n_runs && ok; r++) {
+                if (b64 || b64w) {
+                    /* with ascii, wide, xor or nocase as well: not modelled */
+                    if (ascii || wide || xor || caseless || (b64 && add_base64(a, s, &runs[r], alphabet, 0) != 0) ||
+                        (b64w && add_base64(a, s, &runs[r], alphabet, 1) != 0))
+                        ok = 0;
+                    continue;
+                }
+                if (runs[r].n == 0) {
+                    ok = 0;
+                    continue;
+                }
+                for (int k = xor ? xor_lo : -1; k <= (xor ? xor_hi : -1); k++) {
+                    if (ascii || !wide)
+                        add_literal(a, s, runs[r].p, runs[r].n, 0, caseless, k);
+                    if (wide)
+                        add_literal(a, s, runs[r].p, runs[r].n, 1, caseless, k);
+                }
+            }
+            s->usable = ok && s->strength >= a->min_quality;
         }
-        free(value.p);
+        for (size_t r = 0; r < n_runs; r++)
+            free(runs[r].p);
+        free(runs);
     }
 }
 
