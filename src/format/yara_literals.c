@@ -23,6 +23,7 @@ static void bb_put(bytes_buf *b, unsigned char c)
 
 typedef struct ystring {
     char id[128];                 /* without the '$'; "" for an anonymous string */
+    int imphash;                  /* not a string: "pe.imphash() == TEXT" (id: the text) */
     int usable;                   /* its literals are known */
     size_t lit_at, lit_n;         /* in the rule's literal list */
     size_t strength;              /* its weakest literal's quality */
@@ -277,6 +278,7 @@ static void add_literal(analysis *a, ystring *s, const unsigned char *p, size_t 
     cs_yara_literal *l = &a->lits[a->n_lits++];
     l->at = a->bytes.n;
     l->caseless = caseless;
+    l->kind = CS_YARA_LIT_BYTES;
     unsigned char x = key >= 0 ? (unsigned char)key : 0;
     for (size_t i = 0; i < n; i++) {
         bb_put(&a->bytes, p[i] ^ x);
@@ -658,7 +660,8 @@ static int mark_strings(const parser *ps, const token *t, req *r)
     int marked = 0;
     if (tok_is(t, "them")) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
-            r->set[i] = 1, marked = 1;
+            if (!ps->a->strings[i].imphash)
+                r->set[i] = 1, marked = 1;
         return marked;
     }
     if (t->kind != T_STR)
@@ -671,6 +674,8 @@ static int mark_strings(const parser *ps, const token *t, req *r)
         return 0;
     for (size_t i = 0; i < ps->a->n_strings; i++) {
         const char *id = ps->a->strings[i].id;
+        if (ps->a->strings[i].imphash)
+            continue;
         if (wildcard ? strncmp(id, t->p + 1, n) == 0 : strlen(id) == n && memcmp(id, t->p + 1, n) == 0)
             r->set[i] = 1, marked = 1;
     }
@@ -682,6 +687,23 @@ static int boundary(const token *t)
     return t->kind == T_END || tok_is(t, "and") || tok_is(t, "or") || tok_is(t, ")");
 }
 
+/* "pe.imphash() == TEXT" or "TEXT == pe.imphash()" at t[0..n): the text
+ * token, or NULL. */
+static const token *imphash_leaf(const token *t, size_t n)
+{
+    if (n != 7)
+        return NULL;
+    size_t call = t[0].kind == T_TEXT ? 2 : 0, text = call ? 0 : 6;
+    if (t[text].kind != T_TEXT || t[text].n != 34 || !tok_is(&t[call ? 1 : 5], "==") || !tok_is(&t[call], "pe") ||
+        !tok_is(&t[call + 1], ".") || !tok_is(&t[call + 2], "imphash") || !tok_is(&t[call + 3], "(") ||
+        !tok_is(&t[call + 4], ")"))
+        return NULL;
+    for (size_t i = 1; i < 33; i++)
+        if (hexval(t[text].p[i]) < 0)
+            return NULL;
+    return &t[text];
+}
+
 /* A leaf (a comparison, a function call, an "of" expression, ...):
  * tokens [a, b). */
 static req leaf_req(const parser *ps, size_t a, size_t b)
@@ -689,6 +711,15 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
     const token *t = ps->t + a;
     size_t n = b - a;
     req r = req_new(ps);
+    /* pe.imphash() == "HASH": the file's import hash must be that one */
+    const token *h = imphash_leaf(t, n);
+    if (h) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            if (ps->a->strings[i].imphash && !memcmp(ps->a->strings[i].id, h->p + 1, 32)) {
+                r.set[i] = 1;
+                return r;
+            }
+    }
     /* $a, $a at X, $a in (X..Y) */
     if (t[0].kind == T_STR && (n == 1 || tok_is(&t[1], "at") || tok_is(&t[1], "in")) && mark_strings(ps, &t[0], &r))
         return r;
@@ -844,7 +875,25 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
         parse_strings(&a, text, r->strings_start, r->strings_end);
     token *toks = NULL;
     size_t n_toks = 0;
-    if (a.n_strings && r->cond_end > r->cond_start && tokenize(text, r->cond_start, r->cond_end, &toks, &n_toks) == 0) {
+    if (r->cond_end > r->cond_start && tokenize(text, r->cond_start, r->cond_end, &toks, &n_toks) == 0) {
+        /* import hashes compared in the condition count as strings of their own */
+        for (size_t i = 0; i + 7 <= n_toks; i++) {
+            const token *h = imphash_leaf(toks + i, 7);
+            if (!h)
+                continue;
+            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
+            ystring *st = &a.strings[a.n_strings++];
+            memset(st, 0, sizeof *st);
+            memcpy(st->id, h->p + 1, 32);
+            st->imphash = 1;
+            st->lit_at = a.n_lits;
+            add_literal(&a, st, (const unsigned char *)h->p + 1, 32, 0, 0, -1);
+            a.lits[a.n_lits - 1].kind = CS_YARA_LIT_IMPHASH;
+            st->strength = SIZE_MAX / 2; /* one value of the whole file: as selective as it gets */
+            st->usable = 1;
+        }
+    }
+    if (a.n_strings && toks) {
         parser ps = {&a, toks, 0, n_toks, 0};
         req q = parse_or(&ps);
         if (ps.t[ps.pos].kind != T_END) {

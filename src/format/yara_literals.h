@@ -12,9 +12,15 @@
 
 #include "format/yara_split.h"
 
+enum {
+    CS_YARA_LIT_BYTES = 0,        /* the bytes occur in the file */
+    CS_YARA_LIT_IMPHASH = 1       /* the file is a PE whose pe.imphash() is these 32 characters */
+};
+
 typedef struct cs_yara_literal {
     size_t at, len;               /* its bytes: cs_yara_needs.bytes[at..at+len) */
     int caseless;                 /* ASCII letters match either case (nocase, /i) */
+    int kind;                     /* CS_YARA_LIT_* */
 } cs_yara_literal;
 
 typedef struct cs_yara_needs {

@@ -19,7 +19,7 @@ static char *needs_of(const char *src)
     static char out[4096];
     cs_yara_split sp;
     assert_int_equal(cs_yara_split_parse(src, strlen(src), &sp), 0);
-    assert_int_equal(sp.n, 1);
+    assert_true(sp.n == 1);
     cs_yara_needs n;
     cs_yara_rule_needs(src, &sp.rules[0], 6, &n);
     size_t k = 0;
@@ -28,7 +28,8 @@ static char *needs_of(const char *src)
         snprintf(out, sizeof out, "ALWAYS");
     } else {
         for (size_t i = 0; i < n.n; i++) {
-            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", i ? "|" : "", n.lits[i].caseless ? "~" : "");
+            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", i ? "|" : "", n.lits[i].caseless ? "~" : "",
+                                  n.lits[i].kind == CS_YARA_LIT_IMPHASH ? "#" : "");
             for (size_t j = 0; j < n.lits[i].len; j++) {
                 unsigned char c = n.bytes[n.lits[i].at + j];
                 k += (size_t)snprintf(out + k, sizeof out - k, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02X", c);
@@ -91,6 +92,14 @@ static void required_strings(void **state)
     assert_string_equal(needs_of("rule r { strings: $r = /ab{3}cd/ condition: $r }"), "abbbcd");
     assert_string_equal(needs_of("rule r { strings: $r = /(foo|bar)bazq\\x41/ condition: $r }"), "bazqA");
     assert_string_equal(needs_of("rule r { strings: $r = /abcd|ef+gh/ condition: $r }"), "abcd|fgh");
+    /* an import hash compared with == is a key of its own */
+    assert_string_equal(needs_of("import \"pe\" rule r { condition: uint16(0) == 0x5a4d and "
+                                 "pe.imphash() == \"0123456789abcdef0123456789abcdef\" }"),
+                        "#0123456789abcdef0123456789abcdef");
+    assert_string_equal(needs_of("import \"pe\" rule r { strings: $a = \"hello\" condition: $a and ("
+                                 "pe.imphash() == \"0123456789abcdef0123456789abcdef\" or "
+                                 "\"fedcba9876543210fedcba9876543210\" == pe.imphash()) }"),
+                        "#0123456789abcdef0123456789abcdef|#fedcba9876543210fedcba9876543210");
     /* xor: widened first, then every key of the range */
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" xor(1) condition: $a }"), "idmmn");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" xor(0x01-2) condition: $a }"), "idmmn|jgnnm");
@@ -132,6 +141,10 @@ static void traps_always_run(void **state)
         "rule r { strings: $a = \"hey\" base64 condition: $a }",          /* no whole group at offset 1 */
         "rule r { strings: $a = \"hello\" base64(\"short\") condition: $a }",
         "rule r { strings: $r = /abc|d/ condition: $r }",
+        "import \"pe\" rule r { condition: not pe.imphash() == \"0123456789abcdef0123456789abcdef\" }",
+        "import \"pe\" rule r { condition: pe.imphash() != \"0123456789abcdef0123456789abcdef\" }",
+        "import \"pe\" rule r { condition: pe.imphash() == \"0123456789abcdef\" }",
+        "import \"pe\" rule r { condition: pe.imphash() == \"0123456789abcdef0123456789abcdef\" or filesize > 1 }",
         "rule r { strings: $r = /(abc|def)|ghij/ condition: $r }",
     };
     for (size_t i = 0; i < sizeof traps / sizeof *traps; i++) {
