@@ -14,9 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
+#include <hs/hs.h>
 #include <yara.h>
 
 #include "detect/detector.h"
+#include "format/pe.h"
+#include "format/yara_literals.h"
 #include "format/yara_split.h"
 
 #define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
@@ -90,7 +93,19 @@ typedef struct rule_file {
     char *text;
     size_t len;
     cs_yara_split split;
+    unsigned char *filterable;     /* per rule: a literal prefilter can rule it out (prepare) */
 } rule_file;
+
+/* The literal prefilter (format/yara_literals.c): most rules match only if
+ * one of their literals occurs. Per class, a lean set holds the rules no
+ * literal can rule out (and the rules they name); a file in which no
+ * literal of the class's other rules occurs is scanned with the lean set. */
+#define PREFILTER_MIN_QUALITY 16
+
+typedef struct imphash_key {
+    char hash[33];
+    uint16_t classes;              /* classes whose full set holds a rule asking for it */
+} imphash_key;
 
 typedef struct yara_state {
     rule_file *files_loaded;
@@ -102,6 +117,15 @@ typedef struct yara_state {
     int needs_md5;
     int timeout;
     int initialized;
+    /* the literal prefilter */
+    int prefilter;
+    YR_RULES *lean[N_CLASSES];
+    int owns_lean[N_CLASSES];
+    hs_database_t *lits;
+    hs_scratch_t *scratch;         /* cloned per thread */
+    uint16_t *lit_classes;         /* per literal: classes whose full set holds its rule */
+    imphash_key *imphashes;        /* sorted */
+    size_t n_lits, n_imphashes, n_filterable;
 } yara_state;
 
 typedef struct name_cache {
@@ -112,6 +136,8 @@ typedef struct name_cache {
 
 typedef struct yara_thread {
     YR_SCANNER *scanner[N_CLASSES];
+    YR_SCANNER *lean[N_CLASSES];   /* the lean sets' (the class's full one where they are equal) */
+    hs_scratch_t *scratch;
     cs_findings *out;
     name_cache owner, group;
     int scanning;              /* inside yr_scanner_scan_mem */
@@ -142,12 +168,20 @@ static void yara_destroy(void *st)
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].path);
         free(s->files_loaded[i].text);
+        free(s->files_loaded[i].filterable);
         cs_yara_split_free(&s->files_loaded[i].split);
     }
     free(s->files_loaded);
-    for (int c = 0; c < N_CLASSES; c++)
+    for (int c = 0; c < N_CLASSES; c++) {
         if (s->owns[c])
             yr_rules_destroy(s->rules[c]);
+        if (s->owns_lean[c])
+            yr_rules_destroy(s->lean[c]);
+    }
+    hs_free_scratch(s->scratch);
+    hs_free_database(s->lits);
+    free(s->lit_classes);
+    free(s->imphashes);
     if (s->initialized)
         yr_finalize();
     free(s);
@@ -286,24 +320,40 @@ static int rule_fits_class(const cs_yara_rule_span *r, int c)
 }
 
 /* Which rules of the file class c compiles: those that can match it and
- * those they name. One byte per rule; the caller frees. */
-static unsigned char *class_keep(const rule_file *rf, int c)
+ * those they name; for the lean set (lean != 0), only those a literal
+ * cannot rule out, and every rule they name. One byte per rule; the caller
+ * frees. */
+static unsigned char *class_keep(const rule_file *rf, int c, int lean)
 {
     unsigned char *keep = cs_xmalloc(rf->split.n ? rf->split.n : 1);
     for (size_t i = 0; i < rf->split.n; i++)
-        keep[i] = (unsigned char)rule_fits_class(&rf->split.rules[i], c);
-    cs_yara_keep_referenced(&rf->split, keep);
+        keep[i] = (unsigned char)(rule_fits_class(&rf->split.rules[i], c) &&
+                                  !(lean && rf->filterable && rf->filterable[i]));
+    if (!lean) {
+        cs_yara_keep_referenced(&rf->split, keep);
+        return keep;
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < rf->split.n; i++)
+            for (size_t k = 0; keep[i] && k < rf->split.rules[i].n_deps; k++) {
+                size_t d = rf->split.deps[rf->split.rules[i].deps_at + k];
+                if (!keep[d])
+                    keep[d] = 1, changed = 1;
+            }
+    }
     return keep;
 }
 
-/* The rule file as class c sees it: rules that cannot match c blanked out
- * (newlines kept, so compiler messages keep their line numbers). */
-static char *class_view(const rule_file *rf, int c)
+/* The rule file as class c (or its lean set) sees it: rules that cannot
+ * match c blanked out (newlines kept, so compiler messages keep their line
+ * numbers). */
+static char *class_view(const rule_file *rf, int c, int lean)
 {
     if (rf->split.whole_file)
         return NULL; /* compiled as it is */
     char *t = cs_strndup(rf->text, rf->len);
-    unsigned char *keep = class_keep(rf, c);
+    unsigned char *keep = class_keep(rf, c, lean);
     for (size_t i = 0; i < rf->split.n; i++) {
         const cs_yara_rule_span *r = &rf->split.rules[i];
         if (keep[i])
@@ -334,7 +384,7 @@ static char *class_view(const rule_file *rf, int c)
     return t;
 }
 
-static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, cs_error *err)
+static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULES **out, cs_error *err)
 {
     YR_COMPILER *comp;
     if (yr_compiler_create(&comp) != ERROR_SUCCESS || define_externals(comp) != 0)
@@ -343,7 +393,7 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, YR_RULES **out, c
     yr_compiler_set_callback(comp, on_compile_message, &cc);
     for (size_t i = 0; i < s->n_files; i++) {
         const rule_file *rf = &s->files_loaded[i];
-        char *t = c < 0 ? NULL : class_view(rf, c);
+        char *t = c < 0 ? NULL : class_view(rf, c, lean);
         int errors = add_rule_file(comp, rf->path, t ? t : rf->text, rf->len); /* a view keeps the length */
         free(t);
         if (errors) {
@@ -372,7 +422,8 @@ static void rules_key(const yara_state *s, char out[33])
     /* v2: class views leave out unused module imports; v3: rules named by
      * a kept rule are kept, the others get the size bounds of magic reads
      * and pe values */
-    snprintf(layout, sizeof layout, "%s/%d/%d/%d/v3", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *));
+    snprintf(layout, sizeof layout, "%s/%d/%d/%d/v3/lean%d", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *),
+             PREFILTER_MIN_QUALITY);
     if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
         EVP_DigestUpdate(ctx, layout, strlen(layout));
         for (size_t i = 0; i < s->n_files; i++) {
@@ -435,7 +486,8 @@ static void cache_prune(const cs_engine *e, const char *key)
         while ((de = readdir(d)) != NULL) {
             const char *name = de->d_name;
             size_t len = strlen(name);
-            if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 || strcmp(name + len - 5, ".yarc") != 0)
+            if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 ||
+                (strcmp(name + len - 5, ".yarc") != 0 && strcmp(name + len - 5, ".hsdb") != 0))
                 continue;
             snprintf(p, sizeof p, "%s/%s", cs_engine_cache_dir(e), name);
             struct stat sb;
@@ -471,11 +523,11 @@ static void cache_prune(const cs_engine *e, const char *key)
 
 /* Which rules class c keeps, one byte per rule of every splittable file:
  * classes with equal membership share one compiled set. */
-static char *class_membership(const yara_state *s, int c)
+static char *class_membership(const yara_state *s, int c, int lean)
 {
     cs_buf b = {0};
     for (size_t i = 0; i < s->n_files; i++) {
-        unsigned char *keep = class_keep(&s->files_loaded[i], c);
+        unsigned char *keep = class_keep(&s->files_loaded[i], c, lean);
         for (size_t k = 0; k < s->files_loaded[i].split.n; k++)
             cs_buf_append(&b, keep[k] ? "1" : "0", 1);
         free(keep);
@@ -550,7 +602,7 @@ static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key,
     char *members[N_CLASSES] = {0};
     cs_status rc = CS_OK;
     for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
-        members[c] = class_membership(s, c);
+        members[c] = class_membership(s, c, 0);
         int same = -1;
         for (int k = 0; k < c && same < 0; k++)
             if (strcmp(members[k], members[c]) == 0)
@@ -566,7 +618,7 @@ static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key,
                 s->rules[c] = *all;
                 *all = NULL;
             } else {
-                rc = build_set(s, e, c, &s->rules[c], err);
+                rc = build_set(s, e, c, 0, &s->rules[c], err);
             }
             s->owns[c] = rc == CS_OK;
             if (rc == CS_OK && s->skipped == 0)
@@ -602,14 +654,14 @@ static void survey_sources(yara_state *s)
 static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
 {
     YR_RULES *all = NULL;
-    cs_status rc = build_set(s, e, -1, &all, err);
+    cs_status rc = build_set(s, e, -1, 0, &all, err);
     if (rc != CS_OK) {
         if ((rc = drop_broken_files(s, e, err)) != CS_OK)
             return rc;
         survey_sources(s);
         if (s->n_files == 0)
             return CS_OK;
-        if ((rc = build_set(s, e, -1, &all, err)) != CS_OK)
+        if ((rc = build_set(s, e, -1, 0, &all, err)) != CS_OK)
             return rc;
     }
     s->n_rules = count_public_rules(all);
@@ -625,7 +677,7 @@ static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_e
     if (!s->partitioned) {
         release_sets(s);
         if (!all)
-            rc = build_set(s, e, -1, &all, err);
+            rc = build_set(s, e, -1, 0, &all, err);
         s->rules[0] = all;
         s->owns[0] = all != NULL;
         all = NULL;
@@ -635,6 +687,272 @@ static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_e
     if (all)
         yr_rules_destroy(all);
     return rc;
+}
+
+/* ---- the literal prefilter ---- */
+
+typedef struct lit_list {
+    const char **ptr;
+    size_t *len;
+    unsigned *flags, *ids;
+    size_t n, cap_ptr, cap_len, cap_flags, cap_ids, cap_classes;
+} lit_list;
+
+static void lit_push(lit_list *l, uint16_t **classes, const char *p, size_t n, int caseless, uint16_t mask)
+{
+    cs_grow((void **)&l->ptr, &l->cap_ptr, l->n + 1, sizeof *l->ptr);
+    cs_grow((void **)&l->len, &l->cap_len, l->n + 1, sizeof *l->len);
+    cs_grow((void **)&l->flags, &l->cap_flags, l->n + 1, sizeof *l->flags);
+    cs_grow((void **)&l->ids, &l->cap_ids, l->n + 1, sizeof *l->ids);
+    cs_grow((void **)classes, &l->cap_classes, l->n + 1, sizeof **classes);
+    l->ptr[l->n] = p;
+    l->len[l->n] = n;
+    l->flags[l->n] = HS_FLAG_SINGLEMATCH | (caseless ? HS_FLAG_CASELESS : 0);
+    l->ids[l->n] = (unsigned)l->n;
+    (*classes)[l->n] = mask;
+    l->n++;
+}
+
+static int by_imphash(const void *a, const void *b)
+{
+    return strcmp(((const imphash_key *)a)->hash, ((const imphash_key *)b)->hash);
+}
+
+/* Vectorscan's literal API takes a literal that starts with NUL for an
+ * empty one: such a literal goes in without its leading NULs (the rest is
+ * required as well). */
+static size_t leading_nuls(const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && p[k] == 0)
+        k++;
+    return k;
+}
+
+/* The compiled literal database: from the cache when its literal list is
+ * the same (the name carries a digest of the list), else compiled. */
+static hs_database_t *literal_database(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the list */
+    for (size_t i = 0; i < l->n; i++) {
+        for (size_t k = 0; k < l->len[i]; k++)
+            h = (h ^ (unsigned char)l->ptr[i][k]) * 1099511628211ull;
+        h = (h ^ l->flags[i] ^ (l->len[i] << 8)) * 1099511628211ull;
+    }
+    char path[4200] = "";
+    if (key && cs_engine_cache_dir(e))
+        snprintf(path, sizeof path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
+                 (unsigned long long)h);
+    hs_database_t *db = NULL;
+    if (path[0]) {
+        size_t len = 0;
+        cs_error ignored;
+        char *bytes = cs_read_text_file(path, &len, &ignored);
+        if (bytes && hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+            db = NULL;
+        free(bytes);
+        if (db)
+            return db;
+    }
+    hs_compile_error_t *ce = NULL;
+    if (hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+        HS_SUCCESS) {
+        cs_error_set(err, CS_ERR_RULES, "%s", ce && ce->message ? ce->message : "cannot compile");
+        hs_free_compile_error(ce);
+        return NULL;
+    }
+    char *bytes = NULL;
+    size_t len = 0;
+    if (path[0] && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+        char tmp[4300];
+        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+        FILE *f = fopen(tmp, "wb");
+        int ok = f && fwrite(bytes, 1, len, f) == len;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+        free(bytes);
+    }
+    return db;
+}
+
+/* Point every class at its lean set: the full one when nothing is left out,
+ * shared with an earlier class of the same membership, from the cache, or
+ * compiled. */
+static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
+{
+    char *lean[N_CLASSES] = {0};
+    cs_status rc = CS_OK;
+    for (int c = 0; c < N_CLASSES && rc == CS_OK; c++) {
+        char *full = class_membership(s, c, 0);
+        lean[c] = class_membership(s, c, 1);
+        int same = -1;
+        for (int k = 0; k < c && same < 0; k++)
+            if (strcmp(lean[k], lean[c]) == 0)
+                same = k;
+        if (strcmp(full, lean[c]) == 0) {
+            s->lean[c] = s->rules[c];
+        } else if (same >= 0) {
+            s->lean[c] = s->lean[same];
+        } else if (cache_load(e, key, N_CLASSES + c, &s->lean[c]) == 0) {
+            s->owns_lean[c] = 1;
+        } else {
+            rc = build_set(s, e, c, 1, &s->lean[c], err);
+            s->owns_lean[c] = rc == CS_OK;
+            if (rc == CS_OK && s->skipped == 0)
+                cache_save(e, key, N_CLASSES + c, s->lean[c]);
+        }
+        free(full);
+    }
+    for (int c = 0; c < N_CLASSES; c++)
+        free(lean[c]);
+    return rc;
+}
+
+/* Which rules a literal can rule out, their literals and import hashes,
+ * the lean sets. Anything that fails leaves the prefilter off: never a
+ * rule lost over an optimisation. */
+static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
+{
+    lit_list l = {0};
+    uint16_t *classes = NULL;
+    size_t imp_cap = 0;
+    cs_yara_needs *needs = NULL;
+    size_t needs_cap = 0, n_needs = 0;
+    s->n_filterable = 0;
+    for (size_t i = 0; i < s->n_files; i++) {
+        rule_file *rf = &s->files_loaded[i];
+        rf->filterable = cs_xmalloc(rf->split.n ? rf->split.n : 1);
+        memset(rf->filterable, 0, rf->split.n ? rf->split.n : 1);
+        if (rf->split.whole_file)
+            continue;
+        unsigned char *keep[N_CLASSES];
+        for (int c = 0; c < N_CLASSES; c++)
+            keep[c] = class_keep(rf, c, 0);
+        for (size_t r = 0; r < rf->split.n; r++) {
+            cs_grow((void **)&needs, &needs_cap, n_needs + 1, sizeof *needs);
+            cs_yara_needs *n = &needs[n_needs++];
+            cs_yara_rule_needs(rf->text, &rf->split.rules[r], PREFILTER_MIN_QUALITY, n);
+            int ok = n->filterable;
+            for (size_t k = 0; ok && k < n->n; k++)
+                if (n->lits[k].kind == CS_YARA_LIT_BYTES &&
+                    leading_nuls(n->bytes + n->lits[k].at, n->lits[k].len) == n->lits[k].len)
+                    ok = 0;
+            if (!ok)
+                continue;
+            uint16_t mask = 0;
+            for (int c = 0; c < N_CLASSES; c++)
+                mask |= (uint16_t)(keep[c][r] ? 1u << c : 0);
+            rf->filterable[r] = 1;
+            s->n_filterable++;
+            for (size_t k = 0; k < n->n; k++) {
+                const cs_yara_literal *lit = &n->lits[k];
+                const unsigned char *p = n->bytes + lit->at;
+                if (lit->kind == CS_YARA_LIT_IMPHASH) {
+                    cs_grow((void **)&s->imphashes, &imp_cap, s->n_imphashes + 1, sizeof *s->imphashes);
+                    imphash_key *ik = &s->imphashes[s->n_imphashes++];
+                    memcpy(ik->hash, p, 32);
+                    ik->hash[32] = '\0';
+                    ik->classes = mask;
+                    continue;
+                }
+                size_t skip = leading_nuls(p, lit->len);
+                lit_push(&l, &classes, (const char *)p + skip, lit->len - skip, lit->caseless, mask);
+            }
+        }
+        for (int c = 0; c < N_CLASSES; c++)
+            free(keep[c]);
+    }
+    cs_error err = {0};
+    if (s->n_filterable && l.n) {
+        if (s->n_imphashes > 1)
+            qsort(s->imphashes, s->n_imphashes, sizeof *s->imphashes, by_imphash);
+        size_t w = 0; /* one key per hash, the classes of all its rules */
+        for (size_t i = 0; i < s->n_imphashes; i++) {
+            if (w && !strcmp(s->imphashes[w - 1].hash, s->imphashes[i].hash))
+                s->imphashes[w - 1].classes |= s->imphashes[i].classes;
+            else
+                s->imphashes[w++] = s->imphashes[i];
+        }
+        s->n_imphashes = w;
+        s->lits = literal_database(e, key, &l, &err);
+        if (s->lits && hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
+            cs_error_set(&err, CS_ERR_NOMEM, "no scratch space");
+        else if (s->lits && assign_lean_sets(s, e, key, &err) == CS_OK)
+            s->prefilter = 1;
+        if (!s->prefilter)
+            cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err.message);
+    }
+    if (!s->prefilter) { /* what was built goes */
+        for (int c = 0; c < N_CLASSES; c++) {
+            if (s->owns_lean[c])
+                yr_rules_destroy(s->lean[c]);
+            s->lean[c] = NULL;
+            s->owns_lean[c] = 0;
+        }
+        hs_free_scratch(s->scratch);
+        hs_free_database(s->lits);
+        s->scratch = NULL;
+        s->lits = NULL;
+        free(classes);
+        classes = NULL;
+        free(s->imphashes);
+        s->imphashes = NULL;
+        s->n_imphashes = 0;
+    }
+    s->lit_classes = classes;
+    s->n_lits = l.n;
+    for (size_t i = 0; i < n_needs; i++)
+        cs_yara_needs_free(&needs[i]);
+    free(needs);
+    free(l.ptr);
+    free(l.len);
+    free(l.flags);
+    free(l.ids);
+}
+
+typedef struct literal_hit {
+    const uint16_t *classes;
+    uint16_t bit;
+    int hit;
+} literal_hit;
+
+static int on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ud)
+{
+    (void)from, (void)to, (void)flags;
+    literal_hit *h = ud;
+    if (!(h->classes[id] & h->bit))
+        return 0;
+    h->hit = 1;
+    return 1; /* one is enough: the full set runs */
+}
+
+/* Can a rule a literal could rule out match this file of class c? 1 when
+ * in doubt. */
+static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
+{
+    uint16_t bit = (uint16_t)(1u << c);
+    /* pe.imphash() is undefined for a file without "MZ" (libyara's pe
+     * module needs it): the import hash keys matter for PE files only */
+    if (s->n_imphashes && c / N_TIERS == CLASS_PE) {
+        const cs_pe *pe = cs_file_pe(f);
+        imphash_key want;
+        if (!pe || cs_pe_imphash(pe, want.hash) != 0) {
+            for (size_t i = 0; i < s->n_imphashes; i++)
+                if (s->imphashes[i].classes & bit)
+                    return 1;
+        } else {
+            const imphash_key *k = bsearch(&want, s->imphashes, s->n_imphashes, sizeof want, by_imphash);
+            if (k && (k->classes & bit))
+                return 1;
+        }
+    }
+    if (f->size > UINT_MAX)
+        return 1;
+    literal_hit h = {s->lit_classes, bit, 0};
+    hs_error_t rc = hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
+    return h.hit || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED);
 }
 
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
@@ -661,12 +979,16 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     else
         rc = compile_sets(s, e, key, err);
     s->files = s->n_files;
+    if (rc == CS_OK && s->partitioned)
+        prefilter_prepare(s, e, key);
     if (s->partitioned && key)
         cache_prune(e, key);
     /* the sources are not needed any more */
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].text);
         s->files_loaded[i].text = NULL;
+        free(s->files_loaded[i].filterable);
+        s->files_loaded[i].filterable = NULL;
         cs_yara_split_free(&s->files_loaded[i].split);
     }
     return rc;
@@ -752,7 +1074,27 @@ static void drop_scanners(yara_thread *t)
         if (t->scanner[c] && !shared)
             yr_scanner_destroy(t->scanner[c]);
     }
+    for (int c = 0; c < N_CLASSES; c++) {
+        int shared = 0;
+        for (int k = 0; k < N_CLASSES; k++)
+            shared |= t->scanner[k] == t->lean[c] || (k < c && t->lean[k] == t->lean[c]);
+        if (t->lean[c] && !shared)
+            yr_scanner_destroy(t->lean[c]);
+    }
     memset(t->scanner, 0, sizeof t->scanner);
+    memset(t->lean, 0, sizeof t->lean);
+}
+
+static YR_SCANNER *new_scanner(yara_state *s, YR_RULES *rules, yara_thread *t)
+{
+    YR_SCANNER *sc = NULL;
+    if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS)
+        return NULL;
+    yr_scanner_set_callback(sc, on_scan_message, t);
+    yr_scanner_set_flags(sc, SCAN_FLAGS_NO_TRYCATCH);
+    if (s->timeout > 0)
+        yr_scanner_set_timeout(sc, s->timeout);
+    return sc;
 }
 
 /* One scanner per distinct rule set. Scans run inside the engine's guard
@@ -764,20 +1106,27 @@ static int make_scanners(yara_state *s, yara_thread *t)
     for (int c = 0; c < N_CLASSES; c++) {
         if (!s->owns[c]) /* shares the set, and so the scanner, of an earlier class */
             continue;
-        if (yr_scanner_create(s->rules[c], &t->scanner[c]) != ERROR_SUCCESS) {
+        if (!(t->scanner[c] = new_scanner(s, s->rules[c], t))) {
             drop_scanners(t);
             return -1;
         }
-        yr_scanner_set_callback(t->scanner[c], on_scan_message, t);
-        yr_scanner_set_flags(t->scanner[c], SCAN_FLAGS_NO_TRYCATCH);
-        if (s->timeout > 0)
-            yr_scanner_set_timeout(t->scanner[c], s->timeout);
     }
     for (int c = 0; c < N_CLASSES; c++)
         if (!t->scanner[c])
             for (int k = 0; k < c && !t->scanner[c]; k++)
                 if (s->rules[k] == s->rules[c])
                     t->scanner[c] = t->scanner[k];
+    for (int c = 0; s->prefilter && c < N_CLASSES; c++) {
+        for (int k = 0; k < N_CLASSES && !t->lean[c]; k++) /* a full set's, or an earlier lean one's */
+            if (s->lean[c] == s->rules[k])
+                t->lean[c] = t->scanner[k];
+            else if (k < c && s->lean[c] == s->lean[k])
+                t->lean[c] = t->lean[k];
+        if (!t->lean[c] && !(t->lean[c] = new_scanner(s, s->lean[c], t))) {
+            drop_scanners(t);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -788,6 +1137,7 @@ static void yara_thread_fini(void *st, void *ts)
     if (!t)
         return;
     drop_scanners(t);
+    hs_free_scratch(t->scratch);
     free(t);
 }
 
@@ -795,8 +1145,10 @@ static void *yara_thread_init(void *st, cs_error *err)
 {
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
-    if (!t || make_scanners(s, t) != 0) {
+    if (!t || make_scanners(s, t) != 0 || (s->prefilter && hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS)) {
         cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+        if (t)
+            drop_scanners(t);
         free(t);
         return NULL;
     }
@@ -838,7 +1190,10 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         if (make_scanners(s, t) != 0)
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
     }
-    YR_SCANNER *sc = t->scanner[file_class(f->data, f->size) * N_TIERS + size_tier(f->size)];
+    int c = file_class(f->data, f->size) * N_TIERS + size_tier(f->size);
+    YR_SCANNER *sc = t->scanner[c];
+    if (s->prefilter && t->lean[c] != sc && !prefilter_hit(s, t, f, c))
+        sc = t->lean[c]; /* no rule a literal rules out can match this file */
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
     memcpy(dir, f->path, dl);

@@ -150,4 +150,114 @@ for v in $(seq 1 12); do
 done
 versions=$(ls "$work/prune-cache" | grep -o '^yara-[0-9a-f]*' | sort -u | wc -l)
 check "12 rule versions in quick succession: 8 kept in the cache (got $versions)" [ "$versions" -eq 8 ]
+
+# -- the literal prefilter: rules that need a literal are left out of the lean
+# set a file without any of their literals is scanned with; matches must equal
+# one rule set's (no prefilter) and plain yara's, for every encoding a literal
+# can take (wide, nocase, xor, base64, hex, regex) and the traps of
+# tests/unit/test_yara_literals.c
+mkdir -p "$work/pf" "$work/pftree" "$work/pfcache"
+cat > "$work/pf/prefilter.yar" <<'YAR'
+import "pe"
+rule pf_plain { strings: $a = "PFMARK-plain" condition: $a }
+rule pf_wide { strings: $a = "PFMARK-wide" wide condition: $a }
+rule pf_nocase { strings: $a = "PFMARK-nocase" nocase condition: $a }
+rule pf_xor { strings: $a = "PFMARK-xor" xor condition: $a }
+rule pf_xor_range { strings: $a = "PFMARK-xrange" xor(0x20-0x30) condition: $a }
+rule pf_b64 { strings: $a = "PFMARK-base64!" base64 condition: $a }
+rule pf_b64w { strings: $a = "PFMARK-base64w" base64wide condition: $a }
+rule pf_hex { strings: $h = { 50 46 4D 41 52 4B 2D 68 ?? 78 [1-3] 41 42 43 44 45 } condition: $h }
+rule pf_regex { strings: $r = /PFMARK-re+gex[0-9]{2}(a|b)/ condition: $r }
+rule pf_regex_alt { strings: $r = /PFMARK-alt-one|PFMARK-alt-two/ condition: $r }
+rule pf_two_of { strings: $a = "PFMARK-two-a" $b = "PFMARK-two-b" $c = "PFMARK-two-c" condition: 2 of them }
+rule pf_all { strings: $a = "PFMARK-all-a" $b = "PFMARK-all-b" condition: all of them }
+rule pf_count { strings: $a = "PFMARK-count" condition: #a > 1 }
+rule pf_at { strings: $a = "PFMARK-at" condition: $a at 0 }
+rule pf_not { strings: $a = "PFMARK-not" condition: not $a and filesize < 100 }
+rule pf_or { strings: $a = "PFMARK-or" condition: $a or filesize == 3 }
+rule pf_none { strings: $a = "PFMARK-none" condition: none of them and filesize < 10 }
+rule pf_zero { strings: $a = "PFMARK-zero" condition: #a == 0 and filesize < 10 }
+rule pf_loop { strings: $a = "PFMARK" condition: for any i in (1..#a) : ( @a[i] >= 0 ) }
+private rule pf_priv { strings: $a = "PFMARK-private" condition: $a }
+rule pf_uses_priv { condition: pf_priv and filesize < 1000 }
+rule pf_named_by_always { strings: $a = "PFMARK-named" condition: $a }
+rule pf_namer { condition: pf_named_by_always or filesize == 4 }
+rule pf_short { strings: $a = "PF" condition: $a and filesize < 50 }
+rule pf_nul_lead { strings: $h = { 00 00 00 00 50 46 4E 55 4C } condition: $h }
+YAR
+python3 - "$work/pftree" <<'PY'
+import base64, os, sys
+out = sys.argv[1]
+def xor(b, k): return bytes(c ^ k for c in b)
+def wide(b): return b"".join(bytes([c, 0]) for c in b)
+files = {
+    "plain": b"x PFMARK-plain y",
+    "wide": b"x " + wide(b"PFMARK-wide") + b" y",
+    "nocase": b"x pfmark-NOCASE y",
+    "xor": b"x " + xor(b"PFMARK-xor", 0x5a) + b" y",
+    "xor0": b"x PFMARK-xor y",
+    "xrange_in": b"x " + xor(b"PFMARK-xrange", 0x25) + b" y",
+    "xrange_out": b"x " + xor(b"PFMARK-xrange", 0x55) + b" y",
+    "b64_0": b"x " + base64.b64encode(b"PFMARK-base64!") + b" y",
+    "b64_1": b"x " + base64.b64encode(b"a" + b"PFMARK-base64!" + b"bc") + b" y",
+    "b64_2": b"x " + base64.b64encode(b"ab" + b"PFMARK-base64!") + b" y",
+    "b64w": b"x " + wide(base64.b64encode(b"q" + b"PFMARK-base64w")) + b" y",
+    "hex": b"x PFMARK-h\x01x\x02\x03ABCDE y",
+    "regex": b"x PFMARK-reeegex42b y",
+    "regex_alt": b"x PFMARK-alt-two y",
+    "two_of": b"PFMARK-two-a PFMARK-two-c",
+    "one_of_two": b"PFMARK-two-b only",
+    "all": b"PFMARK-all-a PFMARK-all-b",
+    "count": b"PFMARK-count PFMARK-count",
+    "at": b"PFMARK-at here",
+    "not": b"nothing here",
+    "or3": b"abc",
+    "priv": b"PFMARK-private",
+    "named": b"PFMARK-named",
+    "four": b"abcd",
+    "short": b"xx PF yy",
+    "nul_lead": b"\0\0\0\0PFNUL",
+    "nul_tail": b"PFNUL",
+    "loop": b"PFMARK",
+    "empty": b"",
+}
+for n, d in files.items():
+    open(os.path.join(out, n), "wb").write(d)
+PY
+# real PE files: each one's import hash, as libyara computes it, must be ours
+# (a rule "pe.imphash() == H" is a prefilter key)
+pes=$(ls /usr/lib/gcc/x86_64-w64-mingw32/*/*.dll /usr/x86_64-w64-mingw32/lib/*.dll 2>/dev/null | head -12)
+if [ -n "$pes" ]; then
+    mkdir -p "$work/pe-any"
+    printf 'rule any_mz { condition: uint16(0) == 0x5a4d }\n' > "$work/pe-any/any.yar"
+    for f in $pes; do cp "$f" "$work/pftree/"; done
+    "$CS" scan --no-default-packs --pack "$work/pe-any" --detectors yara --json -q --no-cache "$work/pftree" |
+        jq -r 'select(.type == "finding" and .imphash != null) | "\(.path | split("/") | last) \(.imphash)"' > "$work/imphashes"
+    { echo 'import "pe"'; n=0; while read -r name h; do n=$((n + 1)); printf 'rule imp_%d { condition: pe.imphash() == "%s" }\n' "$n" "$h"; done < "$work/imphashes";
+      printf 'rule imp_none { condition: pe.imphash() == "00000000000000000000000000000000" and filesize > 0 }\n'; } > "$work/pf/imphash.yar"
+    check "PE files with an import hash ($(wc -l < "$work/imphashes"))" [ "$(wc -l < "$work/imphashes")" -ge 5 ]
+else
+    echo "SKIP (part): no mingw-w64 runtime DLLs for the import hash checks"
+fi
+"$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf1.jsonl"
+"$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf2.jsonl"
+"$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --no-yara-partition --no-cache "$work/pftree" > "$work/pfone.jsonl"
+yara -w -r "$work/pf"/*.yar "$work/pftree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/pfyara.pairs"
+for r in pf1 pf2 pfone; do pairs "$work/$r.jsonl" > "$work/$r.pairs"; done
+check "prefilter: the literal database was built and cached" bash -c "ls '$work/pfcache'/yara-*-literals-*.hsdb > /dev/null"
+check "prefilter: matches == one set without it ($(wc -l < "$work/pfone.pairs") pairs)" diff "$work/pf1.pairs" "$work/pfone.pairs"
+check "prefilter: matches == yara" diff "$work/pf1.pairs" "$work/pfyara.pairs"
+check "prefilter: from the cache, the same matches" diff "$work/pf2.pairs" "$work/pfone.pairs"
+for want in "xor	pf_xor" "xor0	pf_xor" "xrange_in	pf_xor_range" "b64_1	pf_b64" "b64w	pf_b64w" "hex	pf_hex" "regex	pf_regex" \
+            "regex_alt	pf_regex_alt" "two_of	pf_two_of" "nul_lead	pf_nul_lead" "priv	pf_uses_priv" "named	pf_namer" "short	pf_short"; do
+    check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
+done
+if [ -s "$work/imphashes" ]; then
+    check "prefilter: every PE matches the rule of its own import hash (libyara's equals ours)" \
+        [ "$(grep -c '	imp_[0-9]' "$work/pfyara.pairs")" -ge "$(wc -l < "$work/imphashes")" ]
+fi
+for f in "$work/pfcache"/yara-*-literals-*.hsdb; do printf 'garbage' > "$f"; done
+"$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf3.jsonl"
+pairs "$work/pf3.jsonl" > "$work/pf3.pairs"
+check "prefilter: a corrupt literal database in the cache is rebuilt, same matches" diff "$work/pf3.pairs" "$work/pfone.pairs"
 finish
