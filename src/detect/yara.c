@@ -121,6 +121,7 @@ typedef struct yara_state {
     int prefilter;
     YR_RULES *lean[N_CLASSES];
     int owns_lean[N_CLASSES];
+    int lean_empty[N_CLASSES];     /* no rule at all: such a file needs no YARA pass */
     hs_database_t *lits;
     hs_scratch_t *scratch;         /* cloned per thread */
     uint16_t *lit_classes;         /* per literal: classes whose full set holds its rule */
@@ -805,8 +806,14 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
         }
         free(full);
     }
-    for (int c = 0; c < N_CLASSES; c++)
+    for (int c = 0; c < N_CLASSES; c++) {
         free(lean[c]);
+        YR_RULE *rule;
+        size_t n = 0;
+        if (rc == CS_OK)
+            yr_rules_foreach(s->lean[c], rule) n++;
+        s->lean_empty[c] = rc == CS_OK && n == 0;
+    }
     return rc;
 }
 
@@ -1192,8 +1199,11 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
     }
     int c = file_class(f->data, f->size) * N_TIERS + size_tier(f->size);
     YR_SCANNER *sc = t->scanner[c];
-    if (s->prefilter && t->lean[c] != sc && !prefilter_hit(s, t, f, c))
-        sc = t->lean[c]; /* no rule a literal rules out can match this file */
+    if (s->prefilter && t->lean[c] != sc && !prefilter_hit(s, t, f, c)) {
+        if (s->lean_empty[c])
+            return CS_OK; /* no rule can match this file */
+        sc = t->lean[c];  /* no rule a literal rules out can match this file */
+    }
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
     memcpy(dir, f->path, dl);

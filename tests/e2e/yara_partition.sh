@@ -256,6 +256,14 @@ if [ -s "$work/imphashes" ]; then
     check "prefilter: every PE matches the rule of its own import hash (libyara's equals ours)" \
         [ "$(grep -c '	imp_[0-9]' "$work/pfyara.pairs")" -ge "$(wc -l < "$work/imphashes")" ]
 fi
+# rules that all need a literal: a file without one needs no YARA pass at all
+mkdir -p "$work/pfonly"
+printf 'rule only_a { strings: $a = "PFMARK-plain" condition: $a }\nrule only_b { strings: $b = "PFMARK-wide" wide condition: $b and filesize < 100 }\n' > "$work/pfonly/only.yar"
+"$CS" scan --no-default-packs --pack "$work/pfonly" --detectors yara --json -q --no-cache "$work/pftree" > "$work/pfonly.jsonl"
+pairs "$work/pfonly.jsonl" > "$work/pfonly.pairs"
+check "prefilter, every rule filterable: the same matches as yara (plain, wide)" \
+    diff "$work/pfonly.pairs" <(yara -w -r "$work/pfonly/only.yar" "$work/pftree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u)
+check "prefilter, every rule filterable: both found" [ "$(wc -l < "$work/pfonly.pairs")" -eq 2 ]
 for f in "$work/pfcache"/yara-*-literals-*.hsdb; do printf 'garbage' > "$f"; done
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf3.jsonl"
 pairs "$work/pf3.jsonl" > "$work/pf3.pairs"
