@@ -41,7 +41,13 @@ typedef struct file_source {
     int fd, dirfd;
     const unsigned char *map;
     size_t map_len;
+    int map_owned;             /* map is a buffer read into, not a mapping */
 } file_source;
+
+/* Files up to this size are read into a buffer rather than mapped: for a
+ * small file the mapping costs more than the copy (mmap, page faults, and
+ * munmap's TLB shootdown across the workers' CPUs). */
+#define CS_READ_MAX (128 * 1024)
 
 static ssize_t file_read_at(cs_source *s, void *buf, size_t len, uint64_t off)
 {
@@ -63,6 +69,30 @@ static const unsigned char *file_map(cs_source *s, cs_error *err)
     if (s->meta.size > SIZE_MAX) {
         cs_error_set(err, CS_ERR_IO, "cannot map: too large for this address space");
         return NULL;
+    }
+    if (s->meta.size <= CS_READ_MAX) {
+        size_t n = (size_t)s->meta.size, got = 0;
+        unsigned char *buf = malloc(n);
+        if (!buf) {
+            cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        while (got < n) {
+            ssize_t r = pread(f->fd, buf + got, n - got, (off_t)got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                cs_error_set(err, CS_ERR_IO, r < 0 ? "cannot read: %s" : "%s", r < 0 ? strerror(errno)
+                                                                              : "the file shrank while it was read");
+                free(buf);
+                return NULL;
+            }
+            got += (size_t)r;
+        }
+        f->map = buf;
+        f->map_len = n;
+        f->map_owned = 1;
+        return f->map;
     }
     void *p = mmap(NULL, (size_t)s->meta.size, PROT_READ, MAP_PRIVATE, f->fd, 0);
     if (p == MAP_FAILED) {
@@ -123,7 +153,9 @@ static cs_status file_open_related(cs_source *s, const char *relpath, cs_source 
 static void file_close(cs_source *s)
 {
     file_source *f = (file_source *)s;
-    if (f->map)
+    if (f->map && f->map_owned)
+        free((void *)f->map);
+    else if (f->map)
         munmap((void *)f->map, f->map_len);
     close(f->fd);
     if (f->dirfd >= 0)
@@ -133,7 +165,8 @@ static void file_close(cs_source *s)
 
 static void mapped_file_release(cs_source *s, const unsigned char *p, size_t len)
 {
-    (void)s;
+    if (((file_source *)s)->map_owned)
+        return; /* a small buffer: dropping its pages would drop its bytes */
     cs_file_mapping_release(p, len);
 }
 
