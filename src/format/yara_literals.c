@@ -24,6 +24,9 @@ static void bb_put(bytes_buf *b, unsigned char c)
 typedef struct ystring {
     char id[128];                 /* without the '$'; "" for an anonymous string */
     int imphash;                  /* not a string: "pe.imphash() == TEXT" (id: the text) */
+    int export;                   /* not a string: "pe.exports(TEXT)" (raw: the TEXT token) */
+    const char *raw;
+    size_t raw_n;
     int usable;                   /* its literals are known */
     size_t lit_at, lit_n;         /* in the rule's literal list */
     size_t strength;              /* its weakest literal's quality */
@@ -660,7 +663,7 @@ static int mark_strings(const parser *ps, const token *t, req *r)
     int marked = 0;
     if (tok_is(t, "them")) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
-            if (!ps->a->strings[i].imphash)
+            if (!ps->a->strings[i].imphash && !ps->a->strings[i].export)
                 r->set[i] = 1, marked = 1;
         return marked;
     }
@@ -674,7 +677,7 @@ static int mark_strings(const parser *ps, const token *t, req *r)
         return 0;
     for (size_t i = 0; i < ps->a->n_strings; i++) {
         const char *id = ps->a->strings[i].id;
-        if (ps->a->strings[i].imphash)
+        if (ps->a->strings[i].imphash || ps->a->strings[i].export)
             continue;
         if (wildcard ? strncmp(id, t->p + 1, n) == 0 : strlen(id) == n && memcmp(id, t->p + 1, n) == 0)
             r->set[i] = 1, marked = 1;
@@ -704,6 +707,17 @@ static const token *imphash_leaf(const token *t, size_t n)
     return &t[text];
 }
 
+/* "pe.exports(TEXT)" at t[0..n): the text token, or NULL. An export's
+ * name is read from the file's own bytes, and libyara compares it without
+ * regard to case: the name is a caseless literal of the file. */
+static const token *export_leaf(const token *t, size_t n)
+{
+    if (n != 6 || !tok_is(&t[0], "pe") || !tok_is(&t[1], ".") || !tok_is(&t[2], "exports") || !tok_is(&t[3], "(") ||
+        t[4].kind != T_TEXT || t[4].p[0] != '"' || !tok_is(&t[5], ")"))
+        return NULL;
+    return &t[4];
+}
+
 /* A leaf (a comparison, a function call, an "of" expression, ...):
  * tokens [a, b). */
 static req leaf_req(const parser *ps, size_t a, size_t b)
@@ -716,6 +730,14 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
     if (h) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
             if (ps->a->strings[i].imphash && !memcmp(ps->a->strings[i].id, h->p + 1, 32)) {
+                r.set[i] = 1;
+                return r;
+            }
+    }
+    const token *x = export_leaf(t, n);
+    if (x) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            if (ps->a->strings[i].export && ps->a->strings[i].raw_n == x->n && !memcmp(ps->a->strings[i].raw, x->p, x->n)) {
                 r.set[i] = 1;
                 return r;
             }
@@ -891,6 +913,26 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
             a.lits[a.n_lits - 1].kind = CS_YARA_LIT_IMPHASH;
             st->strength = SIZE_MAX / 2; /* one value of the whole file: as selective as it gets */
             st->usable = 1;
+        }
+        /* and so do export names */
+        for (size_t i = 0; i + 6 <= n_toks; i++) {
+            const token *x = export_leaf(toks + i, 6);
+            if (!x)
+                continue;
+            bytes_buf name = {0};
+            int ok = decode_text(x->p + 1, x->n - 2, &name) == 0 && name.n > 0;
+            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
+            ystring *st = &a.strings[a.n_strings++];
+            memset(st, 0, sizeof *st);
+            st->export = 1;
+            st->raw = x->p;
+            st->raw_n = x->n;
+            st->lit_at = a.n_lits;
+            if (ok) {
+                add_literal(&a, st, name.p, name.n, 0, 1, -1);
+                st->usable = st->strength >= a.min_quality;
+            }
+            free(name.p);
         }
     }
     if (a.n_strings && toks) {

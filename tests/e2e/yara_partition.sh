@@ -234,7 +234,10 @@ if [ -n "$pes" ]; then
     "$CS" scan --no-default-packs --pack "$work/pe-any" --detectors yara --json -q --no-cache "$work/pftree" |
         jq -r 'select(.type == "finding" and .imphash != null) | "\(.path | split("/") | last) \(.imphash)"' > "$work/imphashes"
     { echo 'import "pe"'; n=0; while read -r name h; do n=$((n + 1)); printf 'rule imp_%d { condition: pe.imphash() == "%s" }\n' "$n" "$h"; done < "$work/imphashes";
-      printf 'rule imp_none { condition: pe.imphash() == "00000000000000000000000000000000" and filesize > 0 }\n'; } > "$work/pf/imphash.yar"
+      printf 'rule imp_none { condition: pe.imphash() == "00000000000000000000000000000000" and filesize > 0 }\n'
+      printf 'rule exp_gomp { condition: pe.exports("GOMP_parallel") }\n'
+      printf 'rule exp_gomp_case { condition: pe.exports("gomp_PARALLEL") }\n'
+      printf 'rule exp_none { condition: pe.exports("NoSuchExportAnywhere") }\n'; } > "$work/pf/imphash.yar"
     check "PE files with an import hash ($(wc -l < "$work/imphashes"))" [ "$(wc -l < "$work/imphashes")" -ge 5 ]
 else
     echo "SKIP (part): no mingw-w64 runtime DLLs for the import hash checks"
@@ -253,6 +256,7 @@ for want in "xor	pf_xor" "xor0	pf_xor" "xrange_in	pf_xor_range" "b64_1	pf_b64" "
     check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
 done
 if [ -s "$work/imphashes" ]; then
+    check "prefilter: export names as literals (GOMP_parallel in libgomp)" grep -q '	exp_gomp$' "$work/pf1.pairs"
     check "prefilter: every PE matches the rule of its own import hash (libyara's equals ours)" \
         [ "$(grep -c '	imp_[0-9]' "$work/pfyara.pairs")" -ge "$(wc -l < "$work/imphashes")" ]
 fi

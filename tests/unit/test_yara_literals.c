@@ -100,6 +100,11 @@ static void required_strings(void **state)
                                  "pe.imphash() == \"0123456789abcdef0123456789abcdef\" or "
                                  "\"fedcba9876543210fedcba9876543210\" == pe.imphash()) }"),
                         "#0123456789abcdef0123456789abcdef|#fedcba9876543210fedcba9876543210");
+    /* an export name is in the file's bytes (compared without regard to case) */
+    assert_string_equal(needs_of("import \"pe\" rule r { condition: uint16(0) == 0x5a4d and pe.exports(\"ServiceMain\") }"),
+                        "~ServiceMain");
+    assert_string_equal(needs_of("import \"pe\" rule r { condition: pe.exports(\"ServiceMain\") or pe.exports(\"DllInstall\") }"),
+                        "~ServiceMain|~DllInstall");
     /* xor: widened first, then every key of the range */
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" xor(1) condition: $a }"), "idmmn");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" xor(0x01-2) condition: $a }"), "idmmn|jgnnm");
@@ -141,6 +146,11 @@ static void traps_always_run(void **state)
         "rule r { strings: $a = \"hey\" base64 condition: $a }",          /* no whole group at offset 1 */
         "rule r { strings: $a = \"hello\" base64(\"short\") condition: $a }",
         "rule r { strings: $r = /abc|d/ condition: $r }",
+        "import \"pe\" rule r { condition: not pe.exports(\"ServiceMain\") }",
+        "import \"pe\" rule r { condition: pe.exports(/ServiceMain/) }",
+        "import \"pe\" rule r { condition: pe.exports(\"ab\") }",
+        "import \"pe\" rule r { condition: pe.exports(\"ServiceMain\") == 0 }",
+        "import \"pe\" rule r { condition: pe.exports(\"ServiceMain\") or filesize > 1 }",
         "import \"pe\" rule r { condition: not pe.imphash() == \"0123456789abcdef0123456789abcdef\" }",
         "import \"pe\" rule r { condition: pe.imphash() != \"0123456789abcdef0123456789abcdef\" }",
         "import \"pe\" rule r { condition: pe.imphash() == \"0123456789abcdef\" }",
