@@ -18,7 +18,6 @@
 #include <yara.h>
 
 #include "detect/detector.h"
-#include "format/pe.h"
 #include "format/yara_literals.h"
 #include "format/yara_split.h"
 
@@ -765,14 +764,8 @@ static hs_database_t *literal_database(const cs_engine *e, const char *key, cons
     char *bytes = NULL;
     size_t len = 0;
     if (path[0] && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
-        char tmp[4300];
-        snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-        FILE *f = fopen(tmp, "wb");
-        int ok = f && fwrite(bytes, 1, len, f) == len;
-        if (f && fclose(f) != 0)
-            ok = 0;
-        if (!ok || rename(tmp, path) != 0)
-            unlink(tmp);
+        cs_error ignored; /* a cache that cannot be written is only slower next time */
+        cs_write_file_replace(path, bytes, len, 0644, &ignored);
         free(bytes);
     }
     return db;
@@ -943,13 +936,14 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
     /* pe.imphash() is undefined for a file without "MZ" (libyara's pe
      * module needs it): the import hash keys matter for PE files only */
     if (s->n_imphashes && c / N_TIERS == CLASS_PE) {
-        const cs_pe *pe = cs_file_pe(f);
+        const char *mine = cs_file_imphash(f);
         imphash_key want;
-        if (!pe || cs_pe_imphash(pe, want.hash) != 0) {
+        if (!mine) {
             for (size_t i = 0; i < s->n_imphashes; i++)
                 if (s->imphashes[i].classes & bit)
                     return 1;
         } else {
+            memcpy(want.hash, mine, sizeof want.hash);
             const imphash_key *k = bsearch(&want, s->imphashes, s->n_imphashes, sizeof want, by_imphash);
             if (k && (k->classes & bit))
                 return 1;

@@ -394,8 +394,8 @@ static void finish_result(cs_scanner *s, cs_job *j, cs_file *f, int has_members)
     if (fs->n == 0)
         return;
     const cs_pe *pe = cs_file_pe(f);
-    if (!pe || cs_pe_imphash(pe, r->imphash) != 0)
-        r->imphash[0] = '\0';
+    const char *imphash = cs_file_imphash(f);
+    snprintf(r->imphash, sizeof r->imphash, "%s", imphash ? imphash : "");
     const unsigned char *ah = pe ? cs_file_authentihash(f) : NULL;
     if (ah)
         cs_hex(r->authentihash, ah, 32);

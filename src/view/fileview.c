@@ -141,6 +141,15 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err)
     return f->sig_state == 1 ? f->sig : NULL;
 }
 
+const char *cs_file_imphash(cs_file *f)
+{
+    if (f->imphash_state == 0) {
+        const cs_pe *pe = cs_file_pe(f);
+        f->imphash_state = pe && cs_pe_imphash(pe, f->imphash) == 0 ? 1 : -1;
+    }
+    return f->imphash_state == 1 ? f->imphash : NULL;
+}
+
 const unsigned char *cs_file_authentihash(cs_file *f)
 {
     if (f->authentihash_state == 0) {

@@ -78,9 +78,7 @@ static const unsigned char *file_map(cs_source *s, cs_error *err)
             return NULL;
         }
         while (got < n) {
-            ssize_t r = pread(f->fd, buf + got, n - got, (off_t)got);
-            if (r < 0 && errno == EINTR)
-                continue;
+            ssize_t r = file_read_at(s, buf + got, n - got, got);
             if (r <= 0) {
                 cs_error_set(err, CS_ERR_IO, r < 0 ? "cannot read: %s" : "%s", r < 0 ? strerror(errno)
                                                                               : "the file shrank while it was read");

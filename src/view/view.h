@@ -50,6 +50,8 @@ typedef struct cs_file {
     char tlsh[73];              /* "T1" + 70 hex digits, "" when the content has none (CS_HASH_TLSH) */
     int authentihash_state;     /* 0 not computed, 1 computed, -1 not a PE (or no such digest) */
     unsigned char authentihash[32];
+    int imphash_state;          /* 0 not computed, 1 computed, -1 not a PE (or no imports) */
+    char imphash[33];
     int pe_state;               /* 0 not parsed, 1 PE, -1 not a PE */
     cs_pe pe;
     cs_arena *arena;            /* the job's: strings that outlive the file */
@@ -80,6 +82,9 @@ const cs_ac_report *cs_file_signature(cs_file *f, cs_error *err);
 /* A PE's authentihash (its Authenticode SHA-256, signed or not), computed
  * on first use; NULL when the file is not a PE. */
 const unsigned char *cs_file_authentihash(cs_file *f);
+/* A PE's import hash as YARA's pe.imphash() gives it, computed once per
+ * view (the report and the YARA prefilter both ask); NULL when none. */
+const char *cs_file_imphash(cs_file *f);
 /* The code-signature report of a Mach-O (thin or universal), verified on
  * first use and shared by every detector; NULL when the file is not a
  * Mach-O (or, with err set, on allocation failure). */
