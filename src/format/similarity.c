@@ -164,42 +164,11 @@ cs_status cs_sim_builder_add_tsv(cs_sim_builder *b, const char *path, cs_error *
     return rc;
 }
 
-static cs_status write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n > (1u << 30) ? 1u << 30 : n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return CS_ERR_IO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return CS_OK;
-}
-
 static cs_status write_unguarded(cs_sim_builder *b, const char *path, cs_error *err)
 {
     size_t len;
     unsigned char *img = cs_simdb_builder_image(b->b, &len);
-    cs_buf tmp = {0};
-    cs_buf_printf(&tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp.data);
-    cs_status rc = CS_OK;
-    if (fd < 0) {
-        rc = cs_error_set(err, CS_ERR_IO, "%s: %s", tmp.data, strerror(errno));
-    } else {
-        /* an index is for every reader, as a pack file is */
-        if (fchmod(fd, 0644) != 0 || write_all(fd, img, len) != CS_OK || fsync(fd) != 0)
-            rc = cs_error_set(err, CS_ERR_IO, "%s: %s", path, strerror(errno ? errno : EIO));
-        if (close(fd) != 0 && rc == CS_OK)
-            rc = cs_error_set(err, CS_ERR_IO, "%s: %s", path, strerror(errno));
-        if (rc == CS_OK && rename(tmp.data, path) != 0)
-            rc = cs_error_set(err, CS_ERR_IO, "%s: %s", path, strerror(errno));
-        if (rc != CS_OK)
-            unlink(tmp.data);
-    }
-    cs_buf_free(&tmp);
+    cs_status rc = cs_write_file_replace(path, img, len, 0644, err); /* an index is for every reader */
     free(img);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 cs_status cs_error_set(cs_error *err, cs_status code, const char *fmt, ...)
@@ -227,6 +228,42 @@ char *cs_read_text_file(const char *path, size_t *len, cs_error *err)
     if (len)
         *len = b.len;
     return b.data;
+}
+
+cs_status cs_write_file_replace(const char *path, const void *p, size_t n, unsigned mode, cs_error *err)
+{
+    cs_buf tmp = {0};
+    cs_buf_printf(&tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp.data);
+    cs_status rc = CS_OK;
+    if (fd < 0) {
+        rc = cs_error_set(err, CS_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        cs_buf_free(&tmp);
+        return rc;
+    }
+    const unsigned char *b = p;
+    int en = fchmod(fd, (mode_t)mode) != 0 ? errno : 0;
+    while (!en && n) {
+        ssize_t k = write(fd, b, n > (1u << 30) ? 1u << 30 : n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            en = k < 0 ? errno : EIO;
+        else
+            b += k, n -= (size_t)k;
+    }
+    if (!en && fsync(fd) != 0)
+        en = errno;
+    if (close(fd) != 0 && !en)
+        en = errno;
+    if (!en && rename(tmp.data, path) != 0)
+        en = errno;
+    if (en) {
+        rc = cs_error_set(err, CS_ERR_IO, "%s: %s", path, strerror(en));
+        unlink(tmp.data);
+    }
+    cs_buf_free(&tmp);
+    return rc;
 }
 
 void cs_file_mapping_release(const void *p, size_t len)

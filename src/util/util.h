@@ -87,5 +87,9 @@ void cs_file_mapping_release(const void *p, size_t len);
 
 /* Read a whole small file (rules, IOC lists). Returns NULL and sets err. */
 char *cs_read_text_file(const char *path, size_t *len, cs_error *err);
+/* Replace path with n bytes: written to a temporary file beside it, synced,
+ * then renamed over it, so that a reader sees the old file or the new one,
+ * never part of one. mode: the new file's permission bits. */
+cs_status cs_write_file_replace(const char *path, const void *p, size_t n, unsigned mode, cs_error *err);
 
 #endif
