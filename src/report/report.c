@@ -183,7 +183,7 @@ json_t *cs_json_record(const cs_report_opts *o, const char *type)
     return j;
 }
 
-static void json_emit(json_t *j, cs_buf *b)
+void cs_json_emit(json_t *j, cs_buf *b)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
     json_decref(j);
@@ -224,13 +224,13 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
         json_object_set_new(j, "note", cs_json_opt_string(r->note));
     if (is_error(r)) {
         json_object_set_new(j, "message", cs_json_opt_string(r->error));
-        json_emit(j, b);
+        cs_json_emit(j, b);
         return;
     }
     if (r->kind == CS_RECORD_SKIPPED)
         json_object_set_new(j, "skipped", json_string(cs_skip_reason_name(r->skip)));
     if (!r->n_reasons && r->kind != CS_RECORD_FILE) {
-        json_emit(j, b);
+        cs_json_emit(j, b);
         return;
     }
     char ts[32], hex[65];
@@ -299,7 +299,7 @@ static void json_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     }
     json_object_set_new(j, "reason_count", json_integer((json_int_t)r->n_reasons));
     json_object_set_new(j, "reasons", reasons);
-    json_emit(j, b);
+    cs_json_emit(j, b);
 }
 
 /* ---- CSV (RFC 4180) ---- */
@@ -384,7 +384,7 @@ static void ecs_result(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     json_object_set_new(j, "file", file);
     json_object_set_new(error, "message", cs_json_opt_string(r->error ? r->error : "error"));
     json_object_set_new(j, "error", error);
-    json_emit(j, b);
+    cs_json_emit(j, b);
 }
 
 void cs_report_header(const cs_report_opts *o, cs_text *out)
@@ -460,7 +460,7 @@ void cs_report_summary(const cs_report_opts *o, const cs_scan_summary *s, const 
             json_object_set_new(l, "compiled", json_boolean(ls->compiled));
             json_object_set_new(j, "loaded", l);
         }
-        json_emit(j, &b);
+        cs_json_emit(j, &b);
     } else if (o->format == CS_FORMAT_TEXT) {
         cs_buf_printf(&b,
                       "\nSummary: %llu files scanned (%llu of them members of containers; %.1f MB) in %.2f s, "
@@ -580,7 +580,7 @@ static void json_authenticode(const cs_report_opts *o, const char *path, const c
         json_array_append_new(fs, jf);
     }
     json_object_set_new(j, "findings", fs);
-    json_emit(j, b);
+    cs_json_emit(j, b);
 }
 
 static void text_cert(cs_buf *b, const char *label, const cs_ac_cert *c)
@@ -654,7 +654,7 @@ void cs_report_verify_error(const cs_report_opts *o, const char *path, const cha
         cs_json_set_path(j, path);
         json_object_set_new(j, "verdict", json_string("error"));
         json_object_set_new(j, "error", cs_json_opt_string(message));
-        json_emit(j, &b);
+        cs_json_emit(j, &b);
     } else {
         put_path_text(&b, path);
         cs_buf_printf(&b, ": error: %s\n", message);
@@ -769,7 +769,7 @@ static void json_codesign(const cs_report_opts *o, const char *path, const cs_mc
         json_array_append_new(fs, jf);
     }
     json_object_set_new(j, "findings", fs);
-    json_emit(j, b);
+    cs_json_emit(j, b);
 }
 
 static void text_codesign(const cs_report_opts *o, const char *path, const cs_mc_report *r, cs_buf *b)

@@ -15,6 +15,8 @@
 
 /* A record's common head: type, schema, time, host. */
 json_t *cs_json_record(const cs_report_opts *o, const char *type);
+/* j as one compact JSON line appended to b; j is released. */
+void cs_json_emit(json_t *j, cs_buf *b);
 /* One ECS document (a line) for a finding (report/siem.c). */
 void cs_ecs_finding(const cs_report_opts *o, const cs_result *r, cs_buf *b);
 /* ISO 8601 UTC, "2026-11-28T07:00:00Z". */

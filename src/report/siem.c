@@ -165,13 +165,7 @@ void cs_ecs_finding(const cs_report_opts *o, const cs_result *r, cs_buf *b)
     if (r->filetype)
         json_object_set_new(own, "filetype", cs_json_opt_string(r->filetype));
     json_object_set_new(j, "chainsweep", own);
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (s) {
-        cs_buf_puts(b, s);
-        cs_buf_puts(b, "\n");
-        free(s);
-    }
+    cs_json_emit(j, b);
 }
 
 /* CEF: '|' and '\' escaped in the header, '=' and '\' and line breaks in
