@@ -147,6 +147,21 @@ static void hex_longest_run(const char *p, size_t n, bytes_buf *best)
     free(cur.p);
 }
 
+/* The index just past the character class that starts at p[i] == '[':
+ * a leading '^' and a ']' right after it belong to the class, escapes are
+ * skipped. n when it never closes. */
+static size_t regex_class_end(const char *p, size_t n, size_t i)
+{
+    size_t k = i + 1;
+    if (k < n && p[k] == '^')
+        k++;
+    if (k < n && p[k] == ']')
+        k++;
+    while (k < n && p[k] != ']')
+        k += p[k] == '\\' ? 2 : 1;
+    return k < n ? k + 1 : n;
+}
+
 /* One regex item: a literal byte or anything else, with its repetition. */
 typedef struct rx_item {
     int lit;                      /* -1: not a literal byte */
@@ -183,35 +198,25 @@ static int regex_longest_run(const char *p, size_t n, bytes_buf *best)
             } else {
                 it.min = it.max = 1; /* \w \d \s \b ...: not a literal */
             }
-        } else if (c == '[') { /* a class: to its closing bracket */
-            size_t k = i + 1;
-            if (k < n && p[k] == '^')
-                k++;
-            if (k < n && p[k] == ']')
-                k++;
-            while (k < n && p[k] != ']') {
-                if (p[k] == '\\')
-                    k++;
-                k++;
-            }
-            i = k + 1;
+        } else if (c == '[') { /* a class */
+            i = regex_class_end(p, n, i);
         } else if (c == '(') { /* a group: not looked into */
             int depth = 0;
             size_t k = i;
-            for (; k < n; k++) {
+            while (k < n) {
                 if (p[k] == '\\') {
-                    k++;
+                    k += 2;
                     continue;
                 }
                 if (p[k] == '[') {
-                    while (k < n && p[k] != ']')
-                        k += p[k] == '\\' ? 2 : 1;
+                    k = regex_class_end(p, n, k);
                     continue;
                 }
                 if (p[k] == '(')
                     depth++;
                 else if (p[k] == ')' && --depth == 0)
                     break;
+                k++;
             }
             i = k + 1;
         } else if (c == '.' || c == '^' || c == '$') {
@@ -330,15 +335,8 @@ static int regex_runs(const char *p, size_t n, bytes_buf **runs, size_t *n_runs)
             i++;
             continue;
         }
-        if (i < n && p[i] == '[') { /* a class: to its end */
-            size_t k = i + 1;
-            if (k < n && p[k] == '^')
-                k++;
-            if (k < n && p[k] == ']')
-                k++;
-            while (k < n && p[k] != ']')
-                k += p[k] == '\\' ? 2 : 1;
-            i = k;
+        if (i < n && p[i] == '[') { /* a class */
+            i = regex_class_end(p, n, i) - 1;
             continue;
         }
         if (i < n && p[i] == '(')
@@ -697,7 +695,7 @@ static const token *imphash_leaf(const token *t, size_t n)
     if (n != 7)
         return NULL;
     size_t call = t[0].kind == T_TEXT ? 2 : 0, text = call ? 0 : 6;
-    if (t[text].kind != T_TEXT || t[text].n != 34 || !tok_is(&t[call ? 1 : 5], "==") || !tok_is(&t[call], "pe") ||
+    if (t[text].kind != T_TEXT || t[text].n != 34 || t[text].p[0] != '"' || !tok_is(&t[call ? 1 : 5], "==") || !tok_is(&t[call], "pe") ||
         !tok_is(&t[call + 1], ".") || !tok_is(&t[call + 2], "imphash") || !tok_is(&t[call + 3], "(") ||
         !tok_is(&t[call + 4], ")"))
         return NULL;

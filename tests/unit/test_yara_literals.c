@@ -92,6 +92,9 @@ static void required_strings(void **state)
     assert_string_equal(needs_of("rule r { strings: $r = /ab{3}cd/ condition: $r }"), "abbbcd");
     assert_string_equal(needs_of("rule r { strings: $r = /(foo|bar)bazq\\x41/ condition: $r }"), "bazqA");
     assert_string_equal(needs_of("rule r { strings: $r = /abcd|ef+gh/ condition: $r }"), "abcd|fgh");
+    /* a class whose first member is ']' (or '(' and '|'): one class, not an end */
+    assert_string_equal(needs_of("rule r { strings: $r = /([]()]|x)abcde/ condition: $r }"), "abcde");
+    assert_string_equal(needs_of("rule r { strings: $r = /[]a|b]xyzw/ condition: $r }"), "xyzw");
     /* an import hash compared with == is a key of its own */
     assert_string_equal(needs_of("import \"pe\" rule r { condition: uint16(0) == 0x5a4d and "
                                  "pe.imphash() == \"0123456789abcdef0123456789abcdef\" }"),
