@@ -13,14 +13,7 @@
 #        --no-archives, and the unzip/gzip/msiextract floors; 0 to skip)
 # Inputs are built once and cached in BENCH_DIR/archives/<key>/, the key being
 # the SHA-256 of the member list (names, sizes and SHA-256 of each member).
-set -euo pipefail
-# every run names its packs: the bundled ones are not added behind its back
-export CHAINSWEEP_PACKS=
-cd "$(dirname "$0")/.."
-src=$(pwd)
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
-THREADS=${THREADS:-$(nproc)}
-REPS=${REPS:-3}
+. "$(dirname "$0")/common.sh"
 STRIDE=${STRIDE:-3}
 SPLIT=${SPLIT:-1}
 build=${1:-$src/build}
@@ -215,7 +208,6 @@ for rep in $(seq "$REPS"); do
   done
 done
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 spread() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {printf "%s-%s", a[1], a[NR]}'; }
 declare -A med medcpu
 for c in "${order[@]}"; do

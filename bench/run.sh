@@ -9,14 +9,7 @@
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 # Then the similarity row (bench/similarity.sh, STAMP-similarity.txt); SIMILARITY=0 leaves it out.
 # Then the service row (bench/serve.sh, STAMP-serve.txt); SERVE=0 leaves it out.
-set -euo pipefail
-# every run names its packs: the bundled ones are not added behind its back
-export CHAINSWEEP_PACKS=
-cd "$(dirname "$0")/.."
-src=$(pwd)
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
-THREADS=${THREADS:-$(nproc)}
-REPS=${REPS:-3}
+. "$(dirname "$0")/common.sh"
 CS=${CHAINSWEEP:-$src/build/chainsweep}
 read -r corpus nfiles nbytes < <(bash bench/corpus.sh "$BENCH_DIR")
 echo "corpus: $corpus: $nfiles files, $nbytes bytes; threads $THREADS, $REPS repetitions" >&2
@@ -107,7 +100,6 @@ for rep in $(seq "$REPS"); do
   done
 done
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/$stamp
 {

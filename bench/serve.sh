@@ -5,12 +5,7 @@
 # against `chainsweep scan` of the same files; then the latency of
 # /api/check for one 1 MB file (p50, p99 of 300 requests, one client).
 # usage: bench/serve.sh [BUILD_DIR]   env: BENCH_DIR, THREADS, CHAINSWEEP, STAMP
-set -euo pipefail
-export CHAINSWEEP_PACKS=
-cd "$(dirname "$0")/.."
-src=$(pwd)
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
-THREADS=${THREADS:-$(nproc)}
+. "$(dirname "$0")/common.sh"
 build=${1:-$src/build}
 CS=${CHAINSWEEP:-$build/chainsweep}
 stamp=${STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}

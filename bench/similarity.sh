@@ -11,13 +11,7 @@
 # usage: bench/similarity.sh [BUILD_DIR]
 #   env: BENCH_DIR, THREADS, REPS, CHAINSWEEP, STAMP, SIM_REFS (1000000),
 #        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu)
-set -euo pipefail
-export CHAINSWEEP_PACKS=
-cd "$(dirname "$0")/.."
-src=$(pwd)
-BENCH_DIR=${BENCH_DIR:-$HOME/.cache/chainsweep-bench}
-THREADS=${THREADS:-$(nproc)}
-REPS=${REPS:-3}
+. "$(dirname "$0")/common.sh"
 build=${1:-$src/build}
 CS=${CHAINSWEEP:-$build/chainsweep}
 SIM_CHECK=$build/tests/sim_check
@@ -27,7 +21,6 @@ out=bench/results/$stamp-similarity.txt
 [ -x "$CS" ] && [ -x "$SIM_CHECK" ] || { echo "similarity: needs $CS and $SIM_CHECK (a build with tests)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 timed() { /usr/bin/time -f '%e %M' -o "$work/t" bash -c "$1" > /dev/null 2>&1; cat "$work/t"; }
 {
   echo "chainsweep similarity benchmark $stamp"
