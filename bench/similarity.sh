@@ -5,17 +5,19 @@
 #    thread each, medians of REPS;
 #  - the index: 1,000,000 references mutated from those digests (sim_check):
 #    build time, size, lookups per second at distances 30, 50 and 70 for
-#    near, unrelated and random queries, one core;
+#    near queries, held-out files like the seeds, real files of another kind
+#    (OTHER_DIR: 3,000 files picked by name order) and random digests, one core;
 #  - the sweep with the layer off, on with 1,000 references (a list) and on
 #    with that index in a pack: the bench corpus, all layers, bundled packs.
 # usage: bench/similarity.sh [BUILD_DIR]
 #   env: BENCH_DIR, THREADS, REPS, CHAINSWEEP, STAMP, SIM_REFS (1000000),
-#        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu)
+#        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu), OTHER_DIR (/usr/share)
 . "$(dirname "$0")/common.sh"
 build=${1:-$src/build}
 CS=${CHAINSWEEP:-$build/chainsweep}
 SIM_CHECK=$build/tests/sim_check
 SEED_DIR=${SEED_DIR:-/usr/lib/x86_64-linux-gnu}
+OTHER_DIR=${OTHER_DIR:-/usr/share}
 stamp=${STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}
 out=bench/results/$stamp-similarity.txt
 [ -x "$CS" ] && [ -x "$SIM_CHECK" ] || { echo "similarity: needs $CS and $SIM_CHECK (a build with tests)" >&2; exit 2; }
@@ -58,8 +60,13 @@ m_ours=$(echo "$ours" | median)
   fi
 } >> "$out"
 
-# the index
-"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
+# the index; queries of another kind: every 10th file of OTHER_DIR by name
+# (rows are appended, so xargs may split the list)
+find "$OTHER_DIR" -type f -size +1k -print0 2> /dev/null | sort -z | awk -v RS='\0' -v ORS='\0' 'NR % 10 == 0' |
+    head -z -n 3000 | xargs -0 -r "$CS" sim add --bad -o "$work/others.tsv" > /dev/null 2>&1 || true
+others=()
+[ -s "$work/others.tsv" ] && others=(--others "$work/others.tsv")
+"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" "${others[@]}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
 { echo "index (sim_check, one core):"; sed 's/^/  /' "$work/check.out"; } >> "$out"
 
 # the sweep with the layer on and off

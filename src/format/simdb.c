@@ -15,6 +15,8 @@
 #define MIN_BITS 8
 #define MAX_BITS 16
 #define POSTING_SIZE 8
+#define SLOT_SIZE 8 /* start, band mask */
+#define BAND_SHIFT 3 /* lvalue bands of 8: 32, one bit each */
 #define NAME_SIZE 16
 #define POOL_MAX 0xfffffff0u
 
@@ -176,7 +178,7 @@ static size_t align8(size_t n)
 typedef struct layout {
     unsigned bits;
     size_t slots; /* per chunk */
-    size_t refs, offsets, postings, names, pool, total;
+    size_t refs, table, postings, names, pool, total;
 } layout;
 
 static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len, unsigned bits)
@@ -185,8 +187,8 @@ static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len, unsigned 
     l.bits = bits;
     l.slots = (size_t)1 << bits;
     l.refs = HEADER_SIZE;
-    l.offsets = l.refs + (size_t)n * REF_SIZE;
-    l.postings = l.offsets + align8((size_t)CHUNKS * (l.slots + 1) * 4);
+    l.table = l.refs + (size_t)n * REF_SIZE;
+    l.postings = l.table + (size_t)CHUNKS * (l.slots + 1) * SLOT_SIZE;
     l.names = l.postings + (size_t)n * CHUNKS * POSTING_SIZE;
     l.pool = l.names + (size_t)names * NAME_SIZE;
     l.total = align8(l.pool + (size_t)pool_len);
@@ -229,7 +231,8 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
         lv_start[v + 1] += lv_start[v];
     for (size_t i = 0; i < n; i++)
         by_lv[lv_start[b->refs[i].d.lvalue]++] = (uint32_t)i;
-    /* per chunk: count the values, turn the counts into starts, place */
+    /* per chunk: count the values, turn the counts into starts, place;
+     * each slot also says which lvalue bands its postings have */
     uint32_t *start = cs_xmalloc((l.slots + 1) * sizeof *start);
     for (int c = 0; c < CHUNKS; c++) {
         memset(start, 0, (l.slots + 1) * sizeof *start);
@@ -237,15 +240,18 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
             start[slot_of(chunk_value(b->refs[i].d.code, c), l.bits) + 1]++;
         for (size_t v = 0; v < l.slots; v++)
             start[v + 1] += start[v];
-        unsigned char *off = img + l.offsets + (size_t)c * (l.slots + 1) * 4;
+        unsigned char *tab = img + l.table + (size_t)c * (l.slots + 1) * SLOT_SIZE;
         for (size_t v = 0; v <= l.slots; v++)
-            wr32(off + v * 4, start[v]);
+            wr32(tab + v * SLOT_SIZE, start[v]);
         unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
         for (size_t k = 0; k < n; k++) {
             uint32_t i = by_lv[k];
-            unsigned char *p = post + (size_t)start[slot_of(chunk_value(b->refs[i].d.code, c), l.bits)]++ * POSTING_SIZE;
+            unsigned v = slot_of(chunk_value(b->refs[i].d.code, c), l.bits);
+            unsigned char *p = post + (size_t)start[v]++ * POSTING_SIZE;
             wr32(p, i);
             put_header_bytes(p + 4, &b->refs[i].d);
+            unsigned char *mask = tab + (size_t)v * SLOT_SIZE + 4;
+            wr32(mask, cs_rd32le(mask) | 1u << (b->refs[i].d.lvalue >> BAND_SHIFT));
         }
     }
     free(start);
@@ -342,7 +348,7 @@ struct cs_simdb {
     uint32_t n, names;
     unsigned bits;
     size_t slots;
-    const unsigned char *refs, *offsets, *postings, *name_rows, *pool;
+    const unsigned char *refs, *table, *postings, *name_rows, *pool;
     size_t pool_len;
 };
 
@@ -389,17 +395,17 @@ static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...)
     return NULL;
 }
 
-/* One chunk's offsets and postings: 1, or 0 with why. */
+/* One chunk's slot table and postings: 1, or 0 with why. */
 static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, int c, unsigned char *met, char *why,
                        size_t why_len)
 {
-    const unsigned char *off = img + l->offsets + (size_t)c * (l->slots + 1) * 4;
+    const unsigned char *tab = img + l->table + (size_t)c * (l->slots + 1) * SLOT_SIZE;
     const unsigned char *post = img + l->postings + (size_t)c * n * POSTING_SIZE;
     memset(met, 0, n ? n : 1);
-    if (cs_rd32le(off) != 0 || cs_rd32le(off + l->slots * 4) != n)
+    if (cs_rd32le(tab) != 0 || cs_rd32le(tab + l->slots * SLOT_SIZE) != n || cs_rd32le(tab + l->slots * SLOT_SIZE + 4))
         return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c) != NULL;
     for (uint32_t v = 0; v < l->slots; v++) {
-        uint32_t a = cs_rd32le(off + v * 4), z = cs_rd32le(off + (v + 1) * 4);
+        uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE), mask = 0;
         if (z < a || z > n)
             return bad(why, why_len, "similarity index chunk %d: offsets out of order or past the end", c) != NULL;
         for (uint32_t k = a; k < z; k++) {
@@ -412,7 +418,11 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
             if (k > a && e[5] < e[5 - POSTING_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
+            mask |= 1u << (e[5] >> BAND_SHIFT);
         }
+        /* a search skips a slot by its mask: a missing bit would lose references */
+        if (cs_rd32le(tab + v * SLOT_SIZE + 4) != mask)
+            return bad(why, why_len, "similarity index chunk %d: a slot's length bands differ from its postings", c) != NULL;
     }
     return 1;
 }
@@ -422,8 +432,9 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     if (len < HEADER_SIZE || memcmp(img, magic, 8) != 0)
         return bad(why, why_len, "not a chainsweep similarity index");
     if (cs_rd32le(img + 8) != CS_SIMDB_VERSION)
-        return bad(why, why_len, "similarity index format version %u; this chainsweep reads version 1",
-                   (unsigned)cs_rd32le(img + 8));
+        return bad(why, why_len, "similarity index format version %u; this chainsweep reads version %d%s",
+                   (unsigned)cs_rd32le(img + 8), CS_SIMDB_VERSION,
+                   cs_rd32le(img + 8) < CS_SIMDB_VERSION ? " (rebuild it with chainsweep sim build)" : "");
     if (cs_rd32le(img + 12) != HEADER_SIZE || crc(img, 92) != cs_rd32le(img + 92))
         return bad(why, why_len, "similarity index header damaged (checksum)");
     for (size_t i = 48; i < 92; i++)
@@ -500,7 +511,7 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     db->bits = l.bits;
     db->slots = l.slots;
     db->refs = img + l.refs;
-    db->offsets = img + l.offsets;
+    db->table = img + l.table;
     db->postings = img + l.postings;
     db->name_rows = img + l.names;
     db->pool = pool;
@@ -519,7 +530,7 @@ void cs_simdb_close(cs_simdb *db)
  * verified once, however many chunks lead to it). */
 #define SEEN_INLINE 2048
 #define SEEN_EMPTY 0xffffffffu
-#define VALUES 64                  /* chunk values visited per batch */
+#define VALUES 256 /* slots visited per batch, over all chunks */
 
 typedef struct seen_set {
     uint32_t *slot;
@@ -563,11 +574,13 @@ static int seen_add(seen_set *ss, uint32_t id)
 typedef struct search {
     const cs_simdb *db;
     const cs_tlsh_digest *q;
-    int max, r, chunk, stop;
+    int max, chunk, stop;
     int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
+    uint32_t bands;             /* their bands, as in the slots' masks */
     seen_set seen;
-    unsigned values[VALUES];    /* slots of the chunk's values to visit */
-    int n_values;
+    uint32_t slots[VALUES];     /* slots to visit: chunk * (2^bits + 1) + slot */
+    unsigned char chunks[VALUES];
+    int n_slots;
     cs_simdb_hit_fn fn;
     void *ud;
 } search;
@@ -627,28 +640,31 @@ static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32
     verify_batch(s, id, head, n);
 }
 
-/* The values of one chunk to visit are gathered and visited in batches:
- * their offsets are prefetched, then their postings, then read. */
-
-static void visit_values(search *s)
+/* The gathered slots are visited in a batch: their table entries are
+ * prefetched, then read (a slot whose postings have no length within
+ * reach is passed over by its mask), then their postings prefetched, then
+ * read. */
+static void visit_slots(search *s)
 {
     const cs_simdb *db = s->db;
-    const unsigned char *offsets = db->offsets + (size_t)s->chunk * (db->slots + 1) * 4;
-    const unsigned char *post = db->postings + (size_t)s->chunk * db->n * POSTING_SIZE;
     uint32_t a[VALUES], z[VALUES];
-    int n = s->n_values;
-    s->n_values = 0;
+    int n = s->n_slots;
+    s->n_slots = 0;
     for (int i = 0; i < n; i++)
-        __builtin_prefetch(offsets + (size_t)s->values[i] * 4);
+        __builtin_prefetch(db->table + (size_t)s->slots[i] * SLOT_SIZE);
     for (int i = 0; i < n; i++) {
-        a[i] = cs_rd32le(offsets + (size_t)s->values[i] * 4);
-        z[i] = cs_rd32le(offsets + (size_t)s->values[i] * 4 + 4);
-        if (a[i] < z[i])
-            __builtin_prefetch(post + (size_t)(a[i] + (z[i] - a[i]) / 2) * POSTING_SIZE);
+        const unsigned char *t = db->table + (size_t)s->slots[i] * SLOT_SIZE;
+        a[i] = z[i] = cs_rd32le(t);
+        if (cs_rd32le(t + 4) & s->bands) {
+            z[i] = cs_rd32le(t + SLOT_SIZE);
+            __builtin_prefetch(db->postings +
+                               ((size_t)s->chunks[i] * db->n + a[i] + (z[i] - a[i]) / 2) * POSTING_SIZE);
+        }
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])
             continue;
+        const unsigned char *post = db->postings + (size_t)s->chunks[i] * db->n * POSTING_SIZE;
         if (s->lv_lo <= s->lv_hi) {
             visit_range(s, post, first_lvalue(post, a[i], z[i], s->lv_lo), z[i], s->lv_hi);
         } else { /* around 255 */
@@ -658,23 +674,31 @@ static void visit_values(search *s)
     }
 }
 
-/* Every value of the chunk within budget of the query's, bucket by bucket. */
+static void add_value(search *s, unsigned value)
+{
+    s->chunks[s->n_slots] = (unsigned char)s->chunk;
+    s->slots[s->n_slots++] = (uint32_t)(s->chunk * (s->db->slots + 1) + slot_of(value, s->db->bits));
+    if (s->n_slots == VALUES)
+        visit_slots(s);
+}
+
+/* Every value of the chunk within budget of q: buckets below `bucket` are
+ * as chosen in cur, the others free. The value with none of them changed,
+ * then, for each bucket b from `bucket` on, those whose first change is
+ * at b. */
 static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, int budget)
 {
     static const int cost[4] = {0, 1, 2, 6};
-    if (s->stop)
-        return;
-    if (bucket == 8) {
-        s->values[s->n_values++] = slot_of(cur, s->db->bits);
-        if (s->n_values == VALUES)
-            visit_values(s);
-        return;
-    }
-    int x = (q >> (2 * bucket)) & 3;
-    for (int y = 0; y < 4; y++) {
-        int c = cost[abs(x - y)];
-        if (c <= budget)
-            visit_neighbours(s, q, cur | (unsigned)y << (2 * bucket), bucket + 1, budget - c);
+    unsigned above = bucket ? ~0u << (2 * bucket) : ~0u;
+    add_value(s, cur | (q & above & 0xffffu));
+    for (int b = bucket; b < 8 && budget > 0 && !s->stop; b++) {
+        int x = (q >> (2 * b)) & 3;
+        unsigned kept = cur | (q & above & ((1u << (2 * b)) - 1));
+        for (int y = 0; y < 4; y++) {
+            int c = cost[abs(x - y)];
+            if (y != x && c <= budget)
+                visit_neighbours(s, q, kept | (unsigned)y << (2 * b), b + 1, budget - c);
+        }
     }
 }
 
@@ -699,12 +723,21 @@ static void search_linear(search *s)
     }
 }
 
+/* The radius of chunk c: some chunk c has its part of the distance within
+ * r_c whenever the (r_c + 1) sum to more than max (were every part at
+ * least r_c + 1, the distance would exceed max). The radii differ by one
+ * at most; -1: the chunk is not visited. */
+static int chunk_radius(int max, int c)
+{
+    return (max + 1) / CHUNKS - (c >= (max + 1) % CHUNKS);
+}
+
 /* Values of 8 buckets within r of a given one, for r = 0..4 (about: a
  * bucket's code has one or two neighbours 1 away); beyond, many more. */
 static size_t probes_per_chunk(int r)
 {
     static const size_t n[5] = {1, 13, 84, 357, 1190};
-    return r < 5 ? n[r] : 20000;
+    return r < 0 ? 0 : r < 5 ? n[r] : 20000;
 }
 
 void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_method how,
@@ -712,9 +745,12 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
 {
     if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE || !db->n)
         return;
-    search s = {.db = db, .q = q, .max = max_distance, .r = max_distance / CHUNKS, .fn = fn, .ud = ud};
+    search s = {.db = db, .q = q, .max = max_distance, .fn = fn, .ud = ud};
+    size_t probes = 0;
+    for (int c = 0; c < CHUNKS; c++)
+        probes += probes_per_chunk(chunk_radius(max_distance, c));
     /* a probe is a scattered read or two, a reference in a stream far less */
-    if (how == CS_SIMDB_LINEAR || (how == CS_SIMDB_AUTO && db->n <= 8 * CHUNKS * probes_per_chunk(s.r))) {
+    if (how == CS_SIMDB_LINEAR || (how == CS_SIMDB_AUTO && db->n <= 8 * probes)) {
         search_linear(&s);
         return;
     }
@@ -727,13 +763,18 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
         s.lv_lo = (q->lvalue - span) & 255;
         s.lv_hi = (q->lvalue + span) & 255;
     }
+    for (int k = 0; k <= 2 * span && k < 256; k++)
+        s.bands |= 1u << (((s.lv_lo + k) & 255) >> BAND_SHIFT);
     s.seen.slot = s.seen.inline_slots;
     s.seen.cap = SEEN_INLINE;
     memset(s.seen.inline_slots, 0xff, sizeof s.seen.inline_slots);
     for (s.chunk = 0; s.chunk < CHUNKS && !s.stop; s.chunk++) {
-        visit_neighbours(&s, chunk_value(q->code, s.chunk), 0, 0, s.r);
-        visit_values(&s);
+        int r = chunk_radius(max_distance, s.chunk);
+        if (r >= 0)
+            visit_neighbours(&s, chunk_value(q->code, s.chunk), 0, 0, r);
     }
+    if (!s.stop)
+        visit_slots(&s);
     if (s.seen.slot != s.seen.inline_slots)
         free(s.seen.slot);
 }

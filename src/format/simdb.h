@@ -4,26 +4,31 @@
  * part plus the body's, and the body's is a sum over the 128 buckets (0, 1,
  * 2 or 6 each). The body is cut into 16 chunks of 8 buckets (16 bits); if
  * the distance is at most T, the body parts of the 16 chunks sum to at most
- * T, so one chunk differs by at most r = floor(T / 16). For each chunk the
- * index keeps the references by that chunk's value (in 2^8 to 2^16 slots,
- * about one per reference: values sharing a slot only add candidates); a
- * search visits, for every chunk, every value within r of the query's, and
- * so meets every
- * reference within T at least once. It verifies a reference at most once
- * (a set of those met) and reports it only when the full distance is at
- * most T. Nothing is approximated.
+ * T, so for any radii r_c whose (r_c + 1) sum to more than T, some chunk c
+ * differs by at most r_c (at 30: fifteen chunks at 1, one at 0). For each
+ * chunk the index keeps the references by that chunk's value (in 2^8 to
+ * 2^16 slots, about one per reference: values sharing a slot only add
+ * candidates); a search visits, for every chunk, every value within r_c of
+ * the query's, and so meets every reference within T at least once. A slot
+ * whose postings have no length (lvalue) within reach is passed over by its
+ * band mask; the mask is checked against the postings when the index opens.
+ * A reference is verified at most once (a set of those met) and reported
+ * only when the full distance is at most T. Nothing is approximated.
  *
  * The image (little-endian; every section at a multiple of 8):
- *   header   96 bytes: "CSSIMDB\0", version 1, header size, reference
+ *   header   96 bytes: "CSSIMDB\0", version 2, header size, reference
  *            and name counts, pool length, total length, CRC-32 of what
  *            follows the header, slot bits; zeros; at 92 the CRC-32 of
  *            the 92 bytes before it
  *   refs     48 bytes each: codes[32], checksum, lvalue, q1 | q2 << 4,
  *            kind (1 bad, 2 good), score (int16), flags (1: SHA-256),
  *            offset of its strings in the pool, 4 zero bytes
- *   offsets  16 x (2^bits + 1) u32: where each slot's postings start
+ *   table    16 x (2^bits + 1) slots of 8 bytes: where the slot's postings
+ *            start (u32), and the lvalue bands they have (u32: bit
+ *            lvalue >> 3); the last slot of a chunk: the count, 0
  *   postings 16 x refs x 8 bytes: reference number, checksum, lvalue,
- *            q1 | q2 << 4, 0 (the header, to reject before reading the ref)
+ *            q1 | q2 << 4, 0 (the header, to reject before reading the
+ *            ref), in lvalue order within a slot
  *   names    16 bytes each, sorted: FNV-1a 64 of the lower-case file name,
  *            reference number, 0: the known-good references by name
  *   pool     per reference: [SHA-256], label, file name, product, vendor,
@@ -36,7 +41,7 @@
 
 #include "format/tlsh.h"
 
-#define CS_SIMDB_VERSION 1
+#define CS_SIMDB_VERSION 2
 #define CS_SIMDB_MAX_REFS (1u << 26)
 #define CS_SIMDB_MAX_DISTANCE 300
 

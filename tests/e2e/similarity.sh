@@ -118,11 +118,15 @@ if kind == "flip":
 elif kind == "truncate":
     d = d[:len(d) - 100]
 elif kind == "version":
-    struct.pack_into("<I", d, 8, 2); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
-elif kind == "forged":  # a posting changed, the checksums made right again
+    struct.pack_into("<I", d, 8, 3); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
+elif kind in ("forged", "bands"):  # a posting or a slot's length bands changed, the checksums made right again
     n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
-    post = 96 + n * 48 + (16 * ((1 << bits) + 1) * 4 + 7) // 8 * 8
-    d[post] ^= 1
+    table = 96 + n * 48
+    if kind == "forged":
+        d[table + 16 * ((1 << bits) + 1) * 8] ^= 1
+    else:  # clear the bands of the first slot that has postings: a search would pass it over
+        slot = next(v for v in range(1 << bits) if struct.unpack_from("<I", d, table + v * 8 + 4)[0])
+        struct.pack_into("<I", d, table + slot * 8 + 4, 0)
     struct.pack_into("<I", d, 40, zlib.crc32(bytes(d[96:])))
     struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
 elif kind == "garbage":
@@ -130,7 +134,7 @@ elif kind == "garbage":
 open(sys.argv[2], "wb").write(d)
 PY
 }
-for kind in flip truncate version forged garbage; do
+for kind in flip truncate version forged bands garbage; do
     damage $kind "$work/bad-$kind.csim"
     "$CS" sim query "$work/bad-$kind.csim" "$dig" > /dev/null 2> "$work/bad.err"
     check "damaged index ($kind): refused (exit 2)" [ $? -eq 2 ]
@@ -139,7 +143,8 @@ done
 check "damaged index: the checksum says so" grep -q "damaged (checksum" <("$CS" sim query "$work/bad-flip.csim" "$dig" 2>&1)
 check "truncated index: says so" grep -q "truncated" <("$CS" sim query "$work/bad-truncate.csim" "$dig" 2>&1)
 check "forged checksum: the tables are checked anyway" grep -q "chunk 0: a posting names" <("$CS" sim query "$work/bad-forged.csim" "$dig" 2>&1)
-check "future index: names its version" grep -q "format version 2; this chainsweep reads version 1" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
+check "forged length bands: the tables are checked anyway" grep -q "chunk 0: a slot's length bands differ" <("$CS" sim query "$work/bad-bands.csim" "$dig" 2>&1)
+check "future index: names its version" grep -q "format version 3; this chainsweep reads version 2" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
 mkdir -p "$work/packbad/iocs"
 cp "$work/bad-flip.csim" "$work/packbad/broken.csim"
 echo "0123456789abcdef0123456789abcdef;80;a hash so that the pack has rules" > "$work/packbad/iocs/hashes.txt"
