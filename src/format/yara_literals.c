@@ -25,6 +25,7 @@ typedef struct ystring {
     char id[128];                 /* without the '$'; "" for an anonymous string */
     int imphash;                  /* not a string: "pe.imphash() == TEXT" (id: the text) */
     int export;                   /* not a string: "pe.exports(TEXT)" (raw: the TEXT token) */
+    int serial;                   /* not a string: "pe.signatures[E].serial == TEXT" (raw: the TEXT token) */
     const char *raw;
     size_t raw_n;
     int usable;                   /* its literals are known */
@@ -655,13 +656,19 @@ static size_t req_strength(const parser *ps, const req *r)
     return any ? s : 0;
 }
 
+/* Not a string of the rule but a value of the condition standing for one. */
+static int pseudo(const ystring *s)
+{
+    return s->imphash || s->export || s->serial;
+}
+
 /* The strings a "$id", "$id*" or "them" names; 0 when none. */
 static int mark_strings(const parser *ps, const token *t, req *r)
 {
     int marked = 0;
     if (tok_is(t, "them")) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
-            if (!ps->a->strings[i].imphash && !ps->a->strings[i].export)
+            if (!pseudo(&ps->a->strings[i]))
                 r->set[i] = 1, marked = 1;
         return marked;
     }
@@ -675,7 +682,7 @@ static int mark_strings(const parser *ps, const token *t, req *r)
         return 0;
     for (size_t i = 0; i < ps->a->n_strings; i++) {
         const char *id = ps->a->strings[i].id;
-        if (ps->a->strings[i].imphash || ps->a->strings[i].export)
+        if (pseudo(&ps->a->strings[i]))
             continue;
         if (wildcard ? strncmp(id, t->p + 1, n) == 0 : strlen(id) == n && memcmp(id, t->p + 1, n) == 0)
             r->set[i] = 1, marked = 1;
@@ -716,6 +723,78 @@ static const token *export_leaf(const token *t, size_t n)
     return &t[4];
 }
 
+/* The end of the bracketed index starting at t[0] ("["), or 0. */
+static size_t index_end(const token *t, size_t n)
+{
+    size_t depth = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (tok_is(&t[k], "["))
+            depth++;
+        else if (tok_is(&t[k], "]") && --depth == 0)
+            return k;
+        else if (t[k].kind == T_END)
+            return 0;
+    }
+    return 0;
+}
+
+/* "pe.signatures[E].serial == TEXT" or "TEXT == pe.signatures[E].serial"
+ * at the start of t[0..n): its length in tokens (the text token in *text),
+ * or 0. libyara reads a signer's serial number from the certificate, which
+ * the file holds in DER: a primitive INTEGER, its content bytes in one run.
+ * So the file contains the serial's bytes whenever the equality holds (a
+ * serial written with a leading 00 that libyara leaves out, or the other
+ * way round, never compares equal: requiring its bytes loses nothing). */
+static size_t serial_leaf(const token *t, size_t n, const token **text)
+{
+    size_t at = 0;
+    if (n > 2 && t[0].kind == T_TEXT && tok_is(&t[1], "=="))
+        at = 2;
+    if (at + 4 > n || !tok_is(&t[at], "pe") || !tok_is(&t[at + 1], ".") || !tok_is(&t[at + 2], "signatures") ||
+        !tok_is(&t[at + 3], "["))
+        return 0;
+    size_t k = index_end(t + at + 3, n - at - 3);
+    if (!k)
+        return 0;
+    k += at + 3;
+    if (k + 3 > n || !tok_is(&t[k + 1], ".") || !tok_is(&t[k + 2], "serial"))
+        return 0;
+    if (at) {
+        *text = &t[0];
+        return k + 3;
+    }
+    if (k + 5 > n || !tok_is(&t[k + 3], "==") || t[k + 4].kind != T_TEXT || t[k + 4].p[0] != '"')
+        return 0;
+    *text = &t[k + 4];
+    return k + 5;
+}
+
+/* The bytes of a serial number as libyara writes it ("1b:66:...:73"); -1
+ * when the text is not that. */
+static int decode_serial(const token *text, bytes_buf *out)
+{
+    const char *p = text->p + 1;
+    size_t n = text->n - 2;
+    if (text->n < 4 || (n + 1) % 3 != 0)
+        return -1;
+    for (size_t i = 0; i < n; i += 3) {
+        int hi = hexval(p[i]), lo = hexval(p[i + 1]);
+        if (hi < 0 || lo < 0 || (i + 2 < n && p[i + 2] != ':'))
+            return -1;
+        bb_put(out, (unsigned char)(hi << 4 | lo));
+    }
+    return 0;
+}
+
+static int is_comparison(const token *t)
+{
+    static const char *ops[] = {"==", "!=", "<", "<=", ">", ">="};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (tok_is(t, ops[i]))
+            return 1;
+    return 0;
+}
+
 /* A leaf (a comparison, a function call, an "of" expression, ...):
  * tokens [a, b). */
 static req leaf_req(const parser *ps, size_t a, size_t b)
@@ -739,6 +818,30 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
                 r.set[i] = 1;
                 return r;
             }
+    }
+    const token *sn = NULL;
+    if (serial_leaf(t, n, &sn) == n) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            if (ps->a->strings[i].serial && ps->a->strings[i].raw_n == sn->n && !memcmp(ps->a->strings[i].raw, sn->p, sn->n)) {
+                r.set[i] = 1;
+                return r;
+            }
+    }
+    /* @a OP X, @a[E] OP X, !a[E] OP X: the offset or length of a match
+     * that does not exist is undefined, and so is any comparison with it
+     * (libyara 4.2: false, even for !=) */
+    if (t[0].kind == T_OTHER_REF && n >= 3) {
+        size_t k = 1;
+        if (tok_is(&t[1], "[") && (k = index_end(t + 1, n - 1)) != 0)
+            k += 2;
+        int plain = 1;
+        for (size_t i = 0; i < n; i++)
+            if (tok_is(&t[i], "defined"))
+                plain = 0;
+        token st = t[0];
+        st.kind = T_STR;
+        if (plain && k < n && is_comparison(&t[k]) && mark_strings(ps, &st, &r))
+            return r;
     }
     /* $a, $a at X, $a in (X..Y) */
     if (t[0].kind == T_STR && (n == 1 || tok_is(&t[1], "at") || tok_is(&t[1], "in")) && mark_strings(ps, &t[0], &r))
@@ -808,8 +911,59 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
 
 static req parse_or(parser *ps);
 
+/* "for any i in (LO .. HI) : (BODY)", or "for N ..." with N >= 1: true
+ * only when BODY holds for some i, so BODY's requirement is the loop's;
+ * and when LO >= 1 and HI is "#a", the range is empty unless $a matched.
+ * 1 with *out when the loop is one of these, else 0 (pos unchanged). */
+static int parse_for(parser *ps, req *out)
+{
+    const token *t = ps->t + ps->pos;
+    if (!tok_is(&t[0], "for") || !(tok_is(&t[1], "any") || (t[1].kind == T_NUM && t[1].num >= 1)) ||
+        t[2].kind != T_ID || !tok_is(&t[3], "in") || !tok_is(&t[4], "(") || ps->depth >= 64)
+        return 0;
+    size_t k = 5, depth = 1;
+    for (; t[k].kind != T_END && depth; k++)
+        depth += tok_is(&t[k], "(") ? 1 : tok_is(&t[k], ")") ? -1 : 0;
+    if (depth || !tok_is(&t[k], ":") || !tok_is(&t[k + 1], "("))
+        return 0;
+    req range = req_none();
+    if (k == 9 && t[5].kind == T_NUM && t[5].num >= 1 && tok_is(&t[6], "..") && t[7].kind == T_COUNT) {
+        token st = t[7];
+        st.kind = T_STR;
+        range = req_new(ps);
+        if (!mark_strings(ps, &st, &range)) {
+            req_free(&range);
+            range = req_none();
+        }
+    }
+    size_t save = ps->pos;
+    ps->pos += k + 2;
+    ps->depth++;
+    req body = parse_or(ps);
+    ps->depth--;
+    if (!tok_is(&ps->t[ps->pos], ")") || !boundary(&ps->t[ps->pos + 1])) {
+        req_free(&range);
+        req_free(&body);
+        ps->pos = save;
+        return 0;
+    }
+    ps->pos++;
+    /* both hold: keep the better one, as for "and" */
+    if (range.none || (!body.none && req_strength(ps, &body) > req_strength(ps, &range))) {
+        req_free(&range);
+        *out = body;
+    } else {
+        req_free(&body);
+        *out = range;
+    }
+    return 1;
+}
+
 static req parse_primary(parser *ps)
 {
+    req loop;
+    if (parse_for(ps, &loop))
+        return loop;
     if (tok_is(&ps->t[ps->pos], "(") && ps->depth < 64) {
         size_t save = ps->pos;
         ps->pos++;
@@ -931,6 +1085,32 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
                 st->usable = st->strength >= a.min_quality;
             }
             free(name.p);
+        }
+        /* and signers' serial numbers */
+        for (size_t i = 0; i < n_toks; i++) {
+            const token *sn = NULL;
+            if (!serial_leaf(toks + i, n_toks - i, &sn))
+                continue;
+            int dup = 0;
+            for (size_t k = 0; k < a.n_strings; k++)
+                if (a.strings[k].serial && a.strings[k].raw == sn->p)
+                    dup = 1;
+            if (dup)
+                continue;
+            bytes_buf serial = {0};
+            int ok = decode_serial(sn, &serial) == 0;
+            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
+            ystring *st = &a.strings[a.n_strings++];
+            memset(st, 0, sizeof *st);
+            st->serial = 1;
+            st->raw = sn->p;
+            st->raw_n = sn->n;
+            st->lit_at = a.n_lits;
+            if (ok) {
+                add_literal(&a, st, serial.p, serial.n, 0, 0, -1);
+                st->usable = st->strength >= a.min_quality;
+            }
+            free(serial.p);
         }
     }
     if (a.n_strings && toks) {

@@ -2,9 +2,14 @@
  * at least one of its strings (proved from the condition's shape), the
  * literals that any match of those strings must contain. A file holding
  * none of them cannot match the rule, so a literal prefilter can leave the
- * rule out for that file. Conservative: whatever is not understood (xor
- * and base64 strings, short literals, `for` loops, counts compared with
- * expressions, ...) makes the rule "always run", which is lossless. */
+ * rule out for that file. Besides strings, a condition's import hash
+ * (pe.imphash() == H), export names (pe.exports("N")) and signers' serial
+ * numbers (pe.signatures[i].serial == "1b:66:...") stand for literals;
+ * "for any" loops require what their body requires, and a loop over
+ * (1..#a), or a comparison of @a[i] or !a[i], requires $a. Conservative:
+ * whatever is not understood (short literals, "for all" loops, counts
+ * compared with expressions, ...) makes the rule "always run", which is
+ * lossless. */
 #ifndef CS_FORMAT_YARA_LITERALS_H
 #define CS_FORMAT_YARA_LITERALS_H
 

@@ -184,6 +184,11 @@ rule pf_named_by_always { strings: $a = "PFMARK-named" condition: $a }
 rule pf_namer { condition: pf_named_by_always or filesize == 4 }
 rule pf_short { strings: $a = "PF" condition: $a and filesize < 50 }
 rule pf_nul_lead { strings: $h = { 00 00 00 00 50 46 4E 55 4C } condition: $h }
+rule pf_loop_any { strings: $a = "PFMARK-loopany" condition: for 1 i in (1..#a) : ( true ) }
+rule pf_loop_body { strings: $a = "PFMARK-lb" $b = "PFMARK-loopbody" condition: for any i in (1..#a) : ( $b at @a[i] + 10 ) }
+rule pf_loop_zero { strings: $a = "PFMARK-lz" condition: for any i in (0..#a) : ( i == 0 ) and filesize < 10 }
+rule pf_offset { strings: $a = "PFMARK-offset" condition: @a[1] != 12345 }
+rule pf_length { strings: $a = /PFMARK-len[0-9]+/ condition: !a[1] > 12 }
 YAR
 python3 - "$work/pftree" <<'PY'
 import base64, os, sys
@@ -219,6 +224,10 @@ files = {
     "nul_lead": b"\0\0\0\0PFNUL",
     "nul_tail": b"PFNUL",
     "loop": b"PFMARK",
+    "loop_any": b"x PFMARK-loopany",
+    "loop_body": b"PFMARK-lb PFMARK-loopbody",
+    "offset": b"xx PFMARK-offset",
+    "length": b"PFMARK-len12345",
     "empty": b"",
 }
 for n, d in files.items():
@@ -231,6 +240,25 @@ if [ -n "$pes" ]; then
     mkdir -p "$work/pe-any"
     printf 'rule any_mz { condition: uint16(0) == 0x5a4d }\n' > "$work/pe-any/any.yar"
     for f in $pes; do cp "$f" "$work/pftree/"; done
+    # signers' serial numbers are literals of the file (its certificate, in
+    # DER): one signed with a serial whose DER has a leading 00, one without
+    if command -v osslsigncode > /dev/null; then
+        first=$(echo "$pes" | head -1)
+        for serial in 1b6611df9c9a4d6ecc8ed50c9b917873 8538a6c5018f50fc; do
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/sk.pem" -out "$work/sc.pem" -days 30 -subj "/CN=Serial Test" \
+                -set_serial "0x$serial" -addext "extendedKeyUsage=codeSigning" 2> /dev/null
+            osslsigncode sign -certs "$work/sc.pem" -key "$work/sk.pem" -in "$first" -out "$work/pftree/signed-$serial.dll" > /dev/null
+        done
+        { echo 'import "pe"'
+          printf 'rule sig_serial { condition: for any i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial == "1b:66:11:df:9c:9a:4d:6e:cc:8e:d5:0c:9b:91:78:73" ) }\n'
+          printf 'rule sig_serial_00 { condition: uint16(0) == 0x5a4d and for any i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial == "00:85:38:a6:c5:01:8f:50:fc" ) }\n'
+          printf 'rule sig_serial_no00 { condition: for any i in (0 .. pe.number_of_signatures - 1) : ( "85:38:a6:c5:01:8f:50:fc" == pe.signatures[i].serial ) }\n'
+          printf 'rule sig_serial_either { condition: for any i in (0 .. pe.number_of_signatures - 1) : ( (pe.signatures[i].serial == "00:85:38:a6:c5:01:8f:50:fc" or pe.signatures[i].serial == "85:38:a6:c5:01:8f:50:fc") and pe.signatures[i].issuer contains "Serial Test" ) }\n'
+          printf 'rule sig_serial_none { condition: for any i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial == "01:02:03:04:05:06:07:08" ) }\n'
+          printf 'rule sig_serial_all { condition: uint16(0) == 0x5a4d and for all i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial != "01:02:03:04:05:06:07:08" ) }\n'; } > "$work/pf/serial.yar"
+    else
+        echo "SKIP (part): no osslsigncode for the serial number checks"
+    fi
     "$CS" scan --no-default-packs --pack "$work/pe-any" --detectors yara --json -q --no-cache "$work/pftree" |
         jq -r 'select(.type == "finding" and .imphash != null) | "\(.path | split("/") | last) \(.imphash)"' > "$work/imphashes"
     { echo 'import "pe"'; n=0; while read -r name h; do n=$((n + 1)); printf 'rule imp_%d { condition: pe.imphash() == "%s" }\n' "$n" "$h"; done < "$work/imphashes";
@@ -255,6 +283,15 @@ for want in "xor	pf_xor" "xor0	pf_xor" "xrange_in	pf_xor_range" "b64_1	pf_b64" "
             "regex_alt	pf_regex_alt" "two_of	pf_two_of" "nul_lead	pf_nul_lead" "priv	pf_uses_priv" "named	pf_namer" "short	pf_short"; do
     check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
 done
+for want in "loop_any	pf_loop_any" "loop_body	pf_loop_body" "offset	pf_offset" "length	pf_length" "four	pf_loop_zero"; do
+    check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
+done
+if [ -s "$work/pf/serial.yar" ]; then
+    for want in "signed-1b6611df9c9a4d6ecc8ed50c9b917873.dll	sig_serial" "signed-8538a6c5018f50fc.dll	sig_serial_either"; do
+        check "prefilter: signer serial numbers as literals: $want" grep -qxF "$want" "$work/pf1.pairs"
+    done
+    echo "serial rules, as yara reports them: $(grep -c '	sig_' "$work/pfyara.pairs") pairs ($(grep '	sig_serial_0\|no00' "$work/pfyara.pairs" | tr '\t\n' ': '))"
+fi
 if [ -s "$work/imphashes" ]; then
     check "prefilter: export names as literals (GOMP_parallel in libgomp)" grep -q '	exp_gomp$' "$work/pf1.pairs"
     check "prefilter: every PE matches the rule of its own import hash (libyara's equals ours)" \

@@ -68,6 +68,32 @@ static void required_strings(void **state)
                                  "condition: 2 of them }"),
                         "abcd|abcdef"); /* the string without a literal is the one dropped */
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: #a > 2 }"), "hello");
+    /* loops over a count's range are empty unless the string matched; a
+     * loop of "any" holds only if its body does */
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: for any i in (1..#a) : ( @a[i] > 10 ) }"),
+                        "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: for 1 i in (1..#a) : ( true ) }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" $b = \"longer one\" condition: "
+                                 "for any i in (1..#a) : ( $b at @a[i] + 5 ) }"),
+                        "longer one");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: uint16(0) == 0x5a4d and "
+                                 "for any i in (0..filesize) : ( $a at i ) }"),
+                        "hello");
+    /* the offset or length of a match that does not exist compares as undefined */
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: @a[1] != 5 }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: @a < 100 }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: !a[1] >= 5 }"), "hello");
+    assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: !a[1] > 3 or $a }"), "hello");
+    /* a signer's serial number is in the file's certificate, in DER */
+    assert_string_equal(needs_of("import \"pe\" rule r { condition: uint16(0) == 0x5a4d and "
+                                 "for any i in (0 .. pe.number_of_signatures - 1) : "
+                                 "( pe.signatures[i].serial == \"1b:66:11:df:9c:9a:4d:6e\" ) }"),
+                        "\\x1Bf\\x11\\xDF\\x9C\\x9AMn");
+    assert_string_equal(needs_of("import \"pe\" rule r { condition: for any i in (0 .. pe.number_of_signatures - 1) : "
+                                 "( (\"00:85:38:a6:c5:01:8f:50:fc\" == pe.signatures[i].serial or "
+                                 "pe.signatures[i].serial == \"85:38:a6:c5:01:8f:50:fc\") and "
+                                 "pe.signatures[i].issuer contains \"Go Daddy\" ) }"),
+                        "\\x00\\x858\\xA6\\xC5\\x01\\x8FP\\xFC|\\x858\\xA6\\xC5\\x01\\x8FP\\xFC");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: $a at 0 }"), "hello");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: $a in (0..100) }"), "hello");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: all of them }"), "hello");
@@ -131,7 +157,24 @@ static void traps_always_run(void **state)
         "rule r { strings: $a = \"hello\" condition: #a >= 0 }",
         "rule r { strings: $a = \"hello\" condition: none of them }",
         "rule r { strings: $a = \"hello\" condition: 0 of them }",
-        "rule r { strings: $a = \"hello\" condition: for any i in (1..#a) : ( @a[i] > 10 ) }",
+        "rule r { strings: $a = \"hello\" condition: for all i in (1..#a) : ( @a[i] > 10 ) }",
+        "rule r { strings: $a = \"hello\" condition: for any i in (0..#a) : ( true ) }",
+        "rule r { strings: $a = \"hello\" condition: for any i in (1..#a + 1) : ( true ) }",
+        "rule r { strings: $a = \"hello\" condition: not for any i in (1..#a) : ( true ) }",
+        "rule r { strings: $a = \"hello\" condition: for any i in (1..#a) : ( true ) or filesize > 1 }",
+        "rule r { strings: $a = \"hello\" condition: for none i in (1..#a) : ( true ) }",
+        "rule r { strings: $a = \"hello\" condition: for any of them : ( @ > 10 ) }",
+        "rule r { strings: $a = \"hello\" condition: @a[1] > 5 or true }",
+        "rule r { strings: $a = \"hello\" condition: not @a[1] > 5 }",
+        "rule r { strings: $a = \"hello\" condition: @a[1] + 1 > 5 }",
+        "import \"pe\" rule r { condition: for all i in (0 .. pe.number_of_signatures - 1) : "
+        "( pe.signatures[i].serial == \"1b:66:11:df:9c:9a:4d:6e\" ) }",
+        "import \"pe\" rule r { condition: pe.signatures[0].serial != \"1b:66:11:df:9c:9a:4d:6e\" }",
+        "import \"pe\" rule r { condition: not pe.signatures[0].serial == \"1b:66:11:df:9c:9a:4d:6e\" }",
+        "import \"pe\" rule r { condition: pe.signatures[0].serial == \"1b6611df9c9a4d6e\" }",
+        "import \"pe\" rule r { condition: pe.signatures[0].serial contains \"1b:66:11:df:9c:9a:4d:6e\" }",
+        "import \"pe\" rule r { condition: pe.signatures[0].serial == \"1b:66:11:df:9c:9a:4d:6e\" or "
+        "pe.number_of_signatures == 0 }",
         "rule r { strings: $a = \"hello\" condition: for any of ($a) : ( $ ) }",
         "rule r { strings: $a = \"hello\" condition: filesize > 10 }",
         "rule r { strings: $a = \"hello\" condition: (#a + 1) > 1 }",
@@ -141,7 +184,6 @@ static void traps_always_run(void **state)
         "rule r { strings: $h = { 41 ?? 42 ?? 43 } condition: $h }",
         "rule r { strings: $r = /(abc)?d/ condition: $r }",
         "rule r { strings: $a = \"hello\" condition: other_rule }",
-        "rule r { strings: $a = \"hello\" condition: !a[1] > 3 or $a }",
         "rule r { strings: $a = \"hello\" condition: $a == 1 or true }",
         "rule r { strings: $a = \"hello\" condition: true or $a }",
         "rule r { condition: uint16(0) == 0x5a4d }",
