@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <grp.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -956,6 +957,59 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
     return h.hit || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED);
 }
 
+/* The sets compiled in this run, now in the cache, are dropped and loaded
+ * back: the compilers' transient memory is given back to the system
+ * (malloc_trim) before the scan maps files. With signature-base a first
+ * run's peak was 460 MiB against 311 MiB for a run with a warm cache.
+ * Only when every set is in the cache; a load that fails after all
+ * compiles again (nothing is lost). */
+static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, cs_error *err)
+{
+    char p[4096];
+    struct stat sb;
+    int compiled = 0;
+    if (!key || !cs_engine_cache_dir(e) || !s->partitioned || s->skipped)
+        return CS_OK;
+    for (int c = 0; c < N_CLASSES; c++) {
+        for (int lean = 0; lean < 2; lean++) {
+            if (!(lean ? s->owns_lean[c] : s->owns[c]))
+                continue;
+            cache_path(p, sizeof p, e, key, lean * N_CLASSES + c);
+            if (stat(p, &sb) != 0)
+                return CS_OK;
+            compiled = 1;
+        }
+    }
+    if (!compiled)
+        return CS_OK;
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (s->owns_lean[c])
+            yr_rules_destroy(s->lean[c]);
+        s->lean[c] = NULL;
+        s->owns_lean[c] = 0;
+    }
+    release_sets(s);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    if (assign_class_sets(s, e, key, NULL, 0, err) != CS_OK) {
+        cs_status rc = compile_sets(s, e, key, err);
+        if (rc != CS_OK)
+            return rc;
+    }
+    if (s->prefilter && assign_lean_sets(s, e, key, err) != CS_OK) {
+        cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err ? err->message : "");
+        for (int c = 0; c < N_CLASSES; c++) {
+            if (s->owns_lean[c])
+                yr_rules_destroy(s->lean[c]);
+            s->lean[c] = NULL;
+            s->owns_lean[c] = 0;
+        }
+        s->prefilter = 0;
+    }
+    return CS_OK;
+}
+
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
@@ -975,13 +1029,18 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         if (s->files_loaded[i].split.has_include)
             key = NULL;
     cs_status rc = CS_OK;
-    if (s->partitioned && key && cs_engine_cache_dir(e) && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK)
+    int warm = 0;
+    if (s->partitioned && key && cs_engine_cache_dir(e) && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK) {
         s->n_rules = count_distinct_public_rules(s); /* warm cache: nothing compiled */
-    else
+        warm = 1;
+    } else {
         rc = compile_sets(s, e, key, err);
+    }
     s->files = s->n_files;
     if (rc == CS_OK && s->partitioned)
         prefilter_prepare(s, e, key);
+    if (rc == CS_OK && !warm)
+        rc = reload_compiled(s, e, key, err);
     if (s->partitioned && key)
         cache_prune(e, key);
     /* the sources are not needed any more */
