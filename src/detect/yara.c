@@ -410,7 +410,7 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULE
     return CS_OK;
 }
 
-/* ---- compiled-set cache: <dir>/yara-<fingerprint>-<class>.yarc ---- */
+/* ---- compiled-set cache: <dir>/yara-<fingerprint>-<set>-<members>.yarc ---- */
 
 /* The cache key covers the rule files alone (paths and text) and this
  * build's class layout: other packs or detectors do not invalidate it. */
@@ -437,29 +437,37 @@ static void rules_key(const yara_state *s, char out[33])
     cs_hex(out, md, 16);
 }
 
-static void cache_path(char *out, size_t n, const cs_engine *e, const char *key, int c)
+/* A set's file: the rule files' key, the set's number and a digest of
+ * which rules it holds (members: a '1' or '0' per rule). A change in the
+ * splitter or the literal analysis that moves a rule in or out of a set
+ * names another file: a set from the cache never holds other rules than
+ * this build would put in it. */
+static void cache_path(char *out, size_t n, const cs_engine *e, const char *key, int c, const char *members)
 {
-    snprintf(out, n, "%s/yara-%.32s-%d.yarc", cs_engine_cache_dir(e), key, c);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *m = members; *m; m++)
+        h = (h ^ (unsigned char)*m) * 1099511628211ull;
+    snprintf(out, n, "%s/yara-%.32s-%d-%016llx.yarc", cs_engine_cache_dir(e), key, c, (unsigned long long)h);
 }
 
-static int cache_load(const cs_engine *e, const char *key, int c, YR_RULES **out)
+static int cache_load(const cs_engine *e, const char *key, int c, const char *members, YR_RULES **out)
 {
     char p[4096];
     if (!cs_engine_cache_dir(e) || !key)
         return -1;
-    cache_path(p, sizeof p, e, key, c);
+    cache_path(p, sizeof p, e, key, c, members);
     if (yr_rules_load(p, out) != ERROR_SUCCESS)
         return -1;
     utimes(p, NULL); /* recently used: kept by cache_prune */
     return 0;
 }
 
-static void cache_save(const cs_engine *e, const char *key, int c, YR_RULES *rules)
+static void cache_save(const cs_engine *e, const char *key, int c, const char *members, YR_RULES *rules)
 {
     char p[4096], tmp[4200];
     if (!cs_engine_cache_dir(e) || !key)
         return;
-    cache_path(p, sizeof p, e, key, c);
+    cache_path(p, sizeof p, e, key, c, members);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
     if (yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
         return;
@@ -610,7 +618,7 @@ static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key,
                 same = k;
         if (same >= 0) {
             s->rules[c] = s->rules[same];
-        } else if (cache_load(e, key, c, &s->rules[c]) == 0) {
+        } else if (cache_load(e, key, c, members[c], &s->rules[c]) == 0) {
             s->owns[c] = 1;
         } else if (!build) {
             rc = CS_ERR_RULES;
@@ -623,7 +631,7 @@ static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key,
             }
             s->owns[c] = rc == CS_OK;
             if (rc == CS_OK && s->skipped == 0)
-                cache_save(e, key, c, s->rules[c]);
+                cache_save(e, key, c, members[c], s->rules[c]);
         }
     }
     for (int c = 0; c < N_CLASSES; c++)
@@ -790,13 +798,13 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
             s->lean[c] = s->rules[c];
         } else if (same >= 0) {
             s->lean[c] = s->lean[same];
-        } else if (cache_load(e, key, N_CLASSES + c, &s->lean[c]) == 0) {
+        } else if (cache_load(e, key, N_CLASSES + c, lean[c], &s->lean[c]) == 0) {
             s->owns_lean[c] = 1;
         } else {
             rc = build_set(s, e, c, 1, &s->lean[c], err);
             s->owns_lean[c] = rc == CS_OK;
             if (rc == CS_OK && s->skipped == 0)
-                cache_save(e, key, N_CLASSES + c, s->lean[c]);
+                cache_save(e, key, N_CLASSES + c, lean[c], s->lean[c]);
         }
         free(full);
     }
@@ -974,7 +982,9 @@ static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, c
         for (int lean = 0; lean < 2; lean++) {
             if (!(lean ? s->owns_lean[c] : s->owns[c]))
                 continue;
-            cache_path(p, sizeof p, e, key, lean * N_CLASSES + c);
+            char *members = class_membership(s, c, lean);
+            cache_path(p, sizeof p, e, key, lean * N_CLASSES + c, members);
+            free(members);
             if (stat(p, &sb) != 0)
                 return CS_OK;
             compiled = 1;
