@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/evp.h>
 #include <hs/hs.h>
 #include <yara.h>
@@ -107,6 +108,13 @@ typedef struct imphash_key {
     uint16_t classes;              /* classes whose full set holds a rule asking for it */
 } imphash_key;
 
+typedef struct name_key {
+    char *name;                    /* the "filename" external a rule asks for */
+    size_t len;
+    int caseless;                  /* iequals */
+    uint16_t classes;
+} name_key;
+
 typedef struct yara_state {
     rule_file *files_loaded;
     size_t n_files, files_cap;
@@ -126,7 +134,8 @@ typedef struct yara_state {
     hs_scratch_t *scratch;         /* cloned per thread */
     uint16_t *lit_classes;         /* per literal: classes whose full set holds its rule */
     imphash_key *imphashes;        /* sorted */
-    size_t n_lits, n_imphashes, n_filterable;
+    name_key *names;
+    size_t n_lits, n_imphashes, n_names, n_filterable;
 } yara_state;
 
 typedef struct name_cache {
@@ -163,6 +172,15 @@ static void *yara_create(void)
     return s;
 }
 
+static void free_names(yara_state *s)
+{
+    for (size_t i = 0; i < s->n_names; i++)
+        free(s->names[i].name);
+    free(s->names);
+    s->names = NULL;
+    s->n_names = 0;
+}
+
 static void yara_destroy(void *st)
 {
     yara_state *s = st;
@@ -183,6 +201,7 @@ static void yara_destroy(void *st)
     hs_free_database(s->lits);
     free(s->lit_classes);
     free(s->imphashes);
+    free_names(s);
     if (s->initialized)
         yr_finalize();
     free(s);
@@ -826,7 +845,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
 {
     lit_list l = {0};
     uint16_t *classes = NULL;
-    size_t imp_cap = 0;
+    size_t imp_cap = 0, names_cap = 0;
     cs_yara_needs *needs = NULL;
     size_t needs_cap = 0, n_needs = 0;
     s->n_filterable = 0;
@@ -864,6 +883,17 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                     memcpy(ik->hash, p, 32);
                     ik->hash[32] = '\0';
                     ik->classes = mask;
+                    continue;
+                }
+                if (lit->kind == CS_YARA_LIT_FILENAME) {
+                    cs_grow((void **)&s->names, &names_cap, s->n_names + 1, sizeof *s->names);
+                    name_key *nk = &s->names[s->n_names++];
+                    nk->name = cs_xmalloc(lit->len + 1);
+                    memcpy(nk->name, p, lit->len);
+                    nk->name[lit->len] = '\0';
+                    nk->len = lit->len;
+                    nk->caseless = lit->caseless;
+                    nk->classes = mask;
                     continue;
                 }
                 size_t skip = leading_nuls(p, lit->len);
@@ -909,6 +939,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
         free(s->imphashes);
         s->imphashes = NULL;
         s->n_imphashes = 0;
+        free_names(s);
     }
     s->lit_classes = classes;
     s->n_lits = l.n;
@@ -957,6 +988,14 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
             if (k && (k->classes & bit))
                 return 1;
         }
+    }
+    /* the file's name, as the scanner gives libyara's "filename" */
+    size_t name_len = strlen(f->name);
+    for (size_t i = 0; i < s->n_names; i++) {
+        const name_key *k = &s->names[i];
+        if ((k->classes & bit) && k->len == name_len &&
+            (k->caseless ? strncasecmp(k->name, f->name, name_len) : memcmp(k->name, f->name, name_len)) == 0)
+            return 1;
     }
     if (f->size > UINT_MAX)
         return 1;

@@ -26,6 +26,7 @@ typedef struct ystring {
     int imphash;                  /* not a string: "pe.imphash() == TEXT" (id: the text) */
     int export;                   /* not a string: "pe.exports(TEXT)" (raw: the TEXT token) */
     int serial;                   /* not a string: "pe.signatures[E].serial == TEXT" (raw: the TEXT token) */
+    int filename;                 /* not a string: "filename == TEXT" or "filename iequals TEXT" (raw: TEXT) */
     const char *raw;
     size_t raw_n;
     int usable;                   /* its literals are known */
@@ -659,7 +660,7 @@ static size_t req_strength(const parser *ps, const req *r)
 /* Not a string of the rule but a value of the condition standing for one. */
 static int pseudo(const ystring *s)
 {
-    return s->imphash || s->export || s->serial;
+    return s->imphash || s->export || s->serial || s->filename;
 }
 
 /* The strings a "$id", "$id*" or "them" names; 0 when none. */
@@ -786,6 +787,21 @@ static int decode_serial(const token *text, bytes_buf *out)
     return 0;
 }
 
+/* "filename == TEXT", "TEXT == filename" or "filename iequals TEXT" at
+ * t[0..n) (the scanner's external: the file's name): the text token, or
+ * NULL; *caseless for iequals. */
+static const token *filename_leaf(const token *t, size_t n, int *caseless)
+{
+    if (n != 3 || t[0].kind == T_END || t[1].kind == T_END || t[2].kind == T_END)
+        return NULL;
+    *caseless = tok_is(&t[1], "iequals");
+    if (tok_is(&t[0], "filename") && (tok_is(&t[1], "==") || *caseless) && t[2].kind == T_TEXT && t[2].p[0] == '"')
+        return &t[2];
+    if (t[0].kind == T_TEXT && t[0].p[0] == '"' && tok_is(&t[1], "==") && tok_is(&t[2], "filename"))
+        return &t[0];
+    return NULL;
+}
+
 static int is_comparison(const token *t)
 {
     static const char *ops[] = {"==", "!=", "<", "<=", ">", ">="};
@@ -815,6 +831,15 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
     if (x) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
             if (ps->a->strings[i].export && ps->a->strings[i].raw_n == x->n && !memcmp(ps->a->strings[i].raw, x->p, x->n)) {
+                r.set[i] = 1;
+                return r;
+            }
+    }
+    int caseless;
+    const token *fn = filename_leaf(t, n, &caseless);
+    if (fn) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            if (ps->a->strings[i].filename && ps->a->strings[i].raw == fn->p) {
                 r.set[i] = 1;
                 return r;
             }
@@ -1084,6 +1109,27 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
                 add_literal(&a, st, name.p, name.n, 0, 1, -1);
                 st->usable = st->strength >= a.min_quality;
             }
+            free(name.p);
+        }
+        /* and the file's name */
+        for (size_t i = 0; i + 3 <= n_toks; i++) {
+            int caseless;
+            const token *fn = filename_leaf(toks + i, 3, &caseless);
+            if (!fn)
+                continue;
+            bytes_buf name = {0};
+            int ok = decode_text(fn->p + 1, fn->n - 2, &name) == 0;
+            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
+            ystring *st = &a.strings[a.n_strings++];
+            memset(st, 0, sizeof *st);
+            st->filename = 1;
+            st->raw = fn->p;
+            st->raw_n = fn->n;
+            st->lit_at = a.n_lits;
+            add_literal(&a, st, name.p ? name.p : (const unsigned char *)"", name.n, 0, caseless, -1);
+            a.lits[a.n_lits - 1].kind = CS_YARA_LIT_FILENAME;
+            st->strength = SIZE_MAX / 2; /* one value per file, like an import hash */
+            st->usable = ok;
             free(name.p);
         }
         /* and signers' serial numbers */

@@ -4,7 +4,8 @@
  * none of them cannot match the rule, so a literal prefilter can leave the
  * rule out for that file. Besides strings, a condition's import hash
  * (pe.imphash() == H), export names (pe.exports("N")) and signers' serial
- * numbers (pe.signatures[i].serial == "1b:66:...") stand for literals;
+ * numbers (pe.signatures[i].serial == "1b:66:...") stand for literals,
+ * and so does the file's name (filename == "x", filename iequals "x");
  * "for any" loops require what their body requires, and a loop over
  * (1..#a), or a comparison of @a[i] or !a[i], requires $a. Conservative:
  * whatever is not understood (short literals, "for all" loops, counts
@@ -19,7 +20,8 @@
 
 enum {
     CS_YARA_LIT_BYTES = 0,        /* the bytes occur in the file */
-    CS_YARA_LIT_IMPHASH = 1       /* the file is a PE whose pe.imphash() is these 32 characters */
+    CS_YARA_LIT_IMPHASH = 1,      /* the file is a PE whose pe.imphash() is these 32 characters */
+    CS_YARA_LIT_FILENAME = 2      /* the "filename" external is these bytes (caseless: iequals) */
 };
 
 typedef struct cs_yara_literal {

@@ -189,6 +189,9 @@ rule pf_loop_body { strings: $a = "PFMARK-lb" $b = "PFMARK-loopbody" condition: 
 rule pf_loop_zero { strings: $a = "PFMARK-lz" condition: for any i in (0..#a) : ( i == 0 ) and filesize < 10 }
 rule pf_offset { strings: $a = "PFMARK-offset" condition: @a[1] != 12345 }
 rule pf_length { strings: $a = /PFMARK-len[0-9]+/ condition: !a[1] > 12 }
+rule pf_name { strings: $s = "PFMARK-notthere" condition: filename == "named-file.bin" and not $s }
+rule pf_iname { condition: filename iequals "NAMED-CASE.BIN" and filesize > 0 }
+rule pf_name_trap { condition: filename != "xyz" and filesize < 5 }
 YAR
 python3 - "$work/pftree" <<'PY'
 import base64, os, sys
@@ -228,6 +231,8 @@ files = {
     "loop_body": b"PFMARK-lb PFMARK-loopbody",
     "offset": b"xx PFMARK-offset",
     "length": b"PFMARK-len12345",
+    "named-file.bin": b"a file found by its name",
+    "named-case.bin": b"another one",
     "empty": b"",
 }
 for n, d in files.items():
@@ -273,7 +278,9 @@ fi
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf1.jsonl"
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf2.jsonl"
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --no-yara-partition --no-cache "$work/pftree" > "$work/pfone.jsonl"
-yara -w -r "$work/pf"/*.yar "$work/pftree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/pfyara.pairs"
+# plain yara one file at a time, with the file's name as chainsweep gives it
+for f in "$work/pftree"/*; do yara -w -d filename="${f##*/}" "$work/pf"/*.yar "$f"; done |
+    awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/pfyara.pairs"
 for r in pf1 pf2 pfone; do pairs "$work/$r.jsonl" > "$work/$r.pairs"; done
 check "prefilter: the literal database was built and cached" bash -c "ls '$work/pfcache'/yara-*-literals-*.hsdb > /dev/null"
 check "prefilter: matches == one set without it ($(wc -l < "$work/pfone.pairs") pairs)" diff "$work/pf1.pairs" "$work/pfone.pairs"
@@ -283,7 +290,8 @@ for want in "xor	pf_xor" "xor0	pf_xor" "xrange_in	pf_xor_range" "b64_1	pf_b64" "
             "regex_alt	pf_regex_alt" "two_of	pf_two_of" "nul_lead	pf_nul_lead" "priv	pf_uses_priv" "named	pf_namer" "short	pf_short"; do
     check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
 done
-for want in "loop_any	pf_loop_any" "loop_body	pf_loop_body" "offset	pf_offset" "length	pf_length" "four	pf_loop_zero"; do
+for want in "loop_any	pf_loop_any" "loop_body	pf_loop_body" "offset	pf_offset" "length	pf_length" "four	pf_loop_zero" \
+            "named-file.bin	pf_name" "named-case.bin	pf_iname" "four	pf_name_trap"; do
     check "prefilter: $want" grep -qxF "$want" "$work/pf1.pairs"
 done
 if [ -s "$work/pf/serial.yar" ]; then

@@ -29,7 +29,9 @@ static char *needs_of(const char *src)
     } else {
         for (size_t i = 0; i < n.n; i++) {
             k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", i ? "|" : "", n.lits[i].caseless ? "~" : "",
-                                  n.lits[i].kind == CS_YARA_LIT_IMPHASH ? "#" : "");
+                                  n.lits[i].kind == CS_YARA_LIT_IMPHASH    ? "#"
+                                  : n.lits[i].kind == CS_YARA_LIT_FILENAME ? "@"
+                                                                           : "");
             for (size_t j = 0; j < n.lits[i].len; j++) {
                 unsigned char c = n.bytes[n.lits[i].at + j];
                 k += (size_t)snprintf(out + k, sizeof out - k, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02X", c);
@@ -84,6 +86,14 @@ static void required_strings(void **state)
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: @a < 100 }"), "hello");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: !a[1] >= 5 }"), "hello");
     assert_string_equal(needs_of("rule r { strings: $a = \"hello\" condition: !a[1] > 3 or $a }"), "hello");
+    /* the file's name (the scanner's "filename" external) is a key */
+    assert_string_equal(needs_of("rule r { strings: $s = \"Microsoft\" condition: filename == \"svchost.exe\" and "
+                                 "uint16(0) == 0x5a4d and not 1 of ($s*) }"),
+                        "@svchost.exe");
+    assert_string_equal(needs_of("rule r { condition: ( filename == \"utilman.exe\" or \"Utilman.exe\" == filename ) "
+                                 "and filesize > 10 }"),
+                        "@utilman.exe|@Utilman.exe");
+    assert_string_equal(needs_of("rule r { condition: filename iequals \"Teams.exe\" and filesize > 10 }"), "~@Teams.exe");
     /* a signer's serial number is in the file's certificate, in DER */
     assert_string_equal(needs_of("import \"pe\" rule r { condition: uint16(0) == 0x5a4d and "
                                  "for any i in (0 .. pe.number_of_signatures - 1) : "
@@ -170,6 +180,12 @@ static void traps_always_run(void **state)
         "import \"pe\" rule r { condition: for all i in (0 .. pe.number_of_signatures - 1) : "
         "( pe.signatures[i].serial == \"1b:66:11:df:9c:9a:4d:6e\" ) }",
         "import \"pe\" rule r { condition: pe.signatures[0].serial != \"1b:66:11:df:9c:9a:4d:6e\" }",
+        "rule r { condition: filename != \"svchost.exe\" }",
+        "rule r { condition: not filename == \"svchost.exe\" }",
+        "rule r { condition: filename == \"svchost.exe\" or filesize > 10 }",
+        "rule r { condition: filename contains \"svchost\" }",
+        "rule r { condition: filename matches /svchost/ }",
+        "rule r { condition: filepath == \"svchost.exe\" }",
         "import \"pe\" rule r { condition: not pe.signatures[0].serial == \"1b:66:11:df:9c:9a:4d:6e\" }",
         "import \"pe\" rule r { condition: pe.signatures[0].serial == \"1b6611df9c9a4d6e\" }",
         "import \"pe\" rule r { condition: pe.signatures[0].serial contains \"1b:66:11:df:9c:9a:4d:6e\" }",
