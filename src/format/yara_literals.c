@@ -1064,6 +1064,38 @@ static req parse_or(parser *ps)
     return r;
 }
 
+/* A value of the condition standing for a string (raw: its token): the
+ * literal p[0..n) of that kind, or no usable literal when p is NULL. A key
+ * (an import hash, a file name) is one value of the whole file: as
+ * selective as it gets. */
+static ystring *add_pseudo(analysis *a, const token *raw, const unsigned char *p, size_t n, int caseless, int kind)
+{
+    cs_grow((void **)&a->strings, &a->strings_cap, a->n_strings + 1, sizeof *a->strings);
+    ystring *st = &a->strings[a->n_strings++];
+    memset(st, 0, sizeof *st);
+    st->raw = raw->p;
+    st->raw_n = raw->n;
+    st->lit_at = a->n_lits;
+    if (!p)
+        return st;
+    add_literal(a, st, p, n, 0, caseless, -1);
+    a->lits[a->n_lits - 1].kind = kind;
+    if (kind != CS_YARA_LIT_BYTES)
+        st->strength = SIZE_MAX / 2;
+    st->usable = st->strength >= a->min_quality;
+    return st;
+}
+
+/* Whether the value at raw has its pseudo string already (a serial leaf is
+ * met from both of its ends). */
+static int has_pseudo(const analysis *a, const token *raw)
+{
+    for (size_t k = 0; k < a->n_strings; k++)
+        if (a->strings[k].raw == raw->p)
+            return 1;
+    return 0;
+}
+
 void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_quality, cs_yara_needs *out)
 {
     memset(out, 0, sizeof *out);
@@ -1075,88 +1107,34 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
     token *toks = NULL;
     size_t n_toks = 0;
     if (r->cond_end > r->cond_start && tokenize(text, r->cond_start, r->cond_end, &toks, &n_toks) == 0) {
-        /* import hashes compared in the condition count as strings of their own */
-        for (size_t i = 0; i + 7 <= n_toks; i++) {
-            const token *h = imphash_leaf(toks + i, 7);
-            if (!h)
-                continue;
-            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
-            ystring *st = &a.strings[a.n_strings++];
-            memset(st, 0, sizeof *st);
-            memcpy(st->id, h->p + 1, 32);
-            st->imphash = 1;
-            st->lit_at = a.n_lits;
-            add_literal(&a, st, (const unsigned char *)h->p + 1, 32, 0, 0, -1);
-            a.lits[a.n_lits - 1].kind = CS_YARA_LIT_IMPHASH;
-            st->strength = SIZE_MAX / 2; /* one value of the whole file: as selective as it gets */
-            st->usable = 1;
-        }
-        /* and so do export names */
-        for (size_t i = 0; i + 6 <= n_toks; i++) {
-            const token *x = export_leaf(toks + i, 6);
-            if (!x)
-                continue;
-            bytes_buf name = {0};
-            int ok = decode_text(x->p + 1, x->n - 2, &name) == 0 && name.n > 0;
-            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
-            ystring *st = &a.strings[a.n_strings++];
-            memset(st, 0, sizeof *st);
-            st->export = 1;
-            st->raw = x->p;
-            st->raw_n = x->n;
-            st->lit_at = a.n_lits;
-            if (ok) {
-                add_literal(&a, st, name.p, name.n, 0, 1, -1);
-                st->usable = st->strength >= a.min_quality;
-            }
-            free(name.p);
-        }
-        /* and the file's name */
-        for (size_t i = 0; i + 3 <= n_toks; i++) {
-            int caseless;
-            const token *fn = filename_leaf(toks + i, 3, &caseless);
-            if (!fn)
-                continue;
-            bytes_buf name = {0};
-            int ok = decode_text(fn->p + 1, fn->n - 2, &name) == 0;
-            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
-            ystring *st = &a.strings[a.n_strings++];
-            memset(st, 0, sizeof *st);
-            st->filename = 1;
-            st->raw = fn->p;
-            st->raw_n = fn->n;
-            st->lit_at = a.n_lits;
-            add_literal(&a, st, name.p ? name.p : (const unsigned char *)"", name.n, 0, caseless, -1);
-            a.lits[a.n_lits - 1].kind = CS_YARA_LIT_FILENAME;
-            st->strength = SIZE_MAX / 2; /* one value per file, like an import hash */
-            st->usable = ok;
-            free(name.p);
-        }
-        /* and signers' serial numbers */
+        /* values of the condition that stand for strings of their own:
+         * import hashes, export names, the file's name, signers' serials */
         for (size_t i = 0; i < n_toks; i++) {
-            const token *sn = NULL;
-            if (!serial_leaf(toks + i, n_toks - i, &sn))
-                continue;
-            int dup = 0;
-            for (size_t k = 0; k < a.n_strings; k++)
-                if (a.strings[k].serial && a.strings[k].raw == sn->p)
-                    dup = 1;
-            if (dup)
-                continue;
-            bytes_buf serial = {0};
-            int ok = decode_serial(sn, &serial) == 0;
-            cs_grow((void **)&a.strings, &a.strings_cap, a.n_strings + 1, sizeof *a.strings);
-            ystring *st = &a.strings[a.n_strings++];
-            memset(st, 0, sizeof *st);
-            st->serial = 1;
-            st->raw = sn->p;
-            st->raw_n = sn->n;
-            st->lit_at = a.n_lits;
-            if (ok) {
-                add_literal(&a, st, serial.p, serial.n, 0, 0, -1);
-                st->usable = st->strength >= a.min_quality;
+            const token *t = toks + i, *v;
+            int caseless;
+            bytes_buf b = {0};
+            if (i + 7 <= n_toks && (v = imphash_leaf(t, 7)) != NULL) {
+                ystring *st = add_pseudo(&a, v, (const unsigned char *)v->p + 1, 32, 0, CS_YARA_LIT_IMPHASH);
+                memcpy(st->id, v->p + 1, 32);
+                st->imphash = 1;
             }
-            free(serial.p);
+            if (i + 6 <= n_toks && (v = export_leaf(t, 6)) != NULL) {
+                int ok = decode_text(v->p + 1, v->n - 2, &b) == 0 && b.n > 0;
+                add_pseudo(&a, v, ok ? b.p : NULL, b.n, 1, CS_YARA_LIT_BYTES)->export = 1;
+                b.n = 0;
+            }
+            if (i + 3 <= n_toks && (v = filename_leaf(t, 3, &caseless)) != NULL) {
+                int ok = decode_text(v->p + 1, v->n - 2, &b) == 0;
+                add_pseudo(&a, v, ok ? (b.p ? b.p : (const unsigned char *)"") : NULL, b.n, caseless,
+                           CS_YARA_LIT_FILENAME)
+                    ->filename = 1;
+                b.n = 0;
+            }
+            if (serial_leaf(t, n_toks - i, &v) && !has_pseudo(&a, v)) {
+                int ok = decode_serial(v, &b) == 0;
+                add_pseudo(&a, v, ok ? b.p : NULL, b.n, 0, CS_YARA_LIT_BYTES)->serial = 1;
+            }
+            free(b.p);
         }
     }
     if (a.n_strings && toks) {
