@@ -20,7 +20,8 @@
  *            and name counts, pool length, total length, CRC-32 of what
  *            follows the header, slot bits; zeros; at 92 the CRC-32 of
  *            the 92 bytes before it
- *   refs     48 bytes each: codes[32], checksum, lvalue, q1 | q2 << 4,
+ *   refs     48 bytes each, ordered by lvalue, ratios, codes, checksum
+ *            (then as added): codes[32], checksum, lvalue, q1 | q2 << 4,
  *            kind (1 bad, 2 good), score (int16), flags (1: SHA-256),
  *            offset of its strings in the pool, 4 zero bytes
  *   table    16 x (2^bits + 1) slots of 8 bytes: where the slot's postings
