@@ -299,6 +299,15 @@ if [ -s "$work/pf/serial.yar" ]; then
         check "prefilter: signer serial numbers as literals: $want" grep -qxF "$want" "$work/pf1.pairs"
     done
     echo "serial rules, as yara reports them: $(grep -c '	sig_' "$work/pfyara.pairs") pairs ($(grep '	sig_serial_0\|no00' "$work/pfyara.pairs" | tr '\t\n' ': '))"
+    # alone in a pack, so that no other rule's literal or import hash sends
+    # the signed files to the full set: the serial bytes decide
+    mkdir -p "$work/pfserial"
+    cp "$work/pf/serial.yar" "$work/pfserial/"
+    "$CS" scan --no-default-packs --pack "$work/pfserial" --detectors yara --json -q --no-cache "$work/pftree" > "$work/pfserial.jsonl"
+    pairs "$work/pfserial.jsonl" > "$work/pfserial.pairs"
+    check "prefilter, serial rules alone: the same matches as yara ($(wc -l < "$work/pfserial.pairs") pairs)" \
+        diff "$work/pfserial.pairs" <(grep '	sig_' "$work/pfyara.pairs")
+    check "prefilter, serial rules alone: both signed files found" [ "$(grep -c '^signed-' "$work/pfserial.pairs")" -ge 2 ]
 fi
 if [ -s "$work/imphashes" ]; then
     check "prefilter: export names as literals (GOMP_parallel in libgomp)" grep -q '	exp_gomp$' "$work/pf1.pairs"
