@@ -48,7 +48,7 @@ if command -v wixl >/dev/null; then
     printf 'msi-416/setup.msi\tCS-2023-3CX-WINDOWS\n' >> want.pairs
     n_bad=5
 else
-    echo "SKIP: MSI fixtures (wixl from msitools not installed)"
+    skip_part "MSI fixtures (wixl from msitools not installed)"
 fi
 sort -o want.pairs want.pairs
 check "exactly the compromised and retired products ($(wc -l < want.pairs))" diff want.pairs got.pairs
@@ -137,7 +137,7 @@ check "... and the same rows as without a store" diff <(jq -S '.products' inv.js
 if $PY -c 'import jsonschema' 2>/dev/null; then
     check "CycloneDX 1.5 output validates against the official schema" $PY "$SRC/tests/e2e/validate_cyclonedx.py" "$SRC/tests/schema" bom.json
 else
-    echo "SKIP: CycloneDX schema validation (python3-jsonschema not installed)"
+    skip_part "CycloneDX schema validation (python3-jsonschema not installed)"
 fi
 check "CycloneDX components carry SHA-256 hashes and paths" jq_true bom.json \
     "[.[0].components[] | select(.evidence.occurrences[0].location == \"tree/win-416/3CXDesktopApp.exe\")][0].hashes[0] == {\"alg\": \"SHA-256\", \"content\": \"$sha\"}"

@@ -95,7 +95,7 @@ if command -v npm >/dev/null && (cd "$work" && timeout 120 npm install --no-audi
     (cd "$work" && ./npmtool/node_modules/.bin/asar pack asarsrc npm.asar --unpack '*.node')
     check "our asar writer equals @electron/asar 3.4.1 byte for byte" cmp -s t/app.asar npm.asar
 else
-    echo "SKIP (one check): @electron/asar 3.4.1 not fetched from npm; our writer alone made the fixture"
+    skip_part "@electron/asar 3.4.1 not fetched from npm; our writer alone made the fixture"
 fi
 python3 - "$work/t" <<'PY'
 import json, struct, sys

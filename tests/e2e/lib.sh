@@ -10,6 +10,13 @@ check() { # check "description" command...
 }
 # jq_true FILE FILTER: the filter over the JSON Lines file yields true
 jq_true() { [ "$(jq -s "$2" "$1")" = "true" ]; }
+# skip_part "what and why": some checks of a test did not run (a tool or
+# the registry missing); said on the output, and a failure under
+# CHAINSWEEP_NO_SKIP=1 as a whole skipped test is (scripts/test-summary.py)
+skip_part() {
+    echo "SKIP (part): $*"
+    if [ "${CHAINSWEEP_NO_SKIP:-}" = 1 ]; then bad "skipped with CHAINSWEEP_NO_SKIP=1: $*"; fi
+}
 finish() {
     echo "$passes passed, $fails failed"
     [ "$fails" -eq 0 ]

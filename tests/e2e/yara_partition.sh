@@ -262,7 +262,7 @@ if [ -n "$pes" ]; then
           printf 'rule sig_serial_none { condition: for any i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial == "01:02:03:04:05:06:07:08" ) }\n'
           printf 'rule sig_serial_all { condition: uint16(0) == 0x5a4d and for all i in (0 .. pe.number_of_signatures - 1) : ( pe.signatures[i].serial != "01:02:03:04:05:06:07:08" ) }\n'; } > "$work/pf/serial.yar"
     else
-        echo "SKIP (part): no osslsigncode for the serial number checks"
+        skip_part "no osslsigncode for the serial number checks"
     fi
     "$CS" scan --no-default-packs --pack "$work/pe-any" --detectors yara --json -q --no-cache "$work/pftree" |
         jq -r 'select(.type == "finding" and .imphash != null) | "\(.path | split("/") | last) \(.imphash)"' > "$work/imphashes"
@@ -273,7 +273,7 @@ if [ -n "$pes" ]; then
       printf 'rule exp_none { condition: pe.exports("NoSuchExportAnywhere") }\n'; } > "$work/pf/imphash.yar"
     check "PE files with an import hash ($(wc -l < "$work/imphashes"))" [ "$(wc -l < "$work/imphashes")" -ge 5 ]
 else
-    echo "SKIP (part): no mingw-w64 runtime DLLs for the import hash checks"
+    skip_part "no mingw-w64 runtime DLLs for the import hash checks"
 fi
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf1.jsonl"
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf2.jsonl"
