@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "detect/detector.h"
+#include "util/digest.h"
 
 #define INTEGRITY_SCORE 75 /* a warning: tampering, or a careless build step */
 
@@ -37,7 +38,7 @@ static int integrity_loaded(const void *st)
 static int block_sha256(const unsigned char *p, size_t n, unsigned char out[32])
 {
     unsigned len = 0;
-    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
+    return EVP_Digest(p, n, out, &len, cs_md_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
 }
 
 static cs_status integrity_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_error *err)

@@ -22,6 +22,7 @@
 #include "detect/detector.h"
 #include "format/yara_literals.h"
 #include "format/yara_split.h"
+#include "util/digest.h"
 
 #define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
 #define YARA_MAX_MATCHES 8      /* matched strings kept per rule */
@@ -444,7 +445,7 @@ static void rules_key(const yara_state *s, char out[33])
      * and pe values */
     snprintf(layout, sizeof layout, "%s/%d/%d/%d/v3/lean%d", YR_VERSION, N_TYPES, N_TIERS, (int)sizeof(YR_RULES *),
              PREFILTER_MIN_QUALITY);
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    if (ctx && EVP_DigestInit_ex(ctx, cs_md_sha256(), NULL)) {
         EVP_DigestUpdate(ctx, layout, strlen(layout));
         for (size_t i = 0; i < s->n_files; i++) {
             EVP_DigestUpdate(ctx, s->files_loaded[i].path, strlen(s->files_loaded[i].path) + 1);

@@ -1,6 +1,7 @@
 /* Engine: configuration, pack loading, diagnostics, excludes. */
 #define _GNU_SOURCE
 #include "engine/engine.h"
+#include "util/digest.h"
 #include "util/guard.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -80,7 +81,7 @@ cs_status cs_engine_new(cs_engine **out, const cs_config *cfg, cs_error *err)
     cs_filetypes_init(&e->types);
     pthread_mutex_init(&e->compile_mu, NULL);
     e->fingerprint = EVP_MD_CTX_new();
-    if (!e->fingerprint || !EVP_DigestInit_ex(e->fingerprint, EVP_sha256(), NULL)) {
+    if (!e->fingerprint || !EVP_DigestInit_ex(e->fingerprint, cs_md_sha256(), NULL)) {
         cs_engine_free(e);
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
     }

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "format/authenticode.h"
+#include "util/digest.h"
 #include "util/util.h"
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
@@ -323,9 +324,9 @@ void cs_ac_cert_fill(cs_ac_cert *c, X509 *x)
     cs_buf_free(&b);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len;
-    if (X509_digest(x, EVP_sha1(), md, &len))
+    if (X509_digest(x, cs_md_sha1(), md, &len))
         cs_hex(c->sha1, md, len);
-    if (X509_digest(x, EVP_sha256(), md, &len))
+    if (X509_digest(x, cs_md_sha256(), md, &len))
         cs_hex(c->sha256, md, len);
     struct tm tm;
     if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
@@ -379,7 +380,7 @@ int cs_pe_authentihash(const cs_pe *pe, unsigned char out[32])
     if (!pe->certdir_offset || pe->checksum_offset + 4 > pe->certdir_offset || pe->certdir_offset + 8 > end)
         return -1;
     unsigned len = 0;
-    return digest_image(pe, pe->data, end, EVP_sha256(), out, &len) == 0 && len == 32 ? 0 : -1;
+    return digest_image(pe, pe->data, end, cs_md_sha256(), out, &len) == 0 && len == 32 ? 0 : -1;
 }
 
 static const unsigned char *image_digest(verifier *v, const EVP_MD *md, unsigned *len)
@@ -793,9 +794,9 @@ static int find_page_hashes(const unsigned char *p, size_t n, const EVP_MD **md,
     if (der_next(&p, end, &oid) != 0)
         return -1;
     if (der_oid_is(&oid, OID_PAGE_HASHES_SHA1))
-        *md = EVP_sha1();
+        *md = cs_md_sha1();
     else if (der_oid_is(&oid, OID_PAGE_HASHES_SHA256))
-        *md = EVP_sha256();
+        *md = cs_md_sha256();
     else
         return -2;
     if (der_next(&p, end, &inner) != 0 || inner.tag != V_ASN1_SET)

@@ -18,6 +18,7 @@
 
 #include "format/authenticode.h"
 #include "format/macho.h"
+#include "util/digest.h"
 #include "util/util.h"
 
 #define SUPERBLOB 0xfade0cc0u
@@ -154,9 +155,9 @@ static void add_finding(verifier *v, int slice, cs_mc_issue issue, const char *f
 static const EVP_MD *cd_md(uint8_t type, size_t *len, const char **name)
 {
     switch (type) {
-    case 1: *len = 20, *name = "sha1"; return EVP_sha1();
-    case 2: *len = 32, *name = "sha256"; return EVP_sha256();
-    case 3: *len = 20, *name = "sha256-20"; return EVP_sha256(); /* truncated */
+    case 1: *len = 20, *name = "sha1"; return cs_md_sha1();
+    case 2: *len = 32, *name = "sha256"; return cs_md_sha256();
+    case 3: *len = 20, *name = "sha256-20"; return cs_md_sha256(); /* truncated */
     case 4: *len = 48, *name = "sha384"; return EVP_sha384();
     default: return NULL;
     }
@@ -628,7 +629,7 @@ static void check_sealed_file(verifier *v, const char *rel, plist_t val, const c
         cs_mc_report_free(n);
     } else {
         unsigned char got[EVP_MAX_MD_SIZE];
-        const EVP_MD *md = want_len == 32 ? EVP_sha256() : want_len == 20 ? EVP_sha1() : NULL;
+        const EVP_MD *md = want_len == 32 ? cs_md_sha256() : want_len == 20 ? cs_md_sha1() : NULL;
         if (!md || digest(md, d, len, got) != (int)want_len || memcmp(got, want, (size_t)want_len) != 0)
             add_finding(v, 0, CS_MC_RESOURCE_CHANGED, "%.200s", rel);
     }

@@ -1,5 +1,6 @@
 #include "format/pe.h"
 
+#include "util/digest.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -247,7 +248,7 @@ int cs_pe_imphash(const cs_pe *pe, char out[33])
     if (n > 0 && !c.failed) {
         unsigned char md[16];
         unsigned mdlen;
-        EVP_Digest(c.buf, c.len, md, &mdlen, EVP_md5(), NULL);
+        EVP_Digest(c.buf, c.len, md, &mdlen, cs_md_md5(), NULL);
         for (int i = 0; i < 16; i++)
             snprintf(out + 2 * i, 3, "%02x", md[i]);
         rc = 0;
@@ -279,7 +280,7 @@ int cs_pe_rich_hash(const cs_pe *pe, char out[33])
     if (!dans)
         return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL)) {
+    if (!ctx || !EVP_DigestInit_ex(ctx, cs_md_md5(), NULL)) {
         EVP_MD_CTX_free(ctx);
         return -1;
     }

@@ -18,6 +18,7 @@
 #include "format/ioc.h"
 #include "format/simdb.h"
 #include "format/tlsh.h"
+#include "util/digest.h"
 #include "util/guard.h"
 #include "util/util.h"
 
@@ -46,7 +47,7 @@ cs_status cs_sim_digest_file(const char *path, char tlsh[CS_SIM_TLSH_CHARS + 1],
         return cs_error_set(err, CS_ERR_IO, "%s: not a regular file", path);
     }
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+    if (!md || !EVP_DigestInit_ex(md, cs_md_sha256(), NULL)) {
         EVP_MD_CTX_free(md);
         close(fd);
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");

@@ -11,6 +11,7 @@
 #include "format/tlsh.h"
 #include "format/plist.h"
 #include "format/versioninfo.h"
+#include "util/digest.h"
 #include "view/view.h"
 
 void cs_file_init(cs_file *f, cs_source *src, const char *path, const char *name, cs_arena *arena)
@@ -54,7 +55,7 @@ void cs_file_hash(cs_file *f, unsigned mask)
     mask = (mask | f->hashes_wanted) & ~f->hashes;
     if (!mask || !f->data)
         return;
-    const EVP_MD *mds[3] = {EVP_md5(), EVP_sha1(), EVP_sha256()};
+    const EVP_MD *mds[3] = {cs_md_md5(), cs_md_sha1(), cs_md_sha256()};
     unsigned char *outs[3] = {f->md5, f->sha1, f->sha256};
     EVP_MD_CTX *ctx[3] = {NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
