@@ -217,14 +217,18 @@ static void catch_interrupts(cs_engine *e)
 
 static void write_text(cli *c, cs_text *t)
 {
+    if (!t->len) { /* a quiet sweep's clean file: nothing to write */
+        cs_text_free(t);
+        return;
+    }
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    if (t->len && fwrite(t->data, 1, t->len, c->out) != t->len && !c->write_errno)
+    if (fwrite(t->data, 1, t->len, c->out) != t->len && !c->write_errno)
         c->write_errno = errno ? errno : EIO;
-    if (t->len && fflush(c->out) != 0 && !c->write_errno)
+    if (fflush(c->out) != 0 && !c->write_errno)
         c->write_errno = errno ? errno : EIO;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     cs_text_free(t);

@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config libyara-dev libssl-dev libsqlite3-d
             libvectorscan-dev libpcre2-dev libjansson-dev libplist-dev libgsf-1-dev
             zlib1g-dev libbz2-dev liblzma-dev libxml2-dev libmicrohttpd-dev)
 test_pkgs=(libcmocka-dev jq yara python3 python3-jsonschema wixl msitools util-linux openssl osslsigncode gcc-mingw-w64-x86-64
-           zip unzip 7zip gcab xorriso zstd lz4 cpio libarchive-tools nsis clang lld-14 llvm-14 dmg2img python3-asn1crypto tlsh-tools curl haproxy python3-yaml dpkg-dev)
+           zip unzip 7zip gcab xorriso zstd lz4 cpio libarchive-tools nsis clang lld-14 llvm-14 dmg2img python3-asn1crypto tlsh-tools curl haproxy python3-yaml dpkg-dev strace)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 bench_pkgs=(yara clamav gnuplot-nox time jq tlsh-tools)
 

@@ -41,6 +41,25 @@ int cs_queue_push(cs_queue *q, void *item)
     return ok;
 }
 
+size_t cs_queue_push_many(cs_queue *q, void *const *items, size_t n)
+{
+    size_t i = 0;
+    pthread_mutex_lock(&q->mu);
+    while (i < n && !q->closed) {
+        if (q->len == q->cap) {
+            pthread_cond_broadcast(&q->not_empty); /* take what is there */
+            pthread_cond_wait(&q->not_full, &q->mu);
+            continue;
+        }
+        q->items[(q->head + q->len) % q->cap] = items[i++];
+        q->len++;
+    }
+    if (i)
+        pthread_cond_broadcast(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+    return i;
+}
+
 void *cs_queue_pop(cs_queue *q)
 {
     pthread_mutex_lock(&q->mu);

@@ -18,6 +18,9 @@ int cs_queue_init(cs_queue *q, size_t cap);
 void cs_queue_destroy(cs_queue *q);
 /* Blocks while full; 0 (item not taken) once the queue is closed. */
 int cs_queue_push(cs_queue *q, void *item);
+/* Several at once, under one lock and one wake-up (blocks while full);
+ * returns how many were taken (fewer once the queue is closed). */
+size_t cs_queue_push_many(cs_queue *q, void *const *items, size_t n);
 /* 1 when pushed; 0 when full or closed (never blocks). */
 int cs_queue_try_push(cs_queue *q, void *item);
 /* Blocks while empty and open; NULL once closed and drained. */

@@ -55,6 +55,8 @@ struct cs_job {
     atomic_int pending;        /* 1 for the job itself + members not done */
     char *path;                /* outer path (owned by the outer job) */
     int fd, dirfd;             /* from the walker, until acquired */
+    int from_store;            /* the walker found it unchanged: re-reported, never opened */
+    char *stored;              /* then its record in the store (NULL: clean), until acquired */
     cs_source *src;            /* a member's bytes; an outer file's once opened */
     cs_skip_reason skip;       /* decided by the walker or the unpacker */
     char *error;               /* from the walker */
@@ -97,6 +99,7 @@ typedef struct cs_pipeline {
      * to take the members of a large archive another worker unpacks */
     atomic_size_t outstanding;
     cs_state *state;           /* incremental sweeps, or NULL */
+    struct cs_scanner *walker; /* re-reports unchanged files in the walker thread, or NULL */
 } cs_pipeline;
 
 struct cs_scanner {
@@ -112,6 +115,10 @@ struct cs_scanner {
     void *ud;
     atomic_int cancelled;      /* the result callback asked to stop (set by the collector) */
     pthread_t thread;
+    /* the walker's replays go to the collector in batches: one wake-up each */
+    int batches;
+    size_t n_held;
+    cs_job *held[32];
 };
 
 /* ---- jobs ---- */
@@ -144,6 +151,7 @@ static void job_free(cs_job *j)
     if (!j->parent)
         free(j->path);
     free(j->error);
+    free(j->stored);
     free(j->worst_path);
     cs_buf_free(&j->stored_members);
     free(j->findings.reasons);
@@ -185,12 +193,13 @@ static cs_skip_reason is_excluded(void *ud, const char *path, const char *name, 
     return cs_engine_is_own_dir(x->e, st) ? CS_SKIP_OWN_FILES : CS_SKIP_NONE;
 }
 
-/* Walk one root, calling fn for every entry; the engine's options. */
-static int walk_root(const cs_engine *e, const char *root, cs_walk_fn fn, void *ud)
+/* Walk one root, calling fn for every entry (claim, if not NULL, first for
+ * each regular file); the engine's options. */
+static int walk_root(const cs_engine *e, const char *root, cs_walk_fn fn, cs_walk_claim_fn claim, void *ud)
 {
     /* ovector size 1 is enough to know whether a pattern matched */
     exclude_ctx x = {e, pcre2_match_data_create(1, NULL)};
-    cs_walk_opts o = {e->cfg.follow_symlinks, e->cfg.cross_fs, e->cfg.max_depth, is_excluded, &x};
+    cs_walk_opts o = {e->cfg.follow_symlinks, e->cfg.cross_fs, e->cfg.max_depth, is_excluded, &x, claim, ud};
     int rc = cs_walk(&o, root, fn, ud);
     pcre2_match_data_free(x.md);
     return rc;
@@ -251,13 +260,52 @@ static void lower_priority(void)
 #endif
 }
 
+static void run_job(cs_scanner *s, cs_job *j);
+static void flush_held(cs_scanner *s);
+
+/* A file the store says is unchanged since the last sweep with these rules
+ * (by its lstat: device, inode, size, times) is re-reported here, in the
+ * walker: it is not opened and no worker sees it. Anything else (new,
+ * changed, a damaged entry) is opened and read as usual. */
+static int claim_unchanged(void *ud, const char *path, const struct stat *st)
+{
+    cs_pipeline *p = ud;
+    if (atomic_load(&p->e->stop))
+        return -1;
+    cs_meta meta;
+    cs_meta_from_stat(st, &meta);
+    char *blob = NULL;
+    if (cs_state_lookup(p->walker->reader, path, &meta, &blob) <= 0)
+        return 0;
+    atomic_fetch_add(&p->outstanding, 1);
+    cs_job *j = job_new();
+    j->path = cs_strdup(path);
+    j->display_path = j->path;
+    j->meta = meta;
+    j->from_store = 1;
+    j->stored = blob;
+    run_job(p->walker, j);
+    return 1;
+}
+
 static void *walker_main(void *arg)
 {
     cs_pipeline *p = arg;
     if (p->e->cfg.low_priority)
         lower_priority();
-    for (size_t i = 0; i < p->n_targets; i++)
-        walk_root(p->e, p->targets[i], on_walk_entry, p);
+    /* memory running out while jobs are made ends the sweep loudly (the
+     * open directories of the walk are left to the process's end) */
+    cs_guard g;
+    cs_guard_enter(&g);
+    if (sigsetjmp(g.jb, 1) == 0) {
+        for (size_t i = 0; i < p->n_targets; i++)
+            walk_root(p->e, p->targets[i], on_walk_entry, p->walker ? claim_unchanged : NULL, p);
+    } else {
+        atomic_store(&p->lost, 1);
+    }
+    cs_guard_leave(&g);
+    if (p->walker)
+        flush_held(p->walker);
     outstanding_done(p);
     return NULL;
 }
@@ -468,6 +516,22 @@ static int scanner_ready(cs_scanner *s)
     return 0;
 }
 
+/* The held records to the collector; their outer files are then delivered. */
+static void flush_held(cs_scanner *s)
+{
+    if (!s->n_held)
+        return;
+    size_t outer = 0;
+    for (size_t i = 0; i < s->n_held; i++)
+        outer += !s->held[i]->parent;
+    size_t taken = cs_queue_push_many(&s->p->results, (void *const *)s->held, s->n_held);
+    for (size_t i = taken; i < s->n_held; i++)
+        job_free(s->held[i]); /* the sweep ended early: nobody collects them */
+    s->n_held = 0;
+    while (outer--)
+        outstanding_done(s->p);
+}
+
 static void deliver(cs_scanner *s, cs_job *j)
 {
     if (j->abandoned) { /* no record for what was never read */
@@ -475,6 +539,12 @@ static void deliver(cs_scanner *s, cs_job *j)
         job_free(j);
         if (outer && s->p)
             outstanding_done(s->p);
+        return;
+    }
+    if (s->p && s->batches) {
+        s->held[s->n_held++] = j;
+        if (s->n_held == sizeof s->held / sizeof *s->held)
+            flush_held(s);
         return;
     }
     if (s->p) {
@@ -932,26 +1002,33 @@ static int acquire(cs_scanner *s, cs_job *j)
 {
     cs_result *r = &j->result;
     cs_error err = {0};
-    if (j->fd < 0)
+    if (j->fd < 0 && !j->from_store)
         return 0; /* a member: its source came with it */
-    int fd = j->fd, dirfd = j->dirfd;
-    j->fd = j->dirfd = -1;
-    if (cs_source_file(fd, dirfd, &j->src, &err) != CS_OK) {
-        if (err.code == CS_ERR_ARG) { /* swapped for something else since the walk */
-            r->kind = CS_RECORD_SKIPPED;
-            r->skip = CS_SKIP_NOT_REGULAR;
-        } else {
-            set_error(j, err.message, NULL);
+    char *blob = NULL;
+    int found;
+    if (j->from_store) { /* the walker looked it up */
+        blob = j->stored;
+        j->stored = NULL;
+        found = 1;
+    } else {
+        int fd = j->fd, dirfd = j->dirfd;
+        j->fd = j->dirfd = -1;
+        if (cs_source_file(fd, dirfd, &j->src, &err) != CS_OK) {
+            if (err.code == CS_ERR_ARG) { /* swapped for something else since the walk */
+                r->kind = CS_RECORD_SKIPPED;
+                r->skip = CS_SKIP_NOT_REGULAR;
+            } else {
+                set_error(j, err.message, NULL);
+            }
+            return 1;
         }
-        return 1;
+        j->meta = j->src->meta;
+        found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
+        if (found < 0) /* read again, and say why: the store had been damaged */
+            r->note = store_damaged_note;
     }
-    j->meta = j->src->meta;
     r->size = j->meta.size;
     r->mtime = j->meta.mtime;
-    char *blob = NULL;
-    int found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
-    if (found < 0) /* read again, and say why: the store had been damaged */
-        r->note = store_damaged_note;
     if (found > 0) {
         /* unchanged since the last sweep with these rules: re-report it and
          * the members kept with it */
@@ -1279,6 +1356,8 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     cs_status rc = CS_OK;
     cs_pipeline p;
     memset(&p, 0, sizeof p);
+    cs_scanner walker_s; /* the walker's: replays only, no detectors */
+    memset(&walker_s, 0, sizeof walker_s);
     unsigned nw = e->cfg.threads ? e->cfg.threads : 1, started = 0;
     cs_scanner *ws = calloc(nw, sizeof *ws);
     if (!ws) {
@@ -1289,6 +1368,15 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         if ((rc = scanner_init(&ws[i], e, state, err)) != CS_OK)
             goto fail;
         ws[i].p = &p;
+    }
+    if (state) {
+        walker_s.e = e;
+        walker_s.p = &p;
+        walker_s.batches = 1;
+        if ((rc = cs_state_reader_open(state, &walker_s.reader, err)) != CS_OK ||
+            (rc = cs_state_reader_pin(walker_s.reader, err)) != CS_OK)
+            goto fail;
+        p.walker = &walker_s;
     }
     p.e = e;
     p.targets = targets;
@@ -1334,6 +1422,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
             cancelled = 1;
             for (unsigned i = 0; i < nw; i++)
                 atomic_store(&ws[i].cancelled, 1); /* the work in flight ends quickly: nothing new is read */
+            atomic_store(&walker_s.cancelled, 1);
         }
         if (state && store_rc == CS_OK)
             store_rc = store_record(state, j, &store_err);
@@ -1348,6 +1437,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     for (unsigned i = 0; i < nw; i++)
         scanner_fini(&ws[i]);
     free(ws);
+    scanner_fini(&walker_s);
     if (state && store_rc == CS_OK && e->compiled) { /* for the next rescan's lazy loading */
         char stats[512];
         cs_load_stats ls;
@@ -1382,6 +1472,7 @@ fail:
             scanner_fini(&ws[i]);
         free(ws);
     }
+    scanner_fini(&walker_s);
     cs_state_close(state, NULL);
     return rc;
 }
@@ -1464,7 +1555,7 @@ static int on_path_entry(void *ud, const cs_walk_entry *ent)
 cs_status cs_scanner_scan_path(cs_scanner *s, const char *path, cs_result_cb cb, void *ud, cs_error *err)
 {
     path_walk w = {s, cb, ud, CS_OK, err};
-    if (walk_root(s->e, path, on_path_entry, &w) != 0)
+    if (walk_root(s->e, path, on_path_entry, NULL, &w) != 0)
         return cs_error_set(err, CS_ERR_ARG, "target %s: %s", path, strerror(errno));
     return w.rc;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/digest.h"
 #include "util/util.h"
 
 #define STATE_APPLICATION_ID 0x43535750 /* "CSWP" */
@@ -116,9 +117,18 @@ static cs_status check_or_init(sqlite3 *db, const char *path, const char *finger
         }
     }
     /* this rule set is the most recently used; the rows of all but the
-     * last few rule sets go */
+     * last few rule sets go. Nothing to write when it already is (a rescan
+     * with the same rules then writes only for files that changed). */
     sqlite3_stmt *st;
     cs_status rc = CS_OK;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT used FROM rulesets WHERE rules = ?1) = (SELECT max(used) FROM rulesets)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(db, err, "cannot read the rules fingerprints");
+    sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+    int latest = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    if (latest)
+        return CS_OK;
     if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT INTO rulesets(rules, used) VALUES(?1, (SELECT coalesce(max(used), 0) + 1 FROM rulesets))"
@@ -283,7 +293,7 @@ static void row_sum(const char *path, const cs_meta *st, const char *blob, const
     unsigned len = 0;
     long long v[5] = {(long long)st->dev, (long long)st->ino, (long long)st->size, st->mtime_ns, st->ctime_ns};
     memset(out, 0, 32);
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    if (!ctx || !EVP_DigestInit_ex(ctx, cs_md_sha256(), NULL)) {
         EVP_MD_CTX_free(ctx);
         return;
     }
@@ -347,10 +357,17 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
     return CS_OK;
 }
 
+cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err)
+{
+    return exec(r->db, "BEGIN") == SQLITE_OK ? CS_OK : db_error(r->db, err, "cannot begin reading");
+}
+
 void cs_state_reader_close(cs_state_reader *r)
 {
     if (!r)
         return;
+    if (!sqlite3_get_autocommit(r->db))
+        exec(r->db, "COMMIT"); /* a pinned reader's transaction: nothing written */
     sqlite3_finalize(r->get);
     sqlite3_close(r->db);
     free(r);

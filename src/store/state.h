@@ -32,6 +32,9 @@ cs_status cs_state_set_stats(cs_state *s, const char *text, cs_error *err);
 
 cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err);
 void cs_state_reader_close(cs_state_reader *r);
+/* Its lookups from now on in one read transaction, until it is closed:
+ * one snapshot, and no lock taken and released for each (a rescan's walk). */
+cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
  * the same identity exists; 0 when there is none or it changed; -1 when
  * the entry fails its checksum (damaged: the file must be read again). */

@@ -172,6 +172,22 @@ static const cs_source_methods file_methods = {
     CS_SOURCE_METHODS_VERSION, "file", file_read_at, file_map, file_open_related, file_close, mapped_file_release,
 };
 
+void cs_meta_from_stat(const struct stat *st, cs_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->size = (uint64_t)st->st_size;
+    m->mtime = (int64_t)st->st_mtime;
+    m->has_owner = 1;
+    m->uid = st->st_uid;
+    m->gid = st->st_gid;
+    m->mode = st->st_mode;
+    m->has_identity = 1;
+    m->dev = (uint64_t)st->st_dev;
+    m->ino = (uint64_t)st->st_ino;
+    m->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    m->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err)
 {
     struct stat st;
@@ -195,18 +211,7 @@ cs_status cs_source_file(int fd, int dirfd, cs_source **out, cs_error *err)
     source_init(&f->base, &file_methods);
     f->fd = fd;
     f->dirfd = dirfd;
-    cs_meta *m = &f->base.meta;
-    m->size = (uint64_t)st.st_size;
-    m->mtime = (int64_t)st.st_mtime;
-    m->has_owner = 1;
-    m->uid = st.st_uid;
-    m->gid = st.st_gid;
-    m->mode = st.st_mode;
-    m->has_identity = 1;
-    m->dev = (uint64_t)st.st_dev;
-    m->ino = (uint64_t)st.st_ino;
-    m->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    m->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    cs_meta_from_stat(&st, &f->base.meta);
     *out = &f->base;
     return CS_OK;
 }

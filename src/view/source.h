@@ -16,6 +16,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "chainsweep/chainsweep.h"
@@ -64,6 +65,8 @@ struct cs_source {
 void cs_source_ref(cs_source *s);
 void cs_source_unref(cs_source *s);
 
+/* A real file's metadata and identity, as a file source records them. */
+void cs_meta_from_stat(const struct stat *st, cs_meta *m);
 /* A regular file the caller opened (ownership of fd passes to the source,
  * also on failure). dirfd: a descriptor of its directory for related
  * objects, or -1 (ownership passes too). */

@@ -60,6 +60,12 @@ static int open_file_at(int dfd, const char *name, int follow)
  * both descriptors to the callback. */
 static void emit_file(walk_state *w, int dfd, const char *name, const struct stat *st, int follow)
 {
+    int taken = w->o->claim ? w->o->claim(w->o->claim_ud, w->path.data, st) : 0;
+    if (taken) {
+        if (taken < 0)
+            w->stopped = 1;
+        return;
+    }
     int fd = open_file_at(dfd, name, follow);
     if (fd < 0) {
         if (errno == ELOOP) /* swapped for a symlink since the stat */

@@ -25,12 +25,20 @@ typedef int (*cs_walk_fn)(void *ud, const cs_walk_entry *entry);
  * (CS_SKIP_NONE: no)? A directory left out is not entered. */
 typedef cs_skip_reason (*cs_walk_exclude_fn)(void *ud, const char *path, const char *name, const struct stat *st);
 
+/* Does the caller take this regular file without its being opened (it can
+ * answer for it otherwise: unchanged since the last sweep)? 0: no, the
+ * walker opens it and calls the entry callback; 1: taken, no callback;
+ * -1: stop the walk. */
+typedef int (*cs_walk_claim_fn)(void *ud, const char *path, const struct stat *st);
+
 typedef struct cs_walk_opts {
     int follow_symlinks;
     int cross_fs;
     int max_depth;             /* -1: unlimited */
     cs_walk_exclude_fn exclude; /* may be NULL */
     void *exclude_ud;
+    cs_walk_claim_fn claim;    /* may be NULL */
+    void *claim_ud;
 } cs_walk_opts;
 
 /* Walk one root (a file or a directory). A symlink given as the root itself

@@ -22,10 +22,22 @@ findings() { jq -c 'select(.type == "finding") | [.path, .score, .level, ([.reas
 export -f findings # the checks below run it in a child bash
 
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/1.jsonl"
+db_sum=$(sha256sum < "$db")
 "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2.jsonl"
+check "an unchanged tree's rescan writes nothing to the store" [ "$(sha256sum < "$db")" = "$db_sum" ]
 n=$(jq -s '.[-1].files_scanned' "$work/1.jsonl")
 check "first sweep reads every file ($n)" [ "$n" -ge 206 ]
 check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
+# unchanged files are answered from the walk's lstat: never opened
+if command -v strace > /dev/null; then
+    strace -f -qq -e trace=open,openat,openat2 -o "$work/opens" \
+        "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2s.jsonl"
+    check "a rescan opens none of the tree's unchanged files (only its directories)" \
+        bash -c "! grep -v O_DIRECTORY '$work/opens' | grep -q '\"$tree/[^\"]*\"\\|\"f[0-9]*\.txt\"'"
+    check "... and reports them all" jq_true "$work/2s.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
+else
+    skip_part "strace missing: not checked that a rescan opens no unchanged file"
+fi
 check "cached findings say so" jq_true "$work/2.jsonl" 'all(.[]; select(.type == "finding") | .cached == true)'
 check "second sweep reports the same findings" bash -c "diff <(findings '$work/1.jsonl') <(findings '$work/2.jsonl')"
 check "known-good stays suppressed from the cache" jq_true "$work/2.jsonl" '.[-1].skipped.known_good == 1 and all(.[]; (.path // "" | endswith("vendor.txt")) | not)'

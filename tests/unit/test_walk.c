@@ -81,7 +81,7 @@ static void walk_defaults(void **state)
 {
     (void)state;
     char *d = make_tree();
-    cs_walk_opts o = {0, 0, -1, NULL, NULL};
+    cs_walk_opts o = {0, 0, -1, NULL, NULL, NULL, NULL};
     char root[8192];
     snprintf(root, sizeof root, "%s/t/", d); /* trailing slash is fine */
     seen s = {0};
@@ -101,7 +101,7 @@ static void walk_depth_and_excludes(void **state)
 {
     (void)state;
     char *d = make_tree();
-    cs_walk_opts o = {0, 0, 1, exclude_txt_and_b, NULL};
+    cs_walk_opts o = {0, 0, 1, exclude_txt_and_b, NULL, NULL, NULL};
     char root[8192];
     snprintf(root, sizeof root, "%s/t", d);
     seen s = {0};
@@ -122,7 +122,7 @@ static void walk_follow_detects_loops(void **state)
     char p[8192];
     snprintf(p, sizeof p, "%s/t/link.txt", d);
     assert_int_equal(symlink("a.txt", p), 0);
-    cs_walk_opts o = {1, 0, -1, NULL, NULL};
+    cs_walk_opts o = {1, 0, -1, NULL, NULL, NULL, NULL};
     char root[8192];
     snprintf(root, sizeof root, "%s/t", d);
     seen s = {0};
@@ -140,7 +140,7 @@ static void walk_stops_when_asked(void **state)
 {
     (void)state;
     char *d = make_tree();
-    cs_walk_opts o = {0, 0, -1, NULL, NULL};
+    cs_walk_opts o = {0, 0, -1, NULL, NULL, NULL, NULL};
     char root[8192];
     snprintf(root, sizeof root, "%s/t", d);
     seen s = {0};
@@ -154,7 +154,7 @@ static void walk_stops_when_asked(void **state)
 static void walk_missing_root(void **state)
 {
     (void)state;
-    cs_walk_opts o = {0, 0, -1, NULL, NULL};
+    cs_walk_opts o = {0, 0, -1, NULL, NULL, NULL, NULL};
     seen s = {0};
     assert_int_equal(cs_walk(&o, "/nonexistent/chainsweep", collect, &s), -1);
     seen p = {0};
