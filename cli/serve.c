@@ -27,6 +27,14 @@
 #include "chainsweep/report.h"
 #include "cli.h"
 #include "chainsweep/service.h"
+#include "util/lazylib.h"
+
+/* libmicrohttpd (and GnuTLS), loaded when the service starts (util/lazylib.h) */
+#define MHD_FUNCS(X)                                                                                            \
+    X(MHD_add_response_header) X(MHD_create_response_from_buffer) X(MHD_destroy_response)                       \
+    X(MHD_get_connection_info) X(MHD_get_connection_values) X(MHD_lookup_connection_value) X(MHD_queue_response) \
+    X(MHD_start_daemon) X(MHD_stop_daemon)
+CS_LAZY_API(lm, CS_SONAME_MHD, MHD_FUNCS)
 
 /* ---- scanners: one per thread at a time, reused ---- */
 
@@ -295,12 +303,12 @@ typedef struct request {
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *json, int copy)
 {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(json), (void *)json, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_MUST_FREE);
+        lm.MHD_create_response_from_buffer(strlen(json), (void *)json, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_MUST_FREE);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
+    lm.MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result rc = lm.MHD_queue_response(c, code, r);
+    lm.MHD_destroy_response(r);
     return rc;
 }
 
@@ -333,7 +341,7 @@ static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *
 static const char *query_arg(struct MHD_Connection *c, const char *name)
 {
     arg_find a = {name, NULL};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, find_arg, &a);
+    lm.MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, find_arg, &a);
     return a.value;
 }
 
@@ -359,7 +367,7 @@ static void log_request(service *sv, struct MHD_Connection *c, const char *metho
     if (sv->o->quiet)
         return;
     char ip[INET6_ADDRSTRLEN] = "?";
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci = lm.MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
         if (sa->sa_family == AF_INET)
@@ -461,7 +469,7 @@ static const char landing[] =
 static enum MHD_Result handle_upload(service *sv, struct MHD_Connection *c, const char *op, request *rq,
                                      const char *method, const char *url)
 {
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = lm.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     char boundary[80];
     cs_multipart_file f;
     const char *why = NULL;
@@ -606,7 +614,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     if (sv->o->token) {
-        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *auth = lm.MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, sv->o->token) != 0) {
             log_request(sv, c, method, url, 401, NULL, 0, 0, rq->started);
             return reply_message(c, MHD_HTTP_UNAUTHORIZED, "a bearer token is required");
@@ -619,10 +627,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         snprintf(name, sizeof name, "%.*s", (int)(q ? (size_t)(q - op) : strlen(op)), op);
     int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (!op && get && (strcmp(url, "/") == 0 || strncasecmp(url, "http", 4) == 0)) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(sizeof landing - 1, (void *)landing, MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(r, "Content-Type", "text/html");
-        enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
-        MHD_destroy_response(r);
+        struct MHD_Response *r = lm.MHD_create_response_from_buffer(sizeof landing - 1, (void *)landing, MHD_RESPMEM_PERSISTENT);
+        lm.MHD_add_response_header(r, "Content-Type", "text/html");
+        enum MHD_Result rc = lm.MHD_queue_response(c, MHD_HTTP_OK, r);
+        lm.MHD_destroy_response(r);
         return rc;
     }
     if (!strcmp(name, "check") || !strcmp(name, "checkAsync")) {
@@ -687,6 +695,9 @@ int cli_serve(cs_engine *e, const cli_serve_opts *o)
     pthread_cond_init(&sv.has_job, NULL);
     pthread_cond_init(&sv.has_room, NULL);
     pthread_mutex_init(&sv.scanners.mu, NULL);
+    const char *why;
+    if (!lm_load(&why))
+        return cli_fail("the service needs libmicrohttpd: %s", why);
     sv.scanners.e = e;
     sv.next_id = o->instance + o->instances; /* never 0: the mock's "failed" id */
     gethostname(sv.host, sizeof sv.host - 1);
@@ -722,7 +733,7 @@ int cli_serve(cs_engine *e, const cli_serve_opts *o)
     for (unsigned i = 0; i < o->workers; i++)
         if (pthread_create(&sv.workers[i], NULL, worker, &sv) != 0)
             return cli_fail("cannot start scan workers: %s", strerror(errno));
-    sv.d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler, &sv, MHD_OPTION_SOCK_ADDR, sa,
+    sv.d = lm.MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handler, &sv, MHD_OPTION_SOCK_ADDR, sa,
                             MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                             o->idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -747,7 +758,7 @@ int cli_serve(cs_engine *e, const cli_serve_opts *o)
     while (!stop_signal)
         pause();
     fprintf(stderr, "chainsweep: stopping (signal %d)\n", (int)stop_signal);
-    MHD_stop_daemon(sv.d);
+    lm.MHD_stop_daemon(sv.d);
     pthread_mutex_lock(&sv.mu);
     sv.stopping = 1;
     pthread_cond_broadcast(&sv.has_job);

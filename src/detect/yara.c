@@ -162,15 +162,9 @@ static const char *const integer_externals[] = {"filemode", "osversion", "id"};
 
 static void *yara_create(void)
 {
-    yara_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    if (yr_initialize() != ERROR_SUCCESS) {
-        free(s);
-        return NULL;
-    }
-    s->initialized = 1;
-    return s;
+    /* libyara is initialised when rules are compiled or loaded: a rescan
+     * the store answers never needs it */
+    return calloc(1, sizeof(yara_state));
 }
 
 static void free_names(yara_state *s)
@@ -1066,6 +1060,11 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     s->timeout = cs_engine_config(e)->yara_timeout;
     if (s->n_files == 0)
         return CS_OK;
+    if (!s->initialized) {
+        if (yr_initialize() != ERROR_SUCCESS)
+            return cs_error_set(err, CS_ERR_INTERNAL, "libyara cannot be initialised");
+        s->initialized = 1;
+    }
     for (size_t i = 0; i < s->n_files; i++)
         cs_yara_split_parse(s->files_loaded[i].text, s->files_loaded[i].len, &s->files_loaded[i].split);
     survey_sources(s);

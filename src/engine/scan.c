@@ -106,7 +106,8 @@ struct cs_scanner {
     cs_engine *e;
     void *ts[CS_MAX_DETECTORS];
     int suppress_only[CS_MAX_DETECTORS]; /* left out by --detectors, runs to keep known-good files quiet */
-    cs_state_reader *reader;
+    cs_state *state;           /* incremental sweeps: the store, read through reader */
+    cs_state_reader *reader;   /* opened on the first file the walker could not answer */
     int attached;              /* the detectors' per-thread states are set up */
     cs_pipeline *p;            /* NULL: a standalone scanner, results delivered in place */
     int products_signed;       /* inventory rows carry the signature (authenticode runs) */
@@ -1023,6 +1024,10 @@ static int acquire(cs_scanner *s, cs_job *j)
             return 1;
         }
         j->meta = j->src->meta;
+        if (s->state && !s->reader && cs_state_reader_open(s->state, &s->reader, &err) != CS_OK) {
+            set_error(j, err.message, NULL);
+            return 1;
+        }
         found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
         if (found < 0) /* read again, and say why: the store had been damaged */
             r->note = store_damaged_note;
@@ -1184,8 +1189,7 @@ static cs_status scanner_init(cs_scanner *s, cs_engine *e, cs_state *state, cs_e
 {
     s->e = e;
     s->products_signed = e->cfg.products && cs_engine_runs_detector(e, "authenticode");
-    if (state && cs_state_reader_open(state, &s->reader, err) != CS_OK)
-        return err ? err->code : CS_ERR_IO;
+    s->state = state;
     if (!e->compiled) /* a lazy rescan: on the first file the store cannot answer */
         return CS_OK;
     cs_status rc = scanner_attach(s, err);

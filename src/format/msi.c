@@ -11,6 +11,7 @@
  * and reference checked against what was read. */
 #include "format/msi.h"
 
+#include <glib-object.h>
 #include <glib.h>
 #include <gsf/gsf-blob.h>
 #include <gsf/gsf-infile-msole.h>
@@ -25,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/lazylib.h"
+
 #define MAX_POOL (8u << 20)           /* bytes of !_StringPool */
 #define MAX_DATA (32u << 20)          /* bytes of !_StringData */
 #define MAX_TABLE (32u << 20)         /* bytes of any other table */
@@ -35,6 +38,35 @@
 #define NAMES_BASE ((size_t)16 << 20)  /* this plus NAMES_PER_BYTE per byte of the package */
 #define NAMES_PER_BYTE 16
 #define NAME_CAP 128                  /* a decoded stream name (at most 31 UTF-16 units) */
+
+/* libgsf and the GLib it brings, loaded on the first MSI (util/lazylib.h) */
+#define GSF_FUNCS(X)                                                                                            \
+    X(gsf_blob_get_type)                                                                                        \
+    X(gsf_infile_child_by_index)                                                                                \
+    X(gsf_infile_get_type)                                                                                      \
+    X(gsf_infile_msole_get_type)                                                                                \
+    X(gsf_infile_msole_new)                                                                                     \
+    X(gsf_infile_name_by_index)                                                                                 \
+    X(gsf_infile_num_children)                                                                                  \
+    X(gsf_input_get_type)                                                                                       \
+    X(gsf_input_memory_get_type)                                                                                \
+    X(gsf_input_memory_new)                                                                                     \
+    X(gsf_input_proxy_get_type)                                                                                 \
+    X(gsf_input_read)                                                                                           \
+    X(gsf_input_size)                                                                                           \
+    X(gsf_msole_sorting_key_get_type)                                                                           \
+    X(gsf_shared_memory_get_type)                                                                               \
+    X(g_clear_error)                                                                                            \
+    X(g_convert)                                                                                                \
+    X(g_free)                                                                                                   \
+    X(g_log_set_handler)                                                                                        \
+    X(g_object_unref)                                                                                           \
+    X(g_type_check_instance_is_a)                                                                               \
+    X(g_type_ensure)                                                                                            \
+    X(g_unichar_to_utf8)                                                                                        \
+    X(g_utf8_get_char_validated)                                                                                \
+    X(g_utf8_validate)
+CS_LAZY_API(lg, CS_SONAME_GSF, GSF_FUNCS)
 
 /* column type bits (_Columns.Type) */
 #define T_VALID 0x0100u
@@ -71,10 +103,11 @@ static int decode_stream_name(const char *utf8, char *out, size_t cap)
 {
     size_t k = 0;
     int table = 0;
-    for (const char *p = utf8; *p && k + 4 < cap; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char_validated(p, -1);
+    for (const char *p = utf8, *next; *p && k + 4 < cap; p = next) {
+        gunichar c = lg.g_utf8_get_char_validated(p, -1);
         if (c == (gunichar)-1 || c == (gunichar)-2)
             break;
+        next = p + lg.g_unichar_to_utf8(c, NULL); /* a valid character: as long as its encoding */
         if (c == 0x4840) {
             table |= p == utf8;
             out[k++] = '!';
@@ -84,7 +117,7 @@ static int decode_stream_name(const char *utf8, char *out, size_t cap)
             out[k++] = mime_char((c - 0x3800) & 0x3f);
             out[k++] = mime_char(((c - 0x3800) >> 6) & 0x3f);
         } else {
-            k += (size_t)g_unichar_to_utf8(c, out + k);
+            k += (size_t)lg.g_unichar_to_utf8(c, out + k);
         }
     }
     out[k] = '\0';
@@ -96,14 +129,14 @@ static int decode_stream_name(const char *utf8, char *out, size_t cap)
  * t has a character outside [0-9A-Za-z._] or does not fit. */
 static int encode_table_name(const char *t, char *out, size_t cap)
 {
-    size_t k = (size_t)g_unichar_to_utf8(0x4840, out), len = strlen(t);
+    size_t k = (size_t)lg.g_unichar_to_utf8(0x4840, out), len = strlen(t);
     for (size_t i = 0; i < len;) {
         int a = mime_index(t[i]), b = i + 1 < len ? mime_index(t[i + 1]) : -2;
         if (a < 0 || b == -1 || k + 4 >= cap)
             return -1;
         gunichar c = b >= 0 ? 0x3800 + (gunichar)a + ((gunichar)b << 6) : 0x4800 + (gunichar)a;
         i += b >= 0 ? 2 : 1;
-        k += (size_t)g_unichar_to_utf8(c, out + k);
+        k += (size_t)lg.g_unichar_to_utf8(c, out + k);
     }
     out[k] = '\0';
     return 0;
@@ -186,40 +219,39 @@ static void discard_log(const gchar *domain, GLogLevelFlags level, const gchar *
 /* Once per process, before any worker uses libgsf: its GObject types
  * register lazily and not thread-safely (two workers opening their first
  * MSI at once crashed in "cannot register existing type"), so they are
- * registered here under g_once. And libgsf reports damaged files through
+ * registered here, once. And libgsf reports damaged files through
  * g_warning, which prints; a library must not, and the caller gets *why. */
-static gpointer gsf_setup(gpointer unused)
+static void gsf_setup(void)
 {
-    (void)unused;
     /* every type the compound-file read path instantiates */
-    g_type_ensure(gsf_input_get_type());
-    g_type_ensure(gsf_infile_get_type());
-    g_type_ensure(gsf_input_memory_get_type());
-    g_type_ensure(gsf_input_proxy_get_type());
-    g_type_ensure(gsf_shared_memory_get_type());
-    g_type_ensure(gsf_infile_msole_get_type());
-    g_type_ensure(gsf_msole_sorting_key_get_type());
-    g_type_ensure(gsf_blob_get_type());
+    lg.g_type_ensure(lg.gsf_input_get_type());
+    lg.g_type_ensure(lg.gsf_infile_get_type());
+    lg.g_type_ensure(lg.gsf_input_memory_get_type());
+    lg.g_type_ensure(lg.gsf_input_proxy_get_type());
+    lg.g_type_ensure(lg.gsf_shared_memory_get_type());
+    lg.g_type_ensure(lg.gsf_infile_msole_get_type());
+    lg.g_type_ensure(lg.gsf_msole_sorting_key_get_type());
+    lg.g_type_ensure(lg.gsf_blob_get_type());
     static const char *const domains[] = {"libgsf:msole", "libgsf"};
     for (size_t i = 0; i < sizeof domains / sizeof *domains; i++)
-        g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, discard_log,
+        lg.g_log_set_handler(domains[i], G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, discard_log,
                           NULL);
-    return NULL;
 }
 
 /* Child i of the root storage: NULL with *why when libgsf cannot open it;
  * *storage says it is a storage, not a stream. */
 static GsfInput *child_open(const msi_db *db, size_t i, int *storage, uint64_t *size, const char **why)
 {
-    GsfInput *child = gsf_infile_child_by_index(db->ole, (int)i);
-    gsf_off_t sz = child ? gsf_input_size(child) : -1;
+    GsfInput *child = lg.gsf_infile_child_by_index(db->ole, (int)i);
+    gsf_off_t sz = child ? lg.gsf_input_size(child) : -1;
     if (sz < 0) {
         if (child)
-            g_object_unref(child);
+            lg.g_object_unref(child);
         *why = "MSI: a stream cannot be read";
         return NULL;
     }
-    *storage = GSF_IS_INFILE(child) && gsf_infile_num_children(GSF_INFILE(child)) >= 0;
+    *storage = lg.g_type_check_instance_is_a((GTypeInstance *)child, lg.gsf_infile_get_type()) &&
+               lg.gsf_infile_num_children((GsfInfile *)child) >= 0;
     *size = (uint64_t)sz;
     return child;
 }
@@ -231,7 +263,7 @@ static int child_read(msi_db *db, GsfInput *child, uint64_t size, unsigned char 
         *why = "MSI: its streams add up to more than the file";
         return -1;
     }
-    if (size && !gsf_input_read(child, (size_t)size, buf)) {
+    if (size && !lg.gsf_input_read(child, (size_t)size, buf)) {
         *why = "MSI: a stream cannot be read";
         return -1;
     }
@@ -258,7 +290,7 @@ static int read_table_stream(msi_db *db, size_t i, size_t max, unsigned char **o
         free(*out), *out = NULL;
     else
         *len = (size_t)size, rc = 0;
-    g_object_unref(child);
+    lg.g_object_unref(child);
     return rc;
 }
 
@@ -389,13 +421,13 @@ static char *view_dup(const msi_db *db, msi_view v, alloc_fn alloc, void *ctx)
     if (!v.p)
         return NULL;
     char *conv = NULL;
-    if (!g_utf8_validate(v.p, (gssize)v.len, NULL)) {
+    if (!lg.g_utf8_validate(v.p, (gssize)v.len, NULL)) {
         char cp[16];
         snprintf(cp, sizeof cp, "CP%u", db->codepage);
         if (db->codepage && db->codepage != 65001)
-            conv = g_convert(v.p, (gssize)v.len, "UTF-8", cp, NULL, NULL, NULL);
+            conv = lg.g_convert(v.p, (gssize)v.len, "UTF-8", cp, NULL, NULL, NULL);
         if (!conv)
-            conv = g_convert(v.p, (gssize)v.len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
+            conv = lg.g_convert(v.p, (gssize)v.len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
     }
     const char *src = conv ? conv : v.p;
     size_t len = conv ? strlen(conv) : v.len;
@@ -403,12 +435,12 @@ static char *view_dup(const msi_db *db, msi_view v, alloc_fn alloc, void *ctx)
     if (copy) {
         memcpy(copy, src, len);
         copy[len] = '\0';
-        if (!conv && !g_utf8_validate(copy, (gssize)len, NULL))
+        if (!conv && !lg.g_utf8_validate(copy, (gssize)len, NULL))
             for (size_t i = 0; i < len; i++)
                 if ((unsigned char)copy[i] >= 0x80)
                     copy[i] = '?';
     }
-    g_free(conv);
+    lg.g_free(conv);
     return copy;
 }
 
@@ -567,31 +599,33 @@ static void db_close(msi_db *db)
     free(db->tables);
     table_free(&db->columns);
     if (db->ole)
-        g_object_unref(db->ole);
+        lg.g_object_unref(db->ole);
     memset(db, 0, sizeof *db);
 }
 
 /* The compound file, its stream names, the string pool and _Columns. */
 static int db_open(msi_db *db, const unsigned char *d, size_t n, const char **why)
 {
-    static GOnce once = G_ONCE_INIT;
-    g_once(&once, gsf_setup, NULL);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     memset(db, 0, sizeof *db);
+    if (!lg_load(why))
+        return -1;
+    pthread_once(&once, gsf_setup);
     db->budget = n;
-    GsfInput *in = gsf_input_memory_new(d, (gsf_off_t)n, FALSE);
+    GsfInput *in = lg.gsf_input_memory_new(d, (gsf_off_t)n, FALSE);
     if (!in) {
         *why = "cannot read the MSI";
         return -1;
     }
     GError *gerr = NULL;
-    db->ole = gsf_infile_msole_new(in, &gerr);
-    g_object_unref(in); /* the infile holds its own reference */
+    db->ole = lg.gsf_infile_msole_new(in, &gerr);
+    lg.g_object_unref(in); /* the infile holds its own reference */
     if (!db->ole) {
-        g_clear_error(&gerr);
+        lg.g_clear_error(&gerr);
         *why = "MSI: not a readable OLE compound file";
         return -1;
     }
-    int count = gsf_infile_num_children(db->ole);
+    int count = lg.gsf_infile_num_children(db->ole);
     if (count > MAX_STREAMS) {
         *why = "MSI with more than 32768 streams";
         goto fail;
@@ -603,7 +637,7 @@ static int db_open(msi_db *db, const unsigned char *d, size_t n, const char **wh
     }
     for (size_t i = 0; i < db->n_children; i++) {
         msi_child *c = &db->children[i];
-        const char *raw = gsf_infile_name_by_index(db->ole, (int)i);
+        const char *raw = lg.gsf_infile_name_by_index(db->ole, (int)i);
         char canonical[NAME_CAP];
         c->raw = raw ? raw : "";
         c->table = decode_stream_name(c->raw, c->name, sizeof c->name) &&
@@ -896,7 +930,7 @@ static int load_streams(msi_build *b, uint64_t limit)
         if (!child)
             return -1;
         if (storage) { /* embedded storages (nested packages, transforms) are no byte streams */
-            g_object_unref(child);
+            lg.g_object_unref(child);
             continue;
         }
         cs_msi_stream *s = &p->streams[p->n_streams++];
@@ -928,7 +962,7 @@ static int load_streams(msi_build *b, uint64_t limit)
             else if ((rc = child_read(db, child, size, buf, b->why)) == 0)
                 s->data = buf;
         }
-        g_object_unref(child);
+        lg.g_object_unref(child);
         if (rc != 0)
             return -1;
     }
@@ -1309,14 +1343,14 @@ cs_msi_reader *cs_msi_stream_open(cs_msi_package *p, const cs_msi_stream *s, con
     if (!child)
         return NULL;
     if (size > p->db->budget) { /* streams sharing sectors would read the file many times over */
-        g_object_unref(child);
+        lg.g_object_unref(child);
         *why = "MSI: its streams add up to more than the file";
         return NULL;
     }
     p->db->budget -= size;
     cs_msi_reader *r = calloc(1, sizeof *r);
     if (!r) {
-        g_object_unref(child);
+        lg.g_object_unref(child);
         *why = "out of memory";
         return NULL;
     }
@@ -1331,7 +1365,7 @@ long cs_msi_stream_next(cs_msi_reader *r, const unsigned char **block, const cha
         return 0;
     size_t n = r->left < MSI_BLOCK ? (size_t)r->left : MSI_BLOCK;
     /* libgsf hands out its own buffer (or the mapped bytes) when given none */
-    const guint8 *p = gsf_input_read(r->in, n, NULL);
+    const guint8 *p = lg.gsf_input_read(r->in, n, NULL);
     if (!p) {
         *why = "MSI: a stream cannot be read";
         return -1;
@@ -1345,7 +1379,7 @@ void cs_msi_stream_close(cs_msi_reader *r)
 {
     if (!r)
         return;
-    g_object_unref(r->in);
+    lg.g_object_unref(r->in);
     free(r);
 }
 

@@ -16,7 +16,8 @@ int cs_pkg_xml_name(const char *name);
 /* Fill *out (strings in a): source "pkg-distribution" or "pkg-info", name
  * (Distribution's title), version, bundle_id (the product id or the
  * package identifier). 1 when something was read, 0 when the XML is not
- * one of these documents, -1 with *why when it is not well-formed XML. */
+ * one of these documents, -1 with *why when it is not well-formed XML (or
+ * libxml2, loaded on first use, cannot be loaded). */
 int cs_pkg_product(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why);
 
 #endif

@@ -10,6 +10,30 @@
 #include <string.h>
 
 #include "unpack/unpack.h"
+#include "util/lazylib.h"
+
+/* libarchive, loaded on the first archive (util/lazylib.h) */
+#define ARCHIVE_FUNCS(X)                                                                                         \
+    X(archive_entry_filetype)                                                                                   \
+    X(archive_entry_hardlink)                                                                                   \
+    X(archive_entry_is_data_encrypted)                                                                          \
+    X(archive_entry_pathname)                                                                                   \
+    X(archive_entry_pathname_utf8)                                                                              \
+    X(archive_entry_size)                                                                                       \
+    X(archive_entry_size_is_set)                                                                                \
+    X(archive_entry_symlink)                                                                                    \
+    X(archive_error_string)                                                                                     \
+    X(archive_filter_count)                                                                                     \
+    X(archive_format)                                                                                           \
+    X(archive_read_data_block)                                                                                  \
+    X(archive_read_free)                                                                                        \
+    X(archive_read_new)                                                                                         \
+    X(archive_read_next_header)                                                                                 \
+    X(archive_read_open_memory)                                                                                 \
+    X(archive_read_support_filter_all)                                                                          \
+    X(archive_read_support_format_all)                                                                          \
+    X(archive_read_support_format_raw)                                                                          
+CS_LAZY_API(la, CS_SONAME_ARCHIVE, ARCHIVE_FUNCS)
 
 typedef struct magic {
     uint32_t off;
@@ -114,16 +138,16 @@ static long read_block(void *ud, const void **block, const char **why)
         la_int64_t off;
         int rc;
         do /* an empty block is not the end of the member */
-            rc = archive_read_data_block(r->a, &buf, &len, &off);
+            rc = la.archive_read_data_block(r->a, &buf, &len, &off);
         while (rc == ARCHIVE_OK && len == 0);
         if (rc == ARCHIVE_WARN) /* libarchive reports a bad CRC this way, at the end */
-            r->warning = archive_error_string(r->a) ? archive_error_string(r->a) : "damaged data";
+            r->warning = la.archive_error_string(r->a) ? la.archive_error_string(r->a) : "damaged data";
         if (rc == ARCHIVE_EOF || (rc == ARCHIVE_WARN && len == 0)) {
             *why = r->warning;
             return 0;
         }
         if (rc < ARCHIVE_WARN) {
-            *why = archive_error_string(r->a) ? archive_error_string(r->a) : "cannot read the member's data";
+            *why = la.archive_error_string(r->a) ? la.archive_error_string(r->a) : "cannot read the member's data";
             return -1;
         }
         r->pending = buf;
@@ -161,43 +185,51 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
 {
     (void)err;
     const magic *m = find_magic(f->data, f->size);
-    struct archive *a = archive_read_new();
+    const char *why;
+    if (!la_load(&why)) {
+        cs_buf b = {0};
+        cs_buf_printf(&b, "not unpacked: %s", why);
+        cs_unpack_fail(c, b.data);
+        cs_buf_free(&b);
+        return CS_OK;
+    }
+    struct archive *a = la.archive_read_new();
     if (!a) {
         cs_unpack_fail(c, "not unpacked: out of memory");
         return CS_OK;
     }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
+    la.archive_read_support_filter_all(a);
+    la.archive_read_support_format_all(a);
     if (m && m->stream)
-        archive_read_support_format_raw(a);
-    if (archive_read_open_memory(a, f->data, f->size) != ARCHIVE_OK) {
+        la.archive_read_support_format_raw(a);
+    if (la.archive_read_open_memory(a, f->data, f->size) != ARCHIVE_OK) {
         cs_buf b = {0};
-        cs_buf_printf(&b, "not unpacked: %s (%s)", archive_error_string(a) ? archive_error_string(a) : "unreadable",
+        cs_buf_printf(&b, "not unpacked: %s (%s)", la.archive_error_string(a) ? la.archive_error_string(a) : "unreadable",
                       format);
         cs_unpack_fail(c, b.data);
         cs_buf_free(&b);
-        archive_read_free(a);
+        la.archive_read_free(a);
         return CS_OK;
     }
     struct archive_entry *e;
     int first = 1;
     char namebuf[512];
     while (cs_unpack_more(c)) {
-        int rc = archive_read_next_header(a, &e);
+        int rc = la.archive_read_next_header(a, &e);
         if (rc == ARCHIVE_EOF)
             break;
         if (rc < ARCHIVE_WARN) {
             cs_buf b = {0};
             cs_buf_printf(&b, "%s: %s", first ? "not unpacked" : "archive damaged after the members read",
-                          archive_error_string(a) ? archive_error_string(a) : "unreadable header");
+                          la.archive_error_string(a) ? la.archive_error_string(a) : "unreadable header");
             cs_unpack_fail(c, b.data);
             cs_buf_free(&b);
             break;
         }
         if (first) {
             first = 0;
-            int fmt = archive_format(a);
-            if ((fmt & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW && archive_filter_count(a) <= 1) {
+            int fmt = la.archive_format(a);
+            if ((fmt & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW && la.archive_filter_count(a) <= 1) {
                 cs_unpack_fail(c, "not unpacked: no archive format recognised");
                 break;
             }
@@ -205,22 +237,22 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
             if (name)
                 cs_unpack_set_format(c, name);
         }
-        if (archive_entry_filetype(e) == AE_IFDIR)
+        if (la.archive_entry_filetype(e) == AE_IFDIR)
             continue;
-        const char *stored = archive_entry_pathname(e);
+        const char *stored = la.archive_entry_pathname(e);
         if (!stored) /* not convertible to this locale's charset (a CP437 zip name in "C"): as UTF-8 */
-            stored = archive_entry_pathname_utf8(e);
-        if (is_ar_index(archive_format(a), stored))
+            stored = la.archive_entry_pathname_utf8(e);
+        if (is_ar_index(la.archive_format(a), stored))
             continue;
-        if ((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW)
+        if ((la.archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_RAW)
             stored = stream_member_name(f, namebuf, sizeof namebuf);
         cs_member_info mi = {0};
         mi.name = stored ? cs_unpack_name(c, stored) : "[unnamed]";
-        mi.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : UINT64_MAX;
-        mi.is_link = archive_entry_filetype(e) == AE_IFLNK || archive_entry_hardlink(e) != NULL;
-        mi.encrypted = archive_entry_is_data_encrypted(e);
+        mi.size = la.archive_entry_size_is_set(e) ? (uint64_t)la.archive_entry_size(e) : UINT64_MAX;
+        mi.is_link = la.archive_entry_filetype(e) == AE_IFLNK || la.archive_entry_hardlink(e) != NULL;
+        mi.encrypted = la.archive_entry_is_data_encrypted(e);
         if (mi.is_link) {
-            const char *to = archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_hardlink(e);
+            const char *to = la.archive_entry_symlink(e) ? la.archive_entry_symlink(e) : la.archive_entry_hardlink(e);
             cs_buf b = {0};
             cs_buf_printf(&b, "link to %s: not followed", to ? to : "?");
             cs_unpack_skip(c, &mi, CS_SKIP_LINK_MEMBER, b.data);
@@ -231,13 +263,13 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
             cs_unpack_skip(c, &mi, CS_SKIP_ENCRYPTED, "encrypted; no password given");
             continue;
         }
-        if (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != 0) {
+        if (la.archive_entry_filetype(e) != AE_IFREG && la.archive_entry_filetype(e) != 0) {
             continue; /* devices, FIFOs stored in tar/cpio: no content */
         }
         reader r = {a, NULL, 0, NULL, 0, 0};
         cs_unpack_stream(c, &mi, read_block, &r);
     }
-    archive_read_free(a);
+    la.archive_read_free(a);
     return CS_OK;
 }
 
@@ -267,23 +299,26 @@ static cs_status archive_extract(cs_source *container, const char *name, size_t 
     *out = NULL;
     if (!d)
         return CS_ERR_IO;
-    struct archive *a = archive_read_new();
+    const char *why;
+    if (!la_load(&why))
+        return cs_error_set(err, CS_ERR_IO, "%s: %s", name, why);
+    struct archive *a = la.archive_read_new();
     if (!a)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
+    la.archive_read_support_filter_all(a);
+    la.archive_read_support_format_all(a);
     cs_status rc = cs_error_set(err, CS_ERR_IO, "%s: not in the container", name);
     struct archive_entry *e;
     char norm[4096];
-    if (archive_read_open_memory(a, d, (size_t)container->meta.size) == ARCHIVE_OK) {
-        while (archive_read_next_header(a, &e) >= ARCHIVE_WARN) {
-            const char *p = archive_entry_pathname(e);
-            if (!p || archive_entry_filetype(e) != AE_IFREG)
+    if (la.archive_read_open_memory(a, d, (size_t)container->meta.size) == ARCHIVE_OK) {
+        while (la.archive_read_next_header(a, &e) >= ARCHIVE_WARN) {
+            const char *p = la.archive_entry_pathname(e);
+            if (!p || la.archive_entry_filetype(e) != AE_IFREG)
                 continue;
             normalize_name(p, norm, sizeof norm);
             if (strcmp(norm, name) != 0)
                 continue;
-            if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > max) {
+            if (la.archive_entry_size_is_set(e) && (uint64_t)la.archive_entry_size(e) > max) {
                 rc = cs_error_set(err, CS_ERR_IO, "%s: larger than %zu bytes", name, max);
                 break;
             }
@@ -293,7 +328,7 @@ static cs_status archive_extract(cs_source *container, const char *name, size_t 
             size_t len;
             la_int64_t off;
             int r;
-            while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+            while ((r = la.archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 if ((*out)->meta.size + len > max || cs_source_write(*out, buf, len, err) != CS_OK) {
                     r = ARCHIVE_FATAL;
                     break;
@@ -307,7 +342,7 @@ static cs_status archive_extract(cs_source *container, const char *name, size_t 
             break;
         }
     }
-    archive_read_free(a);
+    la.archive_read_free(a);
     return rc;
 }
 
