@@ -264,6 +264,9 @@ static void lower_priority(void)
 static void run_job(cs_scanner *s, cs_job *j);
 static void flush_held(cs_scanner *s);
 
+/* rows of a walk root read ahead from the store at most (~200 bytes each) */
+#define PRELOAD_MAX_ROWS 200000
+
 /* A file the store says is unchanged since the last sweep with these rules
  * (by its lstat: device, inode, size, times) is re-reported here, in the
  * walker: it is not opened and no worker sees it. Anything else (new,
@@ -299,8 +302,14 @@ static void *walker_main(void *arg)
     cs_guard g;
     cs_guard_enter(&g);
     if (sigsetjmp(g.jb, 1) == 0) {
-        for (size_t i = 0; i < p->n_targets; i++)
+        for (size_t i = 0; i < p->n_targets; i++) {
+            /* the store's rows below this root in one read (a failure only
+             * leaves the lookups to SQLite, one by one) */
+            cs_error ignored;
+            if (p->walker)
+                cs_state_reader_preload(p->walker->reader, p->targets[i], PRELOAD_MAX_ROWS, &ignored);
             walk_root(p->e, p->targets[i], on_walk_entry, p->walker ? claim_unchanged : NULL, p);
+        }
     } else {
         atomic_store(&p->lost, 1);
     }

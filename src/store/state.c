@@ -28,10 +28,26 @@ struct cs_state {
     unsigned pending;
 };
 
+/* A row read ahead (cs_state_reader_preload) */
+typedef struct preload_row {
+    const char *path;          /* in the reader's arena */
+    sqlite3_int64 id[5];       /* dev, ino, size, mtime_ns, ctime_ns */
+    const char *result;        /* NULL: clean */
+    const unsigned char *sum;  /* NULL when the row has none of 32 bytes */
+} preload_row;
+
 struct cs_state_reader {
     sqlite3 *db;
     sqlite3_stmt *get;
     const char *fingerprint;   /* the store's */
+    /* the rows of these rules under one walk root, when preloaded: paths
+     * under it are answered from memory (open addressing on the path) */
+    char *root;
+    preload_row *rows;
+    size_t n_rows;
+    uint32_t *slots;           /* row index + 1; 0 empty */
+    size_t n_slots;            /* a power of two */
+    cs_arena arena;
 };
 
 static cs_status db_error(sqlite3 *db, cs_error *err, const char *what)
@@ -362,10 +378,106 @@ cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err)
     return exec(r->db, "BEGIN") == SQLITE_OK ? CS_OK : db_error(r->db, err, "cannot begin reading");
 }
 
+static void preload_free(cs_state_reader *r)
+{
+    free(r->root);
+    free(r->rows);
+    free(r->slots);
+    cs_arena_free(&r->arena);
+    r->root = NULL;
+    r->rows = NULL;
+    r->slots = NULL;
+    r->n_rows = r->n_slots = 0;
+}
+
+static uint32_t path_hash(const char *p)
+{
+    uint32_t h = 2166136261u;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+/* Is path the root or below it? */
+static int under_root(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (strncmp(path, root, n) != 0)
+        return 0;
+    return path[n] == '\0' || path[n] == '/' || (n && root[n - 1] == '/');
+}
+
+cs_status cs_state_reader_preload(cs_state_reader *r, const char *root, size_t max_rows, cs_error *err)
+{
+    preload_free(r);
+    /* the range of paths below root: [root/, root0), '0' being '/' + 1 */
+    size_t n = strlen(root);
+    cs_buf lo = {0}, hi = {0};
+    cs_buf_puts(&lo, root);
+    if (!n || root[n - 1] != '/')
+        cs_buf_puts(&lo, "/");
+    cs_buf_append(&hi, lo.data, lo.len);
+    hi.data[hi.len - 1] = '0';
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT path, dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files"
+                           " WHERE rules = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
+                           -1, &q, NULL) != SQLITE_OK) {
+        cs_buf_free(&lo);
+        cs_buf_free(&hi);
+        return db_error(r->db, err, "cannot read ahead");
+    }
+    sqlite3_bind_text(q, 1, r->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, root, (int)n, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, lo.data, (int)lo.len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, hi.data, (int)hi.len, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (r->n_rows == max_rows) { /* too many to hold: looked up one by one */
+            preload_free(r);
+            break;
+        }
+        if (r->n_rows == cap && cs_grow((void **)&r->rows, &cap, r->n_rows + 1, sizeof *r->rows) != 0)
+            cs_out_of_memory();
+        preload_row *row = &r->rows[r->n_rows++];
+        row->path = cs_arena_memdup(&r->arena, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+        for (int i = 0; i < 5; i++)
+            row->id[i] = sqlite3_column_int64(q, 1 + i);
+        const unsigned char *t = sqlite3_column_text(q, 6);
+        row->result = t ? cs_arena_strdup(&r->arena, (const char *)t) : NULL;
+        row->sum = sqlite3_column_bytes(q, 7) == 32 ? cs_arena_memdup(&r->arena, sqlite3_column_blob(q, 7), 32) : NULL;
+    }
+    sqlite3_finalize(q);
+    cs_buf_free(&lo);
+    cs_buf_free(&hi);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        preload_free(r);
+        return db_error(r->db, err, "cannot read ahead");
+    }
+    if (rc == SQLITE_ROW)
+        return CS_OK; /* over max_rows */
+    r->n_slots = 16;
+    while (r->n_slots < 2 * r->n_rows)
+        r->n_slots *= 2;
+    r->slots = calloc(r->n_slots, sizeof *r->slots);
+    if (!r->slots)
+        cs_out_of_memory();
+    for (size_t i = 0; i < r->n_rows; i++) {
+        size_t k = path_hash(r->rows[i].path) & (r->n_slots - 1);
+        while (r->slots[k])
+            k = (k + 1) & (r->n_slots - 1);
+        r->slots[k] = (uint32_t)i + 1;
+    }
+    r->root = cs_strdup(root);
+    return CS_OK;
+}
+
 void cs_state_reader_close(cs_state_reader *r)
 {
     if (!r)
         return;
+    preload_free(r);
     if (!sqlite3_get_autocommit(r->db))
         exec(r->db, "COMMIT"); /* a pinned reader's transaction: nothing written */
     sqlite3_finalize(r->get);
@@ -373,28 +485,44 @@ void cs_state_reader_close(cs_state_reader *r)
     free(r);
 }
 
+/* A row found for path: 1 when it is this file (same identity) and passes
+ * its checksum, -1 when it is this file but fails it, 0 when the file changed. */
+static int check_row(const cs_state_reader *r, const char *path, const cs_meta *st, const sqlite3_int64 id[5],
+                     const char *result, const void *stored, int stored_len, char **blob)
+{
+    if (id[0] != (sqlite3_int64)st->dev || id[1] != (sqlite3_int64)st->ino || id[2] != (sqlite3_int64)st->size ||
+        id[3] != st->mtime_ns || id[4] != st->ctime_ns)
+        return 0;
+    unsigned char sum[32];
+    row_sum(path, st, result, r->fingerprint, sum);
+    if (!stored || stored_len != 32 || memcmp(stored, sum, 32) != 0)
+        return -1; /* damaged: never a verdict */
+    if (result)
+        *blob = cs_strdup(result);
+    return 1;
+}
+
 int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob)
 {
+    *blob = NULL;
+    if (r->root && under_root(r->root, path)) {
+        for (size_t k = path_hash(path) & (r->n_slots - 1); r->slots[k]; k = (k + 1) & (r->n_slots - 1)) {
+            const preload_row *row = &r->rows[r->slots[k] - 1];
+            if (strcmp(row->path, path) == 0)
+                return check_row(r, path, st, row->id, row->result, row->sum, row->sum ? 32 : 0, blob);
+        }
+        return 0;
+    }
     sqlite3_stmt *g = r->get;
     int hit = 0;
-    *blob = NULL;
     sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);
     sqlite3_bind_text(g, 2, r->fingerprint, -1, SQLITE_STATIC); /* a row is valid only for its rules */
-    if (sqlite3_step(g) == SQLITE_ROW && sqlite3_column_int64(g, 0) == (sqlite3_int64)st->dev &&
-        sqlite3_column_int64(g, 1) == (sqlite3_int64)st->ino &&
-        sqlite3_column_int64(g, 2) == (sqlite3_int64)st->size && sqlite3_column_int64(g, 3) == st->mtime_ns &&
-        sqlite3_column_int64(g, 4) == st->ctime_ns) {
-        const unsigned char *t = sqlite3_column_text(g, 5);
-        const void *stored = sqlite3_column_blob(g, 6);
-        unsigned char sum[32];
-        row_sum(path, st, (const char *)t, r->fingerprint, sum);
-        if (!stored || sqlite3_column_bytes(g, 6) != 32 || memcmp(stored, sum, 32) != 0) {
-            hit = -1; /* damaged: never a verdict */
-        } else {
-            hit = 1;
-            if (t)
-                *blob = cs_strdup((const char *)t);
-        }
+    if (sqlite3_step(g) == SQLITE_ROW) {
+        sqlite3_int64 id[5];
+        for (int i = 0; i < 5; i++)
+            id[i] = sqlite3_column_int64(g, i);
+        hit = check_row(r, path, st, id, (const char *)sqlite3_column_text(g, 5), sqlite3_column_blob(g, 6),
+                        sqlite3_column_bytes(g, 6), blob);
     }
     sqlite3_reset(g);
     sqlite3_clear_bindings(g);

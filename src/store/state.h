@@ -35,6 +35,11 @@ void cs_state_reader_close(cs_state_reader *r);
 /* Its lookups from now on in one read transaction, until it is closed:
  * one snapshot, and no lock taken and released for each (a rescan's walk). */
 cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err);
+/* Read the rows of its rules for paths at or below root (a walk's root) in
+ * one range scan, and answer lookups below root from them: a walk of an
+ * unchanged tree then costs no B-tree search per file. More than max_rows:
+ * not kept (lookups go to SQLite one by one). Replaces an earlier preload. */
+cs_status cs_state_reader_preload(cs_state_reader *r, const char *root, size_t max_rows, cs_error *err);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
  * the same identity exists; 0 when there is none or it changed; -1 when
  * the entry fails its checksum (damaged: the file must be read again). */
