@@ -2,11 +2,11 @@
  * case-insensitive, in ASCII and UTF-16LE, all at once with a Vectorscan
  * literal database. */
 #include <ctype.h>
-#include <hs.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/vectorscan.h"
 #include "format/ioc.h"
 
 typedef struct c2_ioc {
@@ -43,7 +43,7 @@ static void c2_destroy(void *st)
         free(s->iocs[i].description);
     }
     free(s->iocs);
-    hs_free_database(s->db);
+    cs_hs_free_database(s->db);
     free(s);
 }
 
@@ -79,6 +79,9 @@ static cs_status c2_prepare(void *st, cs_engine *e, cs_error *err)
     (void)e;
     if (s->n == 0)
         return CS_OK;
+    const char *why;
+    if (!cs_hs_load(&why))
+        return cs_error_set(err, CS_ERR_RULES, "C2 indicators: Vectorscan: %s", why);
     size_t k = 2 * s->n; /* ASCII and UTF-16LE form of each */
     const char **exprs = cs_xmalloc(k * sizeof *exprs);
     size_t *lens = cs_xmalloc(k * sizeof *lens);
@@ -100,11 +103,11 @@ static cs_status c2_prepare(void *st, cs_engine *e, cs_error *err)
         ids[2 * i + 1] = (unsigned)(2 * i + 1);
     }
     hs_compile_error_t *ce = NULL;
-    hs_error_t rc = hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db, &ce);
+    hs_error_t rc = cs_hs.hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db, &ce);
     cs_status st_rc = CS_OK;
     if (rc != HS_SUCCESS) {
         st_rc = cs_error_set(err, CS_ERR_RULES, "C2 indicators: Vectorscan: %s", ce ? ce->message : "error");
-        hs_free_compile_error(ce);
+        cs_hs.hs_free_compile_error(ce);
     }
     for (size_t i = 0; i < s->n; i++)
         free(wide[i]);
@@ -132,7 +135,7 @@ static void c2_thread_fini(void *st, void *ts)
     c2_thread *t = ts;
     if (!t)
         return;
-    hs_free_scratch(t->scratch);
+    cs_hs_free_scratch(t->scratch);
     free(t->first);
     free(t);
 }
@@ -144,7 +147,7 @@ static void *c2_thread_init(void *st, cs_error *err)
     if (!t)
         return NULL;
     t->first = calloc(s->n, sizeof *t->first);
-    if (!t->first || hs_alloc_scratch(s->db, &t->scratch) != HS_SUCCESS) {
+    if (!t->first || cs_hs.hs_alloc_scratch(s->db, &t->scratch) != HS_SUCCESS) {
         cs_error_set(err, CS_ERR_NOMEM, "C2 indicators: cannot allocate scratch space");
         c2_thread_fini(st, t);
         return NULL;
@@ -209,7 +212,7 @@ static cs_status c2_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
     for (size_t off = 0;; off += block - overlap) {
         size_t n = f->size - off < block ? f->size - off : block;
         t->base = off;
-        if (hs_scan(s->db, (const char *)f->data + off, (unsigned)n, 0, t->scratch, on_match, t) != HS_SUCCESS)
+        if (cs_hs.hs_scan(s->db, (const char *)f->data + off, (unsigned)n, 0, t->scratch, on_match, t) != HS_SUCCESS)
             return cs_error_set(err, CS_ERR_INTERNAL, "Vectorscan scan failed");
         if (off + n >= f->size)
             break;

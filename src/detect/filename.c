@@ -2,13 +2,13 @@
  * Every pattern Vectorscan accepts goes into one multi-pattern database;
  * the few it cannot take (back-references, look-arounds) run in PCRE2. */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <hs.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detect/detector.h"
+#include "detect/vectorscan.h"
 #include "format/ioc.h"
 
 typedef struct fn_ioc {
@@ -51,7 +51,7 @@ static void fn_destroy(void *st)
         pcre2_code_free(s->iocs[i].fp);
     }
     free(s->iocs);
-    hs_free_database(s->db);
+    cs_hs_free_database(s->db);
     free(s);
 }
 
@@ -137,6 +137,12 @@ static cs_status fn_prepare(void *st, cs_engine *e, cs_error *err)
     for (size_t i = 0; i < s->n; i++)
         s->iocs[i].in_hs = !hs_unsupported(s->iocs[i].regex);
 
+    const char *why;
+    if (!cs_hs_load(&why)) { /* PCRE2 answers for every pattern */
+        cs_engine_diag_add(e, NULL, 0, 0, "filename IOCs: Vectorscan cannot be loaded (%s); using PCRE2 for all", why);
+        for (size_t i = 0; i < s->n; i++)
+            s->iocs[i].in_hs = 0;
+    }
     const char **exprs = cs_xmalloc(s->n * sizeof *exprs);
     unsigned *flags = cs_xmalloc(s->n * sizeof *flags);
     unsigned *ids = cs_xmalloc(s->n * sizeof *ids);
@@ -153,7 +159,7 @@ static cs_status fn_prepare(void *st, cs_engine *e, cs_error *err)
         if (k == 0)
             break;
         hs_compile_error_t *ce = NULL;
-        if (hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &s->db, &ce) == HS_SUCCESS)
+        if (cs_hs.hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &s->db, &ce) == HS_SUCCESS)
             break;
         if (ce->expression < 0) {
             cs_engine_diag_add(e, NULL, 0, 0, "filename IOCs: Vectorscan failed (%s); using PCRE2 for all",
@@ -163,7 +169,7 @@ static cs_status fn_prepare(void *st, cs_engine *e, cs_error *err)
         } else {
             s->iocs[ids[ce->expression]].in_hs = 0; /* retry without it */
         }
-        hs_free_compile_error(ce);
+        cs_hs.hs_free_compile_error(ce);
         s->db = NULL;
     }
     free(exprs);
@@ -199,7 +205,7 @@ static void fn_thread_fini(void *st, void *ts)
     fn_thread *t = ts;
     if (!t)
         return;
-    hs_free_scratch(t->scratch);
+    cs_hs_free_scratch(t->scratch);
     pcre2_match_data_free(t->md);
     free(t->hit);
     free(t);
@@ -213,7 +219,7 @@ static void *fn_thread_init(void *st, cs_error *err)
         return NULL;
     t->hit = calloc(s->n, 1);
     t->md = pcre2_match_data_create(1, NULL);
-    if (!t->hit || !t->md || (s->db && hs_alloc_scratch(s->db, &t->scratch) != HS_SUCCESS)) {
+    if (!t->hit || !t->md || (s->db && cs_hs.hs_alloc_scratch(s->db, &t->scratch) != HS_SUCCESS)) {
         cs_error_set(err, CS_ERR_NOMEM, "filename IOCs: cannot allocate scratch space");
         fn_thread_fini(st, t);
         return NULL;
@@ -240,7 +246,7 @@ static cs_status fn_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_er
     fn_state *s = st;
     fn_thread *t = ts;
     memset(t->hit, 0, s->n);
-    if (s->db && hs_scan(s->db, f->path, (unsigned)f->path_len, 0, t->scratch, on_hs_match, t) != HS_SUCCESS)
+    if (s->db && cs_hs.hs_scan(s->db, f->path, (unsigned)f->path_len, 0, t->scratch, on_hs_match, t) != HS_SUCCESS)
         return cs_error_set(err, CS_ERR_INTERNAL, "Vectorscan scan failed");
     for (size_t i = 0; i < s->n; i++) {
         fn_ioc *c = &s->iocs[i];

@@ -16,13 +16,38 @@
 #include <string.h>
 #include <strings.h>
 #include <openssl/evp.h>
-#include <hs/hs.h>
 #include <yara.h>
 
 #include "detect/detector.h"
+#include "detect/vectorscan.h"
 #include "format/yara_literals.h"
 #include "format/yara_split.h"
 #include "util/digest.h"
+
+/* libyara (and libmagic), loaded when rules are compiled or read (util/lazylib.h) */
+#define YARA_FUNCS(X)                                                                                           \
+    X(yr_compiler_add_file)                                                                                     \
+    X(yr_compiler_add_string)                                                                                   \
+    X(yr_compiler_create)                                                                                       \
+    X(yr_compiler_define_integer_variable)                                                                      \
+    X(yr_compiler_define_string_variable)                                                                       \
+    X(yr_compiler_destroy)                                                                                      \
+    X(yr_compiler_get_rules)                                                                                    \
+    X(yr_compiler_set_callback)                                                                                 \
+    X(yr_finalize)                                                                                              \
+    X(yr_initialize)                                                                                            \
+    X(yr_rules_destroy)                                                                                         \
+    X(yr_rules_load)                                                                                            \
+    X(yr_rules_save)                                                                                            \
+    X(yr_scanner_create)                                                                                        \
+    X(yr_scanner_define_integer_variable)                                                                       \
+    X(yr_scanner_define_string_variable)                                                                        \
+    X(yr_scanner_destroy)                                                                                       \
+    X(yr_scanner_scan_mem)                                                                                      \
+    X(yr_scanner_set_callback)                                                                                  \
+    X(yr_scanner_set_flags)                                                                                     \
+    X(yr_scanner_set_timeout)
+CS_LAZY_API(ly, CS_SONAME_YARA, YARA_FUNCS)
 
 #define YARA_DEFAULT_SCORE 75   /* THOR and Loki-RS: rules without "score" */
 #define YARA_MAX_MATCHES 8      /* matched strings kept per rule */
@@ -188,17 +213,17 @@ static void yara_destroy(void *st)
     free(s->files_loaded);
     for (int c = 0; c < N_CLASSES; c++) {
         if (s->owns[c])
-            yr_rules_destroy(s->rules[c]);
+            ly.yr_rules_destroy(s->rules[c]);
         if (s->owns_lean[c])
-            yr_rules_destroy(s->lean[c]);
+            ly.yr_rules_destroy(s->lean[c]);
     }
-    hs_free_scratch(s->scratch);
-    hs_free_database(s->lits);
+    cs_hs_free_scratch(s->scratch);
+    cs_hs_free_database(s->lits);
     free(s->lit_classes);
     free(s->imphashes);
     free_names(s);
     if (s->initialized)
-        yr_finalize();
+        ly.yr_finalize();
     free(s);
 }
 
@@ -211,10 +236,10 @@ static int yara_claims(const char *basename)
 static int define_externals(YR_COMPILER *c)
 {
     for (size_t i = 0; i < sizeof string_externals / sizeof *string_externals; i++)
-        if (yr_compiler_define_string_variable(c, string_externals[i], "") != ERROR_SUCCESS)
+        if (ly.yr_compiler_define_string_variable(c, string_externals[i], "") != ERROR_SUCCESS)
             return -1;
     for (size_t i = 0; i < sizeof integer_externals / sizeof *integer_externals; i++)
-        if (yr_compiler_define_integer_variable(c, integer_externals[i], 0) != ERROR_SUCCESS)
+        if (ly.yr_compiler_define_integer_variable(c, integer_externals[i], 0) != ERROR_SUCCESS)
             return -1;
     return 0;
 }
@@ -260,11 +285,11 @@ static int uses_md5_external(const char *text)
 static int add_rule_file(YR_COMPILER *c, const char *path, const char *text, size_t len)
 {
     if (len == 0) /* fmemopen may refuse an empty buffer; nothing to compile */
-        return yr_compiler_add_string(c, "", path);
+        return ly.yr_compiler_add_string(c, "", path);
     FILE *f = fmemopen((void *)text, len, "r");
     if (!f)
         return -1;
-    int errors = yr_compiler_add_file(c, f, path, path);
+    int errors = ly.yr_compiler_add_file(c, f, path, path);
     fclose(f);
     return errors;
 }
@@ -308,12 +333,12 @@ static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
     for (size_t i = 0; i < s->n_files; i++) {
         rule_file *rf = &s->files_loaded[i];
         YR_COMPILER *test;
-        if (yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0)
+        if (ly.yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0)
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
         compile_ctx c = {e, 1};
-        yr_compiler_set_callback(test, on_compile_message, &c);
+        ly.yr_compiler_set_callback(test, on_compile_message, &c);
         int errors = add_rule_file(test, rf->path, rf->text, rf->len);
-        yr_compiler_destroy(test);
+        ly.yr_compiler_destroy(test);
         if (errors != 0) {
             cs_engine_diag_add(e, rf->path, 0, 0, "rule file skipped: it does not compile");
             s->skipped++;
@@ -402,23 +427,23 @@ static char *class_view(const rule_file *rf, int c, int lean)
 static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULES **out, cs_error *err)
 {
     YR_COMPILER *comp;
-    if (yr_compiler_create(&comp) != ERROR_SUCCESS || define_externals(comp) != 0)
+    if (ly.yr_compiler_create(&comp) != ERROR_SUCCESS || define_externals(comp) != 0)
         return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
     compile_ctx cc = {e, 0}; /* a failure is diagnosed file by file */
-    yr_compiler_set_callback(comp, on_compile_message, &cc);
+    ly.yr_compiler_set_callback(comp, on_compile_message, &cc);
     for (size_t i = 0; i < s->n_files; i++) {
         const rule_file *rf = &s->files_loaded[i];
         char *t = c < 0 ? NULL : class_view(rf, c, lean);
         int errors = add_rule_file(comp, rf->path, t ? t : rf->text, rf->len); /* a view keeps the length */
         free(t);
         if (errors) {
-            yr_compiler_destroy(comp);
+            ly.yr_compiler_destroy(comp);
             return cs_error_set(err, CS_ERR_RULES, "%s compiled alone but not in the rule set",
                                 s->files_loaded[i].path);
         }
     }
-    int rc = yr_compiler_get_rules(comp, out);
-    yr_compiler_destroy(comp);
+    int rc = ly.yr_compiler_get_rules(comp, out);
+    ly.yr_compiler_destroy(comp);
     if (rc != ERROR_SUCCESS)
         return cs_error_set(err, CS_ERR_RULES, "YARA: cannot build the rule set (error %d)", rc);
     return CS_OK;
@@ -470,7 +495,7 @@ static int cache_load(const cs_engine *e, const char *key, int c, const char *me
     if (!cs_engine_cache_dir(e) || !key)
         return -1;
     cache_path(p, sizeof p, e, key, c, members);
-    if (yr_rules_load(p, out) != ERROR_SUCCESS)
+    if (ly.yr_rules_load(p, out) != ERROR_SUCCESS)
         return -1;
     utimes(p, NULL); /* recently used: kept by cache_prune */
     return 0;
@@ -483,7 +508,7 @@ static void cache_save(const cs_engine *e, const char *key, int c, const char *m
         return;
     cache_path(p, sizeof p, e, key, c, members);
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
-    if (yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
+    if (ly.yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
         return;
     unlink(tmp);
 }
@@ -608,7 +633,7 @@ static void release_sets(yara_state *s)
 {
     for (int c = 0; c < N_CLASSES; c++) {
         if (s->owns[c])
-            yr_rules_destroy(s->rules[c]);
+            ly.yr_rules_destroy(s->rules[c]);
         s->owns[c] = 0;
         s->rules[c] = NULL;
     }
@@ -708,7 +733,7 @@ static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_e
             s->rules[c] = s->rules[0];
     }
     if (all)
-        yr_rules_destroy(all);
+        ly.yr_rules_destroy(all);
     return rc;
 }
 
@@ -767,26 +792,31 @@ static hs_database_t *literal_database(const cs_engine *e, const char *key, cons
         snprintf(path, sizeof path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
                  (unsigned long long)h);
     hs_database_t *db = NULL;
+    const char *why;
+    if (!cs_hs_load(&why)) {
+        cs_error_set(err, CS_ERR_RULES, "Vectorscan: %s", why);
+        return NULL;
+    }
     if (path[0]) {
         size_t len = 0;
         cs_error ignored;
         char *bytes = cs_read_text_file(path, &len, &ignored);
-        if (bytes && hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
             db = NULL;
         free(bytes);
         if (db)
             return db;
     }
     hs_compile_error_t *ce = NULL;
-    if (hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+    if (cs_hs.hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
         HS_SUCCESS) {
         cs_error_set(err, CS_ERR_RULES, "%s", ce && ce->message ? ce->message : "cannot compile");
-        hs_free_compile_error(ce);
+        cs_hs.hs_free_compile_error(ce);
         return NULL;
     }
     char *bytes = NULL;
     size_t len = 0;
-    if (path[0] && hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+    if (path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
         cs_error ignored; /* a cache that cannot be written is only slower next time */
         cs_write_file_replace(path, bytes, len, 0644, &ignored);
         free(bytes);
@@ -911,7 +941,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
         }
         s->n_imphashes = w;
         s->lits = literal_database(e, key, &l, &err);
-        if (s->lits && hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
+        if (s->lits && cs_hs.hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
             cs_error_set(&err, CS_ERR_NOMEM, "no scratch space");
         else if (s->lits && assign_lean_sets(s, e, key, &err) == CS_OK)
             s->prefilter = 1;
@@ -921,12 +951,12 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
     if (!s->prefilter) { /* what was built goes */
         for (int c = 0; c < N_CLASSES; c++) {
             if (s->owns_lean[c])
-                yr_rules_destroy(s->lean[c]);
+                ly.yr_rules_destroy(s->lean[c]);
             s->lean[c] = NULL;
             s->owns_lean[c] = 0;
         }
-        hs_free_scratch(s->scratch);
-        hs_free_database(s->lits);
+        cs_hs_free_scratch(s->scratch);
+        cs_hs_free_database(s->lits);
         s->scratch = NULL;
         s->lits = NULL;
         free(classes);
@@ -995,7 +1025,7 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
     if (f->size > UINT_MAX)
         return 1;
     literal_hit h = {s->lit_classes, bit, 0};
-    hs_error_t rc = hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
+    hs_error_t rc = cs_hs.hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
     return h.hit || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED);
 }
 
@@ -1028,7 +1058,7 @@ static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, c
         return CS_OK;
     for (int c = 0; c < N_CLASSES; c++) {
         if (s->owns_lean[c])
-            yr_rules_destroy(s->lean[c]);
+            ly.yr_rules_destroy(s->lean[c]);
         s->lean[c] = NULL;
         s->owns_lean[c] = 0;
     }
@@ -1045,7 +1075,7 @@ static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, c
         cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err ? err->message : "");
         for (int c = 0; c < N_CLASSES; c++) {
             if (s->owns_lean[c])
-                yr_rules_destroy(s->lean[c]);
+                ly.yr_rules_destroy(s->lean[c]);
             s->lean[c] = NULL;
             s->owns_lean[c] = 0;
         }
@@ -1061,7 +1091,10 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     if (s->n_files == 0)
         return CS_OK;
     if (!s->initialized) {
-        if (yr_initialize() != ERROR_SUCCESS)
+        const char *why;
+        if (!ly_load(&why))
+            return cs_error_set(err, CS_ERR_RULES, "YARA: %s", why);
+        if (ly.yr_initialize() != ERROR_SUCCESS)
             return cs_error_set(err, CS_ERR_INTERNAL, "libyara cannot be initialised");
         s->initialized = 1;
     }
@@ -1181,14 +1214,14 @@ static void drop_scanners(yara_thread *t)
         for (int k = 0; k < c; k++)
             shared |= t->scanner[k] == t->scanner[c];
         if (t->scanner[c] && !shared)
-            yr_scanner_destroy(t->scanner[c]);
+            ly.yr_scanner_destroy(t->scanner[c]);
     }
     for (int c = 0; c < N_CLASSES; c++) {
         int shared = 0;
         for (int k = 0; k < N_CLASSES; k++)
             shared |= t->scanner[k] == t->lean[c] || (k < c && t->lean[k] == t->lean[c]);
         if (t->lean[c] && !shared)
-            yr_scanner_destroy(t->lean[c]);
+            ly.yr_scanner_destroy(t->lean[c]);
     }
     memset(t->scanner, 0, sizeof t->scanner);
     memset(t->lean, 0, sizeof t->lean);
@@ -1197,12 +1230,12 @@ static void drop_scanners(yara_thread *t)
 static YR_SCANNER *new_scanner(yara_state *s, YR_RULES *rules, yara_thread *t)
 {
     YR_SCANNER *sc = NULL;
-    if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS)
+    if (ly.yr_scanner_create(rules, &sc) != ERROR_SUCCESS)
         return NULL;
-    yr_scanner_set_callback(sc, on_scan_message, t);
-    yr_scanner_set_flags(sc, SCAN_FLAGS_NO_TRYCATCH);
+    ly.yr_scanner_set_callback(sc, on_scan_message, t);
+    ly.yr_scanner_set_flags(sc, SCAN_FLAGS_NO_TRYCATCH);
     if (s->timeout > 0)
-        yr_scanner_set_timeout(sc, s->timeout);
+        ly.yr_scanner_set_timeout(sc, s->timeout);
     return sc;
 }
 
@@ -1246,7 +1279,7 @@ static void yara_thread_fini(void *st, void *ts)
     if (!t)
         return;
     drop_scanners(t);
-    hs_free_scratch(t->scratch);
+    cs_hs_free_scratch(t->scratch);
     free(t);
 }
 
@@ -1254,7 +1287,7 @@ static void *yara_thread_init(void *st, cs_error *err)
 {
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
-    if (!t || make_scanners(s, t) != 0 || (s->prefilter && hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS)) {
+    if (!t || make_scanners(s, t) != 0 || (s->prefilter && cs_hs.hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS)) {
         cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
         if (t)
             drop_scanners(t);
@@ -1314,20 +1347,20 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         cs_file_hash(f, CS_HASH_MD5);
         cs_hex(md5hex, f->md5, sizeof f->md5);
     }
-    yr_scanner_define_string_variable(sc, "filename", f->name);
-    yr_scanner_define_string_variable(sc, "filepath", dir);
-    yr_scanner_define_string_variable(sc, "extension", f->ext);
-    yr_scanner_define_string_variable(sc, "filetype", f->filetype);
-    yr_scanner_define_string_variable(sc, "md5", md5hex);
+    ly.yr_scanner_define_string_variable(sc, "filename", f->name);
+    ly.yr_scanner_define_string_variable(sc, "filepath", dir);
+    ly.yr_scanner_define_string_variable(sc, "extension", f->ext);
+    ly.yr_scanner_define_string_variable(sc, "filetype", f->filetype);
+    ly.yr_scanner_define_string_variable(sc, "md5", md5hex);
     /* members have no owner: empty, as THOR leaves what it does not know */
-    yr_scanner_define_string_variable(sc, "owner", f->meta.has_owner ? cached_name(&t->owner, f->meta.uid, 0) : "");
-    yr_scanner_define_string_variable(sc, "group", f->meta.has_owner ? cached_name(&t->group, f->meta.gid, 1) : "");
-    yr_scanner_define_integer_variable(sc, "filemode", f->meta.has_owner ? (int64_t)f->meta.mode : 0);
-    yr_scanner_define_string_variable(sc, "unpack_parent", f->parent_type ? f->parent_type : "");
-    yr_scanner_define_string_variable(sc, "unpack_source", f->unpack_source ? f->unpack_source : "");
+    ly.yr_scanner_define_string_variable(sc, "owner", f->meta.has_owner ? cached_name(&t->owner, f->meta.uid, 0) : "");
+    ly.yr_scanner_define_string_variable(sc, "group", f->meta.has_owner ? cached_name(&t->group, f->meta.gid, 1) : "");
+    ly.yr_scanner_define_integer_variable(sc, "filemode", f->meta.has_owner ? (int64_t)f->meta.mode : 0);
+    ly.yr_scanner_define_string_variable(sc, "unpack_parent", f->parent_type ? f->parent_type : "");
+    ly.yr_scanner_define_string_variable(sc, "unpack_source", f->unpack_source ? f->unpack_source : "");
     t->out = out;
     t->scanning = 1;
-    int rc = yr_scanner_scan_mem(sc, f->data, f->size);
+    int rc = ly.yr_scanner_scan_mem(sc, f->data, f->size);
     t->scanning = 0;
     t->out = NULL;
     if (rc == ERROR_SCAN_TIMEOUT)

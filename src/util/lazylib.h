@@ -40,15 +40,15 @@ void *cs_lazy_sym(cs_lazy *l, const char *name);
         return;                                                                                                \
     memcpy(&tbl_->name, &sym_, sizeof sym_);
 
-#define CS_LAZY_API(api, soname, FUNCS)                                                                        \
-    static struct {                                                                                            \
-        FUNCS(CS_LAZY_MEMBER_)                                                                                 \
-    } api;                                                                                                     \
+/* The table, its library and its loader; storage: static, or empty for
+ * one shared by several files (CS_LAZY_DECLARE in a header). */
+#define CS_LAZY_BODY_(storage, api, soname, FUNCS)                                                             \
+    storage struct api##_table api;                                                                            \
     static cs_lazy api##_lib = {PTHREAD_ONCE_INIT, soname, NULL, 0, ""};                                       \
     static void api##_resolve(void)                                                                            \
     {                                                                                                          \
         cs_lazy *lib_ = &api##_lib;                                                                            \
-        __typeof__(api) *tbl_ = &api;                                                                          \
+        struct api##_table *tbl_ = &api;                                                                       \
         void *sym_;                                                                                            \
         if (!cs_lazy_open(lib_))                                                                               \
             return;                                                                                            \
@@ -56,12 +56,28 @@ void *cs_lazy_sym(cs_lazy *l, const char *name);
         lib_->ok = 1;                                                                                          \
     }                                                                                                          \
     /* 1 when every function is there; else 0 and *why says what failed */                                   \
-    static int api##_load(const char **why)                                                                    \
+    storage int api##_load(const char **why)                                                                   \
     {                                                                                                          \
         pthread_once(&api##_lib.once, api##_resolve);                                                          \
         if (!api##_lib.ok && why)                                                                              \
             *why = api##_lib.why;                                                                              \
         return api##_lib.ok;                                                                                   \
     }
+
+/* A table for one file. */
+#define CS_LAZY_API(api, soname, FUNCS)                                                                        \
+    struct api##_table {                                                                                       \
+        FUNCS(CS_LAZY_MEMBER_)                                                                                 \
+    };                                                                                                         \
+    CS_LAZY_BODY_(static, api, soname, FUNCS)
+
+/* A table several files share: declared in a header, defined in one file. */
+#define CS_LAZY_DECLARE(api, FUNCS)                                                                            \
+    struct api##_table {                                                                                       \
+        FUNCS(CS_LAZY_MEMBER_)                                                                                 \
+    };                                                                                                         \
+    extern struct api##_table api;                                                                             \
+    int api##_load(const char **why);
+#define CS_LAZY_DEFINE(api, soname, FUNCS) CS_LAZY_BODY_(, api, soname, FUNCS)
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Libraries loaded on first use (src/util/lazylib.h): the binary does not
-# link libarchive, libgsf (GLib), libxml2 or libmicrohttpd; a sweep without
-# archives never loads them; one with an archive does, and unpacks it. A
+# link libarchive, libgsf (GLib), libxml2, libmicrohttpd, Vectorscan or
+# libyara; a sweep without archives never loads the first four, a rescan
+# the store answers none; a zip loads libarchive and is unpacked. A
 # library that is there but unusable (an empty stand-in with its SONAME,
 # first on LD_LIBRARY_PATH) is a per-file failure that names it, for
 # archives and MSI packages alike, and `serve` refuses to start with the
@@ -25,7 +26,7 @@ fi
 pack=(--no-default-packs --pack "$SRC/packs/3cx-2023")
 
 needed=$(ldd "$CS" 2> /dev/null)
-for lib in libarchive libgsf libglib libxml2 libicuuc libmicrohttpd libgnutls; do
+for lib in libarchive libgsf libglib libxml2 libicuuc libmicrohttpd libgnutls libhs libyara libstdc++; do
     check "not linked: $lib" bash -c "! grep -q '$lib' <<< '$needed'"
 done
 
@@ -33,15 +34,31 @@ done
 LD_DEBUG=files "$CS" scan "${pack[@]}" -q "$work/tree/plain.txt" > /dev/null 2> "$work/ld-plain"
 check "a sweep of a text file loads no archive, MSI, XML or HTTP library" \
     bash -c "! grep -Eq 'file=(libarchive|libgsf|libxml2|libmicrohttpd)' '$work/ld-plain'"
+"$CS" scan "${pack[@]}" -q --state "$work/state.sqlite" "$work/tree/plain.txt" > /dev/null
+LD_DEBUG=files "$CS" scan "${pack[@]}" -q --state "$work/state.sqlite" "$work/tree/plain.txt" > /dev/null 2> "$work/ld-rescan"
+check "a rescan the store answers loads neither libyara nor Vectorscan" \
+    bash -c "! grep -Eq 'file=(libyara|libhs)' '$work/ld-rescan'"
 LD_DEBUG=files "$CS" scan "${pack[@]}" --json -q "$work/tree/inner.zip" > "$work/zip.jsonl" 2> "$work/ld-zip"
 check "a zip loads libarchive (dlopen) and its member is found" \
     bash -c "grep -q 'file=libarchive.so' '$work/ld-zip' && jq -e -s 'any(.[]; .type == \"finding\" and (.display_path | endswith(\"inner.zip!/c2.txt\")))' '$work/zip.jsonl' > /dev/null"
 
 # unusable stand-ins: an empty shared object under each SONAME
-sonames=$(grep -o 'lib[a-z0-9-]*\.so\.[0-9]*' <<< "$(strings "$CS" | grep -E '^lib(archive|gsf-1|xml2|microhttpd)\.so\.[0-9]+$')" | sort -u)
-check "the SONAMEs are in the binary ($(echo $sonames))" [ "$(wc -w <<< "$sonames")" -eq 4 ]
+sonames=$(strings "$CS" | grep -E '^lib(archive|gsf-1|xml2|microhttpd|hs|yara)\.so\.[0-9]+$' | sort -u)
+check "the SONAMEs are in the binary ($(echo $sonames))" [ "$(wc -w <<< "$sonames")" -eq 6 ]
 printf 'int cs_lazylib_stand_in;\n' > "$work/empty.c"
 for so in $sonames; do cc -shared -fPIC -o "$work/fake/$so" "$work/empty.c"; done
+# unusable libyara or Vectorscan: the rules cannot be used, the sweep fails loudly
+mkdir -p "$work/fake-yara" "$work/fake-hs"
+mv "$work"/fake/libyara.so.* "$work/fake-yara/"
+mv "$work"/fake/libhs.so.* "$work/fake-hs/"
+LD_LIBRARY_PATH=$work/fake-yara "$CS" scan "${pack[@]}" -q "$work/tree/plain.txt" > /dev/null 2> "$work/yara.err"
+rc=$?
+check "unusable libyara: exit 2 ($rc), the reason named" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'YARA: libyara[.]so[.][0-9]*: .*undefined symbol' '$work/yara.err'"
+LD_LIBRARY_PATH=$work/fake-hs "$CS" scan "${pack[@]}" -q "$work/tree/plain.txt" > /dev/null 2> "$work/hs.err"
+rc=$?
+check "unusable Vectorscan: exit 2 ($rc) (the C2 indicators need it), the reason named" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'C2 indicators: Vectorscan: libhs[.]so[.][0-9]*: .*undefined symbol' '$work/hs.err'"
 LD_LIBRARY_PATH=$work/fake "$CS" scan "${pack[@]}" --json -q "$work/tree" > "$work/fake.jsonl" 2> "$work/fake.err"
 rc=$?
 check "unusable libarchive: the zip's record says so, naming the library (exit $rc)" \
