@@ -279,7 +279,16 @@ static int claim_unchanged(void *ud, const char *path, const struct stat *st)
     cs_meta meta;
     cs_meta_from_stat(st, &meta);
     char *blob = NULL;
-    if (cs_state_lookup(p->walker->reader, path, &meta, &blob) <= 0)
+    int found = cs_state_lookup_preloaded(p->state, path, &meta, &blob);
+    if (found == -2) { /* not read ahead: SQLite, through the walker's own connection */
+        cs_scanner *w = p->walker;
+        cs_error ignored; /* a store that cannot be read: the worker's lookup says so */
+        if (!w->reader && (cs_state_reader_open(p->state, &w->reader, &ignored) != CS_OK ||
+                           cs_state_reader_pin(w->reader, &ignored) != CS_OK))
+            return 0;
+        found = cs_state_lookup(w->reader, path, &meta, &blob);
+    }
+    if (found <= 0)
         return 0;
     atomic_fetch_add(&p->outstanding, 1);
     cs_job *j = job_new();
@@ -302,14 +311,8 @@ static void *walker_main(void *arg)
     cs_guard g;
     cs_guard_enter(&g);
     if (sigsetjmp(g.jb, 1) == 0) {
-        for (size_t i = 0; i < p->n_targets; i++) {
-            /* the store's rows below this root in one read (a failure only
-             * leaves the lookups to SQLite, one by one) */
-            cs_error ignored;
-            if (p->walker)
-                cs_state_reader_preload(p->walker->reader, p->targets[i], PRELOAD_MAX_ROWS, &ignored);
+        for (size_t i = 0; i < p->n_targets; i++)
             walk_root(p->e, p->targets[i], on_walk_entry, p->walker ? claim_unchanged : NULL, p);
-        }
     } else {
         atomic_store(&p->lost, 1);
     }
@@ -1386,10 +1389,12 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
         walker_s.e = e;
         walker_s.p = &p;
         walker_s.batches = 1;
-        if ((rc = cs_state_reader_open(state, &walker_s.reader, err)) != CS_OK ||
-            (rc = cs_state_reader_pin(walker_s.reader, err)) != CS_OK)
-            goto fail;
         p.walker = &walker_s;
+        /* the store's rows below the targets in one read each, on the
+         * connection whose pages its check just read (a failure only leaves
+         * the lookups to SQLite, one by one) */
+        cs_error ignored;
+        cs_state_preload(state, targets, n_targets, PRELOAD_MAX_ROWS, &ignored);
     }
     p.e = e;
     p.targets = targets;

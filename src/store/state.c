@@ -20,35 +20,44 @@
 #define STATE_KEEP_RULESETS 4
 #define STATE_BATCH 2000
 
+/* A row read ahead (cs_state_preload) */
+typedef struct preload_row {
+    const char *path;          /* in the preload's arena */
+    sqlite3_int64 id[5];       /* dev, ino, size, mtime_ns, ctime_ns */
+    const char *result;        /* NULL: clean */
+    const unsigned char *sum;  /* NULL when the row has none of 32 bytes */
+} preload_row;
+
+/* The rows of the store's rules at or below a sweep's roots: paths below
+ * them are answered from memory (open addressing on the path). Read before
+ * the sweep writes; read-only after, by any thread. */
+typedef struct preload {
+    char **roots;
+    size_t n_roots;
+    preload_row *rows;
+    size_t n_rows, cap;
+    uint32_t *slots;           /* row index + 1; 0 empty */
+    size_t n_slots;            /* a power of two */
+    cs_arena arena;
+} preload;
+
 struct cs_state {
     sqlite3 *db;
     sqlite3_stmt *put;
     char *path;
     char *fingerprint;
     unsigned pending;
+    preload pre;
 };
-
-/* A row read ahead (cs_state_reader_preload) */
-typedef struct preload_row {
-    const char *path;          /* in the reader's arena */
-    sqlite3_int64 id[5];       /* dev, ino, size, mtime_ns, ctime_ns */
-    const char *result;        /* NULL: clean */
-    const unsigned char *sum;  /* NULL when the row has none of 32 bytes */
-} preload_row;
 
 struct cs_state_reader {
     sqlite3 *db;
     sqlite3_stmt *get;
     const char *fingerprint;   /* the store's */
-    /* the rows of these rules under one walk root, when preloaded: paths
-     * under it are answered from memory (open addressing on the path) */
-    char *root;
-    preload_row *rows;
-    size_t n_rows;
-    uint32_t *slots;           /* row index + 1; 0 empty */
-    size_t n_slots;            /* a power of two */
-    cs_arena arena;
+    const preload *pre;        /* the store's read-ahead */
 };
+
+static void preload_free(preload *pl);
 
 static cs_status db_error(sqlite3 *db, cs_error *err, const char *what)
 {
@@ -254,6 +263,7 @@ cs_status cs_state_close(cs_state *s, cs_error *err)
     if (rc == CS_OK)
         exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s->db);
+    preload_free(&s->pre);
     free(s->path);
     free(s->fingerprint);
     free(s);
@@ -369,6 +379,7 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
     }
     sqlite3_busy_timeout(r->db, 10000);
     r->fingerprint = s->fingerprint;
+    r->pre = &s->pre;
     *out = r;
     return CS_OK;
 }
@@ -378,16 +389,15 @@ cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err)
     return exec(r->db, "BEGIN") == SQLITE_OK ? CS_OK : db_error(r->db, err, "cannot begin reading");
 }
 
-static void preload_free(cs_state_reader *r)
+static void preload_free(preload *pl)
 {
-    free(r->root);
-    free(r->rows);
-    free(r->slots);
-    cs_arena_free(&r->arena);
-    r->root = NULL;
-    r->rows = NULL;
-    r->slots = NULL;
-    r->n_rows = r->n_slots = 0;
+    for (size_t i = 0; i < pl->n_roots; i++)
+        free(pl->roots[i]);
+    free(pl->roots);
+    free(pl->rows);
+    free(pl->slots);
+    cs_arena_free(&pl->arena);
+    memset(pl, 0, sizeof *pl);
 }
 
 static uint32_t path_hash(const char *p)
@@ -407,9 +417,35 @@ static int under_root(const char *root, const char *path)
     return path[n] == '\0' || path[n] == '/' || (n && root[n - 1] == '/');
 }
 
-cs_status cs_state_reader_preload(cs_state_reader *r, const char *root, size_t max_rows, cs_error *err)
+static const preload_row *preload_find(const preload *pl, const char *path)
 {
-    preload_free(r);
+    for (size_t k = path_hash(path) & (pl->n_slots - 1); pl->slots[k]; k = (k + 1) & (pl->n_slots - 1))
+        if (strcmp(pl->rows[pl->slots[k] - 1].path, path) == 0)
+            return &pl->rows[pl->slots[k] - 1];
+    return NULL;
+}
+
+static void preload_index(preload *pl)
+{
+    free(pl->slots);
+    pl->n_slots = 16;
+    while (pl->n_slots < 2 * pl->n_rows)
+        pl->n_slots *= 2;
+    pl->slots = calloc(pl->n_slots, sizeof *pl->slots);
+    if (!pl->slots)
+        cs_out_of_memory();
+    for (size_t i = 0; i < pl->n_rows; i++) {
+        size_t k = path_hash(pl->rows[i].path) & (pl->n_slots - 1);
+        while (pl->slots[k])
+            k = (k + 1) & (pl->n_slots - 1);
+        pl->slots[k] = (uint32_t)i + 1;
+    }
+}
+
+/* The rows at or below root into pl (those already there, from an
+ * overlapping root, once): 0, 1 when over max_rows, -1 on an SQLite error. */
+static int preload_root(sqlite3 *db, const char *fingerprint, preload *pl, const char *root, size_t max_rows)
+{
     /* the range of paths below root: [root/, root0), '0' being '/' + 1 */
     size_t n = strlen(root);
     cs_buf lo = {0}, hi = {0};
@@ -419,65 +455,69 @@ cs_status cs_state_reader_preload(cs_state_reader *r, const char *root, size_t m
     cs_buf_append(&hi, lo.data, lo.len);
     hi.data[hi.len - 1] = '0';
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT path, dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files"
-                           " WHERE rules = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
-                           -1, &q, NULL) != SQLITE_OK) {
-        cs_buf_free(&lo);
-        cs_buf_free(&hi);
-        return db_error(r->db, err, "cannot read ahead");
-    }
-    sqlite3_bind_text(q, 1, r->fingerprint, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, root, (int)n, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 3, lo.data, (int)lo.len, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, hi.data, (int)hi.len, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (r->n_rows == max_rows) { /* too many to hold: looked up one by one */
-            preload_free(r);
-            break;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT path, dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files"
+                                " WHERE rules = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
+                                -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, fingerprint, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, root, (int)n, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 3, lo.data, (int)lo.len, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, hi.data, (int)hi.len, SQLITE_STATIC);
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW && pl->n_rows < max_rows) {
+            const char *path = cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+            if (pl->n_roots && pl->slots && preload_find(pl, path))
+                continue; /* under an earlier, overlapping root */
+            if (pl->n_rows == pl->cap && cs_grow((void **)&pl->rows, &pl->cap, pl->n_rows + 1, sizeof *pl->rows) != 0)
+                cs_out_of_memory();
+            preload_row *row = &pl->rows[pl->n_rows++];
+            row->path = path;
+            for (int i = 0; i < 5; i++)
+                row->id[i] = sqlite3_column_int64(q, 1 + i);
+            const unsigned char *t = sqlite3_column_text(q, 6);
+            row->result = t ? cs_arena_strdup(&pl->arena, (const char *)t) : NULL;
+            row->sum = sqlite3_column_bytes(q, 7) == 32 ? cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 7), 32) : NULL;
         }
-        if (r->n_rows == cap && cs_grow((void **)&r->rows, &cap, r->n_rows + 1, sizeof *r->rows) != 0)
-            cs_out_of_memory();
-        preload_row *row = &r->rows[r->n_rows++];
-        row->path = cs_arena_memdup(&r->arena, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
-        for (int i = 0; i < 5; i++)
-            row->id[i] = sqlite3_column_int64(q, 1 + i);
-        const unsigned char *t = sqlite3_column_text(q, 6);
-        row->result = t ? cs_arena_strdup(&r->arena, (const char *)t) : NULL;
-        row->sum = sqlite3_column_bytes(q, 7) == 32 ? cs_arena_memdup(&r->arena, sqlite3_column_blob(q, 7), 32) : NULL;
+        sqlite3_finalize(q);
     }
-    sqlite3_finalize(q);
     cs_buf_free(&lo);
     cs_buf_free(&hi);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        preload_free(r);
-        return db_error(r->db, err, "cannot read ahead");
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+cs_status cs_state_preload(cs_state *s, const char *const *roots, size_t n, size_t max_rows, cs_error *err)
+{
+    preload *pl = &s->pre;
+    preload_free(pl);
+    pl->roots = calloc(n ? n : 1, sizeof *pl->roots);
+    if (!pl->roots)
+        return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int rc = preload_root(s->db, s->fingerprint, pl, roots[i], max_rows);
+        if (rc != 0) { /* too many to hold, or unreadable: looked up one by one */
+            preload_free(pl);
+            return rc < 0 ? db_error(s->db, err, "cannot read ahead") : CS_OK;
+        }
+        pl->roots[pl->n_roots++] = cs_strdup(roots[i]);
+        preload_index(pl);
     }
-    if (rc == SQLITE_ROW)
-        return CS_OK; /* over max_rows */
-    r->n_slots = 16;
-    while (r->n_slots < 2 * r->n_rows)
-        r->n_slots *= 2;
-    r->slots = calloc(r->n_slots, sizeof *r->slots);
-    if (!r->slots)
-        cs_out_of_memory();
-    for (size_t i = 0; i < r->n_rows; i++) {
-        size_t k = path_hash(r->rows[i].path) & (r->n_slots - 1);
-        while (r->slots[k])
-            k = (k + 1) & (r->n_slots - 1);
-        r->slots[k] = (uint32_t)i + 1;
-    }
-    r->root = cs_strdup(root);
     return CS_OK;
+}
+
+/* 1, 0, -1 as cs_state_lookup when the read-ahead covers path; -2 when not */
+static int lookup_preloaded(const preload *pl, const char *fingerprint, const char *path, const cs_meta *st,
+                            char **blob);
+
+int cs_state_lookup_preloaded(const cs_state *s, const char *path, const cs_meta *st, char **blob)
+{
+    *blob = NULL;
+    return lookup_preloaded(&s->pre, s->fingerprint, path, st, blob);
 }
 
 void cs_state_reader_close(cs_state_reader *r)
 {
     if (!r)
         return;
-    preload_free(r);
     if (!sqlite3_get_autocommit(r->db))
         exec(r->db, "COMMIT"); /* a pinned reader's transaction: nothing written */
     sqlite3_finalize(r->get);
@@ -487,14 +527,14 @@ void cs_state_reader_close(cs_state_reader *r)
 
 /* A row found for path: 1 when it is this file (same identity) and passes
  * its checksum, -1 when it is this file but fails it, 0 when the file changed. */
-static int check_row(const cs_state_reader *r, const char *path, const cs_meta *st, const sqlite3_int64 id[5],
+static int check_row(const char *fingerprint, const char *path, const cs_meta *st, const sqlite3_int64 id[5],
                      const char *result, const void *stored, int stored_len, char **blob)
 {
     if (id[0] != (sqlite3_int64)st->dev || id[1] != (sqlite3_int64)st->ino || id[2] != (sqlite3_int64)st->size ||
         id[3] != st->mtime_ns || id[4] != st->ctime_ns)
         return 0;
     unsigned char sum[32];
-    row_sum(path, st, result, r->fingerprint, sum);
+    row_sum(path, st, result, fingerprint, sum);
     if (!stored || stored_len != 32 || memcmp(stored, sum, 32) != 0)
         return -1; /* damaged: never a verdict */
     if (result)
@@ -502,26 +542,32 @@ static int check_row(const cs_state_reader *r, const char *path, const cs_meta *
     return 1;
 }
 
+static int lookup_preloaded(const preload *pl, const char *fingerprint, const char *path, const cs_meta *st,
+                            char **blob)
+{
+    for (size_t i = 0; i < pl->n_roots; i++)
+        if (under_root(pl->roots[i], path)) {
+            const preload_row *row = preload_find(pl, path);
+            return row ? check_row(fingerprint, path, st, row->id, row->result, row->sum, row->sum ? 32 : 0, blob) : 0;
+        }
+    return -2;
+}
+
 int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob)
 {
     *blob = NULL;
-    if (r->root && under_root(r->root, path)) {
-        for (size_t k = path_hash(path) & (r->n_slots - 1); r->slots[k]; k = (k + 1) & (r->n_slots - 1)) {
-            const preload_row *row = &r->rows[r->slots[k] - 1];
-            if (strcmp(row->path, path) == 0)
-                return check_row(r, path, st, row->id, row->result, row->sum, row->sum ? 32 : 0, blob);
-        }
-        return 0;
-    }
+    int hit = lookup_preloaded(r->pre, r->fingerprint, path, st, blob);
+    if (hit != -2)
+        return hit;
     sqlite3_stmt *g = r->get;
-    int hit = 0;
+    hit = 0;
     sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);
     sqlite3_bind_text(g, 2, r->fingerprint, -1, SQLITE_STATIC); /* a row is valid only for its rules */
     if (sqlite3_step(g) == SQLITE_ROW) {
         sqlite3_int64 id[5];
         for (int i = 0; i < 5; i++)
             id[i] = sqlite3_column_int64(g, i);
-        hit = check_row(r, path, st, id, (const char *)sqlite3_column_text(g, 5), sqlite3_column_blob(g, 6),
+        hit = check_row(r->fingerprint, path, st, id, (const char *)sqlite3_column_text(g, 5), sqlite3_column_blob(g, 6),
                         sqlite3_column_bytes(g, 6), blob);
     }
     sqlite3_reset(g);

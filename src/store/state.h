@@ -30,16 +30,21 @@ cs_status cs_state_commit(cs_state *s, cs_error *err);
 int cs_state_peek_stats(const char *path, const char *fingerprint, char *out, size_t n);
 cs_status cs_state_set_stats(cs_state *s, const char *text, cs_error *err);
 
+/* Read the rows of its rules at or below each root (a sweep's targets) in
+ * one range scan each, before the sweep writes anything: lookups below them
+ * (cs_state_lookup_preloaded, and every reader's) are then answered from
+ * memory, with no B-tree search per file. More than max_rows in all: none
+ * kept (lookups go to SQLite one by one). */
+cs_status cs_state_preload(cs_state *s, const char *const *roots, size_t n, size_t max_rows, cs_error *err);
+/* As cs_state_lookup, from the read-ahead; -2 when it does not cover path.
+ * Any thread, while nothing preloads again. */
+int cs_state_lookup_preloaded(const cs_state *s, const char *path, const cs_meta *st, char **blob);
+
 cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_error *err);
 void cs_state_reader_close(cs_state_reader *r);
 /* Its lookups from now on in one read transaction, until it is closed:
  * one snapshot, and no lock taken and released for each (a rescan's walk). */
 cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err);
-/* Read the rows of its rules for paths at or below root (a walk's root) in
- * one range scan, and answer lookups below root from them: a walk of an
- * unchanged tree then costs no B-tree search per file. More than max_rows:
- * not kept (lookups go to SQLite one by one). Replaces an earlier preload. */
-cs_status cs_state_reader_preload(cs_state_reader *r, const char *root, size_t max_rows, cs_error *err);
 /* 1 and *blob (malloc'd, NULL when the file was clean) when an entry with
  * the same identity exists; 0 when there is none or it changed; -1 when
  * the entry fails its checksum (damaged: the file must be read again). */

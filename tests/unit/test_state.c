@@ -1,6 +1,6 @@
 /* The state store's lookups: one by one through SQLite, and from the rows
- * of a walk root read ahead (cs_state_reader_preload), with the same
- * answers; a preload over its row limit falls back to SQLite. */
+ * of a sweep's roots read ahead (cs_state_preload), with the same answers;
+ * a preload over its row limit falls back to SQLite. */
 #include "helpers.h"
 
 #include <setjmp.h>
@@ -76,12 +76,19 @@ static int teardown(void **state)
 }
 
 /* Every row (same identity: 1 and its verdict; changed: 0), and paths the
- * store does not have (0), through reader r. */
-static void expect_answers(cs_state_reader *r)
+ * store does not have (0), through reader r; what the read-ahead covers
+ * gives the same through cs_state_lookup_preloaded. */
+static void expect_answers(cs_state *s, cs_state_reader *r)
 {
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         cs_meta m = meta_of(rows[i].ino);
         char *blob = NULL;
+        int pre = cs_state_lookup_preloaded(s, rows[i].path, &m, &blob);
+        assert_true(pre == -2 || pre == 1);
+        if (pre == 1 && rows[i].blob)
+            assert_string_equal(blob, rows[i].blob);
+        free(blob);
+        blob = NULL;
         assert_int_equal(cs_state_lookup(r, rows[i].path, &m, &blob), 1);
         if (rows[i].blob)
             assert_string_equal(blob, rows[i].blob);
@@ -115,15 +122,25 @@ static void lookups_one_by_one_and_preloaded_agree(void **state)
     cs_state *s;
     cs_error err = {0};
     cs_state_reader *r = reader(f, &s);
-    expect_answers(r); /* SQLite, one by one */
+    expect_answers(s, r); /* SQLite, one by one */
     static const char *const roots[] = {"/r", "/r/", "/", "/r/b", "/other/e", "/nothing/here"};
     for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
-        assert_int_equal(cs_state_reader_preload(r, roots[i], 1000, &err), CS_OK);
-        expect_answers(r);
+        assert_int_equal(cs_state_preload(s, &roots[i], 1, 1000, &err), CS_OK);
+        expect_answers(s, r);
     }
+    /* several roots, overlapping ones among them: each row once */
+    static const char *const several[] = {"/r", "/other", "/r/b", "/r0"};
+    assert_int_equal(cs_state_preload(s, several, 4, 1000, &err), CS_OK);
+    expect_answers(s, r);
+    cs_meta m = meta_of(6);
+    char *blob = NULL;
+    assert_int_equal(cs_state_lookup_preloaded(s, "/other/e", &m, &blob), 1);
+    free(blob);
+    assert_int_equal(cs_state_lookup_preloaded(s, "/rx/d", &m, &blob), -2); /* not below any */
     /* over the limit: not kept, the answers still right */
-    assert_int_equal(cs_state_reader_preload(r, "/", 2, &err), CS_OK);
-    expect_answers(r);
+    assert_int_equal(cs_state_preload(s, several, 4, 2, &err), CS_OK);
+    assert_int_equal(cs_state_lookup_preloaded(s, "/r/a", &m, &blob), -2);
+    expect_answers(s, r);
     cs_state_reader_close(r);
     assert_int_equal(cs_state_close(s, &err), CS_OK);
 }
@@ -137,9 +154,10 @@ static void other_rules_are_not_answers(void **state)
     assert_int_equal(cs_state_open(&s, f->db, other, &err), CS_OK);
     cs_state_reader *r;
     assert_int_equal(cs_state_reader_open(s, &r, &err), CS_OK);
+    static const char *const root[] = {"/"};
     for (int preload = 0; preload < 2; preload++) {
         if (preload)
-            assert_int_equal(cs_state_reader_preload(r, "/", 1000, &err), CS_OK);
+            assert_int_equal(cs_state_preload(s, root, 1, 1000, &err), CS_OK);
         cs_meta m = meta_of(1);
         char *blob = NULL;
         assert_int_equal(cs_state_lookup(r, "/r/a", &m, &blob), 0);
@@ -166,8 +184,10 @@ static void damaged_row_both_ways(void **state)
     cs_meta m = meta_of(2);
     char *blob = NULL;
     assert_int_equal(cs_state_lookup(r, "/r/b/c", &m, &blob), -1);
-    assert_int_equal(cs_state_reader_preload(r, "/r", 1000, &err), CS_OK);
+    static const char *const root[] = {"/r"};
+    assert_int_equal(cs_state_preload(s, root, 1, 1000, &err), CS_OK);
     assert_int_equal(cs_state_lookup(r, "/r/b/c", &m, &blob), -1);
+    assert_int_equal(cs_state_lookup_preloaded(s, "/r/b/c", &m, &blob), -1);
     assert_null(blob);
     cs_state_reader_close(r);
     assert_int_equal(cs_state_close(s, &err), CS_OK);
