@@ -81,6 +81,7 @@ struct cs_job {
     char *worst_path;          /* display path of that member (malloc'd) */
     uint64_t members_read, members_flagged;
     int incomplete;            /* a member could not be read completely */
+    int host_dependent;        /* something in it could not be unpacked on this host: not stored */
     int interrupted;           /* members were not read: the scan was stopped */
     int abandoned;             /* never started (the scan was stopped): not reported */
     cs_buf stored_members;     /* collector only: blobs of its members' records, for the store */
@@ -108,6 +109,7 @@ struct cs_scanner {
     int suppress_only[CS_MAX_DETECTORS]; /* left out by --detectors, runs to keep known-good files quiet */
     cs_state *state;           /* incremental sweeps: the store, read through reader */
     cs_state_reader *reader;   /* opened on the first file the walker could not answer */
+    int reader_failed;         /* ... and could not be opened: not tried again */
     int attached;              /* the detectors' per-thread states are set up */
     cs_pipeline *p;            /* NULL: a standalone scanner, results delivered in place */
     int products_signed;       /* inventory rows carry the signature (authenticode runs) */
@@ -283,8 +285,14 @@ static int claim_unchanged(void *ud, const char *path, const struct stat *st)
     if (found == -2) { /* not read ahead: SQLite, through the walker's own connection */
         cs_scanner *w = p->walker;
         cs_error ignored; /* a store that cannot be read: the worker's lookup says so */
-        if (!w->reader && (cs_state_reader_open(p->state, &w->reader, &ignored) != CS_OK ||
-                           cs_state_reader_pin(w->reader, &ignored) != CS_OK))
+        if (!w->reader && !w->reader_failed &&
+            (cs_state_reader_open(p->state, &w->reader, &ignored) != CS_OK ||
+             cs_state_reader_pin(w->reader, &ignored) != CS_OK)) {
+            cs_state_reader_close(w->reader);
+            w->reader = NULL;
+            w->reader_failed = 1;
+        }
+        if (!w->reader)
             return 0;
         found = cs_state_lookup(w->reader, path, &meta, &blob);
     }
@@ -314,7 +322,10 @@ static void *walker_main(void *arg)
         for (size_t i = 0; i < p->n_targets; i++)
             walk_root(p->e, p->targets[i], on_walk_entry, p->walker ? claim_unchanged : NULL, p);
     } else {
+        /* a job half made is never delivered, so the count of outer files
+         * would never reach 0: end the sweep when the queue is drained */
         atomic_store(&p->lost, 1);
+        cs_queue_close(&p->work);
     }
     cs_guard_leave(&g);
     if (p->walker)
@@ -481,6 +492,8 @@ static void finalize(cs_scanner *s, cs_job *j)
         if (!r->error && r->kind == CS_RECORD_FILE)
             r->error = "interrupted before all its members were read";
     }
+    if (j->host_dependent) /* a later sweep, perhaps with the library, tries again */
+        j->cacheable = 0;
     if (j->incomplete) {
         j->cacheable = 0;
         if (!r->error && r->kind == CS_RECORD_FILE) {
@@ -537,9 +550,11 @@ static void flush_held(cs_scanner *s)
     size_t outer = 0;
     for (size_t i = 0; i < s->n_held; i++)
         outer += !s->held[i]->parent;
-    size_t taken = cs_queue_push_many(&s->p->results, (void *const *)s->held, s->n_held);
-    for (size_t i = taken; i < s->n_held; i++)
-        job_free(s->held[i]); /* the sweep ended early: nobody collects them */
+    /* taken by the collector, or the sweep ended early (memory ran out) and
+     * nobody collects them: then they are left, not freed, as deliver leaves
+     * a job the queue refuses (a container among them may be the parent of
+     * a member the collector already holds) */
+    cs_queue_push_many(&s->p->results, (void *const *)s->held, s->n_held);
     s->n_held = 0;
     while (outer--)
         outstanding_done(s->p);
@@ -595,6 +610,7 @@ static void complete(cs_scanner *s, cs_job *j)
             parent->members_read += 1 + j->members_read;
             parent->members_flagged += j->members_flagged + (r->level >= CS_LEVEL_NOTICE);
             parent->incomplete += j->incomplete + (r->kind == CS_RECORD_ERROR || r->error);
+            parent->host_dependent |= j->host_dependent;
             /* the worst member: by level, then score; the deepest one named */
             cs_level lv = r->level > j->worst ? r->level : j->worst;
             int sc = r->level >= j->worst ? r->score : j->worst_score;
@@ -672,6 +688,15 @@ void cs_unpack_fail(cs_unpack_ctx *c, const char *why)
     cs_job *p = c->parent;
     if (!p->result.note)
         p->result.note = cs_arena_strdup(&p->arena, why);
+}
+
+void cs_unpack_unavailable(cs_unpack_ctx *c, const char *why)
+{
+    cs_job *p = c->parent;
+    cs_unpack_fail(c, why);
+    pthread_mutex_lock(&p->mu); /* its members' workers update it too */
+    p->host_dependent = 1;
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* A member name in a display path: '%' and '!' and control bytes as %XX,
@@ -1036,9 +1061,12 @@ static int acquire(cs_scanner *s, cs_job *j)
             return 1;
         }
         j->meta = j->src->meta;
-        if (s->state && !s->reader && cs_state_reader_open(s->state, &s->reader, &err) != CS_OK) {
-            set_error(j, err.message, NULL);
-            return 1;
+        if (s->state && !s->reader && !s->reader_failed &&
+            cs_state_reader_open(s->state, &s->reader, &err) != CS_OK) {
+            /* read it as if the store had no row, and say why; the other
+             * files of this worker do not try again */
+            s->reader_failed = 1;
+            r->note = cs_arena_strdup(&j->arena, err.message);
         }
         found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
         if (found < 0) /* read again, and say why: the store had been damaged */

@@ -603,6 +603,11 @@ static void db_close(msi_db *db)
     memset(db, 0, sizeof *db);
 }
 
+int cs_msi_available(const char **why)
+{
+    return lg_load(why);
+}
+
 /* The compound file, its stream names, the string pool and _Columns. */
 static int db_open(msi_db *db, const unsigned char *d, size_t n, const char **why)
 {

@@ -91,6 +91,8 @@ int cs_msi_open(const unsigned char *d, size_t n, uint64_t stream_limit, cs_msi_
  * tables are damaged still gives its streams, with names_error set. Same
  * return values as cs_msi_open otherwise. */
 int cs_msi_open_lazy(const unsigned char *d, size_t n, cs_msi_package **out, const char **why);
+/* 1 when libgsf (loaded on first use) is there; else 0 and *why. */
+int cs_msi_available(const char **why);
 
 /* Stream s of a package opened with cs_msi_open_lazy, in blocks of at most
  * 1 MiB: cs_msi_stream_next gives the next block (valid until the next

@@ -18,6 +18,9 @@ int cs_pkg_xml_name(const char *name);
  * package identifier). 1 when something was read, 0 when the XML is not
  * one of these documents, -1 with *why when it is not well-formed XML (or
  * libxml2, loaded on first use, cannot be loaded). */
+/* Text is read from the document's text and CDATA nodes: entity references
+ * and attribute defaults from a DTD are not expanded (Apple's tools write
+ * neither; an attacker's entities stay unexpanded). */
 int cs_pkg_product(const unsigned char *d, size_t n, cs_arena *a, cs_product *out, const char **why);
 
 #endif

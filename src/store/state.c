@@ -19,6 +19,9 @@
 /* rule sets whose rows are kept: sweeps with different packs can share a store */
 #define STATE_KEEP_RULESETS 4
 #define STATE_BATCH 2000
+/* a pinned reader's snapshot is renewed this often, so that the writer's
+ * checkpoints can reset the WAL during a long walk */
+#define PIN_LOOKUPS 4096
 
 /* A row read ahead (cs_state_preload) */
 typedef struct preload_row {
@@ -32,8 +35,10 @@ typedef struct preload_row {
  * them are answered from memory (open addressing on the path). Read before
  * the sweep writes; read-only after, by any thread. */
 typedef struct preload {
-    char **roots;
+    char **roots;              /* without trailing slashes ("/" stays) */
     size_t n_roots;
+    uint32_t *root_slots;      /* root index + 1; 0 empty */
+    size_t n_root_slots;       /* a power of two */
     preload_row *rows;
     size_t n_rows, cap;
     uint32_t *slots;           /* row index + 1; 0 empty */
@@ -55,6 +60,8 @@ struct cs_state_reader {
     sqlite3_stmt *get;
     const char *fingerprint;   /* the store's */
     const preload *pre;        /* the store's read-ahead */
+    int pinned;                /* in one read transaction (cs_state_reader_pin) ... */
+    unsigned since_pin;        /* ... renewed every PIN_LOOKUPS lookups */
 };
 
 static void preload_free(preload *pl);
@@ -369,15 +376,17 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
     cs_state_reader *r = calloc(1, sizeof *r);
     if (!r)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
-    if (sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) /* before the schema is read: the writer may hold it for a moment */
+        sqlite3_busy_timeout(r->db, 10000);
+    if (rc != SQLITE_OK ||
         sqlite3_prepare_v2(r->db,
                            "SELECT dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files WHERE path = ? AND rules = ?",
                            -1, &r->get, NULL) != SQLITE_OK) {
-        cs_status rc = db_error(r->db, err, "cannot open for reading");
+        cs_status st = db_error(r->db, err, "cannot open for reading");
         cs_state_reader_close(r);
-        return rc;
+        return st;
     }
-    sqlite3_busy_timeout(r->db, 10000);
     r->fingerprint = s->fingerprint;
     r->pre = &s->pre;
     *out = r;
@@ -386,7 +395,10 @@ cs_status cs_state_reader_open(const cs_state *s, cs_state_reader **out, cs_erro
 
 cs_status cs_state_reader_pin(cs_state_reader *r, cs_error *err)
 {
-    return exec(r->db, "BEGIN") == SQLITE_OK ? CS_OK : db_error(r->db, err, "cannot begin reading");
+    if (exec(r->db, "BEGIN") != SQLITE_OK)
+        return db_error(r->db, err, "cannot begin reading");
+    r->pinned = 1;
+    return CS_OK;
 }
 
 static void preload_free(preload *pl)
@@ -394,95 +406,154 @@ static void preload_free(preload *pl)
     for (size_t i = 0; i < pl->n_roots; i++)
         free(pl->roots[i]);
     free(pl->roots);
+    free(pl->root_slots);
     free(pl->rows);
     free(pl->slots);
     cs_arena_free(&pl->arena);
     memset(pl, 0, sizeof *pl);
 }
 
-static uint32_t path_hash(const char *p)
+static uint32_t hash_bytes(const char *p, size_t n)
 {
     uint32_t h = 2166136261u;
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
     return h;
-}
-
-/* Is path the root or below it? */
-static int under_root(const char *root, const char *path)
-{
-    size_t n = strlen(root);
-    if (strncmp(path, root, n) != 0)
-        return 0;
-    return path[n] == '\0' || path[n] == '/' || (n && root[n - 1] == '/');
 }
 
 static const preload_row *preload_find(const preload *pl, const char *path)
 {
-    for (size_t k = path_hash(path) & (pl->n_slots - 1); pl->slots[k]; k = (k + 1) & (pl->n_slots - 1))
+    if (!pl->n_slots)
+        return NULL;
+    for (size_t k = hash_bytes(path, strlen(path)) & (pl->n_slots - 1); pl->slots[k]; k = (k + 1) & (pl->n_slots - 1))
         if (strcmp(pl->rows[pl->slots[k] - 1].path, path) == 0)
             return &pl->rows[pl->slots[k] - 1];
     return NULL;
 }
 
-static void preload_index(preload *pl)
+/* Is the first n bytes of p one of the roots? */
+static int is_root(const preload *pl, const char *p, size_t n)
 {
-    free(pl->slots);
-    pl->n_slots = 16;
-    while (pl->n_slots < 2 * pl->n_rows)
-        pl->n_slots *= 2;
-    pl->slots = calloc(pl->n_slots, sizeof *pl->slots);
-    if (!pl->slots)
-        cs_out_of_memory();
-    for (size_t i = 0; i < pl->n_rows; i++) {
-        size_t k = path_hash(pl->rows[i].path) & (pl->n_slots - 1);
-        while (pl->slots[k])
-            k = (k + 1) & (pl->n_slots - 1);
-        pl->slots[k] = (uint32_t)i + 1;
+    if (!pl->n_root_slots)
+        return 0;
+    for (size_t k = hash_bytes(p, n) & (pl->n_root_slots - 1); pl->root_slots[k]; k = (k + 1) & (pl->n_root_slots - 1)) {
+        const char *r = pl->roots[pl->root_slots[k] - 1];
+        if (strlen(r) == n && memcmp(r, p, n) == 0)
+            return 1;
     }
+    return 0;
 }
 
-/* The rows at or below root into pl (those already there, from an
- * overlapping root, once): 0, 1 when over max_rows, -1 on an SQLite error. */
-static int preload_root(sqlite3 *db, const char *fingerprint, preload *pl, const char *root, size_t max_rows)
+/* Is path a root or below one? (Its prefixes that end before a '/', and
+ * itself: a lookup per level, whatever the number of roots.) */
+static int covered(const preload *pl, const char *path)
 {
-    /* the range of paths below root: [root/, root0), '0' being '/' + 1 */
+    if (path[0] == '/' && is_root(pl, "/", 1))
+        return 1;
+    for (size_t i = 1; path[i]; i++)
+        if (path[i] == '/' && is_root(pl, path, i))
+            return 1;
+    return path[0] && is_root(pl, path, strlen(path));
+}
+
+/* Index rows[i]; the table at most half full. */
+static void preload_index(preload *pl, size_t i)
+{
+    if (2 * (pl->n_rows + 1) > pl->n_slots) {
+        size_t n = pl->n_slots ? 2 * pl->n_slots : 64;
+        uint32_t *slots = calloc(n, sizeof *slots);
+        if (!slots)
+            cs_out_of_memory();
+        for (size_t k = 0; k < pl->n_slots; k++)
+            if (pl->slots[k]) {
+                const char *p = pl->rows[pl->slots[k] - 1].path;
+                size_t q = hash_bytes(p, strlen(p)) & (n - 1);
+                while (slots[q])
+                    q = (q + 1) & (n - 1);
+                slots[q] = pl->slots[k];
+            }
+        free(pl->slots);
+        pl->slots = slots;
+        pl->n_slots = n;
+    }
+    const char *p = pl->rows[i].path;
+    size_t k = hash_bytes(p, strlen(p)) & (pl->n_slots - 1);
+    while (pl->slots[k])
+        k = (k + 1) & (pl->n_slots - 1);
+    pl->slots[k] = (uint32_t)i + 1;
+}
+
+/* The rows at or below root (a root already covered adds nothing; a row
+ * already there, from an overlapping root, once): 0, 1 when over
+ * max_rows, -1 on an SQLite error. */
+static int preload_root(sqlite3_stmt *q, preload *pl, const char *root, size_t max_rows)
+{
+    /* the range of paths below root: [root/, root0), '0' being '/' + 1;
+     * the walk's paths have no doubled slash after the root */
     size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
     cs_buf lo = {0}, hi = {0};
-    cs_buf_puts(&lo, root);
+    cs_buf_append(&lo, root, n);
     if (!n || root[n - 1] != '/')
         cs_buf_puts(&lo, "/");
     cs_buf_append(&hi, lo.data, lo.len);
     hi.data[hi.len - 1] = '0';
-    sqlite3_stmt *q;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT path, dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files"
-                                " WHERE rules = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
-                                -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, fingerprint, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 2, root, (int)n, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 3, lo.data, (int)lo.len, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 4, hi.data, (int)hi.len, SQLITE_STATIC);
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW && pl->n_rows < max_rows) {
-            const char *path = cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
-            if (pl->n_roots && pl->slots && preload_find(pl, path))
-                continue; /* under an earlier, overlapping root */
-            if (pl->n_rows == pl->cap && cs_grow((void **)&pl->rows, &pl->cap, pl->n_rows + 1, sizeof *pl->rows) != 0)
-                cs_out_of_memory();
-            preload_row *row = &pl->rows[pl->n_rows++];
-            row->path = path;
-            for (int i = 0; i < 5; i++)
-                row->id[i] = sqlite3_column_int64(q, 1 + i);
-            const unsigned char *t = sqlite3_column_text(q, 6);
-            row->result = t ? cs_arena_strdup(&pl->arena, (const char *)t) : NULL;
-            row->sum = sqlite3_column_bytes(q, 7) == 32 ? cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 7), 32) : NULL;
-        }
-        sqlite3_finalize(q);
+    sqlite3_reset(q);
+    sqlite3_bind_blob(q, 2, root, (int)n, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, lo.data, (int)lo.len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, hi.data, (int)hi.len, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (pl->n_rows == max_rows)
+            break;
+        const char *path = cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+        if (preload_find(pl, path))
+            continue; /* under an earlier, overlapping root */
+        if (pl->n_rows == pl->cap && cs_grow((void **)&pl->rows, &pl->cap, pl->n_rows + 1, sizeof *pl->rows) != 0)
+            cs_out_of_memory();
+        preload_row *row = &pl->rows[pl->n_rows];
+        row->path = path;
+        for (int i = 0; i < 5; i++)
+            row->id[i] = sqlite3_column_int64(q, 1 + i);
+        const unsigned char *t = sqlite3_column_text(q, 6);
+        row->result = t ? cs_arena_strdup(&pl->arena, (const char *)t) : NULL;
+        row->sum = sqlite3_column_bytes(q, 7) == 32 ? cs_arena_memdup(&pl->arena, sqlite3_column_blob(q, 7), 32) : NULL;
+        preload_index(pl, pl->n_rows);
+        pl->n_rows++;
     }
+    sqlite3_reset(q); /* the bounds point into lo and hi */
     cs_buf_free(&lo);
     cs_buf_free(&hi);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void add_root(preload *pl, const char *root)
+{
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (2 * (pl->n_roots + 1) > pl->n_root_slots) {
+        size_t cap = pl->n_root_slots ? 2 * pl->n_root_slots : 16;
+        uint32_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            cs_out_of_memory();
+        for (size_t k = 0; k < pl->n_roots; k++) {
+            size_t q = hash_bytes(pl->roots[k], strlen(pl->roots[k])) & (cap - 1);
+            while (slots[q])
+                q = (q + 1) & (cap - 1);
+            slots[q] = (uint32_t)k + 1;
+        }
+        free(pl->root_slots);
+        pl->root_slots = slots;
+        pl->n_root_slots = cap;
+    }
+    pl->roots[pl->n_roots] = cs_strndup(root, n);
+    size_t q = hash_bytes(root, n) & (pl->n_root_slots - 1);
+    while (pl->root_slots[q])
+        q = (q + 1) & (pl->n_root_slots - 1);
+    pl->root_slots[q] = (uint32_t)pl->n_roots + 1;
+    pl->n_roots++;
 }
 
 cs_status cs_state_preload(cs_state *s, const char *const *roots, size_t n, size_t max_rows, cs_error *err)
@@ -492,14 +563,26 @@ cs_status cs_state_preload(cs_state *s, const char *const *roots, size_t n, size
     pl->roots = calloc(n ? n : 1, sizeof *pl->roots);
     if (!pl->roots)
         return cs_error_set(err, CS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int rc = preload_root(s->db, s->fingerprint, pl, roots[i], max_rows);
-        if (rc != 0) { /* too many to hold, or unreadable: looked up one by one */
-            preload_free(pl);
-            return rc < 0 ? db_error(s->db, err, "cannot read ahead") : CS_OK;
-        }
-        pl->roots[pl->n_roots++] = cs_strdup(roots[i]);
-        preload_index(pl);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT path, dev, ino, size, mtime_ns, ctime_ns, result, sum FROM files"
+                           " WHERE rules = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4))",
+                           -1, &q, NULL) != SQLITE_OK) {
+        preload_free(pl);
+        return db_error(s->db, err, "cannot read ahead");
+    }
+    sqlite3_bind_text(q, 1, s->fingerprint, -1, SQLITE_STATIC);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (covered(pl, roots[i]))
+            continue; /* below a root read already */
+        if ((rc = preload_root(q, pl, roots[i], max_rows)) == 0)
+            add_root(pl, roots[i]);
+    }
+    sqlite3_finalize(q);
+    if (rc != 0) { /* too many to hold, or unreadable: looked up one by one */
+        preload_free(pl);
+        return rc < 0 ? db_error(s->db, err, "cannot read ahead") : CS_OK;
     }
     return CS_OK;
 }
@@ -518,7 +601,7 @@ void cs_state_reader_close(cs_state_reader *r)
 {
     if (!r)
         return;
-    if (!sqlite3_get_autocommit(r->db))
+    if (r->db && !sqlite3_get_autocommit(r->db))
         exec(r->db, "COMMIT"); /* a pinned reader's transaction: nothing written */
     sqlite3_finalize(r->get);
     sqlite3_close(r->db);
@@ -545,12 +628,10 @@ static int check_row(const char *fingerprint, const char *path, const cs_meta *s
 static int lookup_preloaded(const preload *pl, const char *fingerprint, const char *path, const cs_meta *st,
                             char **blob)
 {
-    for (size_t i = 0; i < pl->n_roots; i++)
-        if (under_root(pl->roots[i], path)) {
-            const preload_row *row = preload_find(pl, path);
-            return row ? check_row(fingerprint, path, st, row->id, row->result, row->sum, row->sum ? 32 : 0, blob) : 0;
-        }
-    return -2;
+    const preload_row *row = preload_find(pl, path);
+    if (row)
+        return check_row(fingerprint, path, st, row->id, row->result, row->sum, row->sum ? 32 : 0, blob);
+    return pl->n_roots && covered(pl, path) ? 0 : -2;
 }
 
 int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, char **blob)
@@ -559,6 +640,11 @@ int cs_state_lookup(cs_state_reader *r, const char *path, const cs_meta *st, cha
     int hit = lookup_preloaded(r->pre, r->fingerprint, path, st, blob);
     if (hit != -2)
         return hit;
+    if (r->pinned && ++r->since_pin >= PIN_LOOKUPS) {
+        r->since_pin = 0;
+        if (exec(r->db, "COMMIT") != SQLITE_OK || exec(r->db, "BEGIN") != SQLITE_OK)
+            r->pinned = 0; /* one lookup per transaction from here on */
+    }
     sqlite3_stmt *g = r->get;
     hit = 0;
     sqlite3_bind_blob(g, 1, path, (int)strlen(path), SQLITE_STATIC);

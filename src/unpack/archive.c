@@ -189,7 +189,7 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
     if (!la_load(&why)) {
         cs_buf b = {0};
         cs_buf_printf(&b, "not unpacked: %s", why);
-        cs_unpack_fail(c, b.data);
+        cs_unpack_unavailable(c, b.data);
         cs_buf_free(&b);
         return CS_OK;
     }

@@ -75,16 +75,29 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Is path one of roots, or below one? (As a walk from them would reach it.) */
+static int below_any(const char *path, const char *const *roots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(roots[i]);
+        while (k > 1 && roots[i][k - 1] == '/')
+            k--;
+        if (!strncmp(path, roots[i], k) && (path[k] == '\0' || path[k] == '/' || (k == 1 && roots[i][0] == '/')))
+            return 1;
+    }
+    return 0;
+}
+
 /* Every row (same identity: 1 and its verdict; changed: 0), and paths the
- * store does not have (0), through reader r; what the read-ahead covers
- * gives the same through cs_state_lookup_preloaded. */
-static void expect_answers(cs_state *s, cs_state_reader *r)
+ * store does not have (0), through reader r; the rows below the roots read
+ * ahead give the same through cs_state_lookup_preloaded, the others -2. */
+static void expect_answers(cs_state *s, cs_state_reader *r, const char *const *roots, size_t n_roots)
 {
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         cs_meta m = meta_of(rows[i].ino);
         char *blob = NULL;
         int pre = cs_state_lookup_preloaded(s, rows[i].path, &m, &blob);
-        assert_true(pre == -2 || pre == 1);
+        assert_int_equal(pre, below_any(rows[i].path, roots, n_roots) ? 1 : -2);
         if (pre == 1 && rows[i].blob)
             assert_string_equal(blob, rows[i].blob);
         free(blob);
@@ -122,16 +135,16 @@ static void lookups_one_by_one_and_preloaded_agree(void **state)
     cs_state *s;
     cs_error err = {0};
     cs_state_reader *r = reader(f, &s);
-    expect_answers(s, r); /* SQLite, one by one */
-    static const char *const roots[] = {"/r", "/r/", "/", "/r/b", "/other/e", "/nothing/here"};
+    expect_answers(s, r, NULL, 0); /* SQLite, one by one */
+    static const char *const roots[] = {"/r", "/r/", "/r//", "/", "/r/b", "/other/e", "/nothing/here"};
     for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
         assert_int_equal(cs_state_preload(s, &roots[i], 1, 1000, &err), CS_OK);
-        expect_answers(s, r);
+        expect_answers(s, r, &roots[i], 1);
     }
     /* several roots, overlapping ones among them: each row once */
-    static const char *const several[] = {"/r", "/other", "/r/b", "/r0"};
+    static const char *const several[] = {"/r/b", "/r", "/other", "/r0"};
     assert_int_equal(cs_state_preload(s, several, 4, 1000, &err), CS_OK);
-    expect_answers(s, r);
+    expect_answers(s, r, several, 4);
     cs_meta m = meta_of(6);
     char *blob = NULL;
     assert_int_equal(cs_state_lookup_preloaded(s, "/other/e", &m, &blob), 1);
@@ -140,7 +153,7 @@ static void lookups_one_by_one_and_preloaded_agree(void **state)
     /* over the limit: not kept, the answers still right */
     assert_int_equal(cs_state_preload(s, several, 4, 2, &err), CS_OK);
     assert_int_equal(cs_state_lookup_preloaded(s, "/r/a", &m, &blob), -2);
-    expect_answers(s, r);
+    expect_answers(s, r, NULL, 0);
     cs_state_reader_close(r);
     assert_int_equal(cs_state_close(s, &err), CS_OK);
 }
@@ -193,12 +206,56 @@ static void damaged_row_both_ways(void **state)
     assert_int_equal(cs_state_close(s, &err), CS_OK);
 }
 
+/* Enough rows to grow the table and collide; the limit exactly at the
+ * number of rows keeps them, one below does not. */
+static void many_rows_and_the_limit(void **state)
+{
+    fixture *f = *state;
+    cs_state *s;
+    cs_error err = {0};
+    enum { N = 1500 };
+    assert_int_equal(cs_state_open(&s, f->db, fp, &err), CS_OK);
+    char path[64];
+    for (int i = 0; i < N; i++) {
+        cs_meta m = meta_of(1000 + (uint64_t)i);
+        snprintf(path, sizeof path, "/big/d%d/f%d", i % 7, i);
+        assert_int_equal(cs_state_put(s, path, &m, NULL, i % 3 ? NULL : "{}", &err), CS_OK);
+    }
+    assert_int_equal(cs_state_close(s, &err), CS_OK);
+    assert_int_equal(cs_state_open(&s, f->db, fp, &err), CS_OK);
+    static const char *const root[] = {"/big"};
+    for (int limit = N; limit >= N - 1; limit--) {
+        assert_int_equal(cs_state_preload(s, root, 1, (size_t)limit, &err), CS_OK);
+        for (int i = 0; i < N; i++) {
+            cs_meta m = meta_of(1000 + (uint64_t)i);
+            char *blob = NULL;
+            snprintf(path, sizeof path, "/big/d%d/f%d", i % 7, i);
+            assert_int_equal(cs_state_lookup_preloaded(s, path, &m, &blob), limit == N ? 1 : -2);
+            if (limit == N && i % 3 == 0)
+                assert_string_equal(blob, "{}");
+            free(blob);
+        }
+        cs_meta m = meta_of(1);
+        char *blob = NULL;
+        assert_int_equal(cs_state_lookup_preloaded(s, "/big/d0/nothing", &m, &blob), limit == N ? 0 : -2);
+    }
+    /* the read-ahead is a snapshot: a row written after it is not seen */
+    assert_int_equal(cs_state_preload(s, root, 1, N, &err), CS_OK);
+    cs_meta now = meta_of(5);
+    assert_int_equal(cs_state_put(s, "/big/d0/f0", &now, NULL, NULL, &err), CS_OK);
+    assert_int_equal(cs_state_commit(s, &err), CS_OK);
+    char *blob = NULL;
+    assert_int_equal(cs_state_lookup_preloaded(s, "/big/d0/f0", &now, &blob), 0);
+    assert_int_equal(cs_state_close(s, &err), CS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(lookups_one_by_one_and_preloaded_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(other_rules_are_not_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_row_both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_rows_and_the_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
