@@ -22,6 +22,14 @@
 
 #include "chainsweep/report.h"
 #include "cli.h"
+#include "util/lazylib.h"
+
+/* libssl, loaded for the first TLS connection (util/lazylib.h) */
+#define SSL_FUNCS(X)                                                                                            \
+    X(TLS_client_method) X(SSL_CTX_new) X(SSL_CTX_free) X(SSL_CTX_load_verify_locations)                       \
+    X(SSL_CTX_set_default_verify_paths) X(SSL_CTX_set_verify) X(SSL_CTX_ctrl) X(SSL_new) X(SSL_free)           \
+    X(SSL_set_fd) X(SSL_set1_host) X(SSL_ctrl) X(SSL_connect) X(SSL_write) X(SSL_shutdown)
+CS_LAZY_API(ls, CS_SONAME_SSL, SSL_FUNCS)
 
 static int connect_to(const char *host, const char *port, int tcp, char *err, size_t n)
 {
@@ -54,23 +62,24 @@ static int connect_to(const char *host, const char *port, int tcp, char *err, si
 static int tls_start(cli_syslog *s, char *err, size_t n)
 {
     if (!s->ctx) {
-        s->ctx = SSL_CTX_new(TLS_client_method());
-        if (!s->ctx || (s->ca ? SSL_CTX_load_verify_locations(s->ctx, s->ca, NULL)
-                              : SSL_CTX_set_default_verify_paths(s->ctx)) != 1) {
+        s->ctx = ls.SSL_CTX_new(ls.TLS_client_method());
+        if (!s->ctx || (s->ca ? ls.SSL_CTX_load_verify_locations(s->ctx, s->ca, NULL)
+                              : ls.SSL_CTX_set_default_verify_paths(s->ctx)) != 1) {
             unsigned long e = ERR_get_error();
             snprintf(err, n, "syslog tls: cannot load %s: %s", s->ca ? s->ca : "the system's CA certificates",
                      e ? ERR_reason_error_string(e) : "no certificates");
             return -1;
         }
-        SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+        ls.SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+        ls.SSL_CTX_ctrl(s->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL); /* ..._set_min_proto_version */
     }
-    s->ssl = SSL_new(s->ctx);
-    if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1 || SSL_set1_host(s->ssl, s->host) != 1 ||
-        SSL_set_tlsext_host_name(s->ssl, s->host) != 1 || SSL_connect(s->ssl) != 1) {
+    s->ssl = ls.SSL_new(s->ctx);
+    if (!s->ssl || ls.SSL_set_fd(s->ssl, s->fd) != 1 || ls.SSL_set1_host(s->ssl, s->host) != 1 ||
+        ls.SSL_ctrl(s->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, s->host) != 1 || /* SNI */
+        ls.SSL_connect(s->ssl) != 1) {
         unsigned long e = ERR_get_error();
         snprintf(err, n, "syslog tls %s:%s: %s", s->host, s->port, e ? ERR_reason_error_string(e) : "handshake failed");
-        SSL_free(s->ssl);
+        ls.SSL_free(s->ssl);
         s->ssl = NULL;
         return -1;
     }
@@ -80,11 +89,17 @@ static int tls_start(cli_syslog *s, char *err, size_t n)
 static int reconnect(cli_syslog *s, char *err, size_t n)
 {
     if (s->ssl) {
-        SSL_free(s->ssl);
+        ls.SSL_free(s->ssl);
         s->ssl = NULL;
     }
     if (s->fd >= 0)
         close(s->fd);
+    s->fd = -1;
+    const char *why;
+    if (s->tls && !ls_load(&why)) { /* said before any connection is tried */
+        snprintf(err, n, "syslog tls: %s", why);
+        return -1;
+    }
     s->fd = connect_to(s->host, s->port, s->tcp, err, n);
     if (s->fd >= 0 && s->tls && tls_start(s, err, n) != 0) {
         close(s->fd);
@@ -124,7 +139,8 @@ int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, const c
         return -1;
     }
     if (reconnect(s, err, n) != 0) {
-        SSL_CTX_free(s->ctx); /* nothing else is held: reconnect closed the socket */
+        if (s->ctx) /* nothing else is held: reconnect closed the socket */
+            ls.SSL_CTX_free(s->ctx);
         s->ctx = NULL;
         return -1;
     }
@@ -140,7 +156,7 @@ int cli_syslog_open(cli_syslog *s, const char *spec, const char *format, const c
 static int send_all(cli_syslog *s, const char *p, size_t n)
 {
     while (n) {
-        ssize_t k = s->ssl ? SSL_write(s->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n) : send(s->fd, p, n, MSG_NOSIGNAL);
+        ssize_t k = s->ssl ? ls.SSL_write(s->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n) : send(s->fd, p, n, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -237,10 +253,11 @@ static void drain_and_close(int fd)
 int cli_syslog_close(cli_syslog *s)
 {
     if (s->ssl) {
-        SSL_shutdown(s->ssl); /* sends our close_notify */
-        SSL_free(s->ssl);
+        ls.SSL_shutdown(s->ssl); /* sends our close_notify */
+        ls.SSL_free(s->ssl);
     }
-    SSL_CTX_free(s->ctx);
+    if (s->ctx) /* libssl is loaded only for TLS */
+        ls.SSL_CTX_free(s->ctx);
     if (s->fd >= 0) {
         if (s->tcp)
             drain_and_close(s->fd);

@@ -26,7 +26,7 @@ fi
 pack=(--no-default-packs --pack "$SRC/packs/3cx-2023")
 
 needed=$(ldd "$CS" 2> /dev/null)
-libs="libarchive libgsf libglib libxml2 libicuuc libmicrohttpd libgnutls libhs libyara"
+libs="libarchive libgsf libglib libxml2 libicuuc libmicrohttpd libgnutls libhs libyara libssl"
 # the sanitizers' runtime brings libstdc++ itself
 grep -q libasan <<< "$needed" || libs+=" libstdc++"
 for lib in $libs; do
@@ -46,8 +46,8 @@ check "a zip loads libarchive (dlopen) and its member is found" \
     bash -c "grep -q 'file=libarchive.so' '$work/ld-zip' && jq -e -s 'any(.[]; .type == \"finding\" and (.display_path | endswith(\"inner.zip!/c2.txt\")))' '$work/zip.jsonl' > /dev/null"
 
 # unusable stand-ins: an empty shared object under each SONAME
-sonames=$(strings "$CS" | grep -E '^lib(archive|gsf-1|xml2|microhttpd|hs|yara)\.so\.[0-9]+$' | sort -u)
-check "the SONAMEs are in the binary ($(echo $sonames))" [ "$(wc -w <<< "$sonames")" -eq 6 ]
+sonames=$(strings "$CS" | grep -E '^lib(archive|gsf-1|xml2|microhttpd|hs|yara|ssl)\.so\.[0-9]+$' | sort -u)
+check "the SONAMEs are in the binary ($(echo $sonames))" [ "$(wc -w <<< "$sonames")" -eq 7 ]
 printf 'int cs_lazylib_stand_in;\n' > "$work/empty.c"
 for so in $sonames; do cc -shared -fPIC -o "$work/fake/$so" "$work/empty.c"; done
 # unusable libyara or Vectorscan: the rules cannot be used, the sweep fails loudly
@@ -81,6 +81,10 @@ if [ -n "$msi" ]; then
 else
     skip_part "wixl, msibuild or gcab missing: the MSI checks"
 fi
+LD_LIBRARY_PATH=$work/fake "$CS" scan "${pack[@]}" -q --syslog "tls://127.0.0.1:9" "$work/tree/plain.txt" > /dev/null 2> "$work/ssl.err"
+rc=$?
+check "unusable libssl: a TLS syslog target is refused, exit 2 ($rc), the reason named" \
+    bash -c "[ $rc -eq 2 ] && grep -q 'syslog tls: libssl[.]so[.][0-9]*: .*undefined symbol' '$work/ssl.err'"
 LD_LIBRARY_PATH=$work/fake timeout 20 "$CS" serve "${pack[@]}" --listen 127.0.0.1 --port 18765 > /dev/null 2> "$work/serve.err"
 rc=$?
 check "unusable libmicrohttpd: serve exits 2 ($rc) and says why" \
