@@ -693,7 +693,10 @@ void cs_unpack_fail(cs_unpack_ctx *c, const char *why)
 void cs_unpack_unavailable(cs_unpack_ctx *c, const char *why)
 {
     cs_job *p = c->parent;
-    cs_unpack_fail(c, why);
+    cs_buf b = {0};
+    cs_buf_printf(&b, "not unpacked: %s", why);
+    cs_unpack_fail(c, b.data);
+    cs_buf_free(&b);
     pthread_mutex_lock(&p->mu); /* its members' workers update it too */
     p->host_dependent = 1;
     pthread_mutex_unlock(&p->mu);

@@ -187,10 +187,7 @@ static cs_status archive_iterate(cs_file *f, const char *format, cs_unpack_ctx *
     const magic *m = find_magic(f->data, f->size);
     const char *why;
     if (!la_load(&why)) {
-        cs_buf b = {0};
-        cs_buf_printf(&b, "not unpacked: %s", why);
-        cs_unpack_unavailable(c, b.data);
-        cs_buf_free(&b);
+        cs_unpack_unavailable(c, why);
         return CS_OK;
     }
     struct archive *a = la.archive_read_new();

@@ -33,10 +33,7 @@ static cs_status msi_iterate(cs_file *f, const char *format, cs_unpack_ctx *c, c
     cs_msi_package *pkg = NULL;
     const char *why = NULL;
     if (!cs_msi_available(&why)) {
-        cs_buf b = {0};
-        cs_buf_printf(&b, "not unpacked: %s", why);
-        cs_unpack_unavailable(c, b.data);
-        cs_buf_free(&b);
+        cs_unpack_unavailable(c, why);
         return CS_OK;
     }
     if (cs_msi_open_lazy(f->data, f->size, &pkg, &why) != 0) {

@@ -61,8 +61,9 @@ void cs_unpack_skip(cs_unpack_ctx *c, const cs_member_info *m, cs_skip_reason wh
  * its record carries the message; members already read keep their records. */
 void cs_unpack_fail(cs_unpack_ctx *c, const char *why);
 /* The container cannot be unpacked on this host (a library loaded on first
- * use is missing): said as cs_unpack_fail says it, and the outer file's
- * record is not kept in the state store, so that a later sweep tries again. */
+ * use is missing: why says which): its record says "not unpacked: why", as
+ * cs_unpack_fail would, and the outer file's record is not kept in the
+ * state store, so that a later sweep tries again. */
 void cs_unpack_unavailable(cs_unpack_ctx *c, const char *why);
 /* The configuration (limits) and the file-type table, for unpackers that
  * need them. */
