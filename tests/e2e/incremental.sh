@@ -30,7 +30,7 @@ check "first sweep reads every file ($n)" [ "$n" -ge 206 ]
 check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
 # unchanged files are answered from the walk's lstat: never opened
 if command -v strace > /dev/null; then
-    strace -f -qq -e trace=open,openat,openat2 -o "$work/opens" \
+    strace -f -qq --seccomp-bpf -e trace=open,openat,openat2 -o "$work/opens" \
         "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2s.jsonl"
     check "a rescan opens none of the tree's unchanged files (only its directories)" \
         bash -c "! grep -v O_DIRECTORY '$work/opens' | grep -q '\"$tree/[^\"]*\"\\|\"f[0-9]*\.txt\"'"
@@ -38,6 +38,31 @@ if command -v strace > /dev/null; then
 else
     skip_part "strace missing: not checked that a rescan opens no unchanged file"
 fi
+# more rows than the read-ahead holds (200,000): the walker looks each file up
+# in SQLite through its own pinned, renewed read transaction; still nothing opened
+big=$work/big
+python3 -c "
+import os, sys
+d = sys.argv[1]; os.makedirs(d + '/t')
+for k in range(201):
+    os.mkdir('%s/t/d%03d' % (d, k))
+    seed = '%s/seed%d' % (d, k // 50)  # links, fast to make (ext4 allows 65,000 per inode)
+    if k % 50 == 0:
+        open(seed, 'w').close()
+    for i in range(1000):
+        os.link(seed, '%s/t/d%03d/f%04d' % (d, k, i))
+" "$big" || bad "making 201,000 files"
+"$CS" scan --pack "$pack" --state "$big/state.sqlite" -q "$big/t" > /dev/null
+if command -v strace > /dev/null; then
+    strace -f -qq --seccomp-bpf -e trace=open,openat,openat2 -o "$big/opens" \
+        "$CS" scan --pack "$pack" --state "$big/state.sqlite" --json -q "$big/t" > "$big/2.jsonl"
+    check "past the read-ahead's 200,000 rows: a rescan of 201,000 files opens none" \
+        bash -c "! grep -v O_DIRECTORY '$big/opens' | grep -q '\"f[0-9]*\"'"
+    check "... and reports them all from the store" jq_true "$big/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == 201000"
+else
+    skip_part "strace missing: not checked that a rescan past the read-ahead opens no unchanged file"
+fi
+rm -rf "$big"
 check "cached findings say so" jq_true "$work/2.jsonl" 'all(.[]; select(.type == "finding") | .cached == true)'
 check "second sweep reports the same findings" bash -c "diff <(findings '$work/1.jsonl') <(findings '$work/2.jsonl')"
 check "known-good stays suppressed from the cache" jq_true "$work/2.jsonl" '.[-1].skipped.known_good == 1 and all(.[]; (.path // "" | endswith("vendor.txt")) | not)'

@@ -249,6 +249,29 @@ static void many_rows_and_the_limit(void **state)
     assert_int_equal(cs_state_close(s, &err), CS_OK);
 }
 
+/* A pinned reader reads one snapshot, renewed every 4,096 lookups (so that
+ * the writer's checkpoints can reset the WAL during a long walk): a row
+ * written after the pin is seen once the snapshot is renewed. */
+static void pinned_reader_renews_its_snapshot(void **state)
+{
+    fixture *f = *state;
+    cs_state *s;
+    cs_error err = {0};
+    cs_state_reader *r = reader(f, &s); /* pinned */
+    cs_meta m = meta_of(1), fresh = meta_of(77);
+    char *blob = NULL;
+    assert_int_equal(cs_state_lookup(r, "/r/a", &m, &blob), 1); /* the snapshot starts here */
+    assert_int_equal(cs_state_put(s, "/late", &fresh, NULL, NULL, &err), CS_OK);
+    assert_int_equal(cs_state_commit(s, &err), CS_OK);
+    assert_int_equal(cs_state_lookup(r, "/late", &fresh, &blob), 0);
+    int seen = 0;
+    for (int i = 0; i < 5000 && !seen; i++)
+        seen = cs_state_lookup(r, "/late", &fresh, &blob) == 1;
+    assert_true(seen);
+    cs_state_reader_close(r);
+    assert_int_equal(cs_state_close(s, &err), CS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_rules_are_not_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_row_both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(many_rows_and_the_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(pinned_reader_renews_its_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
