@@ -4,7 +4,8 @@
 # files, rules and threads; rule files YARA-X rejects are left out of all
 # three YARA engines and listed; runs
 # alternate to cancel drift; medians of REPS runs; peak RSS of each.
-# usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES)
+# usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES,
+#                          RESCANS: rescans timed together, 20)
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 # Then the similarity row (bench/similarity.sh, STAMP-similarity.txt); SIMILARITY=0 leaves it out.

@@ -273,6 +273,28 @@ static void flush_held(cs_scanner *s);
  * (by its lstat: device, inode, size, times) is re-reported here, in the
  * walker: it is not opened and no worker sees it. Anything else (new,
  * changed, a damaged entry) is opened and read as usual. */
+/* The store's answer for path (1, 0 or -1 as cs_state_lookup): from the
+ * read-ahead, else through this scanner's own connection, opened when
+ * first needed (pinned for the walker, which looks up file after file). A
+ * connection that cannot be opened: 0 from then on, and -2 with err set
+ * the first time. */
+static int store_lookup(cs_scanner *s, const char *path, const cs_meta *m, char **blob, int pin, cs_error *err)
+{
+    int found = cs_state_lookup_preloaded(s->state, path, m, blob);
+    if (found != -2)
+        return found;
+    if (!s->reader && !s->reader_failed) {
+        if (cs_state_reader_open(s->state, &s->reader, err) != CS_OK ||
+            (pin && cs_state_reader_pin(s->reader, err) != CS_OK)) {
+            cs_state_reader_close(s->reader);
+            s->reader = NULL;
+            s->reader_failed = 1;
+            return -2;
+        }
+    }
+    return s->reader ? cs_state_lookup(s->reader, path, m, blob) : 0;
+}
+
 static int claim_unchanged(void *ud, const char *path, const struct stat *st)
 {
     cs_pipeline *p = ud;
@@ -281,23 +303,9 @@ static int claim_unchanged(void *ud, const char *path, const struct stat *st)
     cs_meta meta;
     cs_meta_from_stat(st, &meta);
     char *blob = NULL;
-    int found = cs_state_lookup_preloaded(p->state, path, &meta, &blob);
-    if (found == -2) { /* not read ahead: SQLite, through the walker's own connection */
-        cs_scanner *w = p->walker;
-        cs_error ignored; /* a store that cannot be read: the worker's lookup says so */
-        if (!w->reader && !w->reader_failed &&
-            (cs_state_reader_open(p->state, &w->reader, &ignored) != CS_OK ||
-             cs_state_reader_pin(w->reader, &ignored) != CS_OK)) {
-            cs_state_reader_close(w->reader);
-            w->reader = NULL;
-            w->reader_failed = 1;
-        }
-        if (!w->reader)
-            return 0;
-        found = cs_state_lookup(w->reader, path, &meta, &blob);
-    }
-    if (found <= 0)
-        return 0;
+    cs_error ignored; /* a store that cannot be read: the worker's lookup says so */
+    if (store_lookup(p->walker, path, &meta, &blob, 1, &ignored) <= 0)
+        return 0; /* new, changed, damaged: opened and read */
     atomic_fetch_add(&p->outstanding, 1);
     cs_job *j = job_new();
     j->path = cs_strdup(path);
@@ -1064,15 +1072,12 @@ static int acquire(cs_scanner *s, cs_job *j)
             return 1;
         }
         j->meta = j->src->meta;
-        if (s->state && !s->reader && !s->reader_failed &&
-            cs_state_reader_open(s->state, &s->reader, &err) != CS_OK) {
-            /* read it as if the store had no row, and say why; the other
-             * files of this worker do not try again */
-            s->reader_failed = 1;
+        found = s->state ? store_lookup(s, j->path, &j->meta, &blob, 0, &err) : 0;
+        if (found == -2) { /* no connection: read as if the store had no row, and say why */
             r->note = cs_arena_strdup(&j->arena, err.message);
+            found = 0;
         }
-        found = s->reader ? cs_state_lookup(s->reader, j->path, &j->meta, &blob) : 0;
-        if (found < 0) /* read again, and say why: the store had been damaged */
+        if (found == -1) /* read again, and say why: the store had been damaged */
             r->note = store_damaged_note;
     }
     r->size = j->meta.size;
@@ -1419,6 +1424,7 @@ cs_status cs_scan(cs_engine *e, const char *const *targets, size_t n_targets, cs
     if (state) {
         walker_s.e = e;
         walker_s.p = &p;
+        walker_s.state = state;
         walker_s.batches = 1;
         p.walker = &walker_s;
         /* the store's rows below the targets in one read each, on the

@@ -1,7 +1,9 @@
 /* Incremental-sweep state: one SQLite database keyed by path, holding each
  * file's identity (device, inode, size, mtime, ctime), its SHA-256 and its
  * verdict, all tied to a fingerprint of the loaded rules. One writer (the
- * collector, batched transactions, WAL); one read connection per worker. */
+ * collector, batched transactions, WAL); the rows below a sweep's targets
+ * read ahead once (cs_state_preload); a read connection per thread that
+ * needs one (the walker's pinned, the workers' opened on their first file). */
 #ifndef CS_STORE_STATE_H
 #define CS_STORE_STATE_H
 
