@@ -59,11 +59,14 @@ CS_LAZY_API(ly, CS_SONAME_YARA, YARA_FUNCS)
  * for small ones, which is where most of the bytes are. */
 enum { CLASS_PE, CLASS_ELF, CLASS_MACHO, CLASS_OTHER, N_TYPES };
 /* size tiers: empty files (only rules that need no byte run on them),
- * under 2 MiB, 2 MiB and more */
-#define N_TIERS 3
+ * under 512 KiB (where most size-bounded rules stop: 100-500 KB), under
+ * 2 MiB, 2 MiB and more (measured against 3 and 5 tiers: docs/performance.md) */
+#define N_TIERS 4
 #define N_CLASSES (N_TYPES * N_TIERS)
-static const uint64_t tier_min[N_TIERS] = {0, 1, 2u << 20};
-static const uint64_t tier_max[N_TIERS] = {0, (2u << 20) - 1, UINT64_MAX};
+static const uint64_t tier_min[N_TIERS] = {0, 1, 512u << 10, 2u << 20};
+static const uint64_t tier_max[N_TIERS] = {0, (512u << 10) - 1, (2u << 20) - 1, UINT64_MAX};
+typedef uint32_t class_mask;       /* one bit per class */
+_Static_assert(N_CLASSES <= 32, "a class_mask holds every class");
 
 static int size_tier(uint64_t size)
 {
@@ -131,14 +134,14 @@ typedef struct rule_file {
 
 typedef struct imphash_key {
     char hash[33];
-    uint16_t classes;              /* classes whose full set holds a rule asking for it */
+    class_mask classes;              /* classes whose full set holds a rule asking for it */
 } imphash_key;
 
 typedef struct name_key {
     char *name;                    /* the "filename" external a rule asks for */
     size_t len;
     int caseless;                  /* iequals */
-    uint16_t classes;
+    class_mask classes;
 } name_key;
 
 typedef struct yara_state {
@@ -158,7 +161,7 @@ typedef struct yara_state {
     int lean_empty[N_CLASSES];     /* no rule at all: such a file needs no YARA pass */
     hs_database_t *lits;
     hs_scratch_t *scratch;         /* cloned per thread */
-    uint16_t *lit_classes;         /* per literal: classes whose full set holds its rule */
+    class_mask *lit_classes;         /* per literal: classes whose full set holds its rule */
     imphash_key *imphashes;        /* sorted */
     name_key *names;
     size_t n_lits, n_imphashes, n_names, n_filterable;
@@ -458,7 +461,7 @@ static void rules_key(const yara_state *s, char out[33])
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[32];
     unsigned len = 0;
-    char layout[64];
+    char layout[128];
     /* v2: class views leave out unused module imports; v3: rules named by
      * a kept rule are kept, the others get the size bounds of magic reads
      * and pe values */
@@ -466,6 +469,7 @@ static void rules_key(const yara_state *s, char out[33])
              PREFILTER_MIN_QUALITY);
     if (ctx && EVP_DigestInit_ex(ctx, cs_md_sha256(), NULL)) {
         EVP_DigestUpdate(ctx, layout, strlen(layout));
+        EVP_DigestUpdate(ctx, tier_min, sizeof tier_min);
         for (size_t i = 0; i < s->n_files; i++) {
             EVP_DigestUpdate(ctx, s->files_loaded[i].path, strlen(s->files_loaded[i].path) + 1);
             EVP_DigestUpdate(ctx, s->files_loaded[i].text, s->files_loaded[i].len);
@@ -746,7 +750,7 @@ typedef struct lit_list {
     size_t n, cap_ptr, cap_len, cap_flags, cap_ids, cap_classes;
 } lit_list;
 
-static void lit_push(lit_list *l, uint16_t **classes, const char *p, size_t n, int caseless, uint16_t mask)
+static void lit_push(lit_list *l, class_mask **classes, const char *p, size_t n, int caseless, class_mask mask)
 {
     cs_grow((void **)&l->ptr, &l->cap_ptr, l->n + 1, sizeof *l->ptr);
     cs_grow((void **)&l->len, &l->cap_len, l->n + 1, sizeof *l->len);
@@ -869,7 +873,7 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
 static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
 {
     lit_list l = {0};
-    uint16_t *classes = NULL;
+    class_mask *classes = NULL;
     size_t imp_cap = 0, names_cap = 0;
     cs_yara_needs *needs = NULL;
     size_t needs_cap = 0, n_needs = 0;
@@ -894,9 +898,9 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                     ok = 0;
             if (!ok)
                 continue;
-            uint16_t mask = 0;
+            class_mask mask = 0;
             for (int c = 0; c < N_CLASSES; c++)
-                mask |= (uint16_t)(keep[c][r] ? 1u << c : 0);
+                mask |= (class_mask)(keep[c][r] ? 1u << c : 0);
             rf->filterable[r] = 1;
             s->n_filterable++;
             for (size_t k = 0; k < n->n; k++) {
@@ -978,8 +982,8 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
 }
 
 typedef struct literal_hit {
-    const uint16_t *classes;
-    uint16_t bit;
+    const class_mask *classes;
+    class_mask bit;
     int hit;
 } literal_hit;
 
@@ -997,7 +1001,7 @@ static int on_literal(unsigned int id, unsigned long long from, unsigned long lo
  * in doubt. */
 static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
 {
-    uint16_t bit = (uint16_t)(1u << c);
+    class_mask bit = (class_mask)(1u << c);
     /* pe.imphash() is undefined for a file without "MZ" (libyara's pe
      * module needs it): the import hash keys matter for PE files only */
     if (s->n_imphashes && c / N_TIERS == CLASS_PE) {

@@ -402,10 +402,36 @@ static size_t split_top(const char *p, const char *end, const char *w, const cha
     return n;
 }
 
-/* The fewest bytes a file needs for the condition [p, end) to hold (0 when
- * any file might): the least over "or", the most over "and", through
- * parentheses; "not" and anything not understood need nothing. */
-static uint64_t expr_min_size(const char *p, const char *end, int depth)
+/* Is [p, end) one parenthesised group, "(...)", as a whole? */
+static int whole_group(const char *p, const char *end)
+{
+    if (p >= end || *p != '(' || end[-1] != ')')
+        return 0;
+    int d = 0, in_str = 0;
+    for (const char *q = p; q < end; q++) {
+        if (in_str) {
+            if (*q == '\\' && q + 1 < end)
+                q++;
+            else if (*q == '"')
+                in_str = 0;
+            continue;
+        }
+        if (*q == '"')
+            in_str = 1;
+        d += *q == '(' ? 1 : *q == ')' ? -1 : 0;
+        if (d == 0 && q < end - 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* A size bound of the condition [p, end): for the least size a file needs
+ * (want_max 0; 0 when any file might), the least over "or" and the most
+ * over "and"; for the size no matching file reaches (want_max 1; 0 when
+ * unbounded), the largest over "or" (unbounded if one part is) and the
+ * least over "and". Through parentheses; "not" and anything not understood
+ * bound nothing. */
+static uint64_t expr_size_bound(const char *p, const char *end, int want_max, int depth)
 {
     while (p < end && *p == ' ')
         p++;
@@ -418,46 +444,39 @@ static uint64_t expr_min_size(const char *p, const char *end, int depth)
     if (n == 0)
         return 0;
     if (n > 1) {
-        uint64_t least = UINT64_MAX;
-        for (size_t i = 0; i < n && least; i++) {
-            uint64_t m = expr_min_size(st[i], en[i], depth + 1);
-            if (m < least)
-                least = m;
+        uint64_t out = want_max ? 0 : UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t m = expr_size_bound(st[i], en[i], want_max, depth + 1);
+            if (!want_max && m < out)
+                out = m;
+            else if (want_max && (!m || m > out))
+                out = m;
+            if (!m) /* one part needs no bytes / has no bound: nor has the whole */
+                return 0;
         }
-        return least;
+        return out;
     }
     n = split_top(p, end, "and", st, en, 64);
     if (n == 0)
         return 0;
     if (n > 1) {
-        uint64_t most = 0;
+        uint64_t out = 0;
         for (size_t i = 0; i < n; i++) {
-            uint64_t m = expr_min_size(st[i], en[i], depth + 1);
-            if (m > most)
-                most = m;
+            uint64_t m = expr_size_bound(st[i], en[i], want_max, depth + 1);
+            if (!want_max && m > out)
+                out = m;
+            else if (want_max && m && (!out || m < out))
+                out = m;
         }
-        return most;
+        return out;
     }
     if (word_at(p, end, "not"))
         return 0;
-    if (*p == '(' && end[-1] == ')') { /* one group spanning it all? */
-        int d = 0, whole = 1, in_str = 0;
-        for (const char *q = p; q < end; q++) {
-            if (in_str) {
-                if (*q == '\\' && q + 1 < end)
-                    q++;
-                else if (*q == '"')
-                    in_str = 0;
-                continue;
-            }
-            if (*q == '"')
-                in_str = 1;
-            d += *q == '(' ? 1 : *q == ')' ? -1 : 0;
-            if (d == 0 && q < end - 1)
-                whole = 0;
-        }
-        if (whole)
-            return expr_min_size(p + 1, end - 1, depth + 1);
+    if (whole_group(p, end))
+        return expr_size_bound(p + 1, end - 1, want_max, depth + 1);
+    if (want_max) {
+        uint64_t bound;
+        return parse_size_bound(p, end, &bound) == 0 ? bound : 0;
     }
     return conjunct_min_size(p, end);
 }
@@ -680,10 +699,13 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             r->max_size = g.max_size;
             r->min_size = g.min_size > g.n ? g.min_size : g.n;
         }
-        /* what needs bytes also hides inside "or" groups that find_guards leaves alone */
-        uint64_t need = expr_min_size(cond, cond + strlen(cond), 0);
+        /* size bounds also hide inside "or" groups that find_guards leaves alone */
+        uint64_t need = expr_size_bound(cond, cond + strlen(cond), 0, 0);
         if (need > r->min_size)
             r->min_size = need;
+        uint64_t below = expr_size_bound(cond, cond + strlen(cond), 1, 0);
+        if (below && (!r->max_size || below < r->max_size))
+            r->max_size = below;
         free(cond);
     }
     /* which rules each condition names: a class that keeps a rule keeps

@@ -22,6 +22,10 @@ rule g_m8 { strings: $s = "CSMARK" condition: uint8(0) == 0x4d and $s }
 rule g_small { strings: $s = "CSMARK" condition: filesize < 1MB and $s }
 rule g_small_le { strings: $s = "CSMARK" condition: filesize <= 2097152 and $s }
 rule g_mz_3mb { strings: $s = "CSMARK" condition: filesize < 3MB and uint16(0) == 0x5a4d and $s }
+rule g_512 { strings: $s = "CSMARK" condition: filesize < 512KB and $s }
+rule g_512_le { strings: $s = "CSMARK" condition: filesize <= 524288 and $s }
+rule g_or_cap { strings: $s = "CSMARK" condition: $s and (filesize < 100 or (filesize < 524289 and true)) }
+rule t_or_uncapped { strings: $s = "CSMARK" condition: $s and (filesize < 100 or $s) }
 rule t_or { strings: $s = "CSMARK" condition: uint16(0) == 0x5a4d and $s or filesize > 0 }
 rule t_not { strings: $s = "CSMARK" condition: not uint16(0) == 0x5a4d and $s }
 rule t_ne { strings: $s = "CSMARK" condition: uint16(0) != 0x5a4d and $s }
@@ -82,6 +86,9 @@ files = {
     "mz_small": b"MZ" + mark,
     "mz_big": b"MZ" + mark + b"\0" * (3 * 1024 * 1024),
     "mz_2mb": b"MZ" + mark + b"\0" * (2 * 1024 * 1024 - 10),
+    "mz_512k_less1": b"MZ" + mark + b"\0" * (512 * 1024 - 1 - 10),
+    "mz_512k": b"MZ" + mark + b"\0" * (512 * 1024 - 10),
+    "text_512k_plus1": b"plain" + mark + b"\0" * (512 * 1024 + 1 - 13),
     "elf_small": b"\x7fELF" + mark,
     "elf_big": b"\x7fELF" + mark + b"\0" * (3 * 1024 * 1024),
     "elf16_only": b"\x7fEXX" + mark,

@@ -53,6 +53,22 @@ static void splits_and_guards(void **state)
     cs_yara_split_free(&sp);
 }
 
+/* Split a one-rule file with this condition; check its min_size (want_max
+ * 0) or max_size (1). */
+static void expect_bound(const char *cond, int want_max, uint64_t expected)
+{
+    char text[512];
+    snprintf(text, sizeof text, "import \"pe\"\nrule r { condition: %s }\n", cond);
+    cs_yara_split sp;
+    assert_int_equal(cs_yara_split_parse(text, strlen(text), &sp), 0);
+    assert_int_equal(sp.n, 1);
+    uint64_t got = want_max ? sp.rules[0].max_size : sp.rules[0].min_size;
+    if (got != expected)
+        fail_msg("%s: %s %llu, expected %llu", cond, want_max ? "max_size" : "min_size", (unsigned long long)got,
+                 (unsigned long long)expected);
+    cs_yara_split_free(&sp);
+}
+
 /* The fewest bytes each condition needs (0: it may hold on an empty file). */
 static void min_sizes(void **state)
 {
@@ -79,17 +95,31 @@ static void min_sizes(void **state)
         {"for all i in (0..pe.number_of_sections - 1): (true)", 0},
         {"for any i in (0..filesize): (true)", 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char text[512];
-        snprintf(text, sizeof text, "import \"pe\"\nrule r { condition: %s }\n", cases[i].cond);
-        cs_yara_split sp;
-        assert_int_equal(cs_yara_split_parse(text, strlen(text), &sp), 0);
-        assert_int_equal(sp.n, 1);
-        if (sp.rules[0].min_size != cases[i].need)
-            fail_msg("%s: min_size %llu, expected %llu", cases[i].cond, (unsigned long long)sp.rules[0].min_size,
-                     (unsigned long long)cases[i].need);
-        cs_yara_split_free(&sp);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_bound(cases[i].cond, 0, cases[i].need);
+}
+
+/* The size no file matching the condition reaches (0: unbounded), also
+ * from inside "or" groups: every branch must be bounded. */
+static void max_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cond;
+        uint64_t below;
+    } cases[] = {
+        {"filesize < 200 or (filesize < 1000 and true)", 1000},
+        {"true and (filesize < 200 or (filesize < 1000 and true))", 1000},
+        {"(filesize < 2KB and true) or filesize <= 10", 2048},
+        {"filesize < 200 or true", 0},                      /* one branch unbounded */
+        {"not (filesize < 200 or filesize < 100)", 0},     /* "not" bounds nothing */
+        {"filesize < 5MB and (filesize < 100 or filesize < 300)", 300},
+        {"filesize < 100 and filesize < 50", 50},
+        {"for any i in (0..1): (filesize < 10)", 0},        /* not followed into loops */
+        {"\"filesize < 10\" == \"x\"", 0},                  /* inside a string */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_bound(cases[i].cond, 1, cases[i].below);
 }
 
 static void unsplittable_files(void **state)
@@ -115,6 +145,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(splits_and_guards),
         cmocka_unit_test(min_sizes),
+        cmocka_unit_test(max_sizes),
         cmocka_unit_test(unsplittable_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
