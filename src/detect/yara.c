@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <grp.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -38,7 +40,9 @@
     X(yr_initialize)                                                                                            \
     X(yr_rules_destroy)                                                                                         \
     X(yr_rules_load)                                                                                            \
+    X(yr_rules_load_stream)                                                                                     \
     X(yr_rules_save)                                                                                            \
+    X(yr_rules_save_stream)                                                                                     \
     X(yr_scanner_create)                                                                                        \
     X(yr_scanner_define_integer_variable)                                                                       \
     X(yr_scanner_define_string_variable)                                                                        \
@@ -132,6 +136,28 @@ typedef struct rule_file {
  * literal of the class's other rules occurs is scanned with the lean set. */
 #define PREFILTER_MIN_QUALITY 16
 
+/* Candidate sets: a file whose literals name a few of the rules a literal
+ * can rule out runs its class's lean set and then a set of just those
+ * rules (with the rules they name, as private ones), compiled when first
+ * needed, kept in memory and in the cache. The full set's automaton and
+ * its thousands of conditions cost as much again as the lean set; such a
+ * small set costs one more pass over the bytes (docs/performance.md). More
+ * candidates than CAND_MAX, an import hash or a file name key, or a set
+ * that cannot be built: the class's full set, as before. */
+#define CAND_MAX 64
+#define CAND_TABLE 8192            /* slots of the in-memory table (a power of two) */
+#define CAND_KEEP 4096             /* sets kept in memory; past that, the full set */
+#define CAND_SAVE_MAX 1024         /* sets written to the cache per run */
+#define KSCAN_SLOTS 32             /* per thread: scanners of the sets used last */
+#define CAND_SET_ID 99             /* in the cache: yara-<key>-99-<members>.yarc */
+
+typedef struct cand_set {
+    uint64_t hash;                 /* 0: a free slot */
+    uint32_t *rules;               /* rule numbers, ascending */
+    size_t n;
+    YR_RULES *set;                 /* NULL: could not be built (the full set runs) */
+} cand_set;
+
 typedef struct imphash_key {
     char hash[33];
     class_mask classes;              /* classes whose full set holds a rule asking for it */
@@ -165,6 +191,17 @@ typedef struct yara_state {
     imphash_key *imphashes;        /* sorted */
     name_key *names;
     size_t n_lits, n_imphashes, n_names, n_filterable;
+    /* candidate sets (the sources are kept for them) */
+    cs_engine *engine;             /* the cache directory, at scan time */
+    char key[33];                  /* the rules' cache key; "" when not cached */
+    uint32_t *lit_rule;            /* per literal: its rule's number */
+    size_t *rule_base;             /* per rule file: the number of its first rule */
+    size_t n_numbers;              /* rule numbers in all */
+    class_mask *lean_of;           /* per rule number: classes whose lean set holds it */
+    pthread_mutex_t cand_lock;
+    int cand_lock_ready;
+    cand_set *cands;               /* CAND_TABLE slots */
+    size_t n_cands, cands_saved;
 } yara_state;
 
 typedef struct name_cache {
@@ -177,6 +214,15 @@ typedef struct yara_thread {
     YR_SCANNER *scanner[N_CLASSES];
     YR_SCANNER *lean[N_CLASSES];   /* the lean sets' (the class's full one where they are equal) */
     hs_scratch_t *scratch;
+    uint32_t cand[CAND_MAX];       /* this file's candidate rules */
+    size_t n_cand;
+    int cand_overflow;
+    unsigned char *cand_seen;      /* per rule number */
+    struct {
+        YR_RULES *rules;
+        YR_SCANNER *sc;
+    } kscan[KSCAN_SLOTS];
+    size_t kscan_next;
     cs_findings *out;
     name_cache owner, group;
     int scanning;              /* inside yr_scanner_scan_mem */
@@ -225,6 +271,17 @@ static void yara_destroy(void *st)
     free(s->lit_classes);
     free(s->imphashes);
     free_names(s);
+    for (size_t i = 0; s->cands && i < CAND_TABLE; i++) {
+        free(s->cands[i].rules);
+        if (s->cands[i].set)
+            ly.yr_rules_destroy(s->cands[i].set);
+    }
+    free(s->cands);
+    free(s->lit_rule);
+    free(s->rule_base);
+    free(s->lean_of);
+    if (s->cand_lock_ready)
+        pthread_mutex_destroy(&s->cand_lock);
     if (s->initialized)
         ly.yr_finalize();
     free(s);
@@ -362,6 +419,20 @@ static int rule_fits_class(const cs_yara_rule_span *r, int c)
            cs_yara_fits_below(r, tier_max[c % N_TIERS]);
 }
 
+/* Every rule a kept rule names, directly or not, is kept too (keep[] 1). */
+static void keep_named(const rule_file *rf, unsigned char *keep)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < rf->split.n; i++)
+            for (size_t k = 0; keep[i] && k < rf->split.rules[i].n_deps; k++) {
+                size_t d = rf->split.deps[rf->split.rules[i].deps_at + k];
+                if (!keep[d])
+                    keep[d] = 1, changed = 1;
+            }
+    }
+}
+
 /* Which rules of the file class c compiles: those that can match it and
  * those they name; for the lean set (lean != 0), only those a literal
  * cannot rule out, and every rule they name. One byte per rule; the caller
@@ -372,20 +443,28 @@ static unsigned char *class_keep(const rule_file *rf, int c, int lean)
     for (size_t i = 0; i < rf->split.n; i++)
         keep[i] = (unsigned char)(rule_fits_class(&rf->split.rules[i], c) &&
                                   !(lean && rf->filterable && rf->filterable[i]));
-    if (!lean) {
+    if (!lean)
         cs_yara_keep_referenced(&rf->split, keep);
-        return keep;
-    }
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (size_t i = 0; i < rf->split.n; i++)
-            for (size_t k = 0; keep[i] && k < rf->split.rules[i].n_deps; k++) {
-                size_t d = rf->split.deps[rf->split.rules[i].deps_at + k];
-                if (!keep[d])
-                    keep[d] = 1, changed = 1;
-            }
-    }
+    else
+        keep_named(rf, keep);
     return keep;
+}
+
+/* Does a kept rule (keep[i] != 0) of rf use the module of import im:
+ * "module." in its text, read from t (rf's text or a view of the same
+ * layout)? libyara loads every imported module for every file (the pe
+ * module alone sets hundreds of values per file), so a view leaves out
+ * the imports no rule of it uses. */
+static int module_used(const rule_file *rf, const char *t, const unsigned char *keep, const cs_yara_import *im)
+{
+    char use[40];
+    int n = snprintf(use, sizeof use, "%s.", im->module);
+    for (size_t i = 0; i < rf->split.n; i++) {
+        const cs_yara_rule_span *r = &rf->split.rules[i];
+        if (keep[i] && r->end <= rf->len && memmem(t + r->start, r->end - r->start, use, (size_t)n) != NULL)
+            return 1;
+    }
+    return 0;
 }
 
 /* The rule file as class c (or its lean set) sees it: rules that cannot
@@ -405,26 +484,44 @@ static char *class_view(const rule_file *rf, int c, int lean)
             if (t[k] != '\n')
                 t[k] = ' ';
     }
-    /* a module no kept rule uses is not imported: libyara loads every
-     * imported module for every file (the pe module alone set hundreds of
-     * values per file, most of the time an empty file took) */
     for (size_t m = 0; m < rf->split.n_imports; m++) {
         const cs_yara_import *im = &rf->split.imports[m];
-        char use[40];
-        int n = snprintf(use, sizeof use, "%s.", im->module);
-        int used = 0;
-        for (size_t i = 0; i < rf->split.n && !used; i++) {
-            const cs_yara_rule_span *r = &rf->split.rules[i];
-            if (keep[i] && r->end <= rf->len &&
-                memmem(t + r->start, r->end - r->start, use, (size_t)n) != NULL)
-                used = 1;
-        }
-        for (size_t k = im->start; !used && k < im->end && k < rf->len; k++)
+        if (module_used(rf, t, keep, im))
+            continue;
+        for (size_t k = im->start; k < im->end && k < rf->len; k++)
             if (t[k] != '\n')
                 t[k] = ' ';
     }
     free(keep);
     return t;
+}
+
+/* A candidate set's view of rule file rf: the imports its rules use, the
+ * candidates (keep[i] 2) as they are and the rules they name (keep[i] 1)
+ * as private rules, so that only candidates are reported from this set
+ * (the others cannot match, or the lean set reports them). */
+static char *candidate_view(const rule_file *rf, const unsigned char *keep, size_t *len)
+{
+    cs_buf b = {0};
+    for (size_t m = 0; m < rf->split.n_imports; m++) {
+        const cs_yara_import *im = &rf->split.imports[m];
+        if (im->end <= rf->len && module_used(rf, rf->text, keep, im)) {
+            cs_buf_append(&b, rf->text + im->start, im->end - im->start);
+            cs_buf_append(&b, "\n", 1);
+        }
+    }
+    for (size_t i = 0; i < rf->split.n; i++) {
+        const cs_yara_rule_span *r = &rf->split.rules[i];
+        if (!keep[i] || r->end > rf->len)
+            continue;
+        if (keep[i] == 1 && !r->is_private)
+            cs_buf_puts(&b, "private ");
+        cs_buf_append(&b, rf->text + r->start, r->end - r->start);
+        cs_buf_append(&b, "\n", 1);
+    }
+    cs_buf_append(&b, "", 0);
+    *len = b.len;
+    return b.data;
 }
 
 static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULES **out, cs_error *err)
@@ -450,6 +547,88 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULE
     if (rc != ERROR_SUCCESS)
         return cs_error_set(err, CS_ERR_RULES, "YARA: cannot build the rule set (error %d)", rc);
     return CS_OK;
+}
+
+/* A compiled set written to memory and read back: the compiler's arenas
+ * hold about 10 MB however few rules there are (196 candidate sets took a
+ * first run to 2.1 GB), a set read back only what it uses. On any failure
+ * the set is left as it was. */
+typedef struct mem_stream {
+    unsigned char *data;
+    size_t len, cap, pos;
+} mem_stream;
+
+static size_t mem_write(const void *p, size_t size, size_t count, void *ud)
+{
+    mem_stream *m = ud;
+    size_t n = size * count;
+    if (m->cap - m->len < n) {
+        size_t cap = (m->cap ? m->cap * 2 : 65536) + n;
+        unsigned char *d = realloc(m->data, cap);
+        if (!d)
+            return 0;
+        m->data = d;
+        m->cap = cap;
+    }
+    memcpy(m->data + m->len, p, n);
+    m->len += n;
+    return count;
+}
+
+static size_t mem_read(void *p, size_t size, size_t count, void *ud)
+{
+    mem_stream *m = ud;
+    size_t n = size * count;
+    if (m->len - m->pos < n)
+        return 0;
+    memcpy(p, m->data + m->pos, n);
+    m->pos += n;
+    return count;
+}
+
+static void compact_rules(YR_RULES **set)
+{
+    mem_stream m = {0};
+    YR_STREAM st = {&m, mem_read, mem_write};
+    YR_RULES *back = NULL;
+    if (ly.yr_rules_save_stream(*set, &st) == ERROR_SUCCESS && ly.yr_rules_load_stream(&st, &back) == ERROR_SUCCESS) {
+        ly.yr_rules_destroy(*set);
+        *set = back;
+    }
+    free(m.data);
+}
+
+/* A candidate set: the rules numbered rules[0..n) (ascending), with the
+ * rules they name, each file's in its own namespace as in the full sets. */
+static int build_candidate_set(const yara_state *s, const uint32_t *rules, size_t n, YR_RULES **out)
+{
+    YR_COMPILER *comp;
+    if (ly.yr_compiler_create(&comp) != ERROR_SUCCESS)
+        return -1;
+    int rc = define_externals(comp);
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < s->n_files && k < n; i++) {
+        const rule_file *rf = &s->files_loaded[i];
+        size_t base = s->rule_base[i], nr = rf->split.n;
+        if (rules[k] >= base + nr)
+            continue;
+        unsigned char *keep = cs_xmalloc(nr ? nr : 1);
+        memset(keep, 0, nr ? nr : 1);
+        for (; k < n && rules[k] < base + nr; k++)
+            keep[rules[k] - base] = 2;
+        keep_named(rf, keep);
+        size_t len;
+        char *text = candidate_view(rf, keep, &len);
+        rc = add_rule_file(comp, rf->path, text, len) != 0 ? -1 : 0;
+        free(text);
+        free(keep);
+    }
+    if (rc == 0 && ly.yr_compiler_get_rules(comp, out) != ERROR_SUCCESS)
+        rc = -1;
+    ly.yr_compiler_destroy(comp);
+    if (rc == 0)
+        compact_rules(out);
+    return rc;
 }
 
 /* ---- compiled-set cache: <dir>/yara-<fingerprint>-<set>-<members>.yarc ---- */
@@ -511,7 +690,8 @@ static void cache_save(const cs_engine *e, const char *key, int c, const char *m
     if (!cs_engine_cache_dir(e) || !key)
         return;
     cache_path(p, sizeof p, e, key, c, members);
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", p, (long)getpid());
+    /* workers save candidate sets: the name is the thread's own */
+    snprintf(tmp, sizeof tmp, "%s.%ld.%lx.tmp", p, (long)getpid(), (unsigned long)pthread_self());
     if (ly.yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
         return;
     unlink(tmp);
@@ -747,11 +927,15 @@ typedef struct lit_list {
     const char **ptr;
     size_t *len;
     unsigned *flags, *ids;
-    size_t n, cap_ptr, cap_len, cap_flags, cap_ids, cap_classes;
+    uint32_t *rule;                /* the number of the rule it is a literal of */
+    size_t n, cap_ptr, cap_len, cap_flags, cap_ids, cap_classes, cap_rule;
 } lit_list;
 
-static void lit_push(lit_list *l, class_mask **classes, const char *p, size_t n, int caseless, class_mask mask)
+static void lit_push(lit_list *l, class_mask **classes, const char *p, size_t n, int caseless, class_mask mask,
+                     uint32_t rule)
 {
+    cs_grow((void **)&l->rule, &l->cap_rule, l->n + 1, sizeof *l->rule);
+    l->rule[l->n] = rule;
     cs_grow((void **)&l->ptr, &l->cap_ptr, l->n + 1, sizeof *l->ptr);
     cs_grow((void **)&l->len, &l->cap_len, l->n + 1, sizeof *l->len);
     cs_grow((void **)&l->flags, &l->cap_flags, l->n + 1, sizeof *l->flags);
@@ -878,6 +1062,16 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
     cs_yara_needs *needs = NULL;
     size_t needs_cap = 0, n_needs = 0;
     s->n_filterable = 0;
+    /* rule numbers, and which lean sets hold each rule (there, a candidate
+     * set need not run it) */
+    s->rule_base = cs_xmalloc((s->n_files + 1) * sizeof *s->rule_base);
+    s->n_numbers = 0;
+    for (size_t i = 0; i < s->n_files; i++) {
+        s->rule_base[i] = s->n_numbers;
+        s->n_numbers += s->files_loaded[i].split.n;
+    }
+    s->lean_of = cs_xmalloc((s->n_numbers + 1) * sizeof *s->lean_of);
+    memset(s->lean_of, 0, (s->n_numbers + 1) * sizeof *s->lean_of);
     for (size_t i = 0; i < s->n_files; i++) {
         rule_file *rf = &s->files_loaded[i];
         rf->filterable = cs_xmalloc(rf->split.n ? rf->split.n : 1);
@@ -926,11 +1120,18 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                     continue;
                 }
                 size_t skip = leading_nuls(p, lit->len);
-                lit_push(&l, &classes, (const char *)p + skip, lit->len - skip, lit->caseless, mask);
+                lit_push(&l, &classes, (const char *)p + skip, lit->len - skip, lit->caseless, mask,
+                         (uint32_t)(s->rule_base[i] + r));
             }
         }
-        for (int c = 0; c < N_CLASSES; c++)
+        for (int c = 0; c < N_CLASSES; c++) {
             free(keep[c]);
+            unsigned char *lean = class_keep(rf, c, 1);
+            for (size_t r = 0; r < rf->split.n; r++)
+                if (lean[r])
+                    s->lean_of[s->rule_base[i] + r] |= (class_mask)(1u << c);
+            free(lean);
+        }
     }
     cs_error err = {0};
     if (s->n_filterable && l.n) {
@@ -971,6 +1172,9 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
         free_names(s);
     }
     s->lit_classes = classes;
+    s->lit_rule = s->prefilter ? l.rule : NULL;
+    if (!s->prefilter)
+        free(l.rule);
     s->n_lits = l.n;
     for (size_t i = 0; i < n_needs; i++)
         cs_yara_needs_free(&needs[i]);
@@ -982,23 +1186,39 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
 }
 
 typedef struct literal_hit {
-    const class_mask *classes;
+    const yara_state *s;
+    yara_thread *t;
     class_mask bit;
     int hit;
 } literal_hit;
 
+/* A literal of the file's class: its rule is a candidate, unless the lean
+ * set runs it anyway. Past CAND_MAX candidates the full set runs: stop. */
 static int on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ud)
 {
     (void)from, (void)to, (void)flags;
     literal_hit *h = ud;
-    if (!(h->classes[id] & h->bit))
+    if (!(h->s->lit_classes[id] & h->bit))
         return 0;
     h->hit = 1;
-    return 1; /* one is enough: the full set runs */
+    uint32_t r = h->s->lit_rule[id];
+    yara_thread *t = h->t;
+    if ((h->s->lean_of[r] & h->bit) || t->cand_seen[r])
+        return 0;
+    if (t->n_cand == CAND_MAX) {
+        t->cand_overflow = 1;
+        return 1;
+    }
+    t->cand_seen[r] = 1;
+    t->cand[t->n_cand++] = r;
+    return 0;
 }
 
-/* Can a rule a literal could rule out match this file of class c? 1 when
- * in doubt. */
+enum { PF_LEAN, PF_CANDIDATES, PF_FULL };
+
+/* Which rules a literal could rule out can match this file of class c:
+ * none (PF_LEAN), the candidates in t->cand (PF_CANDIDATES), or any
+ * (PF_FULL: in doubt, or too many). */
 static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
 {
     class_mask bit = (class_mask)(1u << c);
@@ -1010,12 +1230,12 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
         if (!mine) {
             for (size_t i = 0; i < s->n_imphashes; i++)
                 if (s->imphashes[i].classes & bit)
-                    return 1;
+                    return PF_FULL;
         } else {
             memcpy(want.hash, mine, sizeof want.hash);
             const imphash_key *k = bsearch(&want, s->imphashes, s->n_imphashes, sizeof want, by_imphash);
             if (k && (k->classes & bit))
-                return 1;
+                return PF_FULL;
         }
     }
     /* the file's name, as the scanner gives libyara's "filename" */
@@ -1024,14 +1244,86 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
         const name_key *k = &s->names[i];
         if ((k->classes & bit) && k->len == name_len &&
             (k->caseless ? strncasecmp(k->name, f->name, name_len) : memcmp(k->name, f->name, name_len)) == 0)
-            return 1;
+            return PF_FULL;
     }
     if (f->size > UINT_MAX)
-        return 1;
-    literal_hit h = {s->lit_classes, bit, 0};
+        return PF_FULL;
+    literal_hit h = {s, t, bit, 0};
+    t->n_cand = 0;
+    t->cand_overflow = 0;
     hs_error_t rc = cs_hs.hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
-    return h.hit || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED);
+    for (size_t i = 0; i < t->n_cand; i++)
+        t->cand_seen[t->cand[i]] = 0;
+    if (t->cand_overflow || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED))
+        return PF_FULL;
+    return t->n_cand ? PF_CANDIDATES : PF_LEAN;
 }
+
+static int by_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Find the rules list in the table: its slot, or the free slot where it
+ * would go. Called with the lock held. */
+static size_t cand_slot(const yara_state *s, uint64_t h, const uint32_t *rules, size_t n)
+{
+    size_t i = (size_t)h & (CAND_TABLE - 1);
+    while (s->cands[i].hash &&
+           !(s->cands[i].hash == h && s->cands[i].n == n && memcmp(s->cands[i].rules, rules, n * sizeof *rules) == 0))
+        i = (i + 1) & (CAND_TABLE - 1);
+    return i;
+}
+
+/* The compiled set of this file's candidates (t->cand, sorted here): from
+ * memory, the cache, or compiled (outside the lock: two threads may build
+ * the same set, and one keeps it). NULL: the full set runs. */
+static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
+{
+    qsort(t->cand, t->n_cand, sizeof *t->cand, by_u32);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < t->n_cand; i++)
+        h = (h ^ t->cand[i]) * 1099511628211ull;
+    h = h ? h : 1;
+    pthread_mutex_lock(&s->cand_lock);
+    size_t i = cand_slot(s, h, t->cand, t->n_cand);
+    int known = s->cands[i].hash != 0, full = s->n_cands >= CAND_KEEP;
+    YR_RULES *set = s->cands[i].set;
+    pthread_mutex_unlock(&s->cand_lock);
+    if (known || full)
+        return set;
+    /* the cache names a set by its members: "k" and the rule numbers */
+    cs_buf members = {0};
+    cs_buf_puts(&members, "k");
+    for (size_t k = 0; k < t->n_cand; k++)
+        cs_buf_printf(&members, ",%u", (unsigned)t->cand[k]);
+    int cached = s->key[0] && cache_load(s->engine, s->key, CAND_SET_ID, members.data, &set) == 0;
+    if (!cached && build_candidate_set(s, t->cand, t->n_cand, &set) != 0)
+        set = NULL;
+    uint32_t *copy = malloc(t->n_cand * sizeof *copy);
+    pthread_mutex_lock(&s->cand_lock);
+    i = cand_slot(s, h, t->cand, t->n_cand);
+    int save = 0;
+    if (s->cands[i].hash || !copy || s->n_cands >= CAND_KEEP) { /* another thread's, or no room */
+        if (set)
+            ly.yr_rules_destroy(set);
+        set = s->cands[i].hash ? s->cands[i].set : NULL;
+        free(copy);
+    } else {
+        memcpy(copy, t->cand, t->n_cand * sizeof *copy);
+        s->cands[i] = (cand_set){h, copy, t->n_cand, set};
+        s->n_cands++;
+        save = set && !cached && s->key[0] && s->cands_saved < CAND_SAVE_MAX;
+        s->cands_saved += save;
+    }
+    pthread_mutex_unlock(&s->cand_lock);
+    if (save) /* the set is not freed before the state: reading it is safe */
+        cache_save(s->engine, s->key, CAND_SET_ID, members.data, set);
+    cs_buf_free(&members);
+    return set;
+}
+
 
 /* The sets compiled in this run, now in the cache, are dropped and loaded
  * back: the compilers' transient memory is given back to the system
@@ -1129,6 +1421,15 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         rc = reload_compiled(s, e, key, err);
     if (s->partitioned && key)
         cache_prune(e, key);
+    if (rc == CS_OK && s->prefilter) { /* candidate sets: the sources stay */
+        s->engine = e;
+        snprintf(s->key, sizeof s->key, "%s", key ? key : "");
+        s->cands = calloc(CAND_TABLE, sizeof *s->cands);
+        s->cand_lock_ready = s->cands && pthread_mutex_init(&s->cand_lock, NULL) == 0;
+        if (!s->cand_lock_ready)
+            return cs_error_set(err, CS_ERR_NOMEM, "YARA: no memory for candidate sets");
+        return rc;
+    }
     /* the sources are not needed any more */
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].text);
@@ -1229,6 +1530,10 @@ static void drop_scanners(yara_thread *t)
     }
     memset(t->scanner, 0, sizeof t->scanner);
     memset(t->lean, 0, sizeof t->lean);
+    for (size_t i = 0; i < KSCAN_SLOTS; i++)
+        if (t->kscan[i].sc)
+            ly.yr_scanner_destroy(t->kscan[i].sc);
+    memset(t->kscan, 0, sizeof t->kscan);
 }
 
 static YR_SCANNER *new_scanner(yara_state *s, YR_RULES *rules, yara_thread *t)
@@ -1240,6 +1545,23 @@ static YR_SCANNER *new_scanner(yara_state *s, YR_RULES *rules, yara_thread *t)
     ly.yr_scanner_set_flags(sc, SCAN_FLAGS_NO_TRYCATCH);
     if (s->timeout > 0)
         ly.yr_scanner_set_timeout(sc, s->timeout);
+    return sc;
+}
+
+/* This thread's scanner for a candidate set: the last KSCAN_SLOTS are kept. */
+static YR_SCANNER *candidate_scanner(yara_state *s, yara_thread *t, YR_RULES *set)
+{
+    for (size_t i = 0; i < KSCAN_SLOTS; i++)
+        if (t->kscan[i].rules == set)
+            return t->kscan[i].sc;
+    YR_SCANNER *sc = new_scanner(s, set, t);
+    if (!sc)
+        return NULL;
+    size_t slot = t->kscan_next++ % KSCAN_SLOTS;
+    if (t->kscan[slot].sc)
+        ly.yr_scanner_destroy(t->kscan[slot].sc);
+    t->kscan[slot].rules = set;
+    t->kscan[slot].sc = sc;
     return sc;
 }
 
@@ -1284,6 +1606,7 @@ static void yara_thread_fini(void *st, void *ts)
         return;
     drop_scanners(t);
     cs_hs_free_scratch(t->scratch);
+    free(t->cand_seen);
     free(t);
 }
 
@@ -1291,10 +1614,14 @@ static void *yara_thread_init(void *st, cs_error *err)
 {
     yara_state *s = st;
     yara_thread *t = calloc(1, sizeof *t);
-    if (!t || make_scanners(s, t) != 0 || (s->prefilter && cs_hs.hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS)) {
+    if (!t || make_scanners(s, t) != 0 ||
+        (s->prefilter && (cs_hs.hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS ||
+                          !(t->cand_seen = calloc(s->n_numbers + 1, 1))))) {
         cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
-        if (t)
+        if (t) {
             drop_scanners(t);
+            cs_hs_free_scratch(t->scratch);
+        }
         free(t);
         return NULL;
     }
@@ -1337,11 +1664,17 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
     }
     int c = file_class(f->data, f->size) * N_TIERS + size_tier(f->size);
-    YR_SCANNER *sc = t->scanner[c];
-    if (s->prefilter && t->lean[c] != sc && !prefilter_hit(s, t, f, c)) {
-        if (s->lean_empty[c])
+    YR_SCANNER *pass[2] = {t->scanner[c], NULL};
+    if (s->prefilter && t->lean[c] != pass[0]) {
+        int pf = prefilter_hit(s, t, f, c);
+        YR_RULES *cand = pf == PF_CANDIDATES ? candidate_set(s, t) : NULL;
+        YR_SCANNER *csc = cand ? candidate_scanner(s, t, cand) : NULL;
+        if (pf == PF_LEAN || csc) { /* the lean set, then the candidates if any */
+            pass[0] = s->lean_empty[c] ? NULL : t->lean[c];
+            pass[1] = csc;
+        }
+        if (!pass[0] && !pass[1])
             return CS_OK; /* no rule can match this file */
-        sc = t->lean[c];  /* no rule a literal rules out can match this file */
     }
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
@@ -1351,22 +1684,30 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         cs_file_hash(f, CS_HASH_MD5);
         cs_hex(md5hex, f->md5, sizeof f->md5);
     }
-    ly.yr_scanner_define_string_variable(sc, "filename", f->name);
-    ly.yr_scanner_define_string_variable(sc, "filepath", dir);
-    ly.yr_scanner_define_string_variable(sc, "extension", f->ext);
-    ly.yr_scanner_define_string_variable(sc, "filetype", f->filetype);
-    ly.yr_scanner_define_string_variable(sc, "md5", md5hex);
-    /* members have no owner: empty, as THOR leaves what it does not know */
-    ly.yr_scanner_define_string_variable(sc, "owner", f->meta.has_owner ? cached_name(&t->owner, f->meta.uid, 0) : "");
-    ly.yr_scanner_define_string_variable(sc, "group", f->meta.has_owner ? cached_name(&t->group, f->meta.gid, 1) : "");
-    ly.yr_scanner_define_integer_variable(sc, "filemode", f->meta.has_owner ? (int64_t)f->meta.mode : 0);
-    ly.yr_scanner_define_string_variable(sc, "unpack_parent", f->parent_type ? f->parent_type : "");
-    ly.yr_scanner_define_string_variable(sc, "unpack_source", f->unpack_source ? f->unpack_source : "");
-    t->out = out;
-    t->scanning = 1;
-    int rc = ly.yr_scanner_scan_mem(sc, f->data, f->size);
-    t->scanning = 0;
-    t->out = NULL;
+    int rc = ERROR_SUCCESS;
+    for (int k = 0; k < 2 && rc == ERROR_SUCCESS; k++) {
+        YR_SCANNER *sc = pass[k];
+        if (!sc)
+            continue;
+        ly.yr_scanner_define_string_variable(sc, "filename", f->name);
+        ly.yr_scanner_define_string_variable(sc, "filepath", dir);
+        ly.yr_scanner_define_string_variable(sc, "extension", f->ext);
+        ly.yr_scanner_define_string_variable(sc, "filetype", f->filetype);
+        ly.yr_scanner_define_string_variable(sc, "md5", md5hex);
+        /* members have no owner: empty, as THOR leaves what it does not know */
+        ly.yr_scanner_define_string_variable(sc, "owner",
+                                             f->meta.has_owner ? cached_name(&t->owner, f->meta.uid, 0) : "");
+        ly.yr_scanner_define_string_variable(sc, "group",
+                                             f->meta.has_owner ? cached_name(&t->group, f->meta.gid, 1) : "");
+        ly.yr_scanner_define_integer_variable(sc, "filemode", f->meta.has_owner ? (int64_t)f->meta.mode : 0);
+        ly.yr_scanner_define_string_variable(sc, "unpack_parent", f->parent_type ? f->parent_type : "");
+        ly.yr_scanner_define_string_variable(sc, "unpack_source", f->unpack_source ? f->unpack_source : "");
+        t->out = out;
+        t->scanning = 1;
+        rc = ly.yr_scanner_scan_mem(sc, f->data, f->size);
+        t->scanning = 0;
+        t->out = NULL;
+    }
     if (rc == ERROR_SCAN_TIMEOUT)
         return cs_error_set(err, CS_ERR_INTERNAL, "timeout after %d s; results are partial", s->timeout);
     if (rc != ERROR_SUCCESS)

@@ -8,7 +8,7 @@ CS=$1
 SRC=$2
 . "$SRC/tests/e2e/lib.sh"
 work=$(mktemp -d /tmp/cs-part-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 mkdir -p "$work/rules" "$work/tree" "$work/global" "$work/cache"
 cat > "$work/rules/guards.yar" <<'YAR'
 import "pe"
@@ -26,6 +26,14 @@ rule g_512 { strings: $s = "CSMARK" condition: filesize < 512KB and $s }
 rule g_512_le { strings: $s = "CSMARK" condition: filesize <= 524288 and $s }
 rule g_or_cap { strings: $s = "CSMARK" condition: $s and (filesize < 100 or (filesize < 524289 and true)) }
 rule t_or_uncapped { strings: $s = "CSMARK" condition: $s and (filesize < 100 or $s) }
+rule c_alpha { strings: $a = "chainsweep-candidate-alpha" condition: $a }
+rule c_named_public { strings: $a = "chainsweep-candidate-beta" condition: $a }
+rule c_names { strings: $a = "chainsweep-candidate-gamma" condition: $a and c_named_public }
+rule lean_names { condition: filesize > 0 and c_named_public }
+private rule p_strong { strings: $a = "chainsweep-candidate-delta" condition: $a }
+rule c_uses_private { strings: $b = "chainsweep-candidate-epsilon" condition: $b and p_strong }
+rule c_pe { strings: $a = "chainsweep-candidate-zeta" condition: $a and (pe.number_of_sections >= 0 or true) }
+rule c_mz_only { strings: $a = "chainsweep-candidate-eta" condition: uint16(0) == 0x5a4d and $a }
 rule t_or { strings: $s = "CSMARK" condition: uint16(0) == 0x5a4d and $s or filesize > 0 }
 rule t_not { strings: $s = "CSMARK" condition: not uint16(0) == 0x5a4d and $s }
 rule t_ne { strings: $s = "CSMARK" condition: uint16(0) != 0x5a4d and $s }
@@ -78,6 +86,9 @@ cat > "$work/global/global.yar" <<'YAR'
 global rule only_mz { condition: uint16(0) == 0x5a4d }
 rule in_global_file { strings: $s = "CSMARK" condition: $s }
 YAR
+for i in $(seq 1 70); do
+    printf 'rule c_many_%d { strings: $a = "chainsweep-many-literal-%03d" condition: $a }\n' "$i" "$i"
+done > "$work/rules/many.yar"
 python3 - "$work/tree" <<'PY'
 import os, sys
 out = sys.argv[1]
@@ -101,10 +112,23 @@ files = {
     "empty": b"",
     "one": b"x",
     "le_limit": b"pl" + mark + b"\0" * (2097152 - 10),
+    # candidate sets: a literal's rules, what they name, private ones, a module
+    "cand_alpha": b"MZ chainsweep-candidate-alpha ",
+    "cand_beta_gamma": b"text chainsweep-candidate-beta chainsweep-candidate-gamma",
+    "cand_gamma_only": b"text chainsweep-candidate-gamma",
+    "cand_private": b"x chainsweep-candidate-delta chainsweep-candidate-epsilon",
+    "cand_epsilon_only": b"x chainsweep-candidate-epsilon",
+    "cand_pe": b"MZ chainsweep-candidate-zeta",
+    "cand_eta_text": b"text chainsweep-candidate-eta",
+    "cand_eta_mz": b"MZ chainsweep-candidate-eta",
+    # more candidates than a candidate set takes (64): the full set
+    "many_all": b" ".join(b"chainsweep-many-literal-%03d" % i for i in range(1, 71)),
+    "many_three": b"chainsweep-many-literal-001 chainsweep-many-literal-035 chainsweep-many-literal-070",
 }
 for n, d in files.items():
     open(os.path.join(out, n), "wb").write(d)
 PY
+repeats() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "yara") | "\($p)\t\(.rule)"' "$1" | sort | uniq -d; }
 pairs() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "yara") | "\($p | split("/") | last)\t\(.rule)"' "$1" | sort -u; }
 for rules in rules global; do
     "$CS" scan --pack "$work/$rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/part.jsonl"
@@ -114,11 +138,28 @@ for rules in rules global; do
     pairs "$work/one.jsonl" > "$work/one.pairs"
     check "$rules: partitioned == one set ($(wc -l < "$work/one.pairs") pairs)" diff "$work/part.pairs" "$work/one.pairs"
     check "$rules: partitioned == yara" diff "$work/part.pairs" "$work/yara.pairs"
+    check "$rules: no rule reported twice for a file" test -z "$(repeats "$work/part.jsonl")"
     cp "$work/one.pairs" "$work/$rules.one.pairs"
 done
 check "guards were used" jq_true <("$CS" scan --pack "$work/rules" --detectors yara --json -q --no-cache "$work/tree/text") '.[-1].loaded.yara_rules_guarded >= 10'
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > /dev/null
 check "compiled sets cached" bash -c "ls '$work/cache'/yara-*.yarc >/dev/null"
+# candidate sets ran (a set that does not build falls back to the full one,
+# silently: its file in the cache shows it was built) and found what yara finds
+check "candidate sets built and cached" bash -c "ls '$work/cache'/yara-*-99-*.yarc >/dev/null"
+for want in "cand_beta_gamma	c_names" "cand_beta_gamma	c_named_public" "cand_beta_gamma	lean_names" \
+    "cand_private	c_uses_private" "cand_pe	c_pe" "cand_eta_mz	c_mz_only" "many_three	c_many_35" "many_all	c_many_70"; do
+    check "matched: $want" grep -qxF "$want" "$work/rules.one.pairs"
+done
+check "a private rule named by a candidate is not reported" bash -c "! grep -q p_strong '$work/rules.one.pairs'"
+# one file, one candidate set: its file in a fresh cache shows that it was
+# built (a rule named, a private rule, a module import: each must compile)
+for f in cand_beta_gamma cand_private cand_pe; do
+    rm -rf "$work/kcache" && mkdir "$work/kcache"
+    "$CS" scan --pack "$work/rules" --detectors yara --json -q --cache-dir "$work/kcache" "$work/tree/$f" > /dev/null
+    check "$f: its candidate set was built" test "$(ls "$work/kcache" | grep -c -- '-99-')" = 1
+done
+check "many_all: all 70 rules (the full set)" test "$(grep -c '^many_all	c_many_' "$work/rules.one.pairs")" = 70
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/cached.jsonl"
 pairs "$work/cached.jsonl" > "$work/cached.pairs"
 check "sets loaded from the cache, same matches" diff "$work/cached.pairs" "$work/rules.one.pairs"
