@@ -589,18 +589,18 @@ static int parse_rule_body(cs_yara_lexer *lx, cs_yara_rule_span *r)
     return -1;
 }
 
-static int ident_in(const char *text, size_t n, const char *name)
+static uint64_t name_hash(const char *p, size_t n)
 {
-    size_t nl = strlen(name);
-    for (size_t i = 0; i + nl <= n; i++) {
-        if (memcmp(text + i, name, nl) != 0)
-            continue;
-        int before = i == 0 || !(isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_' || text[i - 1] == '$');
-        int after = i + nl == n || !(isalnum((unsigned char)text[i + nl]) || text[i + nl] == '_');
-        if (before && after)
-            return 1;
-    }
-    return 0;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static int by_index(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
@@ -708,32 +708,73 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             r->max_size = below;
         free(cond);
     }
-    /* which rules each condition names: a class that keeps a rule keeps
-     * those too (cs_yara_keep_referenced); unguarded ones are kept anyway */
-    size_t cap_r = 0;
-    for (size_t k = 0; rc == 0 && k < out->n; k++) {
-        out->rules[k].refs_at = out->n_refs;
+    /* which rules each condition names (every identifier of it looked up
+     * once among the rule names: one pass over each condition, not one per
+     * rule); refs are the guarded ones among them: a class that keeps a
+     * rule keeps those too (cs_yara_keep_referenced); unguarded ones are
+     * kept anyway */
+    size_t tcap = 16;
+    while (tcap < 2 * out->n)
+        tcap *= 2;
+    size_t *table = NULL, *same = NULL, *named = NULL, n_named = 0, cap_named = 0, cap_r = 0, cap_d = 0;
+    if (rc == 0) {
+        table = cs_xmalloc(tcap * sizeof *table);  /* rule index + 1; 0: free */
+        same = cs_xmalloc((out->n + 1) * sizeof *same); /* the other rule of that name + 1 */
+        memset(table, 0, tcap * sizeof *table);
         for (size_t i = 0; i < out->n; i++) {
-            const cs_yara_rule_span *r = &out->rules[i];
-            if (i == k || !(r->guard_len || r->max_size || r->min_size) ||
-                !ident_in(text + cond_s[k], cond_e[k] - cond_s[k], r->name))
-                continue;
-            cs_grow((void **)&out->refs, &cap_r, out->n_refs + 1, sizeof *out->refs);
-            out->refs[out->n_refs++] = i;
+            const char *name = out->rules[i].name;
+            size_t h = (size_t)name_hash(name, strlen(name)) & (tcap - 1);
+            while (table[h] && strcmp(out->rules[table[h] - 1].name, name) != 0)
+                h = (h + 1) & (tcap - 1);
+            same[i] = table[h]; /* a name used twice: both are named */
+            table[h] = i + 1;
         }
-        out->rules[k].n_refs = out->n_refs - out->rules[k].refs_at;
     }
-    size_t cap_d = 0;
     for (size_t k = 0; rc == 0 && k < out->n; k++) {
-        out->rules[k].deps_at = out->n_deps;
-        for (size_t i = 0; i < out->n; i++) {
-            if (i == k || !ident_in(text + cond_s[k], cond_e[k] - cond_s[k], out->rules[i].name))
+        const char *c = text + cond_s[k], *ce = text + cond_e[k];
+        n_named = 0;
+        for (const char *q = c; q < ce;) {
+            if (!(isalnum((unsigned char)*q) || *q == '_')) {
+                q++;
                 continue;
+            }
+            const char *w = q;
+            while (q < ce && (isalnum((unsigned char)*q) || *q == '_'))
+                q++;
+            size_t wn = (size_t)(q - w);
+            if (w > c && w[-1] == '$')
+                continue; /* a string's name */
+            size_t h = (size_t)name_hash(w, wn) & (tcap - 1);
+            while (table[h] && !(strlen(out->rules[table[h] - 1].name) == wn &&
+                                 memcmp(out->rules[table[h] - 1].name, w, wn) == 0))
+                h = (h + 1) & (tcap - 1);
+            for (size_t i = table[h]; i; i = same[i - 1])
+                if (i - 1 != k) {
+                    cs_grow((void **)&named, &cap_named, n_named + 1, sizeof *named);
+                    named[n_named++] = i - 1;
+                }
+        }
+        if (n_named > 1)
+            qsort(named, n_named, sizeof *named, by_index);
+        out->rules[k].deps_at = out->n_deps;
+        out->rules[k].refs_at = out->n_refs;
+        for (size_t j = 0; j < n_named; j++) {
+            if (j && named[j] == named[j - 1])
+                continue;
+            const cs_yara_rule_span *r = &out->rules[named[j]];
             cs_grow((void **)&out->deps, &cap_d, out->n_deps + 1, sizeof *out->deps);
-            out->deps[out->n_deps++] = i;
+            out->deps[out->n_deps++] = named[j];
+            if (r->guard_len || r->max_size || r->min_size) {
+                cs_grow((void **)&out->refs, &cap_r, out->n_refs + 1, sizeof *out->refs);
+                out->refs[out->n_refs++] = named[j];
+            }
         }
         out->rules[k].n_deps = out->n_deps - out->rules[k].deps_at;
+        out->rules[k].n_refs = out->n_refs - out->rules[k].refs_at;
     }
+    free(table);
+    free(same);
+    free(named);
     free(cond_s);
     free(cond_e);
     if (rc != 0)
