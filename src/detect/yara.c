@@ -185,12 +185,14 @@ typedef struct yara_state {
     YR_RULES *lean[N_CLASSES];
     int owns_lean[N_CLASSES];
     int lean_empty[N_CLASSES];     /* no rule at all: such a file needs no YARA pass */
+    int lean_is_full[N_CLASSES];   /* no rule of the class is left out: no prefilter for it */
     hs_database_t *lits;
     hs_scratch_t *scratch;         /* cloned per thread */
     class_mask *lit_classes;         /* per literal: classes whose full set holds its rule */
     imphash_key *imphashes;        /* sorted */
     name_key *names;
     size_t n_lits, n_imphashes, n_names, n_filterable;
+    size_t n_public_filtered;      /* public rules a literal can rule out that no lean set holds */
     /* candidate sets (the sources are kept for them) */
     cs_engine *engine;             /* the cache directory, at scan time */
     char key[33];                  /* the rules' cache key; "" when not cached */
@@ -198,8 +200,12 @@ typedef struct yara_state {
     size_t *rule_base;             /* per rule file: the number of its first rule */
     size_t n_numbers;              /* rule numbers in all */
     class_mask *lean_of;           /* per rule number: classes whose lean set holds it */
-    pthread_mutex_t cand_lock;
+    pthread_mutex_t cand_lock;     /* also guards full sets loaded on demand */
     int cand_lock_ready;
+    char *full_members[N_CLASSES]; /* a full set not kept in memory: its membership, to load it */
+    int full_id[N_CLASSES];        /* the class whose number names its full set in the cache: the
+                                      first of that membership (classes share equal sets) */
+    int ready;                     /* prepared, with rules */
     cand_set *cands;               /* CAND_TABLE slots */
     size_t n_cands, cands_saved;
 } yara_state;
@@ -277,6 +283,8 @@ static void yara_destroy(void *st)
             ly.yr_rules_destroy(s->cands[i].set);
     }
     free(s->cands);
+    for (int c = 0; c < N_CLASSES; c++)
+        free(s->full_members[c]);
     free(s->lit_rule);
     free(s->rule_base);
     free(s->lean_of);
@@ -774,17 +782,21 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Public rules across the class sets, each counted once (a rule sits in
- * every class its guards admit, and in at least one). */
-static size_t count_distinct_public_rules(const yara_state *s)
+/* Public rules across these sets (one per class, some shared, some NULL),
+ * each counted once (a rule sits in every class its guards admit, and in
+ * at least one). */
+static size_t count_distinct_public_rules(YR_RULES *const *sets)
 {
     cs_buf names = {0};
     size_t n = 0;
     for (int c = 0; c < N_CLASSES; c++) {
-        if (!s->owns[c])
+        int seen = !sets[c];
+        for (int k = 0; k < c && !seen; k++)
+            seen = sets[k] == sets[c];
+        if (seen)
             continue;
         YR_RULE *rule;
-        yr_rules_foreach(s->rules[c], rule)
+        yr_rules_foreach(sets[c], rule)
         {
             if (RULE_IS_PRIVATE(rule))
                 continue;
@@ -1026,7 +1038,14 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
         for (int k = 0; k < c && same < 0; k++)
             if (strcmp(lean[k], lean[c]) == 0)
                 same = k;
-        if (strcmp(full, lean[c]) == 0) {
+        s->lean_is_full[c] = strcmp(full, lean[c]) == 0;
+        if (s->lean_is_full[c] && !s->rules[c]) { /* a warm start loads full sets only where needed */
+            if (cache_load(e, key, s->full_id[c], full, &s->rules[c]) == 0)
+                s->owns[c] = 1;
+            else
+                rc = cs_error_set(err, CS_ERR_RULES, "a cached rule set went missing");
+        }
+        if (s->lean_is_full[c]) {
             s->lean[c] = s->rules[c];
         } else if (same >= 0) {
             s->lean[c] = s->lean[same];
@@ -1062,6 +1081,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
     cs_yara_needs *needs = NULL;
     size_t needs_cap = 0, n_needs = 0;
     s->n_filterable = 0;
+    s->n_public_filtered = 0;
     /* rule numbers, and which lean sets hold each rule (there, a candidate
      * set need not run it) */
     s->rule_base = cs_xmalloc((s->n_files + 1) * sizeof *s->rule_base);
@@ -1132,6 +1152,8 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                     s->lean_of[s->rule_base[i] + r] |= (class_mask)(1u << c);
             free(lean);
         }
+        for (size_t r = 0; r < rf->split.n; r++)
+            s->n_public_filtered += rf->filterable[r] && !rf->split.rules[r].is_private && !s->lean_of[s->rule_base[i] + r];
     }
     cs_error err = {0};
     if (s->n_filterable && l.n) {
@@ -1380,6 +1402,82 @@ static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, c
     return CS_OK;
 }
 
+/* Which class names each full set in the cache (full_id), and is every
+ * one there? Nothing is loaded. */
+static int class_sets_cached(yara_state *s, const cs_engine *e, const char *key)
+{
+    char p[4096], *members[N_CLASSES];
+    struct stat sb;
+    int all = 1;
+    for (int c = 0; c < N_CLASSES; c++) {
+        members[c] = class_membership(s, c, 0);
+        s->full_id[c] = c;
+        for (int k = 0; k < c && s->full_id[c] == c; k++)
+            if (strcmp(members[k], members[c]) == 0)
+                s->full_id[c] = k;
+        cache_path(p, sizeof p, e, key, s->full_id[c], members[c]);
+        all &= stat(p, &sb) == 0;
+    }
+    for (int c = 0; c < N_CLASSES; c++)
+        free(members[c]);
+    return all;
+}
+
+/* With the prefilter, a class's full set runs only for files with more
+ * candidates than a candidate set takes, or an import hash or file name
+ * key (34 of the bench's 841 files): full sets that are in the cache and
+ * serve no class as its lean set are let go after prepare and loaded again
+ * when a file first needs one. A warm start does not load them at all
+ * (class_sets_cached). */
+static void release_full_sets(yara_state *s, const char *key)
+{
+    char p[4096];
+    struct stat sb;
+    for (int c = 0; c < N_CLASSES; c++) {
+        YR_RULES *set = s->rules[c];
+        int lean = 0;
+        for (int x = 0; x < N_CLASSES; x++)
+            lean |= s->lean[x] == set;
+        if (!s->owns[c] || lean)
+            continue;
+        char *members = class_membership(s, c, 0);
+        cache_path(p, sizeof p, s->engine, key, c, members);
+        free(members);
+        if (stat(p, &sb) != 0)
+            continue; /* not in the cache: kept */
+        for (int k = 0; k < N_CLASSES; k++)
+            if (s->rules[k] == set) {
+                s->rules[k] = NULL;
+                s->full_members[k] = class_membership(s, k, 0);
+            }
+        ly.yr_rules_destroy(set);
+        s->owns[c] = 0;
+    }
+}
+
+/* Class c's full set: loaded again (or built from the kept sources) the
+ * first time a file needs it; another class's of the same membership is
+ * shared. NULL when it can be neither. */
+static YR_RULES *full_set(yara_state *s, int c)
+{
+    pthread_mutex_lock(&s->cand_lock);
+    YR_RULES *set = s->rules[c];
+    for (int k = 0; !set && k < N_CLASSES; k++)
+        if (k != c && s->rules[k] && s->full_members[k] && strcmp(s->full_members[k], s->full_members[c]) == 0)
+            set = s->rules[c] = s->rules[k];
+    if (!set) {
+        cs_error ignored;
+        if (cache_load(s->engine, s->key, s->full_id[c], s->full_members[c], &set) != 0 &&
+            build_set(s, s->engine, c, 0, &set, &ignored) != CS_OK)
+            set = NULL;
+        s->rules[c] = set;
+        s->owns[c] = set != NULL;
+    }
+    pthread_mutex_unlock(&s->cand_lock);
+    return set;
+}
+
+
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
@@ -1407,16 +1505,26 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         if (s->files_loaded[i].split.has_include)
             key = NULL;
     cs_status rc = CS_OK;
-    int warm = 0;
-    if (s->partitioned && key && cs_engine_cache_dir(e) && assign_class_sets(s, e, key, NULL, 0, err) == CS_OK) {
-        s->n_rules = count_distinct_public_rules(s); /* warm cache: nothing compiled */
-        warm = 1;
-    } else {
+    /* a warm cache: nothing compiled, and with the prefilter the full sets
+     * are loaded only where a file needs one (full_set) */
+    int warm = s->partitioned && key && cs_engine_cache_dir(e) && class_sets_cached(s, e, key);
+    if (!key || !cs_engine_cache_dir(e))
+        for (int c = 0; c < N_CLASSES; c++)
+            s->full_id[c] = c; /* nothing is cached: no full set is let go */
+    if (!warm)
         rc = compile_sets(s, e, key, err);
-    }
     s->files = s->n_files;
     if (rc == CS_OK && s->partitioned)
         prefilter_prepare(s, e, key);
+    if (rc == CS_OK && warm && s->prefilter) {
+        s->n_rules = count_distinct_public_rules(s->lean) + s->n_public_filtered;
+    } else if (rc == CS_OK && warm) {
+        release_sets(s);
+        if (assign_class_sets(s, e, key, NULL, 0, err) == CS_OK)
+            s->n_rules = count_distinct_public_rules(s->rules);
+        else
+            rc = compile_sets(s, e, key, err);
+    }
     if (rc == CS_OK && !warm)
         rc = reload_compiled(s, e, key, err);
     if (s->partitioned && key)
@@ -1428,6 +1536,12 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         s->cand_lock_ready = s->cands && pthread_mutex_init(&s->cand_lock, NULL) == 0;
         if (!s->cand_lock_ready)
             return cs_error_set(err, CS_ERR_NOMEM, "YARA: no memory for candidate sets");
+        if (key && cs_engine_cache_dir(e))
+            release_full_sets(s, key);
+        for (int c = 0; c < N_CLASSES; c++) /* not loaded, or let go: loaded on demand */
+            if (!s->rules[c] && !s->full_members[c])
+                s->full_members[c] = class_membership(s, c, 0);
+        s->ready = 1;
         return rc;
     }
     /* the sources are not needed any more */
@@ -1438,19 +1552,20 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         s->files_loaded[i].filterable = NULL;
         cs_yara_split_free(&s->files_loaded[i].split);
     }
+    s->ready = rc == CS_OK && s->rules[0] != NULL;
     return rc;
 }
 
 static int yara_active(const void *st)
 {
-    return ((const yara_state *)st)->rules[0] != NULL;
+    return ((const yara_state *)st)->ready;
 }
 
 /* Rules to run, not just rule files: a pack of empty .yar files is no rules. */
 static int yara_loaded(const void *st)
 {
     const yara_state *s = st;
-    return s->rules[0] != NULL && s->n_rules > 0;
+    return s->ready && s->n_rules > 0;
 }
 
 static void yara_stats(const void *st, cs_load_stats *out)
@@ -1548,6 +1663,15 @@ static YR_SCANNER *new_scanner(yara_state *s, YR_RULES *rules, yara_thread *t)
     return sc;
 }
 
+/* This thread's scanner of class c's full set. */
+static YR_SCANNER *full_scanner(yara_state *s, yara_thread *t, int c)
+{
+    if (t->scanner[c])
+        return t->scanner[c];
+    YR_RULES *set = full_set(s, c);
+    return set ? (t->scanner[c] = new_scanner(s, set, t)) : NULL;
+}
+
 /* This thread's scanner for a candidate set: the last KSCAN_SLOTS are kept. */
 static YR_SCANNER *candidate_scanner(yara_state *s, yara_thread *t, YR_RULES *set)
 {
@@ -1571,7 +1695,7 @@ static YR_SCANNER *candidate_scanner(yara_state *s, yara_thread *t, YR_RULES *se
  * dirty, and they are made anew before the next file. */
 static int make_scanners(yara_state *s, yara_thread *t)
 {
-    for (int c = 0; c < N_CLASSES; c++) {
+    for (int c = 0; !s->prefilter && c < N_CLASSES; c++) {
         if (!s->owns[c]) /* shares the set, and so the scanner, of an earlier class */
             continue;
         if (!(t->scanner[c] = new_scanner(s, s->rules[c], t))) {
@@ -1579,16 +1703,16 @@ static int make_scanners(yara_state *s, yara_thread *t)
             return -1;
         }
     }
-    for (int c = 0; c < N_CLASSES; c++)
+    for (int c = 0; !s->prefilter && c < N_CLASSES; c++)
         if (!t->scanner[c])
             for (int k = 0; k < c && !t->scanner[c]; k++)
                 if (s->rules[k] == s->rules[c])
                     t->scanner[c] = t->scanner[k];
+    /* with the prefilter, a full set's scanner is made when a file needs it
+     * (full_scanner: another thread may be loading that set meanwhile) */
     for (int c = 0; s->prefilter && c < N_CLASSES; c++) {
-        for (int k = 0; k < N_CLASSES && !t->lean[c]; k++) /* a full set's, or an earlier lean one's */
-            if (s->lean[c] == s->rules[k])
-                t->lean[c] = t->scanner[k];
-            else if (k < c && s->lean[c] == s->lean[k])
+        for (int k = 0; k < c && !t->lean[c]; k++) /* an earlier lean one's */
+            if (s->lean[c] == s->lean[k])
                 t->lean[c] = t->lean[k];
         if (!t->lean[c] && !(t->lean[c] = new_scanner(s, s->lean[c], t))) {
             drop_scanners(t);
@@ -1664,17 +1788,21 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
     }
     int c = file_class(f->data, f->size) * N_TIERS + size_tier(f->size);
-    YR_SCANNER *pass[2] = {t->scanner[c], NULL};
-    if (s->prefilter && t->lean[c] != pass[0]) {
+    YR_SCANNER *pass[2] = {s->prefilter ? t->lean[c] : t->scanner[c], NULL};
+    if (s->prefilter && s->lean_is_full[c] && s->lean_empty[c])
+        return CS_OK; /* no rule at all for this class */
+    if (s->prefilter && !s->lean_is_full[c]) {
         int pf = prefilter_hit(s, t, f, c);
         YR_RULES *cand = pf == PF_CANDIDATES ? candidate_set(s, t) : NULL;
         YR_SCANNER *csc = cand ? candidate_scanner(s, t, cand) : NULL;
         if (pf == PF_LEAN || csc) { /* the lean set, then the candidates if any */
             pass[0] = s->lean_empty[c] ? NULL : t->lean[c];
             pass[1] = csc;
+            if (!pass[0] && !pass[1])
+                return CS_OK; /* no rule can match this file */
+        } else if (!(pass[0] = full_scanner(s, t, c))) {
+            return cs_error_set(err, CS_ERR_NOMEM, "YARA: the rule set of this file's class cannot be loaded or built");
         }
-        if (!pass[0] && !pass[1])
-            return CS_OK; /* no rule can match this file */
     }
     char dir[4096], md5hex[33] = "";
     size_t dl = f->dir_len < sizeof dir ? f->dir_len : sizeof dir - 1;
