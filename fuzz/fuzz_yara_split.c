@@ -1,5 +1,6 @@
 /* Fuzz the YARA rule-file splitter and guard reader: spans must stay inside
- * the text and be ordered, whatever the input. */
+ * the text and be ordered, and the rules a condition names be other rules
+ * of the file, ascending, whatever the input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         prev = r->end;
         (void)cs_yara_guard_compatible(r, (const unsigned char *)"MZ", 2);
+        /* the rules a condition names: other rules of the file, each once */
+        if (r->deps_at + r->n_deps > sp.n_deps || r->refs_at + r->n_refs > sp.n_refs)
+            abort();
+        for (size_t k = 0; k < r->n_deps; k++) {
+            size_t d = sp.deps[r->deps_at + k];
+            if (d >= sp.n || d == i || (k && d <= sp.deps[r->deps_at + k - 1]))
+                abort();
+        }
+        for (size_t k = 0; k < r->n_refs; k++)
+            if (sp.refs[r->refs_at + k] >= sp.n)
+                abort();
     }
     cs_yara_split_free(&sp);
     free(text);
