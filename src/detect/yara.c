@@ -1456,8 +1456,9 @@ static void release_full_sets(yara_state *s, const char *key)
 }
 
 /* Class c's full set: loaded again (or built from the kept sources) the
- * first time a file needs it; another class's of the same membership is
- * shared. NULL when it can be neither. */
+ * first time a file needs it, outside the lock (a build allocates, and an
+ * allocation failure leaves through the engine's guard); another class's
+ * of the same membership is shared. NULL when it can be neither. */
 static YR_RULES *full_set(yara_state *s, int c)
 {
     pthread_mutex_lock(&s->cand_lock);
@@ -1465,13 +1466,20 @@ static YR_RULES *full_set(yara_state *s, int c)
     for (int k = 0; !set && k < N_CLASSES; k++)
         if (k != c && s->rules[k] && s->full_members[k] && strcmp(s->full_members[k], s->full_members[c]) == 0)
             set = s->rules[c] = s->rules[k];
-    if (!set) {
-        cs_error ignored;
-        if (cache_load(s->engine, s->key, s->full_id[c], s->full_members[c], &set) != 0 &&
-            build_set(s, s->engine, c, 0, &set, &ignored) != CS_OK)
-            set = NULL;
+    pthread_mutex_unlock(&s->cand_lock);
+    if (set)
+        return set;
+    cs_error ignored;
+    if (cache_load(s->engine, s->key, s->full_id[c], s->full_members[c], &set) != 0 &&
+        build_set(s, s->engine, c, 0, &set, &ignored) != CS_OK)
+        return NULL;
+    pthread_mutex_lock(&s->cand_lock);
+    if (s->rules[c]) { /* another thread's came first */
+        ly.yr_rules_destroy(set);
+        set = s->rules[c];
+    } else {
         s->rules[c] = set;
-        s->owns[c] = set != NULL;
+        s->owns[c] = 1;
     }
     pthread_mutex_unlock(&s->cand_lock);
     return set;
