@@ -224,6 +224,7 @@ typedef struct yara_thread {
     size_t n_cand;
     int cand_overflow;
     unsigned char *cand_seen;      /* per rule number */
+    int prefiltering;              /* inside the Vectorscan pass */
     struct {
         YR_RULES *rules;
         YR_SCANNER *sc;
@@ -559,8 +560,10 @@ static cs_status build_set(yara_state *s, cs_engine *e, int c, int lean, YR_RULE
 
 /* A compiled set written to memory and read back: the compiler's arenas
  * hold about 10 MB however few rules there are (196 candidate sets took a
- * first run to 2.1 GB), a set read back only what it uses. On any failure
- * the set is left as it was. */
+ * first run to 2.1 GB), a set read back only what it uses. The bytes are
+ * what the cache file holds: a set in use is never saved (libyara's save
+ * rewrites the set's pointers while it runs, and leaves them rewritten
+ * when a write fails). */
 typedef struct mem_stream {
     unsigned char *data;
     size_t len, cap, pos;
@@ -594,21 +597,20 @@ static size_t mem_read(void *p, size_t size, size_t count, void *ud)
     return count;
 }
 
-static void compact_rules(YR_RULES **set)
+static int compact_rules(YR_RULES **set, mem_stream *m)
 {
-    mem_stream m = {0};
-    YR_STREAM st = {&m, mem_read, mem_write};
+    YR_STREAM st = {m, mem_read, mem_write};
     YR_RULES *back = NULL;
-    if (ly.yr_rules_save_stream(*set, &st) == ERROR_SUCCESS && ly.yr_rules_load_stream(&st, &back) == ERROR_SUCCESS) {
-        ly.yr_rules_destroy(*set);
-        *set = back;
-    }
-    free(m.data);
+    int ok = ly.yr_rules_save_stream(*set, &st) == ERROR_SUCCESS && ly.yr_rules_load_stream(&st, &back) == ERROR_SUCCESS;
+    ly.yr_rules_destroy(*set); /* saved or not, its pointers may be rewritten */
+    *set = ok ? back : NULL;
+    return ok ? 0 : -1;
 }
 
 /* A candidate set: the rules numbered rules[0..n) (ascending), with the
- * rules they name, each file's in its own namespace as in the full sets. */
-static int build_candidate_set(const yara_state *s, const uint32_t *rules, size_t n, YR_RULES **out)
+ * rules they name, each file's in its own namespace as in the full sets;
+ * *bytes: the set saved (for the cache). */
+static int build_candidate_set(const yara_state *s, const uint32_t *rules, size_t n, YR_RULES **out, mem_stream *bytes)
 {
     YR_COMPILER *comp;
     if (ly.yr_compiler_create(&comp) != ERROR_SUCCESS)
@@ -635,7 +637,7 @@ static int build_candidate_set(const yara_state *s, const uint32_t *rules, size_
         rc = -1;
     ly.yr_compiler_destroy(comp);
     if (rc == 0)
-        compact_rules(out);
+        rc = compact_rules(out, bytes);
     return rc;
 }
 
@@ -692,17 +694,26 @@ static int cache_load(const cs_engine *e, const char *key, int c, const char *me
     return 0;
 }
 
-static void cache_save(const cs_engine *e, const char *key, int c, const char *members, YR_RULES *rules)
+/* Save a set just compiled (not yet in use): it is read back from the
+ * saved bytes (compact_rules), which go to the cache. A cache that cannot
+ * be written is only slower next time; CS_OK unless the set itself was
+ * lost (*rules NULL: out of memory). */
+static cs_status cache_save(const cs_engine *e, const char *key, int c, const char *members, YR_RULES **rules,
+                            cs_error *err)
 {
-    char p[4096], tmp[4200];
     if (!cs_engine_cache_dir(e) || !key)
-        return;
+        return CS_OK;
+    mem_stream m = {0};
+    if (compact_rules(rules, &m) != 0) {
+        free(m.data);
+        return cs_error_set(err, CS_ERR_NOMEM, "YARA: a compiled rule set could not be saved");
+    }
+    char p[4096];
+    cs_error ignored;
     cache_path(p, sizeof p, e, key, c, members);
-    /* workers save candidate sets: the name is the thread's own */
-    snprintf(tmp, sizeof tmp, "%s.%ld.%lx.tmp", p, (long)getpid(), (unsigned long)pthread_self());
-    if (ly.yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, p) == 0)
-        return;
-    unlink(tmp);
+    cs_write_file_replace(p, m.data, m.len, 0644, &ignored);
+    free(m.data);
+    return CS_OK;
 }
 
 /* Keep the sets of the few most recently used rule versions (a machine may
@@ -864,9 +875,9 @@ static cs_status assign_class_sets(yara_state *s, cs_engine *e, const char *key,
             } else {
                 rc = build_set(s, e, c, 0, &s->rules[c], err);
             }
-            s->owns[c] = rc == CS_OK;
             if (rc == CS_OK && s->skipped == 0)
-                cache_save(e, key, c, members[c], s->rules[c]);
+                rc = cache_save(e, key, c, members[c], &s->rules[c], err);
+            s->owns[c] = rc == CS_OK;
         }
     }
     for (int c = 0; c < N_CLASSES; c++)
@@ -1040,7 +1051,10 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
                 same = k;
         s->lean_is_full[c] = strcmp(full, lean[c]) == 0;
         if (s->lean_is_full[c] && !s->rules[c]) { /* a warm start loads full sets only where needed */
-            if (cache_load(e, key, s->full_id[c], full, &s->rules[c]) == 0)
+            int k = s->full_id[c];
+            if (k != c && s->rules[k])
+                s->rules[c] = s->rules[k];
+            else if (cache_load(e, key, k, full, &s->rules[c]) == 0)
                 s->owns[c] = 1;
             else
                 rc = cs_error_set(err, CS_ERR_RULES, "a cached rule set went missing");
@@ -1053,9 +1067,9 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
             s->owns_lean[c] = 1;
         } else {
             rc = build_set(s, e, c, 1, &s->lean[c], err);
-            s->owns_lean[c] = rc == CS_OK;
             if (rc == CS_OK && s->skipped == 0)
-                cache_save(e, key, N_CLASSES + c, lean[c], s->lean[c]);
+                rc = cache_save(e, key, N_CLASSES + c, lean[c], &s->lean[c], err);
+            s->owns_lean[c] = rc == CS_OK;
         }
         free(full);
     }
@@ -1273,7 +1287,9 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
     literal_hit h = {s, t, bit, 0};
     t->n_cand = 0;
     t->cand_overflow = 0;
+    t->prefiltering = 1;
     hs_error_t rc = cs_hs.hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
+    t->prefiltering = 0;
     for (size_t i = 0; i < t->n_cand; i++)
         t->cand_seen[t->cand[i]] = 0;
     if (t->cand_overflow || (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED))
@@ -1315,13 +1331,15 @@ static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
     pthread_mutex_unlock(&s->cand_lock);
     if (known || full)
         return set;
-    /* the cache names a set by its members: "k" and the rule numbers */
+    /* the cache names a set by its members: the view's version (k2: the
+     * candidates, the rules they name as private ones) and the rule numbers */
     cs_buf members = {0};
-    cs_buf_puts(&members, "k");
+    cs_buf_puts(&members, "k2");
     for (size_t k = 0; k < t->n_cand; k++)
         cs_buf_printf(&members, ",%u", (unsigned)t->cand[k]);
+    mem_stream bytes = {0};
     int cached = s->key[0] && cache_load(s->engine, s->key, CAND_SET_ID, members.data, &set) == 0;
-    if (!cached && build_candidate_set(s, t->cand, t->n_cand, &set) != 0)
+    if (!cached && build_candidate_set(s, t->cand, t->n_cand, &set, &bytes) != 0)
         set = NULL;
     uint32_t *copy = malloc(t->n_cand * sizeof *copy);
     pthread_mutex_lock(&s->cand_lock);
@@ -1336,12 +1354,18 @@ static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
         memcpy(copy, t->cand, t->n_cand * sizeof *copy);
         s->cands[i] = (cand_set){h, copy, t->n_cand, set};
         s->n_cands++;
-        save = set && !cached && s->key[0] && s->cands_saved < CAND_SAVE_MAX;
+        /* rule numbers name other rules when a file was dropped: not cached then */
+        save = set && !cached && s->key[0] && !s->skipped && s->cands_saved < CAND_SAVE_MAX;
         s->cands_saved += save;
     }
     pthread_mutex_unlock(&s->cand_lock);
-    if (save) /* the set is not freed before the state: reading it is safe */
-        cache_save(s->engine, s->key, CAND_SET_ID, members.data, set);
+    if (save) { /* the bytes the set was read back from, not the set */
+        char p[4096];
+        cs_error ignored; /* a cache that cannot be written is only slower next time */
+        cache_path(p, sizeof p, s->engine, s->key, CAND_SET_ID, members.data);
+        cs_write_file_replace(p, bytes.data, bytes.len, 0644, &ignored);
+    }
+    free(bytes.data);
     cs_buf_free(&members);
     return set;
 }
@@ -1464,7 +1488,7 @@ static YR_RULES *full_set(yara_state *s, int c)
     pthread_mutex_lock(&s->cand_lock);
     YR_RULES *set = s->rules[c];
     for (int k = 0; !set && k < N_CLASSES; k++)
-        if (k != c && s->rules[k] && s->full_members[k] && strcmp(s->full_members[k], s->full_members[c]) == 0)
+        if (k != c && s->rules[k] && s->full_id[k] == s->full_id[c])
             set = s->rules[c] = s->rules[k];
     pthread_mutex_unlock(&s->cand_lock);
     if (set)
@@ -1794,6 +1818,15 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         t->scanning = 0;
         if (make_scanners(s, t) != 0)
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA scanner");
+    }
+    if (t->prefiltering) { /* so was the last Vectorscan pass: its scratch is still in use */
+        for (size_t i = 0; i < t->n_cand; i++)
+            t->cand_seen[t->cand[i]] = 0;
+        cs_hs_free_scratch(t->scratch);
+        t->scratch = NULL;
+        t->prefiltering = 0;
+        if (cs_hs.hs_clone_scratch(s->scratch, &t->scratch) != HS_SUCCESS)
+            return cs_error_set(err, CS_ERR_NOMEM, "no scratch space for the literal prefilter");
     }
     int c = file_class(f->data, f->size) * N_TIERS + size_tier(f->size);
     YR_SCANNER *pass[2] = {s->prefilter ? t->lean[c] : t->scanner[c], NULL};

@@ -140,6 +140,7 @@ for rules in rules global; do
     check "$rules: partitioned == yara" diff "$work/part.pairs" "$work/yara.pairs"
     check "$rules: no rule reported twice for a file" test -z "$(repeats "$work/part.jsonl")"
     cp "$work/one.pairs" "$work/$rules.one.pairs"
+    cp "$work/part.pairs" "$work/$rules.part.pairs"
 done
 check "guards were used" jq_true <("$CS" scan --pack "$work/rules" --detectors yara --json -q --no-cache "$work/tree/text") '.[-1].loaded.yara_rules_guarded >= 10'
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > /dev/null
@@ -149,9 +150,36 @@ check "compiled sets cached" bash -c "ls '$work/cache'/yara-*.yarc >/dev/null"
 check "candidate sets built and cached" bash -c "ls '$work/cache'/yara-*-99-*.yarc >/dev/null"
 for want in "cand_beta_gamma	c_names" "cand_beta_gamma	c_named_public" "cand_beta_gamma	lean_names" \
     "cand_private	c_uses_private" "cand_pe	c_pe" "cand_eta_mz	c_mz_only" "many_three	c_many_35" "many_all	c_many_70"; do
-    check "matched: $want" grep -qxF "$want" "$work/rules.one.pairs"
+    check "matched: $want" grep -qxF "$want" "$work/rules.part.pairs"
 done
-check "a private rule named by a candidate is not reported" bash -c "! grep -q p_strong '$work/rules.one.pairs'"
+check "a private rule named by a candidate is not reported" bash -c "! grep -q p_strong '$work/rules.part.pairs'"
+# two threads building and using the same candidate sets at once (a set
+# was once saved while the other thread scanned with it: libyara's save
+# rewrites the set's pointers): 300 candidate rules, each naming one large (800 strings)
+# private rule, two files per literal, a fresh cache; exactly yara's matches
+mkdir -p "$work/conc" "$work/conc-tree" "$work/conc-cache"
+python3 - "$work/conc/conc.yar" "$work/conc-tree" <<'PY'
+import os, sys
+rules, tree = sys.argv[1], sys.argv[2]
+with open(rules, "w") as f:
+    f.write("private rule p_big {\n strings:\n")
+    for i in range(800):
+        f.write('  $b%d = "chainsweep-big-private-string-%04d"\n' % (i, i))
+    f.write(" condition: any of them\n}\n")
+    f.write("rule g_mz_conc { condition: uint16(0) == 0x5a4d }\n")  # a guard: the sets are partitioned
+    for i in range(300):
+        f.write('rule c_conc_%d { strings: $a = "chainsweep-concurrent-literal-%03d" condition: $a and p_big }\n' % (i, i))
+for i in range(600):
+    with open(os.path.join(tree, "f%03d" % i), "wb") as f:
+        f.write(b"x chainsweep-concurrent-literal-%03d chainsweep-big-private-string-0007 " % (i // 2))
+PY
+"$CS" scan --pack "$work/conc" --detectors yara --json -q -p 2 --cache-dir "$work/conc-cache" "$work/conc-tree" > "$work/conc.jsonl"
+check "two threads on shared candidate sets: the sweep ends (exit 1)" test $? = 1
+pairs "$work/conc.jsonl" > "$work/conc.pairs"
+yara -w -r "$work/conc/conc.yar" "$work/conc-tree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/conc.yara"
+check "two threads on shared candidate sets: yara's 600 matches" bash -c "[ \$(wc -l < '$work/conc.pairs') = 600 ] && diff '$work/conc.pairs' '$work/conc.yara'"
+check "their sets cached" test "$(ls "$work/conc-cache" | grep -c -- '-99-')" = 300
+
 # one file, one candidate set: its file in a fresh cache shows that it was
 # built (a rule named, a private rule, a module import: each must compile)
 for f in cand_beta_gamma cand_private cand_pe; do
@@ -159,7 +187,7 @@ for f in cand_beta_gamma cand_private cand_pe; do
     "$CS" scan --pack "$work/rules" --detectors yara --json -q --cache-dir "$work/kcache" "$work/tree/$f" > /dev/null
     check "$f: its candidate set was built" test "$(ls "$work/kcache" | grep -c -- '-99-')" = 1
 done
-check "many_all: all 70 rules (the full set)" test "$(grep -c '^many_all	c_many_' "$work/rules.one.pairs")" = 70
+check "many_all: all 70 rules (the full set)" test "$(grep -c '^many_all	c_many_' "$work/rules.part.pairs")" = 70
 "$CS" scan --pack "$work/rules" --detectors yara --json -q --max-size 16M --cache-dir "$work/cache" "$work/tree" > "$work/cached.jsonl"
 pairs "$work/cached.jsonl" > "$work/cached.pairs"
 check "sets loaded from the cache, same matches" diff "$work/cached.pairs" "$work/rules.one.pairs"

@@ -122,6 +122,38 @@ static void max_sizes(void **state)
         expect_bound(cases[i].cond, 1, cases[i].below);
 }
 
+/* The rules a condition names: whole identifiers, not a string's "$a",
+ * not the rule itself, each once, ascending (conservative: "#a" and a name
+ * inside a text literal count too; a rule kept needlessly costs nothing). */
+static void named_rules(void **state)
+{
+    (void)state;
+    static const char text[] = "rule a { condition: true }\n"
+                               "rule ab { condition: filesize < 10 }\n"
+                               "rule x { strings: $a = \"q\" condition: $a and #a > 0 and ab }\n"
+                               "rule y { condition: a and x and y and ab and a }\n"
+                               "rule z { condition: \"a\" == \"b\" and abc }\n";
+    static const size_t want[5][4] = {{0}, {0}, {2, 0, 1}, {3, 0, 1, 2}, {1, 0}}; /* count, then indices */
+    cs_yara_split sp;
+    assert_int_equal(cs_yara_split_parse(text, strlen(text), &sp), 0);
+    assert_int_equal(sp.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        const cs_yara_rule_span *r = &sp.rules[i];
+        if (r->n_deps != want[i][0])
+            fail_msg("rule %s names %zu rules, expected %zu", r->name, r->n_deps, want[i][0]);
+        for (size_t k = 0; k < r->n_deps; k++)
+            assert_int_equal(sp.deps[r->deps_at + k], want[i][k + 1]);
+    }
+    /* refs: the named rules that carry a guard or a size bound (ab; x
+     * needs a byte for its string) */
+    assert_int_equal(sp.rules[2].n_refs, 1);
+    assert_int_equal(sp.refs[sp.rules[2].refs_at], 1);
+    assert_int_equal(sp.rules[3].n_refs, 2);
+    assert_int_equal(sp.refs[sp.rules[3].refs_at], 1);
+    assert_int_equal(sp.refs[sp.rules[3].refs_at + 1], 2);
+    cs_yara_split_free(&sp);
+}
+
 static void unsplittable_files(void **state)
 {
     (void)state;
@@ -146,6 +178,7 @@ int main(void)
         cmocka_unit_test(splits_and_guards),
         cmocka_unit_test(min_sizes),
         cmocka_unit_test(max_sizes),
+        cmocka_unit_test(named_rules),
         cmocka_unit_test(unsplittable_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
