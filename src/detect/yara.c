@@ -168,6 +168,7 @@ typedef struct name_key {
     size_t len;
     int caseless;                  /* iequals */
     class_mask classes;
+    uint32_t rule;                 /* its rule's number */
 } name_key;
 
 typedef struct yara_state {
@@ -1151,6 +1152,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                     nk->len = lit->len;
                     nk->caseless = lit->caseless;
                     nk->classes = mask;
+                    nk->rule = (uint32_t)(s->rule_base[i] + r);
                     continue;
                 }
                 size_t skip = leading_nuls(p, lit->len);
@@ -1228,18 +1230,11 @@ typedef struct literal_hit {
     int hit;
 } literal_hit;
 
-/* A literal of the file's class: its rule is a candidate, unless the lean
- * set runs it anyway. Past CAND_MAX candidates the full set runs: stop. */
-static int on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ud)
+/* Rule r can match this file of class bit: a candidate, unless the lean
+ * set runs it anyway. 1 past CAND_MAX candidates (the full set runs). */
+static int add_candidate(const yara_state *s, yara_thread *t, class_mask bit, uint32_t r)
 {
-    (void)from, (void)to, (void)flags;
-    literal_hit *h = ud;
-    if (!(h->s->lit_classes[id] & h->bit))
-        return 0;
-    h->hit = 1;
-    uint32_t r = h->s->lit_rule[id];
-    yara_thread *t = h->t;
-    if ((h->s->lean_of[r] & h->bit) || t->cand_seen[r])
+    if ((s->lean_of[r] & bit) || t->cand_seen[r])
         return 0;
     if (t->n_cand == CAND_MAX) {
         t->cand_overflow = 1;
@@ -1248,6 +1243,17 @@ static int on_literal(unsigned int id, unsigned long long from, unsigned long lo
     t->cand_seen[r] = 1;
     t->cand[t->n_cand++] = r;
     return 0;
+}
+
+/* A literal of the file's class: its rule is a candidate. */
+static int on_literal(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *ud)
+{
+    (void)from, (void)to, (void)flags;
+    literal_hit *h = ud;
+    if (!(h->s->lit_classes[id] & h->bit))
+        return 0;
+    h->hit = 1;
+    return add_candidate(h->s, h->t, h->bit, h->s->lit_rule[id]);
 }
 
 enum { PF_LEAN, PF_CANDIDATES, PF_FULL };
@@ -1274,19 +1280,20 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
                 return PF_FULL;
         }
     }
-    /* the file's name, as the scanner gives libyara's "filename" */
+    if (f->size > UINT_MAX)
+        return PF_FULL;
+    t->n_cand = 0;
+    t->cand_overflow = 0;
+    /* the file's name, as the scanner gives libyara's "filename": its
+     * rules are candidates */
     size_t name_len = strlen(f->name);
-    for (size_t i = 0; i < s->n_names; i++) {
+    for (size_t i = 0; i < s->n_names && !t->cand_overflow; i++) {
         const name_key *k = &s->names[i];
         if ((k->classes & bit) && k->len == name_len &&
             (k->caseless ? strncasecmp(k->name, f->name, name_len) : memcmp(k->name, f->name, name_len)) == 0)
-            return PF_FULL;
+            add_candidate(s, t, bit, k->rule);
     }
-    if (f->size > UINT_MAX)
-        return PF_FULL;
     literal_hit h = {s, t, bit, 0};
-    t->n_cand = 0;
-    t->cand_overflow = 0;
     t->prefiltering = 1;
     hs_error_t rc = cs_hs.hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
     t->prefiltering = 0;
