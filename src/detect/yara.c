@@ -142,7 +142,7 @@ typedef struct rule_file {
  * needed, kept in memory and in the cache. The full set's automaton and
  * its thousands of conditions cost as much again as the lean set; such a
  * small set costs one more pass over the bytes (docs/performance.md). More
- * candidates than CAND_MAX, an import hash or a file name key, or a set
+ * candidates than CAND_MAX, an import-hash key, or a set
  * that cannot be built: the class's full set, as before. */
 #define CAND_MAX 64
 #define CAND_TABLE 8192            /* slots of the in-memory table (a power of two) */
