@@ -155,22 +155,27 @@ static uint64_t read_min_size(const char *p, const char *end)
     return off + bits / 8;
 }
 
+/* q at the '"' opening a text literal: its closing '"' (escapes
+ * followed), or end when there is none. */
+static const char *string_end(const char *q, const char *end)
+{
+    for (q++; q < end; q++) {
+        if (*q == '\\' && q + 1 < end)
+            q++;
+        else if (*q == '"')
+            return q;
+    }
+    return end;
+}
+
 /* Calls f on each word of [p, end) outside string literals (a word being
  * what follows a character that cannot continue an identifier or a field
  * access); stops at the first nonzero result and returns it. */
 static int each_word(const char *p, const char *end, int (*f)(const char *q, const char *end))
 {
-    int in_str = 0;
     for (const char *q = p; q < end; q++) {
-        if (in_str) {
-            if (*q == '\\' && q + 1 < end)
-                q++;
-            else if (*q == '"')
-                in_str = 0;
-            continue;
-        }
         if (*q == '"') {
-            in_str = 1;
+            q = string_end(q, end);
             continue;
         }
         if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_' || q[-1] == '$' ||
@@ -370,18 +375,11 @@ static size_t split_top(const char *p, const char *end, const char *w, const cha
                         size_t cap)
 {
     size_t n = 0, wl = strlen(w);
-    int d = 0, in_str = 0;
+    int d = 0;
     const char *part = p;
     for (const char *q = p; q < end; q++) {
-        if (in_str) {
-            if (*q == '\\' && q + 1 < end)
-                q++;
-            else if (*q == '"')
-                in_str = 0;
-            continue;
-        }
         if (*q == '"')
-            in_str = 1;
+            q = string_end(q, end);
         else if (*q == '/' || *q == '\\')
             return 0; /* a regex literal: its text could hide anything */
         else if (*q == '(')
@@ -407,17 +405,12 @@ static int whole_group(const char *p, const char *end)
 {
     if (p >= end || *p != '(' || end[-1] != ')')
         return 0;
-    int d = 0, in_str = 0;
+    int d = 0;
     for (const char *q = p; q < end; q++) {
-        if (in_str) {
-            if (*q == '\\' && q + 1 < end)
-                q++;
-            else if (*q == '"')
-                in_str = 0;
+        if (*q == '"') {
+            q = string_end(q, end);
             continue;
         }
-        if (*q == '"')
-            in_str = 1;
         d += *q == '(' ? 1 : *q == ')' ? -1 : 0;
         if (d == 0 && q < end - 1)
             return 0;
