@@ -1378,60 +1378,6 @@ static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
 }
 
 
-/* The sets compiled in this run, now in the cache, are dropped and loaded
- * back: the compilers' transient memory is given back to the system
- * (malloc_trim) before the scan maps files. With signature-base a first
- * run's peak was 460 MiB against 311 MiB for a run with a warm cache.
- * Only when every set is in the cache; a load that fails after all
- * compiles again (nothing is lost). */
-static cs_status reload_compiled(yara_state *s, cs_engine *e, const char *key, cs_error *err)
-{
-    char p[4096];
-    struct stat sb;
-    int compiled = 0;
-    if (!key || !cs_engine_cache_dir(e) || !s->partitioned || s->skipped)
-        return CS_OK;
-    for (int c = 0; c < N_CLASSES; c++) {
-        for (int lean = 0; lean < 2; lean++) {
-            if (!(lean ? s->owns_lean[c] : s->owns[c]))
-                continue;
-            char *members = class_membership(s, c, lean);
-            cache_path(p, sizeof p, e, key, lean * N_CLASSES + c, members);
-            free(members);
-            if (stat(p, &sb) != 0)
-                return CS_OK;
-            compiled = 1;
-        }
-    }
-    if (!compiled)
-        return CS_OK;
-    for (int c = 0; c < N_CLASSES; c++) {
-        if (s->owns_lean[c])
-            ly.yr_rules_destroy(s->lean[c]);
-        s->lean[c] = NULL;
-        s->owns_lean[c] = 0;
-    }
-    release_sets(s);
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-    if (assign_class_sets(s, e, key, NULL, 0, err) != CS_OK) {
-        cs_status rc = compile_sets(s, e, key, err);
-        if (rc != CS_OK)
-            return rc;
-    }
-    if (s->prefilter && assign_lean_sets(s, e, key, err) != CS_OK) {
-        cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err ? err->message : "");
-        for (int c = 0; c < N_CLASSES; c++) {
-            if (s->owns_lean[c])
-                ly.yr_rules_destroy(s->lean[c]);
-            s->lean[c] = NULL;
-            s->owns_lean[c] = 0;
-        }
-        s->prefilter = 0;
-    }
-    return CS_OK;
-}
 
 /* Which class names each full set in the cache (full_id), and is every
  * one there? Nothing is loaded. */
@@ -1517,6 +1463,19 @@ static YR_RULES *full_set(yara_state *s, int c)
 }
 
 
+/* After compiling, the compilers' memory goes back to the system before
+ * the scan maps files (every cached set was already read back from its
+ * saved bytes by cache_save: no compiler arena is left in a set). */
+static void trim_after_compile(int warm)
+{
+#ifdef __GLIBC__
+    if (!warm)
+        malloc_trim(0);
+#else
+    (void)warm;
+#endif
+}
+
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
@@ -1564,8 +1523,6 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         else
             rc = compile_sets(s, e, key, err);
     }
-    if (rc == CS_OK && !warm)
-        rc = reload_compiled(s, e, key, err);
     if (s->partitioned && key)
         cache_prune(e, key);
     if (rc == CS_OK && s->prefilter) { /* candidate sets: the sources stay */
@@ -1581,6 +1538,7 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
             if (!s->rules[c] && !s->full_members[c])
                 s->full_members[c] = class_membership(s, c, 0);
         s->ready = 1;
+        trim_after_compile(warm);
         return rc;
     }
     /* the sources are not needed any more */
@@ -1592,6 +1550,7 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         cs_yara_split_free(&s->files_loaded[i].split);
     }
     s->ready = rc == CS_OK && s->rules[0] != NULL;
+    trim_after_compile(warm);
     return rc;
 }
 

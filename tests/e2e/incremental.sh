@@ -28,10 +28,14 @@ check "an unchanged tree's rescan writes nothing to the store" [ "$(sha256sum < 
 n=$(jq -s '.[-1].files_scanned' "$work/1.jsonl")
 check "first sweep reads every file ($n)" [ "$n" -ge 206 ]
 check "second sweep reads nothing" jq_true "$work/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
+# traced_rescan STATE TARGET OUT OPENS: a rescan, its opens traced
+traced_rescan() {
+    strace -f -qq --seccomp-bpf -e trace=open,openat,openat2 -o "$4" \
+        "$CS" scan --pack "$pack" --state "$1" --json -q "$2" > "$3"
+}
 # unchanged files are answered from the walk's lstat: never opened
 if command -v strace > /dev/null; then
-    strace -f -qq --seccomp-bpf -e trace=open,openat,openat2 -o "$work/opens" \
-        "$CS" scan --pack "$pack" --state "$db" --json -q "$tree" > "$work/2s.jsonl"
+    traced_rescan "$db" "$tree" "$work/2s.jsonl" "$work/opens"
     check "a rescan opens none of the tree's unchanged files (only its directories)" \
         bash -c "! grep -v O_DIRECTORY '$work/opens' | grep -q '\"$tree/[^\"]*\"\\|\"f[0-9]*\.txt\"'"
     check "... and reports them all" jq_true "$work/2s.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == $n + 1"
@@ -54,8 +58,7 @@ for k in range(201):
 " "$big" || bad "making 201,000 files"
 "$CS" scan --pack "$pack" --state "$big/state.sqlite" -q "$big/t" > /dev/null
 if command -v strace > /dev/null; then
-    strace -f -qq --seccomp-bpf -e trace=open,openat,openat2 -o "$big/opens" \
-        "$CS" scan --pack "$pack" --state "$big/state.sqlite" --json -q "$big/t" > "$big/2.jsonl"
+    traced_rescan "$big/state.sqlite" "$big/t" "$big/2.jsonl" "$big/opens"
     check "past the read-ahead's 200,000 rows: a rescan of 201,000 files opens none" \
         bash -c "! grep -v O_DIRECTORY '$big/opens' | grep -q '\"f[0-9]*\"'"
     check "... and reports them all from the store" jq_true "$big/2.jsonl" ".[-1].files_scanned == 0 and .[-1].files_cached == 201000"
