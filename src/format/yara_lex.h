@@ -65,6 +65,20 @@ static inline int cs_yl_skip_string(cs_yara_lexer *lx)
     return -1;
 }
 
+/* Skip a { hex } string starting at pos; comments inside it may hold
+ * braces ("// pop edi {saved}"), so the close is found past them. */
+static inline int cs_yl_skip_hex(cs_yara_lexer *lx)
+{
+    lx->pos++;
+    while (lx->pos < lx->len) {
+        if (cs_yl_skip_space(lx) != 0 || lx->pos >= lx->len)
+            return -1;
+        if (lx->s[lx->pos++] == '}')
+            return 0;
+    }
+    return -1;
+}
+
 /* Skip a /regex/flags literal starting at pos. */
 static inline int cs_yl_skip_regex(cs_yara_lexer *lx)
 {

@@ -394,13 +394,11 @@ static void parse_strings(analysis *a, const char *text, size_t p, size_t end)
             }
             ok = decode_text(text + v + 1, lx.pos - v - 2, &runs[0]) == 0;
         } else if (text[v] == '{') {
-            const char *close = memchr(text + v, '}', end - v);
-            if (!close) {
+            if (cs_yl_skip_hex(&lx) != 0) {
                 free(runs);
                 return;
             }
-            lx.pos = (size_t)(close - text) + 1;
-            hex_longest_run(text + v + 1, (size_t)(close - text) - v - 1, &runs[0]);
+            hex_longest_run(text + v + 1, lx.pos - v - 2, &runs[0]);
             ok = 1;
         } else if (text[v] == '/') {
             if (cs_yl_skip_regex(&lx) != 0)

@@ -142,6 +142,10 @@ static const struct {
      "EFGH"},
     {"rule r { strings: $h = { 41 42 4? 43 44 45 } condition: $h }",
      "CDE"},
+    /* a comment inside a hex string may hold a brace: not its end */
+    {"rule r { strings: $h = { 41 42 // mov {saved}\n 43 44 45 46 } $b = { 47 48 /* } */ 49 4A 4B } "
+     "condition: all of them }",
+     "ABCDEF"},
     /* regex: the longest run every match contains */
     {"rule r { strings: $r = /https?:\\/\\/evil\\.com/ condition: $r }",
      "://evil.com"},
