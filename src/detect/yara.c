@@ -22,6 +22,7 @@
 
 #include "detect/detector.h"
 #include "detect/vectorscan.h"
+#include "format/pe.h"
 #include "format/yara_literals.h"
 #include "format/yara_split.h"
 #include "util/digest.h"
@@ -1119,7 +1120,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
         for (size_t r = 0; r < rf->split.n; r++) {
             cs_grow((void **)&needs, &needs_cap, n_needs + 1, sizeof *needs);
             cs_yara_needs *n = &needs[n_needs++];
-            cs_yara_rule_needs(rf->text, &rf->split.rules[r], PREFILTER_MIN_QUALITY, n);
+            cs_yara_rule_needs(rf->text, &rf->split, r, needs + (n_needs - 1 - r), PREFILTER_MIN_QUALITY, n);
             int ok = n->filterable;
             for (size_t k = 0; ok && k < n->n; k++)
                 if (n->lits[k].kind == CS_YARA_LIT_BYTES &&
@@ -1268,6 +1269,11 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
      * module needs it): the import hash keys matter for PE files only */
     if (s->n_imphashes && c / N_TIERS == CLASS_PE) {
         const char *mine = cs_file_imphash(f);
+        const cs_pe *pe;
+        /* a PE without imports: libyara hashes nothing (MD5 of ""); pefile,
+         * and so our report field, has no import hash at all */
+        if (!mine && (pe = cs_file_pe(f)) != NULL && cs_pe_imports(pe, NULL, NULL) == 0)
+            mine = "d41d8cd98f00b204e9800998ecf8427e";
         imphash_key want;
         if (!mine) {
             for (size_t i = 0; i < s->n_imphashes; i++)

@@ -27,6 +27,7 @@ typedef struct ystring {
     int export;                   /* not a string: "pe.exports(TEXT)" (raw: the TEXT token) */
     int serial;                   /* not a string: "pe.signatures[E].serial == TEXT" (raw: the TEXT token) */
     int filename;                 /* not a string: "filename == TEXT" or "filename iequals TEXT" (raw: TEXT) */
+    int rule_ref;                 /* not a string: a rule the condition names (raw: its name) */
     const char *raw;
     size_t raw_n;
     int usable;                   /* its literals are known */
@@ -658,7 +659,7 @@ static size_t req_strength(const parser *ps, const req *r)
 /* Not a string of the rule but a value of the condition standing for one. */
 static int pseudo(const ystring *s)
 {
-    return s->imphash || s->export || s->serial || s->filename;
+    return s->imphash || s->export || s->serial || s->filename || s->rule_ref;
 }
 
 /* The strings a "$id", "$id*" or "them" names; 0 when none. */
@@ -838,6 +839,15 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
     if (fn) {
         for (size_t i = 0; i < ps->a->n_strings; i++)
             if (ps->a->strings[i].filename && ps->a->strings[i].raw == fn->p) {
+                r.set[i] = 1;
+                return r;
+            }
+    }
+    /* a rule named alone: it matches only if one of its literals occurs */
+    if (n == 1 && t[0].kind == T_ID) {
+        for (size_t i = 0; i < ps->a->n_strings; i++)
+            if (ps->a->strings[i].rule_ref && ps->a->strings[i].raw_n == t[0].n &&
+                !memcmp(ps->a->strings[i].raw, t[0].p, t[0].n)) {
                 r.set[i] = 1;
                 return r;
             }
@@ -1094,8 +1104,50 @@ static int has_pseudo(const analysis *a, const token *raw)
     return 0;
 }
 
-void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_quality, cs_yara_needs *out)
+/* The rule of sp that r names at t (a bare identifier, not a field or a
+ * function): a rule before r, whose needs prior[] holds; SIZE_MAX if none. */
+static size_t named_rule(const cs_yara_split *sp, size_t r, const token *toks, size_t i)
 {
+    const token *t = toks + i;
+    const cs_yara_rule_span *rs = &sp->rules[r];
+    if (t->kind != T_ID || (i > 0 && tok_is(t - 1, ".")) || tok_is(t + 1, ".") || tok_is(t + 1, "(") ||
+        tok_is(t + 1, "["))
+        return SIZE_MAX;
+    for (size_t k = 0; k < rs->n_deps; k++) {
+        size_t d = sp->deps[rs->deps_at + k];
+        if (d < r && strlen(sp->rules[d].name) == t->n && !memcmp(sp->rules[d].name, t->p, t->n))
+            return d;
+    }
+    return SIZE_MAX;
+}
+
+/* A rule the condition names stands for a string whose literals are that
+ * rule's (it matches only if one of them occurs). */
+static void add_rule_ref(analysis *a, const token *raw, const cs_yara_needs *named)
+{
+    for (size_t k = 0; k < a->n_strings; k++) /* named twice: one string */
+        if (a->strings[k].rule_ref && a->strings[k].raw_n == raw->n && !memcmp(a->strings[k].raw, raw->p, raw->n))
+            return;
+    ystring *st = add_pseudo(a, raw, NULL, 0, 0, CS_YARA_LIT_BYTES);
+    st->rule_ref = 1;
+    if (!named->filterable || named->n == 0)
+        return;
+    for (size_t k = 0; k < named->n; k++) {
+        const cs_yara_literal *l = &named->lits[k];
+        add_literal(a, st, named->bytes + l->at, l->len, 0, l->caseless, -1);
+        a->lits[a->n_lits - 1].kind = l->kind;
+    }
+    /* its literals passed min_quality when that rule was analysed; it ranks
+     * last among usable requirements: "$a and r" keeps $a's one literal,
+     * not r's many (each of which would make this rule a candidate) */
+    st->usable = 1;
+    st->strength = a->min_quality;
+}
+
+void cs_yara_rule_needs(const char *text, const cs_yara_split *sp, size_t rule, const cs_yara_needs *prior,
+                        size_t min_quality, cs_yara_needs *out)
+{
+    const cs_yara_rule_span *r = &sp->rules[rule];
     memset(out, 0, sizeof *out);
     out->why = "no string is required";
     analysis a = {.min_quality = min_quality ? min_quality : 1};
@@ -1128,6 +1180,9 @@ void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min
                     ->filename = 1;
                 b.n = 0;
             }
+            size_t d;
+            if (prior && (d = named_rule(sp, rule, toks, i)) != SIZE_MAX)
+                add_rule_ref(&a, t, &prior[d]);
             if (serial_leaf(t, n_toks - i, &v) && !has_pseudo(&a, v)) {
                 int ok = decode_serial(v, &b) == 0;
                 add_pseudo(&a, v, ok ? b.p : NULL, b.n, 0, CS_YARA_LIT_BYTES)->serial = 1;

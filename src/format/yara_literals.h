@@ -45,11 +45,14 @@ typedef struct cs_yara_needs {
  * when it has two distinct bytes or fewer. */
 size_t cs_yara_literal_quality(const unsigned char *p, size_t n);
 
-/* Analyse rule r of a split rule file text (cs_yara_split_parse). A string
+/* Analyse rule r of a split rule file text (cs_yara_split_parse). prior
+ * (NULL: none) holds the needs of rules 0 .. r-1: a rule the condition
+ * names alone ("A or B") requires one of that rule's literals. A string
  * whose weakest literal has a quality under min_quality is not used (a
  * prefilter would find it in most files). Allocation failures go through
  * cs_xmalloc and cs_grow (a guard turns them into errors). */
-void cs_yara_rule_needs(const char *text, const cs_yara_rule_span *r, size_t min_quality, cs_yara_needs *out);
+void cs_yara_rule_needs(const char *text, const cs_yara_split *sp, size_t r, const cs_yara_needs *prior,
+                        size_t min_quality, cs_yara_needs *out);
 void cs_yara_needs_free(cs_yara_needs *n);
 
 #endif

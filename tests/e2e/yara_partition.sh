@@ -390,6 +390,29 @@ if [ -s "$work/imphashes" ]; then
     check "prefilter: every PE matches the rule of its own import hash (libyara's equals ours)" \
         [ "$(grep -c '	imp_[0-9]' "$work/pfyara.pairs")" -ge "$(wc -l < "$work/imphashes")" ]
 fi
+# a PE without imports: libyara's pe.imphash() is the MD5 of nothing, so an
+# import-hash key of another value rules nothing in, and the file's
+# literals choose its rules (it once ran the full set)
+if command -v x86_64-w64-mingw32-gcc > /dev/null; then
+    mkdir -p "$work/noimp" "$work/noimp-tree"
+    printf '__attribute__((used)) const char mark[] = "chainsweep-noimport-literal";\nvoid start(void) { for (;;) ; }\n' > "$work/noimp.c"
+    x86_64-w64-mingw32-gcc -nostdlib -Wl,-e,start -o "$work/noimp-tree/noimp.exe" "$work/noimp.c"
+    { echo 'import "pe"'
+      printf 'rule ni_key { condition: pe.imphash() == "0123456789abcdef0123456789abcdef" }\n'
+      printf 'rule ni_lit { strings: $a = "chainsweep-noimport-literal" condition: $a }\n'
+      printf 'rule ni_mz { condition: uint16(0) == 0x5a4d }\n'; } > "$work/noimp/a.yar" # a guard: partitioned
+    rm -rf "$work/nicache" && mkdir "$work/nicache"
+    "$CS" scan --no-default-packs --pack "$work/noimp" --detectors yara --json -q --cache-dir "$work/nicache" "$work/noimp-tree" > "$work/noimp1.jsonl"
+    check "PE without imports: its literal's rule found" grep -qxF "noimp.exe	ni_lit" <(pairs "$work/noimp1.jsonl")
+    check "PE without imports: a candidate set, not the full set" test "$(ls "$work/nicache" | grep -c -- '-99-')" = 1
+    printf 'rule ni_empty { condition: pe.imphash() == "d41d8cd98f00b204e9800998ecf8427e" }\n' >> "$work/noimp/a.yar"
+    "$CS" scan --no-default-packs --pack "$work/noimp" --detectors yara --json -q --no-cache "$work/noimp-tree" > "$work/noimp2.jsonl"
+    check "PE without imports: pe.imphash() == MD5(\"\") as yara finds it" \
+        diff <(pairs "$work/noimp2.jsonl") <(yara -w "$work/noimp/a.yar" "$work/noimp-tree/noimp.exe" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u)
+    check "PE without imports: yara matches the three" test "$(yara -w "$work/noimp/a.yar" "$work/noimp-tree/noimp.exe" | wc -l)" = 3
+else
+    skip_part "no mingw-w64 for the PE without imports"
+fi
 # rules that all need a literal: a file without one needs no YARA pass at all
 mkdir -p "$work/pfonly"
 printf 'rule only_a { strings: $a = "PFMARK-plain" condition: $a }\nrule only_b { strings: $b = "PFMARK-wide" wide condition: $b and filesize < 100 }\n' > "$work/pfonly/only.yar"

@@ -12,33 +12,37 @@
 
 #include "format/yara_literals.h"
 
-/* The literals of the only rule in src, as "text|text" ("~" prefix: caseless,
+/* The literals of the last rule in src, as "text|text" ("~" prefix: caseless,
  * non-printing bytes as \xHH), or "ALWAYS". */
 static char *needs_of(const char *src)
 {
     static char out[4096];
     cs_yara_split sp;
     assert_int_equal(cs_yara_split_parse(src, strlen(src), &sp), 0);
-    assert_true(sp.n == 1);
-    cs_yara_needs n;
-    cs_yara_rule_needs(src, &sp.rules[0], 6, &n);
+    assert_true(sp.n >= 1);
+    cs_yara_needs prior[4];
+    assert_true(sp.n <= 4);
+    for (size_t i = 0; i < sp.n; i++) /* the rules a later one names come first */
+        cs_yara_rule_needs(src, &sp, i, prior, 6, &prior[i]);
+    const cs_yara_needs *np = &prior[sp.n - 1];
     size_t k = 0;
     out[0] = '\0';
-    if (!n.filterable) {
+    if (!np->filterable) {
         snprintf(out, sizeof out, "ALWAYS");
     } else {
-        for (size_t i = 0; i < n.n; i++) {
-            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", i ? "|" : "", n.lits[i].caseless ? "~" : "",
-                                  n.lits[i].kind == CS_YARA_LIT_IMPHASH    ? "#"
-                                  : n.lits[i].kind == CS_YARA_LIT_FILENAME ? "@"
-                                                                           : "");
-            for (size_t j = 0; j < n.lits[i].len; j++) {
-                unsigned char c = n.bytes[n.lits[i].at + j];
+        for (size_t i = 0; i < np->n; i++) {
+            k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", i ? "|" : "", np->lits[i].caseless ? "~" : "",
+                                  np->lits[i].kind == CS_YARA_LIT_IMPHASH    ? "#"
+                                  : np->lits[i].kind == CS_YARA_LIT_FILENAME ? "@"
+                                                                             : "");
+            for (size_t j = 0; j < np->lits[i].len; j++) {
+                unsigned char c = np->bytes[np->lits[i].at + j];
                 k += (size_t)snprintf(out + k, sizeof out - k, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02X", c);
             }
         }
     }
-    cs_yara_needs_free(&n);
+    for (size_t i = 0; i < sp.n; i++)
+        cs_yara_needs_free(&prior[i]);
     cs_yara_split_free(&sp);
     return out;
 }
@@ -146,6 +150,17 @@ static const struct {
     {"rule r { strings: $h = { 41 42 // mov {saved}\n 43 44 45 46 } $b = { 47 48 /* } */ 49 4A 4B } "
      "condition: all of them }",
      "ABCDEF"},
+    /* a rule named alone requires one of that rule's literals */
+    {"private rule a { strings: $x = \"hello\" condition: $x } "
+     "private rule b { strings: $y = \"world\" wide condition: $y } "
+     "rule r { condition: a or b }",
+     "hello|w\\x00o\\x00r\\x00l\\x00d\\x00"},
+    {"import \"pe\" rule a { condition: pe.imphash() == \"0123456789abcdef0123456789abcdef\" } "
+     "rule r { strings: $z = \"abc\" condition: uint16(0) == 0x5a4d and (a or $z and a) }",
+     "abc|#0123456789abcdef0123456789abcdef"}, /* "$z and a": $z's one literal is kept */
+    {"rule a { strings: $x = \"hello\" condition: $x } "
+     "rule r { strings: $z = \"longer one\" condition: a and $z }",
+     "longer one"},
     /* regex: the longest run every match contains */
     {"rule r { strings: $r = /https?:\\/\\/evil\\.com/ condition: $r }",
      "://evil.com"},
@@ -243,6 +258,14 @@ static void traps_always_run(void **state)
         "rule r { strings: $h = { 41 ?? 42 ?? 43 } condition: $h }",
         "rule r { strings: $r = /(abc)?d/ condition: $r }",
         "rule r { strings: $a = \"hello\" condition: other_rule }",
+        /* rules named, each unprovable or negated; a rule named after r */
+        "rule a { condition: filesize > 10 } rule r { strings: $x = \"hello\" condition: a or $x }",
+        "rule a { strings: $x = \"hello\" condition: $x } rule r { condition: not a }",
+        "rule a { strings: $x = \"hello\" condition: $x } rule r { condition: a or filesize > 3 }",
+        "rule a { strings: $x = \"hello\" condition: not $x } rule r { condition: a }",
+        "rule a { strings: $x = \"ab\" condition: $x } rule r { condition: a }",
+        "rule a { strings: $x = \"hello\" condition: $x } rule r { condition: a.b }",
+
         "rule r { strings: $a = \"hello\" condition: $a == 1 or true }",
         "rule r { strings: $a = \"hello\" condition: true or $a }",
         "rule r { condition: uint16(0) == 0x5a4d }",
