@@ -398,6 +398,7 @@ static void log_request(service *sv, struct MHD_Connection *c, const char *metho
 }
 
 /* libmicrohttpd's own messages, as log lines like ours */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 m.libs[i].name.p + m.libs[i].name.len > (const char *)p.macho + p.macho_len)
                 abort();
     }
-    cs_mc_bundle b = {read_file, exists_file, &p};
+    cs_mc_bundle b = {.read = read_file, .exists = exists_file, .ud = &p}; /* an app bundle */
     cs_mc_report *r = NULL;
     if (cs_codesign_verify_bundle(p.macho, p.macho_len, &b, NULL, 0, &r, NULL) != CS_OK) {
         cs_mc_report_free(r);
