@@ -2,7 +2,8 @@
 # Differential test of the YARA partitioning and literal prefilter: random
 # rules and files (tests/fixtures/yara_diff_gen.py, fixed seeds), and the
 # (file, rule) matches of chainsweep, cold and warm, must equal plain
-# yara's. DIFF_SEEDS="1 2 ..." and DIFF_RULES / DIFF_FILES run more by hand.
+# yara's. DIFF_SEEDS="1 2 ..." (default 1 to 24) and DIFF_RULES / DIFF_FILES
+# run more by hand.
 # usage: yara_differential.sh CHAINSWEEP SOURCE_DIR
 CS=$1
 SRC=$2
@@ -14,7 +15,7 @@ for tool in yara jq python3; do
 done
 pairs() { jq -r 'select(.type == "finding") | .path as $p | .reasons[] | select(.detector == "yara") | "\($p | split("/") | last)\t\(.rule)"' "$1" | sort -u; }
 total=0
-for seed in ${DIFF_SEEDS:-1 2 3 4 5 6}; do
+for seed in ${DIFF_SEEDS:-$(seq 1 24)}; do
     d="$work/$seed"
     python3 "$SRC/tests/fixtures/yara_diff_gen.py" "$seed" "$d" "${DIFF_RULES:-60}" "${DIFF_FILES:-80}"
     yara -w "$d/rules/diff.yar" -r "$d/tree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$d/yara.pairs"
