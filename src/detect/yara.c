@@ -740,7 +740,8 @@ static void cache_prune(const cs_engine *e, const char *key)
             const char *name = de->d_name;
             size_t len = strlen(name);
             if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 ||
-                (strcmp(name + len - 5, ".yarc") != 0 && strcmp(name + len - 5, ".hsdb") != 0))
+                (strcmp(name + len - 5, ".yarc") != 0 && strcmp(name + len - 5, ".hsdb") != 0 &&
+                 strcmp(name + len - 3, ".ok") != 0))
                 continue;
             snprintf(p, sizeof p, "%s/%s", cs_engine_cache_dir(e), name);
             struct stat sb;
@@ -908,20 +909,41 @@ static void survey_sources(yara_state *s)
 /* Compile the rules: all files at once, one by one only if that fails (to
  * drop the broken ones), then one set per file class unless that is off or
  * fails. */
-static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
+/* All rule files in one set: the files that do not compile are reported
+ * and dropped (*all NULL when none is left). */
+static cs_status check_all(yara_state *s, cs_engine *e, YR_RULES **all, cs_error *err)
 {
-    YR_RULES *all = NULL;
-    cs_status rc = build_set(s, e, -1, 0, &all, err);
+    *all = NULL;
+    cs_status rc = build_set(s, e, -1, 0, all, err);
     if (rc != CS_OK) {
         if ((rc = drop_broken_files(s, e, err)) != CS_OK)
             return rc;
         survey_sources(s);
         if (s->n_files == 0)
             return CS_OK;
-        if ((rc = build_set(s, e, -1, 0, &all, err)) != CS_OK)
+        if ((rc = build_set(s, e, -1, 0, all, err)) != CS_OK)
             return rc;
     }
-    s->n_rules = count_public_rules(all);
+    s->n_rules = count_public_rules(*all);
+    return CS_OK;
+}
+
+/* The rule files compiled together once (check_all, nothing dropped): a
+ * mark in the cache, so that a later start with the same files need not
+ * compile them all again to know it. */
+static void compiles_mark(const cs_engine *e, const char *key, char *out, size_t n)
+{
+    snprintf(out, n, "%s/yara-%.32s-compiles.ok", cs_engine_cache_dir(e), key);
+}
+
+/* The class sets from all (check_all's; compiled here when NULL). */
+static cs_status compile_class_sets(yara_state *s, cs_engine *e, const char *key, YR_RULES *all, cs_error *err)
+{
+    cs_status rc = CS_OK;
+    if (!all && s->n_files && (rc = build_set(s, e, -1, 0, &all, err)) != CS_OK)
+        return rc;
+    if (all)
+        s->n_rules = count_public_rules(all);
     if (s->partitioned) {
         rc = assign_class_sets(s, e, key, &all, 1, err);
         if (rc != CS_OK) { /* never lose rules over an optimisation */
@@ -944,6 +966,15 @@ static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_e
     if (all)
         ly.yr_rules_destroy(all);
     return rc;
+}
+
+static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
+{
+    YR_RULES *all;
+    cs_status rc = check_all(s, e, &all, err);
+    if (rc != CS_OK || s->n_files == 0)
+        return rc;
+    return compile_class_sets(s, e, key, all, err);
 }
 
 /* ---- the literal prefilter ---- */
@@ -1054,12 +1085,16 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
         s->lean_is_full[c] = strcmp(full, lean[c]) == 0;
         if (s->lean_is_full[c] && !s->rules[c]) { /* a warm start loads full sets only where needed */
             int k = s->full_id[c];
-            if (k != c && s->rules[k])
+            if (k != c && s->rules[k]) {
                 s->rules[c] = s->rules[k];
-            else if (cache_load(e, key, k, full, &s->rules[c]) == 0)
-                s->owns[c] = 1;
-            else
-                rc = cs_error_set(err, CS_ERR_RULES, "a cached rule set went missing");
+            } else {
+                if (cache_load(e, key, k, full, &s->rules[c]) != 0) { /* a cold start builds no full set */
+                    rc = build_set(s, e, c, 0, &s->rules[c], err);
+                    if (rc == CS_OK && s->skipped == 0)
+                        rc = cache_save(e, key, k, full, &s->rules[c], err);
+                }
+                s->owns[c] = s->rules[c] != NULL;
+            }
         }
         if (s->lean_is_full[c]) {
             s->lean[c] = s->rules[c];
@@ -1453,9 +1488,14 @@ static YR_RULES *full_set(yara_state *s, int c)
     if (set)
         return set;
     cs_error ignored;
-    if (cache_load(s->engine, s->key, s->full_id[c], s->full_members[c], &set) != 0 &&
-        build_set(s, s->engine, c, 0, &set, &ignored) != CS_OK)
-        return NULL;
+    if (cache_load(s->engine, s->key[0] ? s->key : NULL, s->full_id[c], s->full_members[c], &set) != 0) {
+        if (build_set(s, s->engine, c, 0, &set, &ignored) != CS_OK)
+            return NULL;
+        /* not in use yet: saved (and compacted) before another thread sees it */
+        if (s->key[0] && !s->skipped &&
+            cache_save(s->engine, s->key, s->full_id[c], s->full_members[c], &set, &ignored) != CS_OK)
+            return NULL;
+    }
     pthread_mutex_lock(&s->cand_lock);
     if (s->rules[c]) { /* another thread's came first */
         ly.yr_rules_destroy(set);
@@ -1510,17 +1550,32 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
             key = NULL;
     cs_status rc = CS_OK;
     /* a warm cache: nothing compiled, and with the prefilter the full sets
-     * are loaded only where a file needs one (full_set) */
-    int warm = s->partitioned && key && cs_engine_cache_dir(e) && class_sets_cached(s, e, key);
+     * are loaded only where a file needs one (full_set). With the
+     * prefilter no full set is compiled on a cold start either: the rule
+     * files are compiled together once to find the broken ones (check_all;
+     * a mark in the cache says they were), then only the lean sets */
+    char mark[4200] = "";
+    struct stat sb;
+    int cached = s->partitioned && key && cs_engine_cache_dir(e);
+    int warm = cached && class_sets_cached(s, e, key);
+    if (cached)
+        compiles_mark(e, key, mark, sizeof mark);
+    int checked = warm || (mark[0] && stat(mark, &sb) == 0);
     if (!key || !cs_engine_cache_dir(e))
         for (int c = 0; c < N_CLASSES; c++)
             s->full_id[c] = c; /* nothing is cached: no full set is let go */
-    if (!warm)
-        rc = compile_sets(s, e, key, err);
+    YR_RULES *all = NULL;
+    if (!checked) {
+        rc = check_all(s, e, &all, err);
+        if (rc == CS_OK && mark[0] && s->n_files && s->skipped == 0) {
+            cs_error ignored; /* without the mark, the next start checks again */
+            cs_write_file_replace(mark, "", 0, 0644, &ignored);
+        }
+    }
     s->files = s->n_files;
-    if (rc == CS_OK && s->partitioned)
+    if (rc == CS_OK && s->partitioned && s->n_files)
         prefilter_prepare(s, e, key);
-    if (rc == CS_OK && warm && s->prefilter) {
+    if (rc == CS_OK && s->prefilter) {
         s->n_rules = count_distinct_public_rules(s->lean) + s->n_public_filtered;
     } else if (rc == CS_OK && warm) {
         release_sets(s);
@@ -1528,7 +1583,12 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
             s->n_rules = count_distinct_public_rules(s->rules);
         else
             rc = compile_sets(s, e, key, err);
+    } else if (rc == CS_OK && s->n_files) {
+        rc = compile_class_sets(s, e, key, all, err);
+        all = NULL;
     }
+    if (all)
+        ly.yr_rules_destroy(all);
     if (s->partitioned && key)
         cache_prune(e, key);
     if (rc == CS_OK && s->prefilter) { /* candidate sets: the sources stay */
