@@ -1305,9 +1305,13 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
     if (s->n_imphashes && c / N_TIERS == CLASS_PE) {
         const char *mine = cs_file_imphash(f);
         const cs_pe *pe;
-        /* a PE without imports: libyara hashes nothing (MD5 of ""); pefile,
-         * and so our report field, has no import hash at all */
-        if (!mine && (pe = cs_file_pe(f)) != NULL && cs_pe_imports(pe, NULL, NULL) == 0)
+        /* a PE without an import directory: libyara hashes nothing (MD5 of
+         * ""); pefile, and so our report field, has no import hash at all.
+         * Only when the directory's address is 0 in a slot both readers
+         * see: an address that leads nowhere here may lead to imports in
+         * libyara's reading (it ignores NumberOfRvaAndSizes) */
+        if (!mine && (pe = cs_file_pe(f)) != NULL && pe->n_dirs > CS_PE_DIR_IMPORT &&
+            pe->dir_va[CS_PE_DIR_IMPORT] == 0)
             mine = "d41d8cd98f00b204e9800998ecf8427e";
         imphash_key want;
         if (!mine) {
@@ -1426,15 +1430,17 @@ static int class_sets_cached(yara_state *s, const cs_engine *e, const char *key)
 {
     char p[4096], *members[N_CLASSES];
     struct stat sb;
-    int all = 1;
+    int all = key && cs_engine_cache_dir(e); /* without a cache: only full_id */
     for (int c = 0; c < N_CLASSES; c++) {
         members[c] = class_membership(s, c, 0);
         s->full_id[c] = c;
         for (int k = 0; k < c && s->full_id[c] == c; k++)
             if (strcmp(members[k], members[c]) == 0)
                 s->full_id[c] = k;
-        cache_path(p, sizeof p, e, key, s->full_id[c], members[c]);
-        all &= stat(p, &sb) == 0;
+        if (all) {
+            cache_path(p, sizeof p, e, key, s->full_id[c], members[c]);
+            all &= stat(p, &sb) == 0;
+        }
     }
     for (int c = 0; c < N_CLASSES; c++)
         free(members[c]);
@@ -1557,13 +1563,10 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
     char mark[4200] = "";
     struct stat sb;
     int cached = s->partitioned && key && cs_engine_cache_dir(e);
-    int warm = cached && class_sets_cached(s, e, key);
+    int warm = class_sets_cached(s, e, cached ? key : NULL) && cached;
     if (cached)
         compiles_mark(e, key, mark, sizeof mark);
     int checked = warm || (mark[0] && stat(mark, &sb) == 0);
-    if (!key || !cs_engine_cache_dir(e))
-        for (int c = 0; c < N_CLASSES; c++)
-            s->full_id[c] = c; /* nothing is cached: no full set is let go */
     YR_RULES *all = NULL;
     if (!checked) {
         rc = check_all(s, e, &all, err);
@@ -1584,11 +1587,20 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         else
             rc = compile_sets(s, e, key, err);
     } else if (rc == CS_OK && s->n_files) {
+        release_sets(s); /* the full sets the lean sets shared, if any */
         rc = compile_class_sets(s, e, key, all, err);
         all = NULL;
     }
     if (all)
         ly.yr_rules_destroy(all);
+    if (rc != CS_OK && checked && !warm) {
+        /* the mark said the files compile, but they do not (a library
+         * upgrade, an included file): check them all again, as without it */
+        unlink(mark);
+        release_sets(s);
+        rc = compile_sets(s, e, key, err);
+        s->files = s->n_files;
+    }
     if (s->partitioned && key)
         cache_prune(e, key);
     if (rc == CS_OK && s->prefilter) { /* candidate sets: the sources stay */

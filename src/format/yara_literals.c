@@ -1113,6 +1113,15 @@ static size_t named_rule(const cs_yara_split *sp, size_t r, const token *toks, s
     if (t->kind != T_ID || (i > 0 && tok_is(t - 1, ".")) || tok_is(t + 1, ".") || tok_is(t + 1, "(") ||
         tok_is(t + 1, "["))
         return SIZE_MAX;
+    /* a loop's variable hides a rule of the same name ("for any x in ...") */
+    for (const token *f = toks; f->kind != T_END; f++) {
+        if (!tok_is(f, "for"))
+            continue;
+        for (const token *v = f + 1; v->kind != T_END && !tok_is(v, "in") && !tok_is(v, "of") && !tok_is(v, ":");
+             v++)
+            if (v->kind == T_ID && v->n == t->n && !memcmp(v->p, t->p, t->n))
+                return SIZE_MAX;
+    }
     for (size_t k = 0; k < rs->n_deps; k++) {
         size_t d = sp->deps[rs->deps_at + k];
         if (d < r && strlen(sp->rules[d].name) == t->n && !memcmp(sp->rules[d].name, t->p, t->n))
@@ -1120,6 +1129,8 @@ static size_t named_rule(const cs_yara_split *sp, size_t r, const token *toks, s
     }
     return SIZE_MAX;
 }
+
+#define RULE_REF_MAX_LITERALS 256
 
 /* A rule the condition names stands for a string whose literals are that
  * rule's (it matches only if one of them occurs). */
@@ -1130,7 +1141,9 @@ static void add_rule_ref(analysis *a, const token *raw, const cs_yara_needs *nam
             return;
     ystring *st = add_pseudo(a, raw, NULL, 0, 0, CS_YARA_LIT_BYTES);
     st->rule_ref = 1;
-    if (!named->filterable || named->n == 0)
+    /* each reference copies the named rule's literals: a chain of rules
+     * naming each other would square them; beyond a bound, unproved */
+    if (!named->filterable || named->n == 0 || named->n > RULE_REF_MAX_LITERALS)
         return;
     for (size_t k = 0; k < named->n; k++) {
         const cs_yara_literal *l = &named->lits[k];

@@ -265,6 +265,9 @@ static void traps_always_run(void **state)
         "rule a { strings: $x = \"hello\" condition: not $x } rule r { condition: a }",
         "rule a { strings: $x = \"ab\" condition: $x } rule r { condition: a }",
         "rule a { strings: $x = \"hello\" condition: $x } rule r { condition: a.b }",
+        "rule x { strings: $s = \"hello\" condition: $s } rule r { condition: for any x in (0..1) : ( x ) }",
+        "rule x { strings: $s = \"hello\" condition: $s } "
+        "rule r { condition: for any x in (0..1) : ( x == 1 and x ) }",
 
         "rule r { strings: $a = \"hello\" condition: $a == 1 or true }",
         "rule r { strings: $a = \"hello\" condition: true or $a }",
