@@ -73,13 +73,15 @@ fi
 if [ -n "${SIGBASE:-}" ]; then
   cmds[yara_sigbase]="yara -N -r -w -p $THREADS ${externals[*]} $rules/yara-sigbase/*.yar '$corpus' > $work/yara_sigbase.out"
   cmds[cs_yara_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --pack '$rules/yara-sigbase' '$corpus' > $work/cs_yara_sigbase.out; [ \$? -le 1 ]"
+  # a first sweep: nothing compiled in the cache (yara compiles on every run)
+  cmds[cs_yara_sigbase_cold]="rm -rf '$work/cold-cache' && mkdir '$work/cold-cache' && '$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --cache-dir '$work/cold-cache' --pack '$rules/yara-sigbase' '$corpus' > /dev/null; [ \$? -le 1 ]"
   if [ -n "$yarax_module" ]; then
     cmds[yarax_sigbase]="UV_THREADPOOL_SIZE=$THREADS THREADS=$THREADS YARAX_MODULE='$yarax_module' node bench/yarax.js ${externals[*]} $rules/yara-sigbase/*.yar -- '$corpus' > $work/yarax_sigbase.out"
     order+=(yarax_sigbase)
   fi
   cmds[cs_all_sigbase]="'$CS' scan -q --json -p $THREADS --max-size 4G --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
   cmds[cs_yara_sigbase_all_rules]="'$CS' scan -q --json -p $THREADS --max-size 4G --detectors yara --signature-base '$SIGBASE' $(for p in packs/*/; do printf -- '--pack %s ' "$p"; done) '$corpus' > /dev/null; [ \$? -le 1 ]"
-  order+=(yara_sigbase cs_yara_sigbase cs_all_sigbase cs_yara_sigbase_all_rules)
+  order+=(yara_sigbase cs_yara_sigbase cs_yara_sigbase_cold cs_all_sigbase cs_yara_sigbase_all_rules)
 fi
 rm -f "$work/state.db"
 cmds[cs_incr_first]="rm -f '$work/state.db'; '$CS' scan -q -p $THREADS --max-size 4G --state '$work/state.db' $bundled_packs '$corpus' > /dev/null; [ \$? -le 1 ]"
@@ -146,6 +148,7 @@ ratio() { awk -v a="$(grep "^$1 " "$out.dat" | cut -d' ' -f2)" -v b="$(grep "^$2
   [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / yara         = $(ratio cs_yara_sigbase yara_sigbase)   (target <= 0.5)"
   [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: chainsweep / YARA-X       = $(ratio cs_yara_sigbase yarax_sigbase)   (target <= 0.5)"
   [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base: YARA-X / yara             = $(ratio yarax_sigbase yara_sigbase)"
+  [ -n "${SIGBASE:-}" ] && echo "  YARA signature-base, a first sweep (no cache): chainsweep / yara = $(ratio cs_yara_sigbase_cold yara_sigbase)"
   echo "  all layers / YARA-only (bundled)               = $(ratio cs_all_bundled cs_yara_bundled)   (target <= 1.2)"
   [ -n "${SIGBASE:-}" ] && echo "  all layers / YARA-only (signature-base+packs)  = $(ratio cs_all_sigbase cs_yara_sigbase_all_rules)   (target <= 1.2)"
   echo "  hash IOCs: chainsweep / OpenSSL SHA-256 floor  = $(ratio cs_hash sha256)   (target <= 1.5; MD5+SHA-1+SHA-256 IOCs)"

@@ -1021,9 +1021,32 @@ static size_t leading_nuls(const unsigned char *p, size_t n)
     return k;
 }
 
-/* The compiled literal database: from the cache when its literal list is
- * the same (the name carries a digest of the list), else compiled. */
-static hs_database_t *literal_database(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
+/* The literal database, compiled on a thread of its own while the lean
+ * sets compile (a cold start's two largest steps). On the heap: should the
+ * caller leave through the engine's guard, the thread still has its job
+ * (both are leaked then, as memory a library held is). */
+typedef struct literal_job {
+    const lit_list *l;             /* read only while the thread runs */
+    char path[4200];               /* its cache file, "" when none */
+    pthread_t thread;
+    int running;
+    hs_database_t *db;
+    hs_compile_error_t *ce;
+    hs_error_t rc;
+} literal_job;
+
+static void *literal_compile(void *ud)
+{
+    literal_job *j = ud;
+    j->rc = cs_hs.hs_compile_lit_multi(j->l->ptr, j->l->flags, j->l->ids, j->l->len, (unsigned)j->l->n,
+                                       HS_MODE_BLOCK, NULL, &j->db, &j->ce);
+    return NULL;
+}
+
+/* Start the literal database: from the cache when its literal list is the
+ * same (the name carries a digest of the list), else compiled (on a
+ * thread if one can be started). NULL when Vectorscan cannot be loaded. */
+static literal_job *literal_database_start(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the list */
     for (size_t i = 0; i < l->n; i++) {
@@ -1031,40 +1054,57 @@ static hs_database_t *literal_database(const cs_engine *e, const char *key, cons
             h = (h ^ (unsigned char)l->ptr[i][k]) * 1099511628211ull;
         h = (h ^ l->flags[i] ^ (l->len[i] << 8)) * 1099511628211ull;
     }
-    char path[4200] = "";
-    if (key && cs_engine_cache_dir(e))
-        snprintf(path, sizeof path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
-                 (unsigned long long)h);
-    hs_database_t *db = NULL;
     const char *why;
     if (!cs_hs_load(&why)) {
         cs_error_set(err, CS_ERR_RULES, "Vectorscan: %s", why);
         return NULL;
     }
-    if (path[0]) {
+    literal_job *j = cs_xmalloc(sizeof *j);
+    memset(j, 0, sizeof *j);
+    j->l = l;
+    if (key && cs_engine_cache_dir(e))
+        snprintf(j->path, sizeof j->path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
+                 (unsigned long long)h);
+    if (j->path[0]) {
         size_t len = 0;
         cs_error ignored;
-        char *bytes = cs_read_text_file(path, &len, &ignored);
-        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
-            db = NULL;
+        char *bytes = cs_read_text_file(j->path, &len, &ignored);
+        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &j->db) != HS_SUCCESS)
+            j->db = NULL;
         free(bytes);
-        if (db)
-            return db;
+        if (j->db) {
+            j->rc = HS_SUCCESS;
+            return j;
+        }
     }
-    hs_compile_error_t *ce = NULL;
-    if (cs_hs.hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
-        HS_SUCCESS) {
-        cs_error_set(err, CS_ERR_RULES, "%s", ce && ce->message ? ce->message : "cannot compile");
-        cs_hs.hs_free_compile_error(ce);
+    j->running = pthread_create(&j->thread, NULL, literal_compile, j) == 0;
+    if (!j->running)
+        literal_compile(j);
+    return j;
+}
+
+/* The database of a started job (the thread joined, the cache written);
+ * NULL with err on a compile error. The job is freed. */
+static hs_database_t *literal_database_finish(literal_job *j, cs_error *err)
+{
+    if (j->running)
+        pthread_join(j->thread, NULL);
+    hs_database_t *db = j->db;
+    if (j->rc != HS_SUCCESS) {
+        cs_error_set(err, CS_ERR_RULES, "%s", j->ce && j->ce->message ? j->ce->message : "cannot compile");
+        cs_hs.hs_free_compile_error(j->ce);
+        cs_hs.hs_free_database(db);
+        free(j);
         return NULL;
     }
     char *bytes = NULL;
     size_t len = 0;
-    if (path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+    if (j->running && j->path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
         cs_error ignored; /* a cache that cannot be written is only slower next time */
-        cs_write_file_replace(path, bytes, len, 0644, &ignored);
+        cs_write_file_replace(j->path, bytes, len, 0644, &ignored);
         free(bytes);
     }
+    free(j);
     return db;
 }
 
@@ -1219,10 +1259,15 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
                 s->imphashes[w++] = s->imphashes[i];
         }
         s->n_imphashes = w;
-        s->lits = literal_database(e, key, &l, &err);
-        if (s->lits && cs_hs.hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
+        literal_job *job = literal_database_start(e, key, &l, &err);
+        cs_error lean_err = {0};
+        cs_status lean_rc = job ? assign_lean_sets(s, e, key, &lean_err) : CS_ERR_RULES;
+        s->lits = job ? literal_database_finish(job, &err) : NULL;
+        if (s->lits && lean_rc != CS_OK)
+            err = lean_err;
+        else if (s->lits && cs_hs.hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
             cs_error_set(&err, CS_ERR_NOMEM, "no scratch space");
-        else if (s->lits && assign_lean_sets(s, e, key, &err) == CS_OK)
+        else if (s->lits)
             s->prefilter = 1;
         if (!s->prefilter)
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err.message);
