@@ -1161,10 +1161,48 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
     return rc;
 }
 
+/* Everything prefilter_prepare built, let go (the rule files are about to
+ * change: a broken one dropped). */
+static void prefilter_release(yara_state *s)
+{
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (s->owns_lean[c])
+            ly.yr_rules_destroy(s->lean[c]);
+        s->lean[c] = NULL;
+        s->owns_lean[c] = 0;
+        s->lean_empty[c] = 0;
+        s->lean_is_full[c] = 0;
+    }
+    release_sets(s); /* the full sets lean sets were */
+    cs_hs_free_scratch(s->scratch);
+    cs_hs_free_database(s->lits);
+    s->scratch = NULL;
+    s->lits = NULL;
+    free(s->lit_classes);
+    free(s->lit_rule);
+    s->lit_classes = NULL;
+    s->lit_rule = NULL;
+    s->n_lits = 0;
+    free(s->imphashes);
+    s->imphashes = NULL;
+    s->n_imphashes = 0;
+    free_names(s);
+    free(s->rule_base);
+    free(s->lean_of);
+    s->rule_base = NULL;
+    s->lean_of = NULL;
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files_loaded[i].filterable);
+        s->files_loaded[i].filterable = NULL;
+    }
+    s->n_filterable = s->n_public_filtered = 0;
+    s->prefilter = 0;
+}
+
 /* Which rules a literal can rule out, their literals and import hashes,
  * the lean sets. Anything that fails leaves the prefilter off: never a
  * rule lost over an optimisation. */
-static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
+static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key, cs_error *off)
 {
     lit_list l = {0};
     class_mask *classes = NULL;
@@ -1270,7 +1308,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
         else if (s->lits)
             s->prefilter = 1;
         if (!s->prefilter)
-            cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err.message);
+            *off = err;
     }
     if (!s->prefilter) { /* what was built goes */
         for (int c = 0; c < N_CLASSES; c++) {
@@ -1573,6 +1611,24 @@ static void trim_after_compile(int warm)
 #endif
 }
 
+/* All rule files compiled together, on a thread of its own (build_set
+ * reports nothing to the engine and allocates nothing of ours for c = -1). */
+typedef struct check_job {
+    yara_state *s;
+    cs_engine *e;
+    pthread_t thread;
+    YR_RULES *all;
+    cs_error err;
+    cs_status rc;
+} check_job;
+
+static void *check_files(void *ud)
+{
+    check_job *j = ud;
+    j->rc = build_set(j->s, j->e, -1, 0, &j->all, &j->err);
+    return NULL;
+}
+
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
@@ -1613,16 +1669,47 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         compiles_mark(e, key, mark, sizeof mark);
     int checked = warm || (mark[0] && stat(mark, &sb) == 0);
     YR_RULES *all = NULL;
-    if (!checked) {
-        rc = check_all(s, e, &all, err);
-        if (rc == CS_OK && mark[0] && s->n_files && s->skipped == 0) {
-            cs_error ignored; /* without the mark, the next start checks again */
-            cs_write_file_replace(mark, "", 0, 0644, &ignored);
+    cs_error off = {0};
+    /* the files compiled together on a thread of their own while the
+     * prefilter is built from them (no diagnostic, no change to the file
+     * list there); should one not compile, the prefilter is built again
+     * once it is dropped */
+    check_job *cj = NULL;
+    if (!checked && s->partitioned && s->n_files) {
+        cj = cs_xmalloc(sizeof *cj);
+        memset(cj, 0, sizeof *cj);
+        cj->s = s;
+        cj->e = e;
+        if (pthread_create(&cj->thread, NULL, check_files, cj) != 0) {
+            free(cj);
+            cj = NULL;
         }
     }
-    s->files = s->n_files;
+    if (!checked && !cj)
+        rc = check_all(s, e, &all, err);
     if (rc == CS_OK && s->partitioned && s->n_files)
-        prefilter_prepare(s, e, key);
+        prefilter_prepare(s, e, key, &off);
+    if (cj) {
+        pthread_join(cj->thread, NULL);
+        if (cj->rc == CS_OK) {
+            all = cj->all;
+            s->n_rules = count_public_rules(all);
+        } else { /* a file does not compile: without it, from the start */
+            prefilter_release(s);
+            memset(&off, 0, sizeof off);
+            rc = check_all(s, e, &all, err);
+            if (rc == CS_OK && s->partitioned && s->n_files)
+                prefilter_prepare(s, e, key, &off);
+        }
+        free(cj);
+    }
+    if (!checked && rc == CS_OK && mark[0] && s->n_files && s->skipped == 0) {
+        cs_error ignored; /* without the mark, the next start checks again */
+        cs_write_file_replace(mark, "", 0, 0644, &ignored);
+    }
+    if (off.message[0])
+        cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", off.message);
+    s->files = s->n_files;
     if (rc == CS_OK && s->prefilter) {
         s->n_rules = count_distinct_public_rules(s->lean) + s->n_public_filtered;
     } else if (rc == CS_OK && warm) {
