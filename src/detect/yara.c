@@ -404,8 +404,12 @@ static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
     for (size_t i = 0; i < s->n_files; i++) {
         rule_file *rf = &s->files_loaded[i];
         YR_COMPILER *test;
-        if (ly.yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0)
+        if (ly.yr_compiler_create(&test) != ERROR_SUCCESS || define_externals(test) != 0) {
+            for (; i < s->n_files; i++) /* the rest stays, unchecked: the list stays whole */
+                s->files_loaded[kept++] = s->files_loaded[i];
+            s->n_files = kept;
             return cs_error_set(err, CS_ERR_NOMEM, "cannot create a YARA compiler");
+        }
         compile_ctx c = {e, 1};
         ly.yr_compiler_set_callback(test, on_compile_message, &c);
         int errors = add_rule_file(test, rf->path, rf->text, rf->len);
@@ -1021,32 +1025,9 @@ static size_t leading_nuls(const unsigned char *p, size_t n)
     return k;
 }
 
-/* The literal database, compiled on a thread of its own while the lean
- * sets compile (a cold start's two largest steps). On the heap: should the
- * caller leave through the engine's guard, the thread still has its job
- * (both are leaked then, as memory a library held is). */
-typedef struct literal_job {
-    const lit_list *l;             /* read only while the thread runs */
-    char path[4200];               /* its cache file, "" when none */
-    pthread_t thread;
-    int running;
-    hs_database_t *db;
-    hs_compile_error_t *ce;
-    hs_error_t rc;
-} literal_job;
-
-static void *literal_compile(void *ud)
-{
-    literal_job *j = ud;
-    j->rc = cs_hs.hs_compile_lit_multi(j->l->ptr, j->l->flags, j->l->ids, j->l->len, (unsigned)j->l->n,
-                                       HS_MODE_BLOCK, NULL, &j->db, &j->ce);
-    return NULL;
-}
-
-/* Start the literal database: from the cache when its literal list is the
- * same (the name carries a digest of the list), else compiled (on a
- * thread if one can be started). NULL when Vectorscan cannot be loaded. */
-static literal_job *literal_database_start(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
+/* The compiled literal database: from the cache when its literal list is
+ * the same (the name carries a digest of the list), else compiled. */
+static hs_database_t *literal_database(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the list */
     for (size_t i = 0; i < l->n; i++) {
@@ -1054,57 +1035,40 @@ static literal_job *literal_database_start(const cs_engine *e, const char *key, 
             h = (h ^ (unsigned char)l->ptr[i][k]) * 1099511628211ull;
         h = (h ^ l->flags[i] ^ (l->len[i] << 8)) * 1099511628211ull;
     }
+    char path[4200] = "";
+    if (key && cs_engine_cache_dir(e))
+        snprintf(path, sizeof path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
+                 (unsigned long long)h);
+    hs_database_t *db = NULL;
     const char *why;
     if (!cs_hs_load(&why)) {
         cs_error_set(err, CS_ERR_RULES, "Vectorscan: %s", why);
         return NULL;
     }
-    literal_job *j = cs_xmalloc(sizeof *j);
-    memset(j, 0, sizeof *j);
-    j->l = l;
-    if (key && cs_engine_cache_dir(e))
-        snprintf(j->path, sizeof j->path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
-                 (unsigned long long)h);
-    if (j->path[0]) {
+    if (path[0]) {
         size_t len = 0;
         cs_error ignored;
-        char *bytes = cs_read_text_file(j->path, &len, &ignored);
-        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &j->db) != HS_SUCCESS)
-            j->db = NULL;
+        char *bytes = cs_read_text_file(path, &len, &ignored);
+        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
+            db = NULL;
         free(bytes);
-        if (j->db) {
-            j->rc = HS_SUCCESS;
-            return j;
-        }
+        if (db)
+            return db;
     }
-    j->running = pthread_create(&j->thread, NULL, literal_compile, j) == 0;
-    if (!j->running)
-        literal_compile(j);
-    return j;
-}
-
-/* The database of a started job (the thread joined, the cache written);
- * NULL with err on a compile error. The job is freed. */
-static hs_database_t *literal_database_finish(literal_job *j, cs_error *err)
-{
-    if (j->running)
-        pthread_join(j->thread, NULL);
-    hs_database_t *db = j->db;
-    if (j->rc != HS_SUCCESS) {
-        cs_error_set(err, CS_ERR_RULES, "%s", j->ce && j->ce->message ? j->ce->message : "cannot compile");
-        cs_hs.hs_free_compile_error(j->ce);
-        cs_hs.hs_free_database(db);
-        free(j);
+    hs_compile_error_t *ce = NULL;
+    if (cs_hs.hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+        HS_SUCCESS) {
+        cs_error_set(err, CS_ERR_RULES, "%s", ce && ce->message ? ce->message : "cannot compile");
+        cs_hs.hs_free_compile_error(ce);
         return NULL;
     }
     char *bytes = NULL;
     size_t len = 0;
-    if (j->running && j->path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
+    if (path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
         cs_error ignored; /* a cache that cannot be written is only slower next time */
-        cs_write_file_replace(j->path, bytes, len, 0644, &ignored);
+        cs_write_file_replace(path, bytes, len, 0644, &ignored);
         free(bytes);
     }
-    free(j);
     return db;
 }
 
@@ -1161,48 +1125,10 @@ static cs_status assign_lean_sets(yara_state *s, cs_engine *e, const char *key, 
     return rc;
 }
 
-/* Everything prefilter_prepare built, let go (the rule files are about to
- * change: a broken one dropped). */
-static void prefilter_release(yara_state *s)
-{
-    for (int c = 0; c < N_CLASSES; c++) {
-        if (s->owns_lean[c])
-            ly.yr_rules_destroy(s->lean[c]);
-        s->lean[c] = NULL;
-        s->owns_lean[c] = 0;
-        s->lean_empty[c] = 0;
-        s->lean_is_full[c] = 0;
-    }
-    release_sets(s); /* the full sets lean sets were */
-    cs_hs_free_scratch(s->scratch);
-    cs_hs_free_database(s->lits);
-    s->scratch = NULL;
-    s->lits = NULL;
-    free(s->lit_classes);
-    free(s->lit_rule);
-    s->lit_classes = NULL;
-    s->lit_rule = NULL;
-    s->n_lits = 0;
-    free(s->imphashes);
-    s->imphashes = NULL;
-    s->n_imphashes = 0;
-    free_names(s);
-    free(s->rule_base);
-    free(s->lean_of);
-    s->rule_base = NULL;
-    s->lean_of = NULL;
-    for (size_t i = 0; i < s->n_files; i++) {
-        free(s->files_loaded[i].filterable);
-        s->files_loaded[i].filterable = NULL;
-    }
-    s->n_filterable = s->n_public_filtered = 0;
-    s->prefilter = 0;
-}
-
 /* Which rules a literal can rule out, their literals and import hashes,
  * the lean sets. Anything that fails leaves the prefilter off: never a
  * rule lost over an optimisation. */
-static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key, cs_error *off)
+static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
 {
     lit_list l = {0};
     class_mask *classes = NULL;
@@ -1297,18 +1223,13 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key, cs_e
                 s->imphashes[w++] = s->imphashes[i];
         }
         s->n_imphashes = w;
-        literal_job *job = literal_database_start(e, key, &l, &err);
-        cs_error lean_err = {0};
-        cs_status lean_rc = job ? assign_lean_sets(s, e, key, &lean_err) : CS_ERR_RULES;
-        s->lits = job ? literal_database_finish(job, &err) : NULL;
-        if (s->lits && lean_rc != CS_OK)
-            err = lean_err;
-        else if (s->lits && cs_hs.hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
+        s->lits = literal_database(e, key, &l, &err);
+        if (s->lits && cs_hs.hs_alloc_scratch(s->lits, &s->scratch) != HS_SUCCESS)
             cs_error_set(&err, CS_ERR_NOMEM, "no scratch space");
-        else if (s->lits)
+        else if (s->lits && assign_lean_sets(s, e, key, &err) == CS_OK)
             s->prefilter = 1;
         if (!s->prefilter)
-            *off = err;
+            cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err.message);
     }
     if (!s->prefilter) { /* what was built goes */
         for (int c = 0; c < N_CLASSES; c++) {
@@ -1611,24 +1532,6 @@ static void trim_after_compile(int warm)
 #endif
 }
 
-/* All rule files compiled together, on a thread of its own (build_set
- * reports nothing to the engine and allocates nothing of ours for c = -1). */
-typedef struct check_job {
-    yara_state *s;
-    cs_engine *e;
-    pthread_t thread;
-    YR_RULES *all;
-    cs_error err;
-    cs_status rc;
-} check_job;
-
-static void *check_files(void *ud)
-{
-    check_job *j = ud;
-    j->rc = build_set(j->s, j->e, -1, 0, &j->all, &j->err);
-    return NULL;
-}
-
 static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
 {
     yara_state *s = st;
@@ -1669,47 +1572,16 @@ static cs_status yara_prepare(void *st, cs_engine *e, cs_error *err)
         compiles_mark(e, key, mark, sizeof mark);
     int checked = warm || (mark[0] && stat(mark, &sb) == 0);
     YR_RULES *all = NULL;
-    cs_error off = {0};
-    /* the files compiled together on a thread of their own while the
-     * prefilter is built from them (no diagnostic, no change to the file
-     * list there); should one not compile, the prefilter is built again
-     * once it is dropped */
-    check_job *cj = NULL;
-    if (!checked && s->partitioned && s->n_files) {
-        cj = cs_xmalloc(sizeof *cj);
-        memset(cj, 0, sizeof *cj);
-        cj->s = s;
-        cj->e = e;
-        if (pthread_create(&cj->thread, NULL, check_files, cj) != 0) {
-            free(cj);
-            cj = NULL;
-        }
-    }
-    if (!checked && !cj)
+    if (!checked) {
         rc = check_all(s, e, &all, err);
-    if (rc == CS_OK && s->partitioned && s->n_files)
-        prefilter_prepare(s, e, key, &off);
-    if (cj) {
-        pthread_join(cj->thread, NULL);
-        if (cj->rc == CS_OK) {
-            all = cj->all;
-            s->n_rules = count_public_rules(all);
-        } else { /* a file does not compile: without it, from the start */
-            prefilter_release(s);
-            memset(&off, 0, sizeof off);
-            rc = check_all(s, e, &all, err);
-            if (rc == CS_OK && s->partitioned && s->n_files)
-                prefilter_prepare(s, e, key, &off);
+        if (rc == CS_OK && mark[0] && s->n_files && s->skipped == 0) {
+            cs_error ignored; /* without the mark, the next start checks again */
+            cs_write_file_replace(mark, "", 0, 0644, &ignored);
         }
-        free(cj);
     }
-    if (!checked && rc == CS_OK && mark[0] && s->n_files && s->skipped == 0) {
-        cs_error ignored; /* without the mark, the next start checks again */
-        cs_write_file_replace(mark, "", 0, 0644, &ignored);
-    }
-    if (off.message[0])
-        cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", off.message);
     s->files = s->n_files;
+    if (rc == CS_OK && s->partitioned && s->n_files)
+        prefilter_prepare(s, e, key);
     if (rc == CS_OK && s->prefilter) {
         s->n_rules = count_distinct_public_rules(s->lean) + s->n_public_filtered;
     } else if (rc == CS_OK && warm) {
