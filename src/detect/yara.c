@@ -419,6 +419,7 @@ static cs_status drop_broken_files(yara_state *s, cs_engine *e, cs_error *err)
             s->skipped++;
             free(rf->path);
             free(rf->text);
+            free(rf->filterable); /* set when a prefilter was tried first (a stale compile mark) */
             cs_yara_split_free(&rf->split);
             continue;
         }
