@@ -42,7 +42,6 @@
     X(yr_rules_destroy)                                                                                         \
     X(yr_rules_load)                                                                                            \
     X(yr_rules_load_stream)                                                                                     \
-    X(yr_rules_save)                                                                                            \
     X(yr_rules_save_stream)                                                                                     \
     X(yr_scanner_create)                                                                                        \
     X(yr_scanner_define_integer_variable)                                                                       \
@@ -683,9 +682,7 @@ static void rules_key(const yara_state *s, char out[33])
  * this build would put in it. */
 static void cache_path(char *out, size_t n, const cs_engine *e, const char *key, int c, const char *members)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *m = members; *m; m++)
-        h = (h ^ (unsigned char)*m) * 1099511628211ull;
+    uint64_t h = cs_fnv1a(CS_FNV1A_INIT, members, strlen(members));
     snprintf(out, n, "%s/yara-%.32s-%d-%016llx.yarc", cs_engine_cache_dir(e), key, c, (unsigned long long)h);
 }
 
@@ -699,6 +696,16 @@ static int cache_load(const cs_engine *e, const char *key, int c, const char *me
         return -1;
     utimes(p, NULL); /* recently used: kept by cache_prune */
     return 0;
+}
+
+/* A set's saved bytes into its cache file: a cache that cannot be written
+ * is only slower next time. */
+static void cache_write(const cs_engine *e, const char *key, int c, const char *members, const mem_stream *m)
+{
+    char p[4096];
+    cs_error ignored;
+    cache_path(p, sizeof p, e, key, c, members);
+    cs_write_file_replace(p, m->data, m->len, 0644, &ignored);
 }
 
 /* Save a set just compiled (not yet in use): it is read back from the
@@ -715,10 +722,7 @@ static cs_status cache_save(const cs_engine *e, const char *key, int c, const ch
         free(m.data);
         return cs_error_set(err, CS_ERR_NOMEM, "YARA: a compiled rule set could not be saved");
     }
-    char p[4096];
-    cs_error ignored;
-    cache_path(p, sizeof p, e, key, c, members);
-    cs_write_file_replace(p, m.data, m.len, 0644, &ignored);
+    cache_write(e, key, c, members, &m);
     free(m.data);
     return CS_OK;
 }
@@ -911,9 +915,6 @@ static void survey_sources(yara_state *s)
     }
 }
 
-/* Compile the rules: all files at once, one by one only if that fails (to
- * drop the broken ones), then one set per file class unless that is off or
- * fails. */
 /* All rule files in one set: the files that do not compile are reported
  * and dropped (*all NULL when none is left). */
 static cs_status check_all(yara_state *s, cs_engine *e, YR_RULES **all, cs_error *err)
@@ -973,6 +974,9 @@ static cs_status compile_class_sets(yara_state *s, cs_engine *e, const char *key
     return rc;
 }
 
+/* Compile the rules: all files at once, one by one only if that fails (to
+ * drop the broken ones), then one set per file class unless that is off or
+ * fails. */
 static cs_status compile_sets(yara_state *s, cs_engine *e, const char *key, cs_error *err)
 {
     YR_RULES *all;
@@ -1030,11 +1034,10 @@ static size_t leading_nuls(const unsigned char *p, size_t n)
  * the same (the name carries a digest of the list), else compiled. */
 static hs_database_t *literal_database(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the list */
+    uint64_t h = CS_FNV1A_INIT; /* over the list: each literal's bytes, flags and length */
     for (size_t i = 0; i < l->n; i++) {
-        for (size_t k = 0; k < l->len[i]; k++)
-            h = (h ^ (unsigned char)l->ptr[i][k]) * 1099511628211ull;
-        h = (h ^ l->flags[i] ^ (l->len[i] << 8)) * 1099511628211ull;
+        uint64_t tag = l->flags[i] ^ (l->len[i] << 8);
+        h = cs_fnv1a(cs_fnv1a(h, l->ptr[i], l->len[i]), &tag, sizeof tag);
     }
     char path[4200] = "";
     if (key && cs_engine_cache_dir(e))
@@ -1268,7 +1271,6 @@ typedef struct literal_hit {
     const yara_state *s;
     yara_thread *t;
     class_mask bit;
-    int hit;
 } literal_hit;
 
 /* Rule r can match this file of class bit: a candidate, unless the lean
@@ -1293,7 +1295,6 @@ static int on_literal(unsigned int id, unsigned long long from, unsigned long lo
     literal_hit *h = ud;
     if (!(h->s->lit_classes[id] & h->bit))
         return 0;
-    h->hit = 1;
     return add_candidate(h->s, h->t, h->bit, h->s->lit_rule[id]);
 }
 
@@ -1343,7 +1344,7 @@ static int prefilter_hit(const yara_state *s, yara_thread *t, cs_file *f, int c)
             (k->caseless ? strncasecmp(k->name, f->name, name_len) : memcmp(k->name, f->name, name_len)) == 0)
             add_candidate(s, t, bit, k->rule);
     }
-    literal_hit h = {s, t, bit, 0};
+    literal_hit h = {s, t, bit};
     t->prefiltering = 1;
     hs_error_t rc = cs_hs.hs_scan(s->lits, (const char *)f->data, (unsigned int)f->size, 0, t->scratch, on_literal, &h);
     t->prefiltering = 0;
@@ -1377,9 +1378,7 @@ static size_t cand_slot(const yara_state *s, uint64_t h, const uint32_t *rules, 
 static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
 {
     qsort(t->cand, t->n_cand, sizeof *t->cand, by_u32);
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < t->n_cand; i++)
-        h = (h ^ t->cand[i]) * 1099511628211ull;
+    uint64_t h = cs_fnv1a(CS_FNV1A_INIT, t->cand, t->n_cand * sizeof *t->cand);
     h = h ? h : 1;
     pthread_mutex_lock(&s->cand_lock);
     size_t i = cand_slot(s, h, t->cand, t->n_cand);
@@ -1416,18 +1415,12 @@ static YR_RULES *candidate_set(yara_state *s, yara_thread *t)
         s->cands_saved += save;
     }
     pthread_mutex_unlock(&s->cand_lock);
-    if (save) { /* the bytes the set was read back from, not the set */
-        char p[4096];
-        cs_error ignored; /* a cache that cannot be written is only slower next time */
-        cache_path(p, sizeof p, s->engine, s->key, CAND_SET_ID, members.data);
-        cs_write_file_replace(p, bytes.data, bytes.len, 0644, &ignored);
-    }
+    if (save) /* the bytes the set was read back from, not the set */
+        cache_write(s->engine, s->key, CAND_SET_ID, members.data, &bytes);
     free(bytes.data);
     cs_buf_free(&members);
     return set;
 }
-
-
 
 /* Which class names each full set in the cache (full_id), and is every
  * one there? Nothing is loaded. */
@@ -1518,7 +1511,6 @@ static YR_RULES *full_set(yara_state *s, int c)
     pthread_mutex_unlock(&s->cand_lock);
     return set;
 }
-
 
 /* After compiling, the compilers' memory goes back to the system before
  * the scan maps files (every cached set was already read back from its

@@ -582,14 +582,6 @@ static int parse_rule_body(cs_yara_lexer *lx, cs_yara_rule_span *r)
     return -1;
 }
 
-static uint64_t name_hash(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
 static int by_index(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -716,7 +708,7 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
         memset(table, 0, tcap * sizeof *table);
         for (size_t i = 0; i < out->n; i++) {
             const char *name = out->rules[i].name;
-            size_t h = (size_t)name_hash(name, strlen(name)) & (tcap - 1);
+            size_t h = (size_t)cs_fnv1a(CS_FNV1A_INIT, name, strlen(name)) & (tcap - 1);
             while (table[h] && strcmp(out->rules[table[h] - 1].name, name) != 0)
                 h = (h + 1) & (tcap - 1);
             same[i] = table[h]; /* a name used twice: both are named */
@@ -737,7 +729,7 @@ int cs_yara_split_parse(const char *text, size_t len, cs_yara_split *out)
             size_t wn = (size_t)(q - w);
             if (w > c && w[-1] == '$')
                 continue; /* a string's name */
-            size_t h = (size_t)name_hash(w, wn) & (tcap - 1);
+            size_t h = (size_t)cs_fnv1a(CS_FNV1A_INIT, w, wn) & (tcap - 1);
             while (table[h] && !(strlen(out->rules[table[h] - 1].name) == wn &&
                                  memcmp(out->rules[table[h] - 1].name, w, wn) == 0))
                 h = (h + 1) & (tcap - 1);

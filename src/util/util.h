@@ -74,6 +74,18 @@ static inline uint64_t cs_rd64le(const unsigned char *p)
     return (uint64_t)cs_rd32le(p) | (uint64_t)cs_rd32le(p + 4) << 32;
 }
 
+/* FNV-1a (64-bit) of p[0..n), continuing from h (CS_FNV1A_INIT to begin):
+ * names of cache files and hash-table slots, never anything an attacker's
+ * collisions could exploit. */
+#define CS_FNV1A_INIT 1469598103934665603ull
+static inline uint64_t cs_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 /* Trim ASCII whitespace at both ends, in place; returns start. */
 char *cs_trim(char *s);
 
