@@ -439,6 +439,18 @@ PY
     yara -w "$work/noimp/a.yar" -r "$work/noimp-tree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/noimp.yara"
     check "PEs without imports: pe.imphash() == MD5(\"\") as yara finds it" diff <(pairs "$work/noimp2.jsonl") "$work/noimp.yara"
     check "PEs without imports: yara matches the three on each" test "$(wc -l < "$work/noimp.yara")" = 6
+    # a full set built when a file first needs it goes to the cache: the file
+    # with the empty import directory needs its class's, the other one none
+    full_sets() { ls "$1" | sed -n 's/^yara-[0-9a-f]*-\([0-9]*\)-.*\.yarc$/\1/p' | awk '$1 < 16' | wc -l; }
+    mkdir -p "$work/noimp-key"
+    grep -v ni_empty "$work/noimp/a.yar" > "$work/noimp-key/a.yar" # no key of MD5(""): noimp.exe runs no full set
+    for f in noimp emptyimp; do
+        rm -rf "$work/fs-$f" && mkdir -p "$work/fs-$f" "$work/fs-$f-tree"
+        cp "$work/noimp-tree/$f.exe" "$work/fs-$f-tree/"
+        "$CS" scan --no-default-packs --pack "$work/noimp-key" --detectors yara --json -q --cache-dir "$work/fs-$f" "$work/fs-$f-tree" > /dev/null
+    done
+    check "a full set built on demand is cached ($(full_sets "$work/fs-emptyimp") against $(full_sets "$work/fs-noimp"))" \
+        [ "$(full_sets "$work/fs-emptyimp")" -gt "$(full_sets "$work/fs-noimp")" ]
 else
     skip_part "no mingw-w64 for the PE without imports"
 fi

@@ -30,12 +30,12 @@ static char *needs_of(const char *src)
     if (!np->filterable) {
         snprintf(out, sizeof out, "ALWAYS");
     } else {
-        for (size_t i = 0; i < np->n; i++) {
+        for (size_t i = 0; i < np->n && k < sizeof out - 256; i++) { /* long lists: their start */
             k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", i ? "|" : "", np->lits[i].caseless ? "~" : "",
                                   np->lits[i].kind == CS_YARA_LIT_IMPHASH    ? "#"
                                   : np->lits[i].kind == CS_YARA_LIT_FILENAME ? "@"
                                                                              : "");
-            for (size_t j = 0; j < np->lits[i].len; j++) {
+            for (size_t j = 0; j < np->lits[i].len && k < sizeof out - 8; j++) {
                 unsigned char c = np->bytes[np->lits[i].at + j];
                 k += (size_t)snprintf(out + k, sizeof out - k, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02X", c);
             }
@@ -294,11 +294,27 @@ static void traps_always_run(void **state)
     }
 }
 
+/* A rule named in a condition stands for its literals up to a bound: a
+ * rule of 512 (xor, ascii and wide) is not copied, one of 200 is. */
+static void named_rule_bound(void **state)
+{
+    (void)state;
+    const char *big = "rule a { strings: $x = \"hello world\" xor ascii wide condition: $x }";
+    assert_string_not_equal(needs_of(big), "ALWAYS");
+    char src[512];
+    snprintf(src, sizeof src, "%s rule r { condition: a }", big);
+    assert_string_equal(needs_of(src), "ALWAYS");
+    assert_string_not_equal(needs_of("rule a { strings: $x = \"hello world\" xor(1-100) ascii wide condition: $x } "
+                                     "rule r { condition: a }"),
+                            "ALWAYS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(required_strings),
         cmocka_unit_test(traps_always_run),
+        cmocka_unit_test(named_rule_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
