@@ -1113,6 +1113,14 @@ static size_t named_rule(const cs_yara_split *sp, size_t r, const token *toks, s
     if (t->kind != T_ID || (i > 0 && tok_is(t - 1, ".")) || tok_is(t + 1, ".") || tok_is(t + 1, "(") ||
         tok_is(t + 1, "["))
         return SIZE_MAX;
+    size_t d = SIZE_MAX;
+    for (size_t k = 0; k < rs->n_deps && d == SIZE_MAX; k++) {
+        size_t x = sp->deps[rs->deps_at + k];
+        if (x < r && strlen(sp->rules[x].name) == t->n && !memcmp(sp->rules[x].name, t->p, t->n))
+            d = x;
+    }
+    if (d == SIZE_MAX)
+        return SIZE_MAX; /* most identifiers: keywords, fields, loop variables */
     /* a loop's variable hides a rule of the same name ("for any x in ...") */
     for (const token *f = toks; f->kind != T_END; f++) {
         if (!tok_is(f, "for"))
@@ -1122,12 +1130,7 @@ static size_t named_rule(const cs_yara_split *sp, size_t r, const token *toks, s
             if (v->kind == T_ID && v->n == t->n && !memcmp(v->p, t->p, t->n))
                 return SIZE_MAX;
     }
-    for (size_t k = 0; k < rs->n_deps; k++) {
-        size_t d = sp->deps[rs->deps_at + k];
-        if (d < r && strlen(sp->rules[d].name) == t->n && !memcmp(sp->rules[d].name, t->p, t->n))
-            return d;
-    }
-    return SIZE_MAX;
+    return d;
 }
 
 #define RULE_REF_MAX_LITERALS 256
