@@ -495,7 +495,7 @@ static int ext_find(cs_hfs *h, uint32_t id, unsigned fork_type, uint32_t start, 
 {
     hfs_tree *t = &h->ext;
     ext_key k = {id, start, fork_type};
-    uint32_t leaf;
+    uint32_t leaf = 0; /* set by descend; gcc -O3 cannot tell */
     if (t->root == 0)
         return 0;
     if (descend(h, t, h->ext_buf, ext_goes_before, &k, &leaf, why, why_n) != 0 ||
@@ -531,15 +531,15 @@ typedef int (*cat_visit_fn)(cs_hfs *h, const cat_rec *c, void *arg);
 static int cat_scan(cs_hfs *h, uint32_t parent, cat_visit_fn visit, void *arg, char *why, size_t why_n)
 {
     hfs_tree *t = &h->cat;
-    uint32_t leaf;
+    uint32_t leaf = 0;
     if (t->root == 0)
         return 0;
     if (descend(h, t, h->scan_buf, cat_goes_before, &parent, &leaf, why, why_n) != 0)
         return -1;
     hfs_walk w;
     walk_init(&w, t, h->scan_buf, leaf, NULL);
-    const unsigned char *rec;
-    size_t len;
+    const unsigned char *rec = NULL;
+    size_t len = 0;
     int r;
     while ((r = walk_next(h, &w, &rec, &len, why, why_n)) > 0) {
         cat_rec c;
