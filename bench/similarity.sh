@@ -66,7 +66,7 @@ find "$OTHER_DIR" -type f -size +1k -print0 2> /dev/null | sort -z | awk -v RS='
     head -z -n 3000 | xargs -0 -r "$CS" sim add --bad -o "$work/others.tsv" > /dev/null 2>&1 || true
 others=()
 [ -s "$work/others.tsv" ] && others=(--others "$work/others.tsv")
-"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" "${others[@]}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
+"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" --seconds 2 "${others[@]}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
 { echo "index (sim_check, one core):"; sed 's/^/  /' "$work/check.out"; } >> "$out"
 
 # the sweep with the layer on and off

@@ -84,6 +84,19 @@ static unsigned bits_for(size_t n)
     return bits;
 }
 
+/* A slot of more than SHORT_SLOT postings starts with a directory: for
+ * each lvalue band its postings have (in order), where the first of them
+ * is among its postings (u32; 0 to pad an odd count). A search then starts
+ * at the band its lengths begin in, where a binary search over a long slot
+ * was a chain of dependent cache misses. n: the slot's postings or its
+ * whole area (both are above SHORT_SLOT or neither). */
+#define SHORT_SLOT 16
+
+static uint32_t dir_units(uint32_t n, uint32_t mask)
+{
+    return n > SHORT_SLOT ? ((uint32_t)__builtin_popcount(mask) + 1) / 2 : 0;
+}
+
 /* ---- building ---- */
 
 typedef struct bref {
@@ -179,17 +192,19 @@ typedef struct layout {
     unsigned bits;
     size_t slots; /* per chunk */
     size_t refs, table, postings, names, pool, total;
+    uint64_t units; /* postings and directories */
 } layout;
 
-static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len, unsigned bits)
+static layout layout_of(uint64_t n, uint64_t names, uint64_t pool_len, unsigned bits, uint64_t units)
 {
     layout l;
     l.bits = bits;
+    l.units = units;
     l.slots = (size_t)1 << bits;
     l.refs = HEADER_SIZE;
     l.table = l.refs + (size_t)n * REF_SIZE;
     l.postings = l.table + (size_t)CHUNKS * (l.slots + 1) * SLOT_SIZE;
-    l.names = l.postings + (size_t)n * CHUNKS * POSTING_SIZE;
+    l.names = l.postings + (size_t)units * POSTING_SIZE;
     l.pool = l.names + (size_t)names * NAME_SIZE;
     l.total = align8(l.pool + (size_t)pool_len);
     return l;
@@ -200,6 +215,18 @@ static void put_header_bytes(unsigned char *p, const cs_tlsh_digest *d)
     p[0] = d->checksum;
     p[1] = d->lvalue;
     p[2] = (unsigned char)(d->q1ratio | d->q2ratio << 4);
+}
+
+/* Per slot of chunk c: its postings (count), their lvalue bands (mask). */
+static void count_slots(const bref *refs, size_t n, int c, unsigned bits, uint32_t *count, uint32_t *mask)
+{
+    memset(count, 0, ((size_t)1 << bits) * sizeof *count);
+    memset(mask, 0, ((size_t)1 << bits) * sizeof *mask);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = slot_of(chunk_value(refs[i].d.code, c), bits);
+        count[v]++;
+        mask[v] |= 1u << (refs[i].d.lvalue >> BAND_SHIFT);
+    }
 }
 
 /* By lvalue, then the ratios, the codes, the checksum. */
@@ -234,7 +261,20 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
     qsort(refs, n, sizeof *refs, by_digest);
     for (size_t i = 0; i < n; i++)
         nn += refs[i].kind == CS_SIMDB_GOOD;
-    layout l = layout_of(n, nn, b->pool.len, bits_for(n));
+    unsigned bits = bits_for(n);
+    uint64_t units = 0; /* postings and directories, all chunks */
+    {
+        uint32_t *count = cs_xmalloc((((size_t)1 << bits) + 1) * sizeof *count);
+        uint32_t *mask = cs_xmalloc(((size_t)1 << bits) * sizeof *mask);
+        for (int c = 0; c < CHUNKS; c++) {
+            count_slots(refs, n, c, bits, count, mask);
+            for (size_t v = 0; v < (size_t)1 << bits; v++)
+                units += count[v] + dir_units(count[v], mask[v]);
+        }
+        free(count);
+        free(mask);
+    }
+    layout l = layout_of(n, nn, b->pool.len, bits, units);
     unsigned char *img = cs_xmalloc(l.total);
     memset(img, 0, l.total);
 
@@ -249,29 +289,47 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
         wr32(p + 40, r->meta);
     }
 
-    /* per chunk: count the values, turn the counts into starts, place;
-     * each slot also says which lvalue bands its postings have */
-    uint32_t *start = cs_xmalloc((l.slots + 1) * sizeof *start);
+    /* per chunk: count each slot's postings and their lvalue bands, turn
+     * the areas (a long slot's directory, its postings) into starts, place
+     * the postings (in reference order, so in lvalue order), then write
+     * the directories */
+    uint32_t *start = cs_xmalloc((l.slots + 1) * sizeof *start), *mask = cs_xmalloc(l.slots * sizeof *mask);
+    unsigned char *post = img + l.postings;
     for (int c = 0; c < CHUNKS; c++) {
-        memset(start, 0, (l.slots + 1) * sizeof *start);
-        for (size_t i = 0; i < n; i++)
-            start[slot_of(chunk_value(refs[i].d.code, c), l.bits) + 1]++;
-        for (size_t v = 0; v < l.slots; v++)
-            start[v + 1] += start[v];
+        count_slots(refs, n, c, l.bits, start, mask);
         unsigned char *tab = img + l.table + (size_t)c * (l.slots + 1) * SLOT_SIZE;
-        for (size_t v = 0; v <= l.slots; v++)
-            wr32(tab + v * SLOT_SIZE, start[v]);
-        unsigned char *post = img + l.postings + (size_t)c * n * POSTING_SIZE;
+        uint32_t at = 0;
+        for (size_t v = 0; v < l.slots; v++) {
+            uint32_t area = start[v] + dir_units(start[v], mask[v]);
+            wr32(tab + v * SLOT_SIZE, at);
+            wr32(tab + v * SLOT_SIZE + 4, mask[v]);
+            start[v] = at + dir_units(start[v], mask[v]); /* where its postings go */
+            at += area;
+        }
+        wr32(tab + l.slots * SLOT_SIZE, at);
         for (uint32_t i = 0; i < n; i++) {
             unsigned v = slot_of(chunk_value(refs[i].d.code, c), l.bits);
             unsigned char *p = post + (size_t)start[v]++ * POSTING_SIZE;
             wr32(p, i);
             put_header_bytes(p + 4, &refs[i].d);
-            unsigned char *mask = tab + (size_t)v * SLOT_SIZE + 4;
-            wr32(mask, cs_rd32le(mask) | 1u << (refs[i].d.lvalue >> BAND_SHIFT));
         }
+        for (size_t v = 0; v < l.slots; v++) {
+            uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE);
+            uint32_t du = dir_units(z - a, mask[v]);
+            if (!du)
+                continue;
+            int j = 0, band = -1;
+            for (uint32_t k = a + du; k < z; k++) {
+                int bd = post[(size_t)k * POSTING_SIZE + 5] >> BAND_SHIFT;
+                if (bd != band)
+                    wr32(post + (size_t)a * POSTING_SIZE + 4 * j++, k - (a + du));
+                band = bd;
+            }
+        }
+        post += (size_t)at * POSTING_SIZE;
     }
     free(start);
+    free(mask);
 
     name_row *rows = cs_xmalloc((nn ? nn : 1) * sizeof *rows);
     size_t k = 0;
@@ -300,6 +358,7 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
     wr64(img + 32, l.total);
     wr32(img + 40, crc(img + HEADER_SIZE, l.total - HEADER_SIZE));
     wr32(img + 44, l.bits);
+    wr64(img + 48, units);
     wr32(img + 92, crc(img, 92));
     free(refs);
     *len = l.total;
@@ -365,7 +424,8 @@ struct cs_simdb {
     uint32_t n, names;
     unsigned bits;
     size_t slots;
-    const unsigned char *refs, *table, *postings, *name_rows, *pool;
+    const unsigned char *refs, *table, *name_rows, *pool;
+    const unsigned char *post[CHUNKS]; /* each chunk's postings and directories */
     size_t pool_len;
 };
 
@@ -412,35 +472,53 @@ static cs_simdb *bad(char *why, size_t why_len, const char *fmt, ...)
     return NULL;
 }
 
-/* One chunk's slot table and postings: 1, or 0 with why. */
-static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, int c, unsigned char *met, char *why,
-                       size_t why_len)
+/* One chunk's slot table, directories and postings, from posting unit
+ * *at on (advanced past them): 1, or 0 with why. */
+static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, int c, uint64_t *at,
+                       unsigned char *met, char *why, size_t why_len)
 {
     const unsigned char *tab = img + l->table + (size_t)c * (l->slots + 1) * SLOT_SIZE;
-    const unsigned char *post = img + l->postings + (size_t)c * n * POSTING_SIZE;
-    memset(met, 0, n ? n : 1);
-    if (cs_rd32le(tab) != 0 || cs_rd32le(tab + l->slots * SLOT_SIZE) != n || cs_rd32le(tab + l->slots * SLOT_SIZE + 4))
+    uint32_t area = cs_rd32le(tab + l->slots * SLOT_SIZE);
+    if (cs_rd32le(tab) != 0 || cs_rd32le(tab + l->slots * SLOT_SIZE + 4) || area > l->units - *at)
         return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c) != NULL;
+    const unsigned char *post = img + l->postings + (size_t)*at * POSTING_SIZE;
+    memset(met, 0, n ? n : 1);
+    uint32_t met_n = 0;
     for (uint32_t v = 0; v < l->slots; v++) {
-        uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE), mask = 0;
-        if (z < a || z > n)
+        uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE);
+        uint32_t want = cs_rd32le(tab + v * SLOT_SIZE + 4), mask = 0;
+        if (z < a || z > area)
             return bad(why, why_len, "similarity index chunk %d: offsets out of order or past the end", c) != NULL;
-        for (uint32_t k = a; k < z; k++) {
+        uint32_t du = dir_units(z - a, want), j = 0;
+        if (du && du >= z - a)
+            return bad(why, why_len, "similarity index chunk %d: a slot's directory fills it", c) != NULL;
+        for (uint32_t k = a + du; k < z; k++) {
             const unsigned char *e = post + (size_t)k * POSTING_SIZE;
             uint32_t id = cs_rd32le(e);
             if (id >= n || met[id]++)
                 return bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c) != NULL;
+            met_n++;
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
             if (slot_of(chunk_value(r, c), l->bits) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
-            if (k > a && e[5] < e[5 - POSTING_SIZE])
+            if (k > a + du && e[5] < e[5 - POSTING_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
+            /* a search starts at the directory's entry for the band: a
+             * wrong one would lose references */
+            if (du && (k == a + du || (e[5] >> BAND_SHIFT) != (e[5 - POSTING_SIZE] >> BAND_SHIFT)) &&
+                (j >= 2 * du || cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j++) != k - (a + du)))
+                return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
             mask |= 1u << (e[5] >> BAND_SHIFT);
         }
+        if (du && j < 2 * du && cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j))
+            return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
         /* a search skips a slot by its mask: a missing bit would lose references */
-        if (cs_rd32le(tab + v * SLOT_SIZE + 4) != mask)
+        if (want != mask)
             return bad(why, why_len, "similarity index chunk %d: a slot's length bands differ from its postings", c) != NULL;
     }
+    if (met_n != n)
+        return bad(why, why_len, "similarity index chunk %d: offsets do not cover the references", c) != NULL;
+    *at += area;
     return 1;
 }
 
@@ -454,7 +532,7 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
                    cs_rd32le(img + 8) < CS_SIMDB_VERSION ? " (rebuild it with chainsweep sim build)" : "");
     if (cs_rd32le(img + 12) != HEADER_SIZE || crc(img, 92) != cs_rd32le(img + 92))
         return bad(why, why_len, "similarity index header damaged (checksum)");
-    for (size_t i = 48; i < 92; i++)
+    for (size_t i = 56; i < 92; i++)
         if (img[i])
             return bad(why, why_len, "similarity index header damaged (reserved byte %zu set)", i);
     uint32_t n = cs_rd32le(img + 16), nn = cs_rd32le(img + 20), bits = cs_rd32le(img + 44);
@@ -462,7 +540,11 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     if (n > CS_SIMDB_MAX_REFS || nn > n || pool_len > POOL_MAX || bits < MIN_BITS || bits > MAX_BITS)
         return bad(why, why_len, "similarity index counts out of range (%u references, %u-bit slots)", (unsigned)n,
                    (unsigned)bits);
-    layout l = layout_of(n, nn, pool_len, bits);
+    uint64_t units = cs_rd64le(img + 48);
+    if (units < (uint64_t)CHUNKS * n || units > 2ull * CHUNKS * n)
+        return bad(why, why_len, "similarity index counts out of range (%llu posting units for %u references)",
+                   (unsigned long long)units, (unsigned)n);
+    layout l = layout_of(n, nn, pool_len, bits, units);
     if (total != l.total || len != l.total)
         return bad(why, why_len, "similarity index truncated or padded: %zu bytes, its tables need more or less", len);
     if (crc(img + HEADER_SIZE, len - HEADER_SIZE) != cs_rd32le(img + 40))
@@ -500,8 +582,13 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     /* every chunk's postings name every reference once */
     unsigned char *met = cs_xmalloc(n ? n : 1);
     int chunks_ok = 1;
-    for (int c = 0; c < CHUNKS && chunks_ok; c++)
-        chunks_ok = check_chunk(img, &l, n, c, met, why, why_len);
+    uint64_t at = 0, base[CHUNKS];
+    for (int c = 0; c < CHUNKS && chunks_ok; c++) {
+        base[c] = at;
+        chunks_ok = check_chunk(img, &l, n, c, &at, met, why, why_len);
+    }
+    if (chunks_ok && at != units)
+        chunks_ok = bad(why, why_len, "similarity index: its chunks do not fill its postings") != NULL;
     free(met);
     if (!chunks_ok)
         return NULL;
@@ -529,7 +616,8 @@ cs_simdb *cs_simdb_open(const unsigned char *img, size_t len, char *why, size_t 
     db->slots = l.slots;
     db->refs = img + l.refs;
     db->table = img + l.table;
-    db->postings = img + l.postings;
+    for (int c = 0; c < CHUNKS; c++)
+        db->post[c] = img + l.postings + (size_t)base[c] * POSTING_SIZE;
     db->name_rows = img + l.names;
     db->pool = pool;
     db->pool_len = pool_len;
@@ -548,6 +636,7 @@ void cs_simdb_close(cs_simdb *db)
 #define SEEN_INLINE 2048
 #define SEEN_EMPTY 0xffffffffu
 #define VALUES 256 /* slots visited per batch, over all chunks */
+#define BATCH 32   /* candidates verified per batch */
 
 typedef struct seen_set {
     uint32_t *slot;
@@ -598,6 +687,9 @@ typedef struct search {
     uint32_t slots[VALUES];     /* slots to visit: chunk * (2^bits + 1) + slot */
     unsigned char chunks[VALUES];
     int n_slots;
+    uint32_t pending[BATCH];    /* candidates met, to verify */
+    int pending_head[BATCH];    /* their header distances */
+    int n_pending;
     cs_simdb_hit_fn fn;
     void *ud;
 } search;
@@ -615,78 +707,110 @@ static uint32_t first_lvalue(const unsigned char *post, uint32_t k, uint32_t z, 
     return k;
 }
 
-/* Candidates are verified in batches whose references are prefetched
- * first: the reads of scattered references then overlap. */
-#define BATCH 32
-
-static void verify_batch(search *s, const uint32_t *id, const int *head, int n)
+/* Candidates passing the header test are kept until BATCH of them are
+ * met, their references prefetched when met: the scattered reads of one
+ * batch overlap, across slots and chunks. */
+static void verify_pending(search *s)
 {
     const unsigned char *refs = s->db->refs;
-    for (int i = 0; i < n; i++)
-        __builtin_prefetch(refs + (size_t)id[i] * REF_SIZE);
-    for (int i = 0; i < n && !s->stop; i++) {
-        int dist = head[i] + cs_tlsh_body_distance(s->q->code, refs + (size_t)id[i] * REF_SIZE);
-        if (dist <= s->max && s->fn(s->ud, id[i], dist))
+    for (int i = 0; i < s->n_pending && !s->stop; i++) {
+        uint32_t id = s->pending[i];
+        int dist = s->pending_head[i] + cs_tlsh_body_distance(s->q->code, refs + (size_t)id * REF_SIZE);
+        if (dist <= s->max && s->fn(s->ud, id, dist))
             s->stop = 1;
     }
+    s->n_pending = 0;
 }
 
-static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z, int lv_hi)
+/* The postings from k on with lvalues in [lv_lo, lv_hi] (in lvalue order:
+ * those below are at most a band's). */
+static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z, int lv_lo, int lv_hi)
 {
-    uint32_t id[BATCH];
-    int head[BATCH], n = 0;
     for (; k < z && !s->stop; k++) {
         const unsigned char *e = post + (size_t)k * POSTING_SIZE;
         if (e[5] > lv_hi)
             break;
+        if (e[5] < lv_lo)
+            continue;
         cs_tlsh_digest h;
         h.checksum = e[4];
         h.lvalue = e[5];
         h.q1ratio = e[6] & 15;
         h.q2ratio = e[6] >> 4;
         int dist = cs_tlsh_header_distance(s->q, &h, 1);
-        if (dist > s->max || seen_add(&s->seen, cs_rd32le(e)))
+        uint32_t id = cs_rd32le(e);
+        if (dist > s->max || seen_add(&s->seen, id))
             continue;
-        id[n] = cs_rd32le(e);
-        head[n++] = dist;
-        if (n == BATCH) {
-            verify_batch(s, id, head, n);
-            n = 0;
-        }
+        __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
+        s->pending[s->n_pending] = id;
+        s->pending_head[s->n_pending++] = dist;
+        if (s->n_pending == BATCH)
+            verify_pending(s);
     }
-    verify_batch(s, id, head, n);
 }
 
-/* The gathered slots are visited in a batch: their table entries are
- * prefetched, then read (a slot whose postings have no length within
- * reach is passed over by its mask), then their postings prefetched, then
- * read. */
+/* The gathered slots are visited in a batch, in rounds whose reads
+ * overlap: their table entries are prefetched; then read (a slot whose
+ * postings have no length within reach is passed over by its mask), and
+ * what comes next prefetched: a short slot's postings, or a long slot's
+ * directory entry for the band the lengths within reach begin in; then
+ * those entries read and the postings they lead to prefetched; then the
+ * postings read. */
+#define NO_DIR UINT32_MAX
+
 static void visit_slots(search *s)
 {
     const cs_simdb *db = s->db;
-    uint32_t a[VALUES], z[VALUES];
-    int n = s->n_slots;
+    /* per slot: its postings [a, z); a long slot's directory (at its area's
+     * start) and the rank of the entry to read there, then from: where the
+     * lengths within reach begin */
+    uint32_t a[VALUES], z[VALUES], dir[VALUES], rank[VALUES], from[VALUES];
+    int n = s->n_slots, band = s->lv_lo >> BAND_SHIFT;
     s->n_slots = 0;
     for (int i = 0; i < n; i++)
         __builtin_prefetch(db->table + (size_t)s->slots[i] * SLOT_SIZE);
     for (int i = 0; i < n; i++) {
         const unsigned char *t = db->table + (size_t)s->slots[i] * SLOT_SIZE;
+        const unsigned char *post = db->post[s->chunks[i]];
+        uint32_t mask = cs_rd32le(t + 4);
         a[i] = z[i] = cs_rd32le(t);
-        if (cs_rd32le(t + 4) & s->bands) {
-            z[i] = cs_rd32le(t + SLOT_SIZE);
-            __builtin_prefetch(db->postings +
-                               ((size_t)s->chunks[i] * db->n + a[i] + (z[i] - a[i]) / 2) * POSTING_SIZE);
+        dir[i] = NO_DIR;
+        if (!(mask & s->bands))
+            continue;
+        z[i] = cs_rd32le(t + SLOT_SIZE);
+        uint32_t du = dir_units(z[i] - a[i], mask);
+        if (du) {
+            /* the bands the slot has below the lengths' are skipped */
+            dir[i] = a[i];
+            rank[i] = (uint32_t)__builtin_popcount(mask & ((1u << band) - 1));
+            a[i] += du;
+            if (rank[i] < 2 * du)
+                __builtin_prefetch(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
+        } else {
+            for (uint32_t k = a[i]; k < z[i]; k += 64 / POSTING_SIZE)
+                __builtin_prefetch(post + (size_t)k * POSTING_SIZE);
+            __builtin_prefetch(post + (size_t)z[i] * POSTING_SIZE - 1);
         }
+    }
+    for (int i = 0; i < n; i++) {
+        if (dir[i] == NO_DIR)
+            continue;
+        const unsigned char *post = db->post[s->chunks[i]];
+        from[i] = z[i];
+        if (rank[i] < 2 * (a[i] - dir[i]))
+            from[i] = a[i] + cs_rd32le(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
+        __builtin_prefetch(post + (size_t)from[i] * POSTING_SIZE);
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])
             continue;
-        const unsigned char *post = db->postings + (size_t)s->chunks[i] * db->n * POSTING_SIZE;
+        const unsigned char *post = db->post[s->chunks[i]];
+        uint32_t k = dir[i] == NO_DIR ? first_lvalue(post, a[i], z[i], s->lv_lo) : from[i];
         if (s->lv_lo <= s->lv_hi) {
-            visit_range(s, post, first_lvalue(post, a[i], z[i], s->lv_lo), z[i], s->lv_hi);
+            visit_range(s, post, k, z[i], s->lv_lo, s->lv_hi);
         } else { /* around 255 */
-            visit_range(s, post, first_lvalue(post, a[i], z[i], s->lv_lo), z[i], 255);
-            visit_range(s, post, a[i], z[i], s->lv_hi);
+            visit_range(s, post, k, z[i], s->lv_lo, 255);
+            visit_range(s, post, a[i], z[i], 0, s->lv_hi);
         }
     }
 }
@@ -792,6 +916,8 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     }
     if (!s.stop)
         visit_slots(&s);
+    if (!s.stop)
+        verify_pending(&s);
     if (s.seen.slot != s.seen.inline_slots)
         free(s.seen.slot);
 }

@@ -11,25 +11,33 @@
  * candidates); a search visits, for every chunk, every value within r_c of
  * the query's, and so meets every reference within T at least once. A slot
  * whose postings have no length (lvalue) within reach is passed over by its
- * band mask; the mask is checked against the postings when the index opens.
+ * band mask; in a long slot (over 16 postings) a directory says where each
+ * band's postings start, so a search reads from the band the lengths
+ * within reach begin in. Masks and directories are checked against the
+ * postings when the index opens.
  * A reference is verified at most once (a set of those met) and reported
  * only when the full distance is at most T. Nothing is approximated.
  *
  * The image (little-endian; every section at a multiple of 8):
- *   header   96 bytes: "CSSIMDB\0", version 2, header size, reference
+ *   header   96 bytes: "CSSIMDB\0", version 3, header size, reference
  *            and name counts, pool length, total length, CRC-32 of what
- *            follows the header, slot bits; zeros; at 92 the CRC-32 of
+ *            follows the header, slot bits, posting units (u64, postings
+ *            and directories of all chunks); zeros; at 92 the CRC-32 of
  *            the 92 bytes before it
  *   refs     48 bytes each, ordered by lvalue, ratios, codes, checksum
  *            (then as added): codes[32], checksum, lvalue, q1 | q2 << 4,
  *            kind (1 bad, 2 good), score (int16), flags (1: SHA-256),
  *            offset of its strings in the pool, 4 zero bytes
- *   table    16 x (2^bits + 1) slots of 8 bytes: where the slot's postings
- *            start (u32), and the lvalue bands they have (u32: bit
- *            lvalue >> 3); the last slot of a chunk: the count, 0
- *   postings 16 x refs x 8 bytes: reference number, checksum, lvalue,
- *            q1 | q2 << 4, 0 (the header, to reject before reading the
- *            ref), in lvalue order within a slot
+ *   table    16 x (2^bits + 1) slots of 8 bytes: where the slot's area
+ *            starts among its chunk's posting units (u32), and the lvalue
+ *            bands its postings have (u32: bit lvalue >> 3); the last slot
+ *            of a chunk: the chunk's units, 0
+ *   postings per chunk, per slot, units of 8 bytes: for a slot of more
+ *            than 16 units, a directory first (per band it has, in order,
+ *            the number of its postings before that band's first: u32; a
+ *            zero pads an odd count); then the postings: reference
+ *            number, checksum, lvalue, q1 | q2 << 4, 0 (the header, to
+ *            reject before reading the ref), in lvalue order
  *   names    16 bytes each, sorted: FNV-1a 64 of the lower-case file name,
  *            reference number, 0: the known-good references by name
  *   pool     per reference: [SHA-256], label, file name, product, vendor,
@@ -42,7 +50,7 @@
 
 #include "format/tlsh.h"
 
-#define CS_SIMDB_VERSION 2
+#define CS_SIMDB_VERSION 3 /* 2 had no directories */
 #define CS_SIMDB_MAX_REFS (1u << 26)
 #define CS_SIMDB_MAX_DISTANCE 300
 

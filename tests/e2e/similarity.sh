@@ -117,8 +117,8 @@ if kind == "flip":
     d[len(d) // 2] ^= 0x40
 elif kind == "truncate":
     d = d[:len(d) - 100]
-elif kind == "version":
-    struct.pack_into("<I", d, 8, 3); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
+elif kind in ("version", "old"):
+    struct.pack_into("<I", d, 8, 4 if kind == "version" else 2); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
 elif kind in ("forged", "bands"):  # a posting or a slot's length bands changed, the checksums made right again
     n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
     table = 96 + n * 48
@@ -134,7 +134,7 @@ elif kind == "garbage":
 open(sys.argv[2], "wb").write(d)
 PY
 }
-for kind in flip truncate version forged bands garbage; do
+for kind in flip truncate version old forged bands garbage; do
     damage $kind "$work/bad-$kind.csim"
     "$CS" sim query "$work/bad-$kind.csim" "$dig" > /dev/null 2> "$work/bad.err"
     check "damaged index ($kind): refused (exit 2)" [ $? -eq 2 ]
@@ -144,7 +144,36 @@ check "damaged index: the checksum says so" grep -q "damaged (checksum" <("$CS" 
 check "truncated index: says so" grep -q "truncated" <("$CS" sim query "$work/bad-truncate.csim" "$dig" 2>&1)
 check "forged checksum: the tables are checked anyway" grep -q "chunk 0: a posting names" <("$CS" sim query "$work/bad-forged.csim" "$dig" 2>&1)
 check "forged length bands: the tables are checked anyway" grep -q "chunk 0: a slot's length bands differ" <("$CS" sim query "$work/bad-bands.csim" "$dig" 2>&1)
-check "future index: names its version" grep -q "format version 3; this chainsweep reads version 2" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
+check "future index: names its version" grep -q "format version 4; this chainsweep reads version 3" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
+check "older index: says to rebuild it" grep -q "format version 2; this chainsweep reads version 3 (rebuild it with chainsweep sim build)" <("$CS" sim query "$work/bad-old.csim" "$dig" 2>&1)
+
+# a slot of more than 16 postings has a directory of its length bands: 24
+# references alike but for their lengths (lvalues 0x10-0x17, 0x30-0x37,
+# 0x50-0x57: three bands), in one slot per chunk
+for l in 10 11 12 13 14 15 16 17 30 31 32 33 34 35 36 37 50 51 52 53 54 55 56 57; do
+    printf 'bad\tT1%s%s%s\t80\t-\t-\t-\t-\tlength %s\n' "${dig:2:2}" "${l:1:1}${l:0:1}" "${dig:6}" "$l"
+done > "$work/long.tsv"
+"$CS" sim build -o "$work/long.csim" "$work/long.tsv" 2> /dev/null
+q=T1${dig:2:2}F4${dig:6}   # lvalue 0x4f: within 30 of 0x50 (1) and 0x51 (24) only; beyond, 12 per step
+"$CS" sim query -d 30 "$work/long.csim" "$q" > "$work/long.out"
+check "long slot: the references of the lengths within reach, found through the directory" \
+    [ "$(cut -f10 "$work/long.out" | sort | tr '\n' ' ')" = "length 50 length 51 " ]
+python3 - "$work/long.csim" "$work/long-forged.csim" <<'PY'
+import struct, sys, zlib
+d = bytearray(open(sys.argv[1], "rb").read())
+n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
+table = 96 + n * 48
+post = table + 16 * ((1 << bits) + 1) * 8
+slot = next(v for v in range(1 << bits) if struct.unpack_from("<I", d, table + v * 8 + 8)[0] - struct.unpack_from("<I", d, table + v * 8)[0] > 16)
+a = struct.unpack_from("<I", d, table + slot * 8)[0]
+struct.pack_into("<I", d, post + a * 8 + 4, struct.unpack_from("<I", d, post + a * 8 + 4)[0] + 1)  # the second band's start
+struct.pack_into("<I", d, 40, zlib.crc32(bytes(d[96:])))
+struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
+open(sys.argv[2], "wb").write(d)
+PY
+"$CS" sim query "$work/long-forged.csim" "$q" > /dev/null 2> "$work/long.err"
+check "forged directory: refused (exit 2), the tables are checked anyway" \
+    bash -c "[ $? -eq 2 ] && grep -q 'chunk 0: a slot.s directory differs from its postings' '$work/long.err'"
 mkdir -p "$work/packbad/iocs"
 cp "$work/bad-flip.csim" "$work/packbad/broken.csim"
 echo "0123456789abcdef0123456789abcdef;80;a hash so that the pack has rules" > "$work/packbad/iocs/hashes.txt"
