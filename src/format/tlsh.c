@@ -27,12 +27,7 @@ static const unsigned char pearson[256] = {
 static unsigned char pair[256 * 256];
 static pthread_once_t pair_once = PTHREAD_ONCE_INIT;
 
-static void pair_init(void)
-{
-    for (unsigned x = 0; x < 256; x++)
-        for (unsigned y = 0; y < 256; y++)
-            pair[x << 8 | y] = pearson[pearson[x] ^ y];
-}
+static void pair_init(void);
 
 #define MIX(salt, a, b, c) pearson[pair[(unsigned)(pearson[salt] ^ (a)) << 8 | (b)] ^ (c)]
 
@@ -40,6 +35,119 @@ void cs_tlsh_init(cs_tlsh *t)
 {
     pthread_once(&pair_once, pair_init);
     memset(t, 0, sizeof *t);
+}
+
+/* One position: c0 the new byte, c1 to c4 the four before it. */
+#define TLSH_STEP(t, sum, c0, c1, c2, c3, c4)                                                                   \
+    do {                                                                                                      \
+        (sum) = MIX(0, c0, c1, sum);                                                                          \
+        (t)->bucket[0][MIX(2, c0, c1, c2)]++;                                                                 \
+        (t)->bucket[1][MIX(3, c0, c1, c3)]++;                                                                 \
+        (t)->bucket[2][MIX(5, c0, c2, c3)]++;                                                                 \
+        (t)->bucket[3][MIX(7, c0, c2, c4)]++;                                                                 \
+        (t)->bucket[4][MIX(11, c0, c1, c4)]++;                                                                \
+        (t)->bucket[5][MIX(13, c0, c3, c4)]++;                                                                \
+    } while (0)
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TLSH_VECTOR 1
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/* Pearson's table applied to 64 bytes: two 128-byte permutes, the high
+ * bit choosing between them. */
+VBMI static inline __m512i pearson64(__m512i x, const __m512i t[4])
+{
+    __m512i lo = _mm512_permutex2var_epi8(t[0], x, t[1]), hi = _mm512_permutex2var_epi8(t[2], x, t[3]);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi);
+}
+
+VBMI static inline __m512i mix64(unsigned char salt, __m512i a, __m512i b, __m512i c, const __m512i t[4])
+{
+    __m512i h = pearson64(_mm512_xor_si512(_mm512_set1_epi8((char)pearson[salt]), a), t);
+    h = pearson64(_mm512_xor_si512(h, b), t);
+    return pearson64(_mm512_xor_si512(h, c), t);
+}
+
+/* Positions [i, n) of d, 64 at a time while a whole block fits, the four
+ * bytes before each in d (i >= 4); the next position to do. The hashes of
+ * a block at once; the counts, and the checksum (a chain through its
+ * previous value), then byte by byte. */
+VBMI static size_t update64(cs_tlsh *t, const unsigned char *d, size_t i, size_t n, unsigned char *sum)
+{
+    __m512i tab[4];
+    for (int k = 0; k < 4; k++)
+        tab[k] = _mm512_loadu_si512(pearson + 64 * k);
+    unsigned char h[7][64] __attribute__((aligned(64)));
+    unsigned char s = *sum;
+    uint32_t(*b)[256] = t->bucket;
+    for (; n - i >= 64; i += 64) {
+        __m512i c0 = _mm512_loadu_si512(d + i), c1 = _mm512_loadu_si512(d + i - 1),
+                c2 = _mm512_loadu_si512(d + i - 2), c3 = _mm512_loadu_si512(d + i - 3),
+                c4 = _mm512_loadu_si512(d + i - 4);
+        _mm512_store_si512(h[0], mix64(2, c0, c1, c2, tab));
+        _mm512_store_si512(h[1], mix64(3, c0, c1, c3, tab));
+        _mm512_store_si512(h[2], mix64(5, c0, c2, c3, tab));
+        _mm512_store_si512(h[3], mix64(7, c0, c2, c4, tab));
+        _mm512_store_si512(h[4], mix64(11, c0, c1, c4, tab));
+        _mm512_store_si512(h[5], mix64(13, c0, c3, c4, tab));
+        /* the checksum's first two steps; the last needs the running sum */
+        __m512i x = pearson64(_mm512_xor_si512(_mm512_set1_epi8((char)pearson[0]), c0), tab);
+        _mm512_store_si512(h[6], pearson64(_mm512_xor_si512(x, c1), tab));
+        /* the bytes read before any count is written: a count's store
+         * could be taken to change them (unsigned char aliases all) */
+        for (int j = 0; j < 64; j++) {
+            unsigned h0 = h[0][j], h1 = h[1][j], h2 = h[2][j], h3 = h[3][j], h4 = h[4][j], h5 = h[5][j];
+            s = pearson[h[6][j] ^ s];
+            b[0][h0]++;
+            b[1][h1]++;
+            b[2][h2]++;
+            b[3][h3]++;
+            b[4][h4]++;
+            b[5][h5]++;
+        }
+    }
+    *sum = s;
+    return i;
+}
+
+static int vector_on; /* set once with the tables, or by a test */
+
+static int have_vbmi(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi");
+}
+#else
+#define TLSH_VECTOR 0
+static int vector_on = 0;
+#endif
+
+static void pair_init(void)
+{
+    for (unsigned x = 0; x < 256; x++)
+        for (unsigned y = 0; y < 256; y++)
+            pair[x << 8 | y] = pearson[pearson[x] ^ y];
+#if TLSH_VECTOR
+    vector_on = have_vbmi();
+#endif
+}
+
+int cs_tlsh_vector(int on)
+{
+    pthread_once(&pair_once, pair_init);
+#if TLSH_VECTOR
+    int was = vector_on;
+    if (on == 0)
+        vector_on = 0;
+    else if (on > 0)
+        vector_on = have_vbmi();
+    return was;
+#else
+    (void)on;
+    return 0;
+#endif
 }
 
 void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n)
@@ -54,16 +162,27 @@ void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n)
         c2 = c1;
         c1 = d[i];
     }
-    uint32_t *bucket = t->bucket;
+    /* the first four positions of a block reach back into the window */
+    for (; i < n && i < 4; i++) {
+        unsigned char c0 = d[i];
+        TLSH_STEP(t, sum, c0, c1, c2, c3, c4);
+        c4 = c3;
+        c3 = c2;
+        c2 = c1;
+        c1 = c0;
+    }
+#if TLSH_VECTOR
+    if (i == 4 && n - i >= 64 && vector_on) {
+        i = update64(t, d, i, n, &sum);
+        c1 = d[i - 1];
+        c2 = d[i - 2];
+        c3 = d[i - 3];
+        c4 = d[i - 4];
+    }
+#endif
     for (; i < n; i++) {
         unsigned char c0 = d[i];
-        sum = MIX(0, c0, c1, sum);
-        bucket[MIX(2, c0, c1, c2)]++;
-        bucket[MIX(3, c0, c1, c3)]++;
-        bucket[MIX(5, c0, c2, c3)]++;
-        bucket[MIX(7, c0, c2, c4)]++;
-        bucket[MIX(11, c0, c1, c4)]++;
-        bucket[MIX(13, c0, c3, c4)]++;
+        TLSH_STEP(t, sum, c0, c1, c2, c3, c4);
         c4 = c3;
         c3 = c2;
         c2 = c1;
@@ -102,20 +221,23 @@ int cs_tlsh_final(const cs_tlsh *t, int conservative, cs_tlsh_digest *out)
 {
     if (t->len < (conservative ? CS_TLSH_MIN_CONSERVATIVE : CS_TLSH_MIN))
         return -1;
-    uint32_t sorted[128];
-    memcpy(sorted, t->bucket, sizeof sorted);
+    uint32_t count[128], sorted[128];
+    for (int i = 0; i < 128; i++)
+        count[i] = t->bucket[0][i] + t->bucket[1][i] + t->bucket[2][i] + t->bucket[3][i] + t->bucket[4][i] +
+                   t->bucket[5][i];
+    memcpy(sorted, count, sizeof sorted);
     qsort(sorted, 128, sizeof *sorted, by_count);
     uint32_t q1 = sorted[31], q2 = sorted[63], q3 = sorted[95];
     int nonzero = 0;
     for (int i = 0; i < 128; i++)
-        nonzero += t->bucket[i] > 0;
+        nonzero += count[i] > 0;
     if (q3 == 0 || nonzero <= 64)
         return -1;
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 32; i++) {
         unsigned char h = 0;
         for (int k = 0; k < 4; k++) {
-            uint32_t c = t->bucket[4 * i + k];
+            uint32_t c = count[4 * i + k];
             h |= (unsigned char)((c > q3 ? 3 : c > q2 ? 2 : c > q1 ? 1 : 0) << (2 * k));
         }
         out->code[i] = h;

@@ -16,7 +16,10 @@
 #define CS_TLSH_CHARS 72             /* "T1" + 70 hex digits */
 
 typedef struct cs_tlsh {
-    uint32_t bucket[256];
+    /* the counts of each of the six triplets apart (summed by final):
+     * increments to one array from six hashes of a byte stalled on each
+     * other when two met */
+    uint32_t bucket[6][256];
     unsigned char window[4];         /* the last four bytes, newest first */
     unsigned char checksum;
     uint64_t len;
@@ -29,6 +32,10 @@ typedef struct cs_tlsh_digest {
 
 void cs_tlsh_init(cs_tlsh *t);
 void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n);
+/* Whether updates hash 64 positions at once (AVX-512 VBMI, when the CPU
+ * has it; the same digests). Tests turn it off to compare: 0 off, 1 on
+ * where available, -1 only asks. The previous setting. */
+int cs_tlsh_vector(int on);
 /* The digest of what was fed: 0, or -1 when there is none (fewer than
  * CS_TLSH_MIN bytes, or CS_TLSH_MIN_CONSERVATIVE when conservative; too
  * little variety: half the buckets or more empty). */
