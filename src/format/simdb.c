@@ -830,6 +830,19 @@ static void add_value(search *s, unsigned value)
 static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, int budget)
 {
     static const int cost[4] = {0, 1, 2, 6};
+    if (bucket == 0 && budget == 1) {
+        /* the common case (15 of 16 chunks at 30), without the recursion:
+         * q, and each bucket one code up or down */
+        add_value(s, q);
+        for (int b = 0; b < 8; b++) {
+            unsigned x = (q >> (2 * b)) & 3;
+            if (x > 0)
+                add_value(s, q - (1u << (2 * b)));
+            if (x < 3)
+                add_value(s, q + (1u << (2 * b)));
+        }
+        return;
+    }
     unsigned above = bucket ? ~0u << (2 * bucket) : ~0u;
     add_value(s, cur | (q & above & 0xffffu));
     for (int b = bucket; b < 8 && budget > 0 && !s->stop; b++) {
