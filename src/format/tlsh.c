@@ -162,25 +162,20 @@ void cs_tlsh_update(cs_tlsh *t, const unsigned char *d, size_t n)
         c2 = c1;
         c1 = d[i];
     }
-    /* the first four positions of a block reach back into the window */
-    for (; i < n && i < 4; i++) {
-        unsigned char c0 = d[i];
-        TLSH_STEP(t, sum, c0, c1, c2, c3, c4);
-        c4 = c3;
-        c3 = c2;
-        c2 = c1;
-        c1 = c0;
-    }
-#if TLSH_VECTOR
-    if (i == 4 && n - i >= 64 && vector_on) {
-        i = update64(t, d, i, n, &sum);
-        c1 = d[i - 1];
-        c2 = d[i - 2];
-        c3 = d[i - 3];
-        c4 = d[i - 4];
-    }
-#endif
     for (; i < n; i++) {
+#if TLSH_VECTOR
+        /* past the first four positions (which reach back into the
+         * window), whole blocks of 64 at once */
+        if (i == 4 && vector_on && n - i >= 64) {
+            i = update64(t, d, i, n, &sum);
+            c1 = d[i - 1];
+            c2 = d[i - 2];
+            c3 = d[i - 3];
+            c4 = d[i - 4];
+            if (i == n)
+                break;
+        }
+#endif
         unsigned char c0 = d[i];
         TLSH_STEP(t, sum, c0, c1, c2, c3, c4);
         c4 = c3;
