@@ -55,19 +55,23 @@ import random, subprocess, sys
 w, tool = sys.argv[1], sys.argv[2]
 ds = [l.split("\t")[0] for l in open(f"{w}/ours.tsv") if l.startswith("T1")]
 random.seed(11)
-eq = ne = 0
+eq = ne = xeq = xne = 0
 for _ in range(200):
     a, b = random.choice(ds), random.choice(ds)
-    t = subprocess.run(["tlsh_unittest", "-c", a[2:], "-d", b[2:]], capture_output=True, text=True).stdout.split()
-    o = subprocess.run([tool, "-d", a, b], capture_output=True, text=True).stdout.strip()
-    if t and o == t[0]:
-        eq += 1
-    else:
-        ne += 1
-print(eq, ne)
+    for xlen in (False, True):
+        t = subprocess.run(["tlsh_unittest", "-c", a[2:], "-d", b[2:]] + (["-xlen"] if xlen else []),
+                           capture_output=True, text=True).stdout.split()
+        o = subprocess.run([tool, "-d", a, b] + (["-x"] if xlen else []), capture_output=True, text=True).stdout.strip()
+        same = bool(t) and o == t[0]
+        if xlen:
+            xeq, xne = xeq + same, xne + (not same)
+        else:
+            eq, ne = eq + same, ne + (not same)
+print(eq, ne, xeq, xne)
 PY
-read -r deq dne < "$work/dist.txt"
+read -r deq dne xeq xne < "$work/dist.txt"
 check "distances equal tlsh_unittest -c/-d ($deq equal, $dne different)" [ "$dne" -eq 0 ] && [ "$deq" -eq 200 ]
+check "length-agnostic distances equal tlsh_unittest -xlen ($xeq equal, $xne different)" [ "$xne" -eq 0 ] && [ "$xeq" -eq 200 ]
 # the short-input rule (ours: 50 bytes, 256 conservative) and no digest for uniform data
 head -c 100 /usr/bin/env > "$work/short"; head -c 49 /usr/bin/env > "$work/tiny"; head -c 5000 /dev/zero > "$work/zeros"
 check "100 bytes: a digest (the 4.x minimum is 50)" bash -c "'$TOOL' '$work/short' | grep -q '^T1'"
