@@ -2,7 +2,7 @@
  *   sim add (--good|--bad) [--product P] [--vendor V] [--label L] [--score N] [-o LIST.tsv] PATH...
  *   sim add --bad --digests FILE [--score N] [-o LIST.tsv]
  *   sim build -o INDEX.csim LIST.tsv...
- *   sim query [-d N] INDEX.csim|LIST.tsv DIGEST|FILE... */
+ *   sim query [-d N] [-x] INDEX.csim|LIST.tsv DIGEST|FILE... */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
@@ -20,7 +20,7 @@ static void sim_usage(FILE *f)
                "                         [-o LIST.tsv] PATH...\n"
                "       chainsweep sim add --bad --digests FILE [--score N] [-o LIST.tsv]\n"
                "       chainsweep sim build -o INDEX.csim LIST.tsv...\n"
-               "       chainsweep sim query [-d DISTANCE] INDEX.csim|LIST.tsv DIGEST|FILE...\n"
+               "       chainsweep sim query [-d DISTANCE] [-x] INDEX.csim|LIST.tsv DIGEST|FILE...\n"
                "\n"
                "add     one similarity TSV row per file (TLSH, SHA-256, name): --good for the vendor's files\n"
                "        (near_miss_of_known_good), --bad for samples (similar_to_known_bad); directories are\n"
@@ -28,7 +28,8 @@ static void sim_usage(FILE *f)
                "        TLSH digests, one per line, each followed by its label. Rows are appended to -o.\n"
                "build   an index (a pack's .csim file) from lists; exact lookups, mapped by the scanner\n"
                "query   every reference within DISTANCE (default 70) of each digest or file, nearest first;\n"
-               "        exit 1 when any is found\n");
+               "        exit 1 when any is found; -x (--ignore-length): TLSH's distance without the lengths\n"
+               "        (tlsh_unittest -xlen), so that a file padded or cut to another size stays near\n");
 }
 
 /* A TSV field: no tabs or line breaks inside; "-" when absent. */
@@ -293,16 +294,22 @@ static int by_distance(const void *a, const void *b)
 
 static int sim_query(int argc, char **argv)
 {
-    int distance = 70, opt;
+    cs_sim_search_opts search = CS_SIM_SEARCH_OPTS_INIT;
+    int opt;
     optind = 1;
-    static const struct option opts[] = {{"distance", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    while ((opt = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    static const struct option opts[] = {{"distance", required_argument, 0, 'd'},
+                                         {"ignore-length", no_argument, 0, 'x'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    while ((opt = getopt_long(argc, argv, "d:xh", opts, NULL)) != -1) {
         if (opt == 'd') {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 300)
                 return cli_fail("-d: a distance from 0 to 300, not '%s'", optarg);
-            distance = (int)v;
+            search.max_distance = (int)v;
+        } else if (opt == 'x') {
+            search.ignore_length = 1;
         } else if (opt == 'h') {
             sim_usage(stdout);
             return EXIT_CLEAN;
@@ -335,7 +342,7 @@ static int sim_query(int argc, char **argv)
         const char *q = argv[i];
         hits h = {0};
         /* a digest as given, else a file's */
-        if (cs_sim_index_search(ix, q, distance, collect, &h, &err) != CS_OK) {
+        if (cs_sim_index_search_opts(ix, q, &search, collect, &h, &err) != CS_OK) {
             if (cs_sim_digest_file(argv[i], tlsh, sha, &err) != CS_OK) {
                 fprintf(stderr, "chainsweep: %s\n", err.message);
                 rc = EXIT_ERROR;
@@ -345,7 +352,7 @@ static int sim_query(int argc, char **argv)
                 fprintf(stderr, "chainsweep: %s: no TLSH (under 50 bytes or too uniform)\n", argv[i]);
                 continue;
             }
-            cs_sim_index_search(ix, tlsh, distance, collect, &h, &err);
+            cs_sim_index_search_opts(ix, tlsh, &search, collect, &h, &err);
         }
         if (h.n)
             qsort(h.v, h.n, sizeof *h.v, by_distance);

@@ -3,7 +3,8 @@
  * it are patches (4-byte offset, 1-byte XOR) applied to the image, whose
  * checksums are then made right again so that the checks behind them are
  * reached. An image that opens must answer like a linear scan: every search
- * (each reference's digest at 0, 30 and 70) returns exactly the references
+ * (each reference's digest at 0, 30 and 70, with and without the lengths)
+ * returns exactly the references
  * within the distance, and every known-good reference is found by its name. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -18,7 +19,7 @@
 typedef struct count {
     const cs_simdb *db;
     const cs_tlsh_digest *q;
-    int max;
+    int max, len_diff;
     size_t n;
 } count;
 
@@ -29,7 +30,7 @@ static int on_hit(void *ud, uint32_t id, int dist)
     if (id >= cs_simdb_count(c->db))
         abort();
     cs_simdb_get(c->db, id, &e);
-    if (dist != cs_tlsh_distance(c->q, &e.digest, 1) || dist > c->max)
+    if (dist != cs_tlsh_distance(c->q, &e.digest, c->len_diff) || dist > c->max)
         abort();
     c->n++;
     return 0;
@@ -93,14 +94,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint32_t i = 0; i < n && i < 4; i++) {
         cs_simdb_entry e;
         cs_simdb_get(db, i, &e);
-        for (int k = 0; k < 3; k++) {
-            count c = {db, &e.digest, distances[k], 0};
-            cs_simdb_search(db, &e.digest, distances[k], (cs_simdb_method)k, on_hit, &c);
+        for (int k = 0; k < 6; k++) { /* each distance with the lengths and without */
+            int len_diff = k < 3;
+            count c = {db, &e.digest, distances[k % 3], len_diff, 0};
+            cs_simdb_search(db, &e.digest, distances[k % 3], len_diff, (cs_simdb_method)(k % 3), on_hit, &c);
             size_t want = 0;
             for (uint32_t j = 0; j < n; j++) {
                 cs_simdb_entry f;
                 cs_simdb_get(db, j, &f);
-                want += cs_tlsh_distance(&e.digest, &f.digest, 1) <= distances[k];
+                want += cs_tlsh_distance(&e.digest, &f.digest, len_diff) <= distances[k % 3];
             }
             if (c.n != want)
                 abort();

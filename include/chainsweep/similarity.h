@@ -72,6 +72,22 @@ typedef int (*cs_sim_hit_fn)(void *ud, const cs_sim_ref *ref, int distance);
 cs_status cs_sim_index_search(const cs_sim_index *ix, const char *tlsh, int max_distance, cs_sim_hit_fn fn,
                               void *ud, cs_error *err);
 
+/* A search with options (cs_sim_index_search is this with the defaults
+ * but max_distance). Versioned: set version to CS_SIM_SEARCH_OPTS_VERSION
+ * (the INIT macro does); later versions only add fields at the end. */
+#define CS_SIM_SEARCH_OPTS_VERSION 1
+typedef struct cs_sim_search_opts {
+    int version;
+    int max_distance;  /* 0 to 300; 70 by default */
+    int ignore_length; /* nonzero: TLSH's distance without the lengths (tlsh_unittest -xlen), so a
+                          file padded or cut to another size stays near; 0 by default */
+} cs_sim_search_opts;
+#define CS_SIM_SEARCH_OPTS_INIT {CS_SIM_SEARCH_OPTS_VERSION, 70, 0}
+/* CS_ERR_ARG for a digest that is not one, a distance out of range or an
+ * unknown version. */
+cs_status cs_sim_index_search_opts(const cs_sim_index *ix, const char *tlsh, const cs_sim_search_opts *opts,
+                                   cs_sim_hit_fn fn, void *ud, cs_error *err);
+
 #ifdef __cplusplus
 }
 #endif

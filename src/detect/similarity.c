@@ -250,7 +250,7 @@ static cs_status sim_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_e
     nearest bad = {.q = &d, .f = f}, good = {.q = &d, .f = f};
     for (size_t i = 0; i < s->n; i++) {
         bad.db = good.db = s->ix[i].db;
-        cs_simdb_search(bad.db, &d, SIM_RELATED, CS_SIMDB_AUTO, on_bad, &bad);
+        cs_simdb_search(bad.db, &d, SIM_RELATED, 1, CS_SIMDB_AUTO, on_bad, &bad);
         if (f->name)
             cs_simdb_by_name(good.db, f->name, on_good, &good);
     }

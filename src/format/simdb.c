@@ -680,7 +680,7 @@ static int seen_add(seen_set *ss, uint32_t id)
 typedef struct search {
     const cs_simdb *db;
     const cs_tlsh_digest *q;
-    int max, chunk, stop;
+    int max, len_diff, chunk, stop;
     int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
     uint32_t bands;             /* their bands, as in the slots' masks */
     seen_set seen;
@@ -737,7 +737,7 @@ static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32
         h.lvalue = e[5];
         h.q1ratio = e[6] & 15;
         h.q2ratio = e[6] >> 4;
-        int dist = cs_tlsh_header_distance(s->q, &h, 1);
+        int dist = cs_tlsh_header_distance(s->q, &h, s->len_diff);
         uint32_t id = cs_rd32le(e);
         if (dist > s->max || seen_add(&s->seen, id))
             continue;
@@ -868,7 +868,7 @@ static void search_linear(search *s)
         h.lvalue = r[33];
         h.q1ratio = r[34] & 15;
         h.q2ratio = r[34] >> 4;
-        int dist = cs_tlsh_header_distance(s->q, &h, 1);
+        int dist = cs_tlsh_header_distance(s->q, &h, s->len_diff);
         if (dist > s->max)
             continue;
         dist += cs_tlsh_body_distance(s->q->code, r);
@@ -947,12 +947,12 @@ static size_t choose_radii(const cs_tlsh_digest *q, int max, int r[CHUNKS])
     return probes;
 }
 
-void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_method how,
-                     cs_simdb_hit_fn fn, void *ud)
+void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, int len_diff,
+                     cs_simdb_method how, cs_simdb_hit_fn fn, void *ud)
 {
     if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE || !db->n)
         return;
-    search s = {.db = db, .q = q, .max = max_distance, .fn = fn, .ud = ud};
+    search s = {.db = db, .q = q, .max = max_distance, .len_diff = len_diff != 0, .fn = fn, .ud = ud};
     int radius[CHUNKS];
     size_t probes = choose_radii(q, max_distance, radius);
     /* a probe is a scattered read or two, a reference in a stream far less */
@@ -960,8 +960,9 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
         search_linear(&s);
         return;
     }
-    /* the length part alone: 0, 1 for one apart, 12 per step beyond */
-    int span = max_distance < 1 ? 0 : max_distance < 24 ? 1 : max_distance / 12;
+    /* the length part alone: 0, 1 for one apart, 12 per step beyond;
+     * without the lengths, every length */
+    int span = !s.len_diff ? 128 : max_distance < 1 ? 0 : max_distance < 24 ? 1 : max_distance / 12;
     if (span >= 128) {
         s.lv_lo = 0;
         s.lv_hi = 255;

@@ -88,14 +88,15 @@ uint32_t cs_simdb_count(const cs_simdb *db);
 void cs_simdb_get(const cs_simdb *db, uint32_t i, cs_simdb_entry *out);
 
 /* Every reference within max_distance (0 to CS_SIMDB_MAX_DISTANCE) of q,
- * each once; fn returns nonzero to stop. CS_SIMDB_AUTO reads every
+ * each once; fn returns nonzero to stop. len_diff: TLSH's distance with
+ * the lengths (the default), or 0 without (tlsh_unittest's -xlen). CS_SIMDB_AUTO reads every
  * reference when that costs less than the index's probes (small sets, or
  * large distances), else searches the index; the other two force one way
  * (tests compare them). */
 typedef enum { CS_SIMDB_AUTO = 0, CS_SIMDB_INDEX, CS_SIMDB_LINEAR } cs_simdb_method;
 typedef int (*cs_simdb_hit_fn)(void *ud, uint32_t ref, int distance);
-void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, cs_simdb_method how,
-                     cs_simdb_hit_fn fn, void *ud);
+void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distance, int len_diff,
+                     cs_simdb_method how, cs_simdb_hit_fn fn, void *ud);
 /* Every known-good reference whose file name is name (ASCII case-insensitive). */
 void cs_simdb_by_name(const cs_simdb *db, const char *name, cs_simdb_hit_fn fn, void *ud);
 

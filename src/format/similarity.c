@@ -286,15 +286,26 @@ static int public_hit(void *ud, uint32_t id, int distance)
     return h->fn(h->ud, &r, distance);
 }
 
+cs_status cs_sim_index_search_opts(const cs_sim_index *ix, const char *tlsh, const cs_sim_search_opts *opts,
+                                   cs_sim_hit_fn fn, void *ud, cs_error *err)
+{
+    cs_tlsh_digest q;
+    if (!opts || opts->version < 1 || opts->version > CS_SIM_SEARCH_OPTS_VERSION)
+        return cs_error_set(err, CS_ERR_ARG, "similarity search options version %d: this library knows 1 to %d",
+                            opts ? opts->version : 0, CS_SIM_SEARCH_OPTS_VERSION);
+    if (!tlsh || cs_tlsh_parse(tlsh, &q) != 0)
+        return cs_error_set(err, CS_ERR_ARG, "not a TLSH digest: %s", tlsh ? tlsh : "(none)");
+    if (opts->max_distance < 0 || opts->max_distance > CS_SIMDB_MAX_DISTANCE)
+        return cs_error_set(err, CS_ERR_ARG, "distance %d: from 0 to %d", opts->max_distance, CS_SIMDB_MAX_DISTANCE);
+    hit_ctx h = {ix->db, fn, ud};
+    cs_simdb_search(ix->db, &q, opts->max_distance, !opts->ignore_length, CS_SIMDB_AUTO, public_hit, &h);
+    return CS_OK;
+}
+
 cs_status cs_sim_index_search(const cs_sim_index *ix, const char *tlsh, int max_distance, cs_sim_hit_fn fn,
                               void *ud, cs_error *err)
 {
-    cs_tlsh_digest q;
-    if (!tlsh || cs_tlsh_parse(tlsh, &q) != 0)
-        return cs_error_set(err, CS_ERR_ARG, "not a TLSH digest: %s", tlsh ? tlsh : "(none)");
-    if (max_distance < 0 || max_distance > CS_SIMDB_MAX_DISTANCE)
-        return cs_error_set(err, CS_ERR_ARG, "distance %d: from 0 to %d", max_distance, CS_SIMDB_MAX_DISTANCE);
-    hit_ctx h = {ix->db, fn, ud};
-    cs_simdb_search(ix->db, &q, max_distance, CS_SIMDB_AUTO, public_hit, &h);
-    return CS_OK;
+    cs_sim_search_opts o = CS_SIM_SEARCH_OPTS_INIT;
+    o.max_distance = max_distance;
+    return cs_sim_index_search_opts(ix, tlsh, &o, fn, ud, err);
 }

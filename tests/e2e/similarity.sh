@@ -93,6 +93,14 @@ check "sim query: finds the vendor's file (exit 1)" [ $? -eq 1 ]
 check "sim query: the vendor's file first" bash -c "head -1 '$work/q.out' | cut -f3,6 | grep -qx 'good	$v'"
 "$CS" sim query -d 100 "$work/pack/similarity/vendor.tsv" "$work/t/appended/$v" > "$work/q2.out"
 check "sim query: a list answers as its index" cmp -s "$work/q.out" "$work/q2.out"
+"$CS" sim query -x -d 100 "$work/packi/vendor.csim" "$work/t/appended/$v" > "$work/qx.out"
+check "sim query -x: finds the vendor's file (exit 1)" [ $? -eq 1 ]
+dl=$(head -1 "$work/q.out" | cut -f2) dx=$(head -1 "$work/qx.out" | cut -f2)
+check "sim query -x: without the lengths the appended file is nearer ($dx, with them $dl)" [ "$dx" -lt "$dl" ]
+if command -v tlsh_unittest > /dev/null; then
+    want=$(tlsh_unittest -xlen -c "$(tlsh_unittest -f "$work/t/appended/$v" | cut -f1)" -d "$(head -1 "$work/qx.out" | cut -f5 | cut -c3-)" | awk '{print $1}')
+    check "sim query -x: the distance is tlsh_unittest -xlen's ($want)" [ "$dx" = "$want" ]
+fi
 dig=$(cut -f2 "$work/pack/similarity/vendor.tsv" | head -1)
 "$CS" sim query -d 0 "$work/packi/vendor.csim" "$dig" > /dev/null
 check "sim query: a digest as given, distance 0 (exit 1)" [ $? -eq 1 ]
@@ -191,4 +199,9 @@ check "seeds: at least 200 real digests" [ "$(wc -l < "$work/seeds.tsv")" -ge 20
 check "sim_check: every search equals the linear scan's" [ $? -eq 0 ]
 cat "$work/check.out"
 check "sim_check: compared 270 searches" grep -q "^exactness: 270 searches compared with a linear scan over 1000000 references, [0-9]* results, 0 different" "$work/check.out"
+# without the lengths a search reads every length band: fewer queries
+"$SIM_CHECK" --refs 1000000 --queries 5 --ignore-length --verify "$work/seeds.tsv" > "$work/checkx.out"
+check "sim_check --ignore-length: every search equals the linear scan's" [ $? -eq 0 ]
+grep '^exactness' "$work/checkx.out"
+check "sim_check --ignore-length: compared 45 searches" grep -q "^exactness: 45 searches compared with a linear scan over 1000000 references, [0-9]* results, 0 different" "$work/checkx.out"
 finish
