@@ -199,6 +199,8 @@ check "seeds: at least 200 real digests" [ "$(wc -l < "$work/seeds.tsv")" -ge 20
 check "sim_check: every search equals the linear scan's" [ $? -eq 0 ]
 cat "$work/check.out"
 check "sim_check: compared 270 searches" grep -q "^exactness: 270 searches compared with a linear scan over 1000000 references, [0-9]* results, 0 different" "$work/check.out"
+check "sim_check: references at exactly the distance, spread so that one chunk is within its radius, all found" \
+    grep -q "^boundary: 300 searches, 19200 references at exactly the distance, 0 missed" "$work/check.out"
 # without the lengths a search reads every length band: fewer queries
 "$SIM_CHECK" --refs 1000000 --queries 5 --ignore-length --verify "$work/seeds.tsv" > "$work/checkx.out"
 check "sim_check --ignore-length: every search equals the linear scan's" [ $? -eq 0 ]
