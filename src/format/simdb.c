@@ -764,7 +764,7 @@ static void visit_slots(search *s)
     /* per slot: its postings [a, z); a long slot's directory (at its area's
      * start) and the rank of the entry to read there, then from: where the
      * lengths within reach begin */
-    uint32_t a[VALUES], z[VALUES], dir[VALUES], rank[VALUES], from[VALUES];
+    uint32_t a[VALUES], z[VALUES], dir[VALUES], rank[VALUES], from[VALUES], mask[VALUES];
     int n = s->n_slots, band = s->lv_lo >> BAND_SHIFT;
     s->n_slots = 0;
     for (int i = 0; i < n; i++)
@@ -772,17 +772,17 @@ static void visit_slots(search *s)
     for (int i = 0; i < n; i++) {
         const unsigned char *t = db->table + (size_t)s->slots[i] * SLOT_SIZE;
         const unsigned char *post = db->post[s->chunks[i]];
-        uint32_t mask = cs_rd32le(t + 4);
+        mask[i] = cs_rd32le(t + 4);
         a[i] = z[i] = cs_rd32le(t);
         dir[i] = NO_DIR;
-        if (!(mask & s->bands))
+        if (!(mask[i] & s->bands))
             continue;
         z[i] = cs_rd32le(t + SLOT_SIZE);
-        uint32_t du = dir_units(z[i] - a[i], mask);
+        uint32_t du = dir_units(z[i] - a[i], mask[i]);
         if (du) {
             /* the bands the slot has below the lengths' are skipped */
             dir[i] = a[i];
-            rank[i] = (uint32_t)__builtin_popcount(mask & ((1u << band) - 1));
+            rank[i] = (uint32_t)__builtin_popcount(mask[i] & ((1u << band) - 1));
             a[i] += du;
             if (rank[i] < 2 * du)
                 __builtin_prefetch(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
@@ -796,10 +796,19 @@ static void visit_slots(search *s)
         if (dir[i] == NO_DIR)
             continue;
         const unsigned char *post = db->post[s->chunks[i]];
-        from[i] = z[i];
-        if (rank[i] < 2 * (a[i] - dir[i]))
-            from[i] = a[i] + cs_rd32le(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
-        __builtin_prefetch(post + (size_t)from[i] * POSTING_SIZE);
+        const unsigned char *d = post + (size_t)dir[i] * POSTING_SIZE;
+        uint32_t entries = (uint32_t)__builtin_popcount(mask[i]), to = z[i];
+        from[i] = rank[i] < entries ? a[i] + cs_rd32le(d + 4 * rank[i]) : z[i];
+        /* where the bands within reach end: their postings are prefetched */
+        if (s->lv_lo <= s->lv_hi) {
+            uint32_t next = (uint32_t)__builtin_popcount(mask[i] & ((2u << (s->lv_hi >> BAND_SHIFT)) - 1));
+            if (next < entries)
+                to = a[i] + cs_rd32le(d + 4 * next);
+        }
+        for (uint32_t k = from[i]; k < to; k += 64 / POSTING_SIZE)
+            __builtin_prefetch(post + (size_t)k * POSTING_SIZE);
+        if (to > from[i])
+            __builtin_prefetch(post + (size_t)to * POSTING_SIZE - 1);
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])
