@@ -683,6 +683,9 @@ typedef struct search {
     int max, len_diff, chunk, stop;
     int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
     uint32_t bands;             /* their bands, as in the slots' masks */
+    /* the header's distance to a posting: by its lvalue byte, by its
+     * ratios byte, plus 1 for another checksum (no branch per posting) */
+    uint16_t lv_cost[256], q_cost[256];
     seen_set seen;
     uint32_t slots[VALUES];     /* slots to visit: chunk * (2^bits + 1) + slot */
     unsigned char chunks[VALUES];
@@ -693,19 +696,6 @@ typedef struct search {
     cs_simdb_hit_fn fn;
     void *ud;
 } search;
-
-/* The first posting at or after k whose lvalue is at least lv. */
-static uint32_t first_lvalue(const unsigned char *post, uint32_t k, uint32_t z, int lv)
-{
-    while (k < z) {
-        uint32_t mid = k + (z - k) / 2;
-        if (post[(size_t)mid * POSTING_SIZE + 5] < lv)
-            k = mid + 1;
-        else
-            z = mid;
-    }
-    return k;
-}
 
 /* Candidates passing the header test are kept until BATCH of them are
  * met, their references prefetched when met: the scattered reads of one
@@ -722,24 +712,21 @@ static void verify_pending(search *s)
     s->n_pending = 0;
 }
 
-/* The postings from k on with lvalues in [lv_lo, lv_hi] (in lvalue order:
- * those below are at most a band's). */
-static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z, int lv_lo, int lv_hi)
+/* The postings from k to z, or to the first with an lvalue past lv_hi
+ * (they are in lvalue order) unless the lengths within reach wrap around
+ * 255. Most fail the header's test: it is table lookups, not branches. */
+static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z)
 {
+    int lv_hi = s->lv_lo <= s->lv_hi ? s->lv_hi : 255;
     for (; k < z && !s->stop; k++) {
         const unsigned char *e = post + (size_t)k * POSTING_SIZE;
         if (e[5] > lv_hi)
             break;
-        if (e[5] < lv_lo)
+        int dist = s->lv_cost[e[5]] + s->q_cost[e[6]] + (e[4] != s->q->checksum);
+        if (dist > s->max)
             continue;
-        cs_tlsh_digest h;
-        h.checksum = e[4];
-        h.lvalue = e[5];
-        h.q1ratio = e[6] & 15;
-        h.q2ratio = e[6] >> 4;
-        int dist = cs_tlsh_header_distance(s->q, &h, s->len_diff);
         uint32_t id = cs_rd32le(e);
-        if (dist > s->max || seen_add(&s->seen, id))
+        if (seen_add(&s->seen, id))
             continue;
         __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
         s->pending[s->n_pending] = id;
@@ -814,13 +801,9 @@ static void visit_slots(search *s)
         if (a[i] == z[i])
             continue;
         const unsigned char *post = db->post[s->chunks[i]];
-        uint32_t k = dir[i] == NO_DIR ? first_lvalue(post, a[i], z[i], s->lv_lo) : from[i];
-        if (s->lv_lo <= s->lv_hi) {
-            visit_range(s, post, k, z[i], s->lv_lo, s->lv_hi);
-        } else { /* around 255 */
-            visit_range(s, post, k, z[i], s->lv_lo, 255);
-            visit_range(s, post, a[i], z[i], 0, s->lv_hi);
-        }
+        /* a short slot is read whole (a line or two, fetched), a long one
+         * from the band the lengths begin in; around 255, whole */
+        visit_range(s, post, dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? a[i] : from[i], z[i]);
     }
 }
 
@@ -981,6 +964,12 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     }
     for (int k = 0; k <= 2 * span && k < 256; k++)
         s.bands |= 1u << (((s.lv_lo + k) & 255) >> BAND_SHIFT);
+    for (int x = 0; x < 256; x++) {
+        int l = cs_tlsh_mod_diff(q->lvalue, x, 256);
+        int q1 = cs_tlsh_mod_diff(q->q1ratio, x & 15, 16), q2 = cs_tlsh_mod_diff(q->q2ratio, x >> 4, 16);
+        s.lv_cost[x] = (uint16_t)(!s.len_diff ? 0 : l <= 1 ? l : l * 12);
+        s.q_cost[x] = (uint16_t)((q1 <= 1 ? q1 : (q1 - 1) * 12) + (q2 <= 1 ? q2 : (q2 - 1) * 12));
+    }
     s.seen.slot = s.seen.inline_slots;
     s.seen.cap = SEEN_INLINE;
     memset(s.seen.inline_slots, 0xff, sizeof s.seen.inline_slots);
