@@ -633,7 +633,7 @@ void cs_simdb_close(cs_simdb *db)
 
 /* The references met so far in one search (open addressing; each is
  * verified once, however many chunks lead to it). */
-#define SEEN_INLINE 2048
+#define SEEN_INLINE 256
 #define SEEN_EMPTY 0xffffffffu
 #define VALUES 256 /* slots visited per batch, over all chunks */
 #define BATCH 32   /* candidates verified per batch */
@@ -964,12 +964,18 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     }
     for (int k = 0; k <= 2 * span && k < 256; k++)
         s.bands |= 1u << (((s.lv_lo + k) & 255) >> BAND_SHIFT);
-    for (int x = 0; x < 256; x++) {
-        int l = cs_tlsh_mod_diff(q->lvalue, x, 256);
-        int q1 = cs_tlsh_mod_diff(q->q1ratio, x & 15, 16), q2 = cs_tlsh_mod_diff(q->q2ratio, x >> 4, 16);
-        s.lv_cost[x] = (uint16_t)(!s.len_diff ? 0 : l <= 1 ? l : l * 12);
-        s.q_cost[x] = (uint16_t)((q1 <= 1 ? q1 : (q1 - 1) * 12) + (q2 <= 1 ? q2 : (q2 - 1) * 12));
+    /* the lvalues beyond reach cost more than any distance searched */
+    memset(s.lv_cost, s.len_diff ? 0xff : 0, sizeof s.lv_cost);
+    for (int k = 0; s.len_diff && k <= span + 1 && k < 128; k++)
+        s.lv_cost[(q->lvalue + k) & 255] = s.lv_cost[(q->lvalue - k) & 255] = (uint16_t)(k <= 1 ? k : k * 12);
+    uint16_t q1_cost[16], q2_cost[16];
+    for (int x = 0; x < 16; x++) {
+        int q1 = cs_tlsh_mod_diff(q->q1ratio, x, 16), q2 = cs_tlsh_mod_diff(q->q2ratio, x, 16);
+        q1_cost[x] = (uint16_t)(q1 <= 1 ? q1 : (q1 - 1) * 12);
+        q2_cost[x] = (uint16_t)(q2 <= 1 ? q2 : (q2 - 1) * 12);
     }
+    for (int x = 0; x < 256; x++)
+        s.q_cost[x] = (uint16_t)(q1_cost[x & 15] + q2_cost[x >> 4]);
     s.seen.slot = s.seen.inline_slots;
     s.seen.cap = SEEN_INLINE;
     memset(s.seen.inline_slots, 0xff, sizeof s.seen.inline_slots);
