@@ -92,9 +92,18 @@ static unsigned bits_for(size_t n)
  * whole area (both are above SHORT_SLOT or neither). */
 #define SHORT_SLOT 16
 
+/* Bits set (the baseline x86-64 target has no popcnt: the builtin is a
+ * library call, on the search's path) */
+static inline uint32_t bits_set(uint32_t v)
+{
+    v -= (v >> 1) & 0x55555555u;
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    return (((v + (v >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
 static uint32_t dir_units(uint32_t n, uint32_t mask)
 {
-    return n > SHORT_SLOT ? ((uint32_t)__builtin_popcount(mask) + 1) / 2 : 0;
+    return n > SHORT_SLOT ? (bits_set(mask) + 1) / 2 : 0;
 }
 
 /* ---- building ---- */
@@ -769,7 +778,7 @@ static void visit_slots(search *s)
         if (du) {
             /* the bands the slot has below the lengths' are skipped */
             dir[i] = a[i];
-            rank[i] = (uint32_t)__builtin_popcount(mask[i] & ((1u << band) - 1));
+            rank[i] = bits_set(mask[i] & ((1u << band) - 1));
             a[i] += du;
             if (rank[i] < 2 * du)
                 __builtin_prefetch(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
@@ -784,11 +793,11 @@ static void visit_slots(search *s)
             continue;
         const unsigned char *post = db->post[s->chunks[i]];
         const unsigned char *d = post + (size_t)dir[i] * POSTING_SIZE;
-        uint32_t entries = (uint32_t)__builtin_popcount(mask[i]), to = z[i];
+        uint32_t entries = bits_set(mask[i]), to = z[i];
         from[i] = rank[i] < entries ? a[i] + cs_rd32le(d + 4 * rank[i]) : z[i];
         /* where the bands within reach end: their postings are prefetched */
         if (s->lv_lo <= s->lv_hi) {
-            uint32_t next = (uint32_t)__builtin_popcount(mask[i] & ((2u << (s->lv_hi >> BAND_SHIFT)) - 1));
+            uint32_t next = bits_set(mask[i] & ((2u << (s->lv_hi >> BAND_SHIFT)) - 1));
             if (next < entries)
                 to = a[i] + cs_rd32le(d + 4 * next);
         }
