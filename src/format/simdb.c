@@ -15,6 +15,12 @@
 #define MIN_BITS 8
 #define MAX_BITS 16
 #define POSTING_SIZE 8
+/* a posting: reference number (u32), lvalue, q1 | q2 << 4, and the value
+ * of the reference's chunk SKETCH_OF(c) (u16) */
+#define P_LVALUE 4
+#define P_RATIOS 5
+#define P_SKETCH 6
+#define SKETCH_OF(c) (((c) + CHUNKS / 2) % CHUNKS)
 #define SLOT_SIZE 8 /* start, band mask */
 #define BAND_SHIFT 3 /* lvalue bands of 8: 32, one bit each */
 #define NAME_SIZE 16
@@ -320,7 +326,9 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
             unsigned v = slot_of(chunk_value(refs[i].d.code, c), l.bits);
             unsigned char *p = post + (size_t)start[v]++ * POSTING_SIZE;
             wr32(p, i);
-            put_header_bytes(p + 4, &refs[i].d);
+            p[P_LVALUE] = refs[i].d.lvalue;
+            p[P_RATIOS] = (unsigned char)(refs[i].d.q1ratio | refs[i].d.q2ratio << 4);
+            wr16(p + P_SKETCH, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
         }
         for (size_t v = 0; v < l.slots; v++) {
             uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE);
@@ -329,7 +337,7 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
                 continue;
             int j = 0, band = -1;
             for (uint32_t k = a + du; k < z; k++) {
-                int bd = post[(size_t)k * POSTING_SIZE + 5] >> BAND_SHIFT;
+                int bd = post[(size_t)k * POSTING_SIZE + P_LVALUE] >> BAND_SHIFT;
                 if (bd != band)
                     wr32(post + (size_t)a * POSTING_SIZE + 4 * j++, k - (a + du));
                 band = bd;
@@ -508,16 +516,18 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
                 return bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c) != NULL;
             met_n++;
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
-            if (slot_of(chunk_value(r, c), l->bits) != v || memcmp(e + 4, r + 32, 3) != 0 || e[7])
+            /* a search rejects by the posting's lengths, ratios and sketch */
+            if (slot_of(chunk_value(r, c), l->bits) != v || e[P_LVALUE] != r[33] || e[P_RATIOS] != r[34] ||
+                cs_rd16le(e + P_SKETCH) != chunk_value(r, SKETCH_OF(c)))
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
-            if (k > a + du && e[5] < e[5 - POSTING_SIZE])
+            if (k > a + du && e[P_LVALUE] < e[P_LVALUE - POSTING_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
             /* a search starts at the directory's entry for the band: a
              * wrong one would lose references */
-            if (du && (k == a + du || (e[5] >> BAND_SHIFT) != (e[5 - POSTING_SIZE] >> BAND_SHIFT)) &&
+            if (du && (k == a + du || (e[P_LVALUE] >> BAND_SHIFT) != (e[P_LVALUE - POSTING_SIZE] >> BAND_SHIFT)) &&
                 (j >= 2 * du || cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j++) != k - (a + du)))
                 return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
-            mask |= 1u << (e[5] >> BAND_SHIFT);
+            mask |= 1u << (e[P_LVALUE] >> BAND_SHIFT);
         }
         if (du && j < 2 * du && cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j))
             return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
@@ -699,8 +709,9 @@ typedef struct search {
     uint32_t slots[VALUES];     /* slots to visit: chunk * (2^bits + 1) + slot */
     unsigned char chunks[VALUES];
     int n_slots;
+    unsigned sketch[CHUNKS];    /* the query's chunk values, as in the postings */
     uint32_t pending[BATCH];    /* candidates met, to verify */
-    int pending_head[BATCH];    /* their header distances */
+    int pending_head[BATCH];    /* their header distances, the checksum's part aside */
     int n_pending;
     cs_simdb_hit_fn fn;
     void *ud;
@@ -713,29 +724,34 @@ static void verify_pending(search *s)
 {
     const unsigned char *refs = s->db->refs;
     for (int i = 0; i < s->n_pending && !s->stop; i++) {
-        uint32_t id = s->pending[i];
-        int dist = s->pending_head[i] + cs_tlsh_body_distance(s->q->code, refs + (size_t)id * REF_SIZE);
-        if (dist <= s->max && s->fn(s->ud, id, dist))
+        const unsigned char *r = refs + (size_t)s->pending[i] * REF_SIZE;
+        int dist = s->pending_head[i] + (r[32] != s->q->checksum) + cs_tlsh_body_distance(s->q->code, r);
+        if (dist <= s->max && s->fn(s->ud, s->pending[i], dist))
             s->stop = 1;
     }
     s->n_pending = 0;
 }
 
-/* The postings from k to z, or to the first with an lvalue past lv_hi
- * (they are in lvalue order) unless the lengths within reach wrap around
- * 255. Most fail the header's test: it is table lookups, not branches. */
-static void visit_range(search *s, const unsigned char *post, uint32_t k, uint32_t z)
+/* Chunk c's postings from k to z, or to the first with an lvalue past
+ * lv_hi (they are in lvalue order) unless the lengths within reach wrap
+ * around 255. Most fail the header's test: it is table lookups, not
+ * branches. The distance of the sketched chunk is a lower bound of the
+ * body's part beyond chunk c's: with it, half the references a search
+ * would read for real files unlike them are left unread. */
+static void visit_range(search *s, int c, const unsigned char *post, uint32_t k, uint32_t z)
 {
     int lv_hi = s->lv_lo <= s->lv_hi ? s->lv_hi : 255;
+    uint64_t sketch = s->sketch[SKETCH_OF(c)];
     for (; k < z && !s->stop; k++) {
         const unsigned char *e = post + (size_t)k * POSTING_SIZE;
-        if (e[5] > lv_hi)
+        if (e[P_LVALUE] > lv_hi)
             break;
-        int dist = s->lv_cost[e[5]] + s->q_cost[e[6]] + (e[4] != s->q->checksum);
+        int dist = s->lv_cost[e[P_LVALUE]] + s->q_cost[e[P_RATIOS]];
         if (dist > s->max)
             continue;
+        /* met before (through another chunk), or now known to be too far */
         uint32_t id = cs_rd32le(e);
-        if (seen_add(&s->seen, id))
+        if (seen_add(&s->seen, id) || dist + cs_tlsh_code_distance64(sketch, cs_rd16le(e + P_SKETCH)) > s->max)
             continue;
         __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
         s->pending[s->n_pending] = id;
@@ -812,7 +828,7 @@ static void visit_slots(search *s)
         const unsigned char *post = db->post[s->chunks[i]];
         /* a short slot is read whole (a line or two, fetched), a long one
          * from the band the lengths begin in; around 255, whole */
-        visit_range(s, post, dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? a[i] : from[i], z[i]);
+        visit_range(s, s->chunks[i], post, dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? a[i] : from[i], z[i]);
     }
 }
 
@@ -985,6 +1001,8 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     }
     for (int x = 0; x < 256; x++)
         s.q_cost[x] = (uint16_t)(q1_cost[x & 15] + q2_cost[x >> 4]);
+    for (int c = 0; c < CHUNKS; c++)
+        s.sketch[c] = chunk_value(q->code, c);
     s.seen.slot = s.seen.inline_slots;
     s.seen.cap = SEEN_INLINE;
     memset(s.seen.inline_slots, 0xff, sizeof s.seen.inline_slots);

@@ -13,13 +13,17 @@
  * whose postings have no length (lvalue) within reach is passed over by its
  * band mask; in a long slot (over 16 postings) a directory says where each
  * band's postings start, so a search reads from the band the lengths
- * within reach begin in. Masks and directories are checked against the
- * postings when the index opens.
+ * within reach begin in. A posting carries its reference's lengths and
+ * ratios, and the value of the chunk opposite its own (c + 8 mod 16): the
+ * header's part and that chunk's distance bound the full distance from
+ * below, so most references too far are rejected before they are read.
+ * Masks, directories and postings are checked against the references
+ * when the index opens.
  * A reference is verified at most once (a set of those met) and reported
  * only when the full distance is at most T. Nothing is approximated.
  *
  * The image (little-endian; every section at a multiple of 8):
- *   header   96 bytes: "CSSIMDB\0", version 3, header size, reference
+ *   header   96 bytes: "CSSIMDB\0", version 4, header size, reference
  *            and name counts, pool length, total length, CRC-32 of what
  *            follows the header, slot bits, posting units (u64, postings
  *            and directories of all chunks); zeros; at 92 the CRC-32 of
@@ -36,8 +40,9 @@
  *            than 16 units, a directory first (per band it has, in order,
  *            the number of its postings before that band's first: u32; a
  *            zero pads an odd count); then the postings: reference
- *            number, checksum, lvalue, q1 | q2 << 4, 0 (the header, to
- *            reject before reading the ref), in lvalue order
+ *            number (u32), lvalue, q1 | q2 << 4, the value of the
+ *            reference's chunk c + 8 mod 16 (u16) (to reject before
+ *            reading the ref), in lvalue order
  *   names    16 bytes each, sorted: FNV-1a 64 of the lower-case file name,
  *            reference number, 0: the known-good references by name
  *   pool     per reference: [SHA-256], label, file name, product, vendor,
@@ -50,7 +55,7 @@
 
 #include "format/tlsh.h"
 
-#define CS_SIMDB_VERSION 3 /* 2 had no directories */
+#define CS_SIMDB_VERSION 4 /* 3 had the checksum in the postings, 2 no directories */
 #define CS_SIMDB_MAX_REFS (1u << 26)
 #define CS_SIMDB_MAX_DISTANCE 300
 
