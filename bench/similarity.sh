@@ -11,7 +11,8 @@
 #    with that index in a pack: the bench corpus, all layers, bundled packs.
 # usage: bench/similarity.sh [BUILD_DIR]
 #   env: BENCH_DIR, THREADS, REPS, CHAINSWEEP, STAMP, SIM_REFS (1000000),
-#        SIM_QUERIES (2000), SEED_DIR (/usr/lib/x86_64-linux-gnu), OTHER_DIR (/usr/share)
+#        SIM_QUERIES (2000), SIM_ROUNDS (3: each set's median of 3 timings taken in turn),
+#        SEED_DIR (/usr/lib/x86_64-linux-gnu), OTHER_DIR (/usr/share)
 . "$(dirname "$0")/common.sh"
 build=${1:-$src/build}
 CS=${CHAINSWEEP:-$build/chainsweep}
@@ -66,7 +67,7 @@ find "$OTHER_DIR" -type f -size +1k -print0 2> /dev/null | sort -z | awk -v RS='
     head -z -n 3000 | xargs -0 -r "$CS" sim add --bad -o "$work/others.tsv" > /dev/null 2>&1 || true
 others=()
 [ -s "$work/others.tsv" ] && others=(--others "$work/others.tsv")
-"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" --seconds 2 "${others[@]}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
+"$SIM_CHECK" --refs "${SIM_REFS:-1000000}" --queries "${SIM_QUERIES:-2000}" --seconds 2 --rounds "${SIM_ROUNDS:-3}" "${others[@]}" --write "$work/refs.csim" "$work/seeds.tsv" > "$work/check.out"
 { echo "index (sim_check, one core):"; sed 's/^/  /' "$work/check.out"; } >> "$out"
 
 # the sweep with the layer on and off
