@@ -702,8 +702,8 @@ typedef struct search {
     int max, len_diff, chunk, stop;
     int lv_lo, lv_hi;           /* the lvalues within max (may wrap: lo > hi) */
     uint32_t bands;             /* their bands, as in the slots' masks */
-    /* the header's distance to a posting: by its lvalue byte, by its
-     * ratios byte, plus 1 for another checksum (no branch per posting) */
+    /* the header's distance to a posting, the checksum's part aside (the
+     * posting has none): by its lvalue byte plus by its ratios byte */
     uint16_t lv_cost[256], q_cost[256];
     seen_set seen;
     uint32_t slots[VALUES];     /* slots to visit: chunk * (2^bits + 1) + slot */
