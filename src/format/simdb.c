@@ -68,6 +68,9 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
+/* TLSH's body part of one bucket, by how far apart its two codes are */
+static const int code_cost[4] = {0, 1, 2, 6};
+
 static unsigned chunk_value(const unsigned char *code, int c)
 {
     return code[2 * c] | (unsigned)code[2 * c + 1] << 8;
@@ -451,13 +454,19 @@ uint32_t cs_simdb_count(const cs_simdb *db)
     return db->n;
 }
 
-static void ref_digest(const unsigned char *p, cs_tlsh_digest *d)
+/* A reference's header (its codes aside) */
+static void ref_header(const unsigned char *p, cs_tlsh_digest *d)
 {
-    memcpy(d->code, p, 32);
     d->checksum = p[32];
     d->lvalue = p[33];
     d->q1ratio = p[34] & 15;
     d->q2ratio = p[34] >> 4;
+}
+
+static void ref_digest(const unsigned char *p, cs_tlsh_digest *d)
+{
+    memcpy(d->code, p, 32);
+    ref_header(p, d);
 }
 
 void cs_simdb_get(const cs_simdb *db, uint32_t i, cs_simdb_entry *out)
@@ -846,7 +855,6 @@ static void add_value(search *s, unsigned value)
  * at b. */
 static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, int budget)
 {
-    static const int cost[4] = {0, 1, 2, 6};
     if (bucket == 0 && budget == 1) {
         /* the common case (15 of 16 chunks at 30), without the recursion:
          * q, and each bucket one code up or down */
@@ -866,7 +874,7 @@ static void visit_neighbours(search *s, unsigned q, unsigned cur, int bucket, in
         int x = (q >> (2 * b)) & 3;
         unsigned kept = cur | (q & above & ((1u << (2 * b)) - 1));
         for (int y = 0; y < 4; y++) {
-            int c = cost[abs(x - y)];
+            int c = code_cost[abs(x - y)];
             if (y != x && c <= budget)
                 visit_neighbours(s, q, kept | (unsigned)y << (2 * b), b + 1, budget - c);
         }
@@ -881,10 +889,7 @@ static void search_linear(search *s)
     for (uint32_t id = 0; id < db->n && !s->stop; id++) {
         const unsigned char *r = db->refs + (size_t)id * REF_SIZE;
         cs_tlsh_digest h;
-        h.checksum = r[32];
-        h.lvalue = r[33];
-        h.q1ratio = r[34] & 15;
-        h.q2ratio = r[34] >> 4;
+        ref_header(r, &h);
         int dist = cs_tlsh_header_distance(s->q, &h, s->len_diff);
         if (dist > s->max)
             continue;
@@ -900,7 +905,6 @@ static void search_linear(search *s)
 
 static void chunk_reach(unsigned v, int rmax, size_t within[RADIUS_MAX + 1])
 {
-    static const int cost[4] = {0, 1, 2, 6};
     size_t at[RADIUS_MAX + 1] = {1}; /* values exactly d away, over the buckets so far */
     for (int b = 0; b < 8; b++) {
         size_t next[RADIUS_MAX + 1] = {0};
@@ -908,8 +912,8 @@ static void chunk_reach(unsigned v, int rmax, size_t within[RADIUS_MAX + 1])
         for (int d = 0; d <= rmax; d++)
             if (at[d])
                 for (int y = 0; y < 4; y++)
-                    if (d + cost[abs(x - y)] <= rmax)
-                        next[d + cost[abs(x - y)]] += at[d];
+                    if (d + code_cost[abs(x - y)] <= rmax)
+                        next[d + code_cost[abs(x - y)]] += at[d];
         memcpy(at, next, sizeof at);
     }
     for (int d = 0; d <= rmax; d++)
@@ -989,15 +993,14 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     }
     for (int k = 0; k <= 2 * span && k < 256; k++)
         s.bands |= 1u << (((s.lv_lo + k) & 255) >> BAND_SHIFT);
-    /* the lvalues beyond reach cost more than any distance searched */
+    /* the lvalues beyond the span cost more than max (that is the span) */
     memset(s.lv_cost, s.len_diff ? 0xff : 0, sizeof s.lv_cost);
-    for (int k = 0; s.len_diff && k <= span + 1 && k < 128; k++)
-        s.lv_cost[(q->lvalue + k) & 255] = s.lv_cost[(q->lvalue - k) & 255] = (uint16_t)(k <= 1 ? k : k * 12);
+    for (int k = 0; s.len_diff && k <= span; k++)
+        s.lv_cost[(q->lvalue + k) & 255] = s.lv_cost[(q->lvalue - k) & 255] = (uint16_t)cs_tlsh_length_cost(k);
     uint16_t q1_cost[16], q2_cost[16];
     for (int x = 0; x < 16; x++) {
-        int q1 = cs_tlsh_mod_diff(q->q1ratio, x, 16), q2 = cs_tlsh_mod_diff(q->q2ratio, x, 16);
-        q1_cost[x] = (uint16_t)(q1 <= 1 ? q1 : (q1 - 1) * 12);
-        q2_cost[x] = (uint16_t)(q2 <= 1 ? q2 : (q2 - 1) * 12);
+        q1_cost[x] = (uint16_t)cs_tlsh_ratio_cost(cs_tlsh_mod_diff(q->q1ratio, x, 16));
+        q2_cost[x] = (uint16_t)cs_tlsh_ratio_cost(cs_tlsh_mod_diff(q->q2ratio, x, 16));
     }
     for (int x = 0; x < 256; x++)
         s.q_cost[x] = (uint16_t)(q1_cost[x & 15] + q2_cost[x >> 4]);

@@ -54,16 +54,23 @@ static inline int cs_tlsh_mod_diff(int x, int y, int range)
     return d < range - d ? d : range - d;
 }
 
+/* The header's parts, from the differences (cs_tlsh_mod_diff) of the
+ * lvalues and of a quartile ratio. */
+static inline int cs_tlsh_length_cost(int d)
+{
+    return d <= 1 ? d : d * 12;
+}
+
+static inline int cs_tlsh_ratio_cost(int d)
+{
+    return d <= 1 ? d : (d - 1) * 12;
+}
+
 static inline int cs_tlsh_header_distance(const cs_tlsh_digest *a, const cs_tlsh_digest *b, int len_diff)
 {
-    int diff = 0;
-    if (len_diff) {
-        int l = cs_tlsh_mod_diff(a->lvalue, b->lvalue, 256);
-        diff += l <= 1 ? l : l * 12;
-    }
-    int q1 = cs_tlsh_mod_diff(a->q1ratio, b->q1ratio, 16), q2 = cs_tlsh_mod_diff(a->q2ratio, b->q2ratio, 16);
-    diff += q1 <= 1 ? q1 : (q1 - 1) * 12;
-    diff += q2 <= 1 ? q2 : (q2 - 1) * 12;
+    int diff = len_diff ? cs_tlsh_length_cost(cs_tlsh_mod_diff(a->lvalue, b->lvalue, 256)) : 0;
+    diff += cs_tlsh_ratio_cost(cs_tlsh_mod_diff(a->q1ratio, b->q1ratio, 16));
+    diff += cs_tlsh_ratio_cost(cs_tlsh_mod_diff(a->q2ratio, b->q2ratio, 16));
     return diff + (a->checksum != b->checksum);
 }
 
