@@ -785,6 +785,17 @@ static void visit_range(search *s, int c, const unsigned char *post, uint32_t k,
  * postings read. */
 #define NO_DIR UINT32_MAX
 
+/* The batch's table entries, directories and postings are fetched to L2
+ * (prefetcht1), the references (read right after) to L1. An L1 prefetch
+ * holds one of the core's few L1 miss buffers until its line arrives: with
+ * a batch's hundreds in flight, the loop issuing them stalled (a third of
+ * a lookup's samples on AMD EPYC; other kind 92k -> 108k lookups/s, random
+ * 142k -> 188k, near 5.0k -> 5.3k). */
+static inline void prefetch_l2(const void *p)
+{
+    __builtin_prefetch(p, 0, 2);
+}
+
 static void visit_slots(search *s)
 {
     const cs_simdb *db = s->db;
@@ -795,7 +806,7 @@ static void visit_slots(search *s)
     int n = s->n_slots, band = s->lv_lo >> BAND_SHIFT;
     s->n_slots = 0;
     for (int i = 0; i < n; i++)
-        __builtin_prefetch(db->table + (size_t)s->slots[i] * SLOT_SIZE);
+        prefetch_l2(db->table + (size_t)s->slots[i] * SLOT_SIZE);
     for (int i = 0; i < n; i++) {
         const unsigned char *t = db->table + (size_t)s->slots[i] * SLOT_SIZE;
         const unsigned char *post = db->post[s->chunks[i]];
@@ -812,11 +823,11 @@ static void visit_slots(search *s)
             rank[i] = bits_set(mask[i] & ((1u << band) - 1));
             a[i] += du;
             if (rank[i] < 2 * du)
-                __builtin_prefetch(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
+                prefetch_l2(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
         } else {
             for (uint32_t k = a[i]; k < z[i]; k += 64 / POSTING_SIZE)
-                __builtin_prefetch(post + (size_t)k * POSTING_SIZE);
-            __builtin_prefetch(post + (size_t)z[i] * POSTING_SIZE - 1);
+                prefetch_l2(post + (size_t)k * POSTING_SIZE);
+            prefetch_l2(post + (size_t)z[i] * POSTING_SIZE - 1);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -833,9 +844,9 @@ static void visit_slots(search *s)
                 to = a[i] + cs_rd32le(d + 4 * next);
         }
         for (uint32_t k = from[i]; k < to; k += 64 / POSTING_SIZE)
-            __builtin_prefetch(post + (size_t)k * POSTING_SIZE);
+            prefetch_l2(post + (size_t)k * POSTING_SIZE);
         if (to > from[i])
-            __builtin_prefetch(post + (size_t)to * POSTING_SIZE - 1);
+            prefetch_l2(post + (size_t)to * POSTING_SIZE - 1);
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])
