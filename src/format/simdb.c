@@ -14,17 +14,30 @@
 #define CHUNKS 16
 #define MIN_BITS 8
 #define MAX_BITS 16
-#define POSTING_SIZE 8
-/* a posting: reference number (u32), lvalue, q1 | q2 << 4, and the value
- * of the reference's chunk SKETCH_OF(c) (u16) */
-#define P_LVALUE 4
-#define P_RATIOS 5
-#define P_SKETCH 6
+#define POSTING_SIZE 8 /* the unit of the postings' area */
+/* A slot's n postings fill n units as two arrays, both in the order of the
+ * references (so of their lvalues): n heads (lvalue, q1 | q2 << 4), then n
+ * records (reference number u32, the value of the reference's chunk
+ * SKETCH_OF(c) u16). A search reads every head within reach, and only the
+ * records of the few that pass the header's test. */
+#define HEAD_SIZE 2
+#define REC_SIZE 6
 #define SKETCH_OF(c) (((c) + CHUNKS / 2) % CHUNKS)
 #define SLOT_SIZE 8 /* start, band mask */
 #define BAND_SHIFT 3 /* lvalue bands of 8: 32, one bit each */
 #define NAME_SIZE 16
 #define POOL_MAX 0xfffffff0u
+
+/* Slot postings p (their first unit), n of them: posting k's head and record */
+static inline const unsigned char *posting_head(const unsigned char *p, uint32_t k)
+{
+    return p + (size_t)HEAD_SIZE * k;
+}
+
+static inline const unsigned char *posting_rec(const unsigned char *p, uint32_t n, uint32_t k)
+{
+    return p + (size_t)HEAD_SIZE * n + (size_t)REC_SIZE * k;
+}
 
 static const char magic[8] = {'C', 'S', 'S', 'I', 'M', 'D', 'B', 0};
 
@@ -315,45 +328,52 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
      * the areas (a long slot's directory, its postings) into starts, place
      * the postings (in reference order, so in lvalue order), then write
      * the directories */
-    uint32_t *start = cs_xmalloc((l.slots + 1) * sizeof *start), *mask = cs_xmalloc(l.slots * sizeof *mask);
+    uint32_t *count = cs_xmalloc(l.slots * sizeof *count), *mask = cs_xmalloc(l.slots * sizeof *mask);
+    uint32_t *start = cs_xmalloc(l.slots * sizeof *start), *placed = cs_xmalloc(l.slots * sizeof *placed);
     unsigned char *post = img + l.postings;
     for (int c = 0; c < CHUNKS; c++) {
-        count_slots(refs, n, c, l.bits, start, mask);
+        count_slots(refs, n, c, l.bits, count, mask);
         unsigned char *tab = img + l.table + (size_t)c * (l.slots + 1) * SLOT_SIZE;
         uint32_t at = 0;
         for (size_t v = 0; v < l.slots; v++) {
-            uint32_t area = start[v] + dir_units(start[v], mask[v]);
+            uint32_t du = dir_units(count[v], mask[v]);
             wr32(tab + v * SLOT_SIZE, at);
             wr32(tab + v * SLOT_SIZE + 4, mask[v]);
-            start[v] = at + dir_units(start[v], mask[v]); /* where its postings go */
-            at += area;
+            start[v] = at + du; /* where its postings go */
+            placed[v] = 0;
+            at += du + count[v];
         }
         wr32(tab + l.slots * SLOT_SIZE, at);
         for (uint32_t i = 0; i < n; i++) {
             unsigned v = slot_of(chunk_value(refs[i].d.code, c), l.bits);
-            unsigned char *p = post + (size_t)start[v]++ * POSTING_SIZE;
-            wr32(p, i);
-            p[P_LVALUE] = refs[i].d.lvalue;
-            p[P_RATIOS] = (unsigned char)(refs[i].d.q1ratio | refs[i].d.q2ratio << 4);
-            wr16(p + P_SKETCH, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
+            unsigned char *p = post + (size_t)start[v] * POSTING_SIZE;
+            unsigned char *h = (unsigned char *)posting_head(p, placed[v]);
+            unsigned char *r = (unsigned char *)posting_rec(p, count[v], placed[v]++);
+            h[0] = refs[i].d.lvalue;
+            h[1] = (unsigned char)(refs[i].d.q1ratio | refs[i].d.q2ratio << 4);
+            wr32(r, i);
+            wr16(r + 4, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
         }
         for (size_t v = 0; v < l.slots; v++) {
-            uint32_t a = cs_rd32le(tab + v * SLOT_SIZE), z = cs_rd32le(tab + (v + 1) * SLOT_SIZE);
-            uint32_t du = dir_units(z - a, mask[v]);
+            uint32_t du = dir_units(count[v], mask[v]);
             if (!du)
                 continue;
+            const unsigned char *p = post + (size_t)start[v] * POSTING_SIZE;
+            unsigned char *d = post + (size_t)(start[v] - du) * POSTING_SIZE;
             int j = 0, band = -1;
-            for (uint32_t k = a + du; k < z; k++) {
-                int bd = post[(size_t)k * POSTING_SIZE + P_LVALUE] >> BAND_SHIFT;
+            for (uint32_t k = 0; k < count[v]; k++) {
+                int bd = posting_head(p, k)[0] >> BAND_SHIFT;
                 if (bd != band)
-                    wr32(post + (size_t)a * POSTING_SIZE + 4 * j++, k - (a + du));
+                    wr32(d + 4 * j++, k);
                 band = bd;
             }
         }
         post += (size_t)at * POSTING_SIZE;
     }
-    free(start);
+    free(count);
     free(mask);
+    free(start);
+    free(placed);
 
     name_row *rows = cs_xmalloc((nn ? nn : 1) * sizeof *rows);
     size_t k = 0;
@@ -522,25 +542,26 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
         uint32_t du = dir_units(z - a, want), j = 0;
         if (du && du >= z - a)
             return bad(why, why_len, "similarity index chunk %d: a slot's directory fills it", c) != NULL;
-        for (uint32_t k = a + du; k < z; k++) {
-            const unsigned char *e = post + (size_t)k * POSTING_SIZE;
+        const unsigned char *p = post + (size_t)(a + du) * POSTING_SIZE;
+        for (uint32_t k = 0, count = z - a - du; k < count; k++) {
+            const unsigned char *h = posting_head(p, k), *e = posting_rec(p, count, k);
             uint32_t id = cs_rd32le(e);
             if (id >= n || met[id]++)
                 return bad(why, why_len, "similarity index chunk %d: a posting names no reference, or one twice", c) != NULL;
             met_n++;
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
             /* a search rejects by the posting's lengths, ratios and sketch */
-            if (slot_of(chunk_value(r, c), l->bits) != v || e[P_LVALUE] != r[33] || e[P_RATIOS] != r[34] ||
-                cs_rd16le(e + P_SKETCH) != chunk_value(r, SKETCH_OF(c)))
+            if (slot_of(chunk_value(r, c), l->bits) != v || h[0] != r[33] || h[1] != r[34] ||
+                cs_rd16le(e + 4) != chunk_value(r, SKETCH_OF(c)))
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
-            if (k > a + du && e[P_LVALUE] < e[P_LVALUE - POSTING_SIZE])
+            if (k && h[0] < h[-HEAD_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
             /* a search starts at the directory's entry for the band: a
              * wrong one would lose references */
-            if (du && (k == a + du || (e[P_LVALUE] >> BAND_SHIFT) != (e[P_LVALUE - POSTING_SIZE] >> BAND_SHIFT)) &&
-                (j >= 2 * du || cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j++) != k - (a + du)))
+            if (du && (!k || (h[0] >> BAND_SHIFT) != (h[-HEAD_SIZE] >> BAND_SHIFT)) &&
+                (j >= 2 * du || cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j++) != k))
                 return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
-            mask |= 1u << (e[P_LVALUE] >> BAND_SHIFT);
+            mask |= 1u << (h[0] >> BAND_SHIFT);
         }
         if (du && j < 2 * du && cs_rd32le(post + (size_t)a * POSTING_SIZE + 4 * j))
             return bad(why, why_len, "similarity index chunk %d: a slot's directory differs from its postings", c) != NULL;
@@ -669,6 +690,7 @@ void cs_simdb_close(cs_simdb *db)
 #define SEEN_EMPTY 0xffffffffu
 #define VALUES 256 /* slots visited per batch, over all chunks */
 #define BATCH 32   /* candidates verified per batch */
+#define CANDS 256  /* postings passing the header's test, per batch */
 
 typedef struct seen_set {
     uint32_t *slot;
@@ -725,6 +747,10 @@ typedef struct search {
     unsigned char chunks[VALUES];
     int n_slots;
     unsigned sketch[CHUNKS];    /* the query's chunk values, as in the postings */
+    const unsigned char *cand_rec[CANDS]; /* postings whose heads passed: records */
+    uint16_t cand_dist[CANDS];  /* their header distances, the checksum's part aside */
+    unsigned char cand_chunk[CANDS];
+    int n_cands;
     uint32_t pending[BATCH];    /* candidates met, to verify */
     int pending_head[BATCH];    /* their header distances, the checksum's part aside */
     int n_pending;
@@ -747,44 +773,6 @@ static void verify_pending(search *s)
     s->n_pending = 0;
 }
 
-/* Chunk c's postings from k to z, or to the first with an lvalue past
- * lv_hi (they are in lvalue order) unless the lengths within reach wrap
- * around 255. Most fail the header's test: it is table lookups, not
- * branches. The distance of the sketched chunk is a lower bound of the
- * body's part beyond chunk c's: with it, half the references a search
- * would read for real files unlike them are left unread. */
-static void visit_range(search *s, int c, const unsigned char *post, uint32_t k, uint32_t z)
-{
-    int lv_hi = s->lv_lo <= s->lv_hi ? s->lv_hi : 255;
-    uint64_t sketch = s->sketch[SKETCH_OF(c)];
-    for (; k < z && !s->stop; k++) {
-        const unsigned char *e = post + (size_t)k * POSTING_SIZE;
-        if (e[P_LVALUE] > lv_hi)
-            break;
-        int dist = s->lv_cost[e[P_LVALUE]] + s->q_cost[e[P_RATIOS]];
-        if (dist > s->max)
-            continue;
-        /* met before (through another chunk), or now known to be too far */
-        uint32_t id = cs_rd32le(e);
-        if (seen_add(&s->seen, id) || dist + cs_tlsh_code_distance64(sketch, cs_rd16le(e + P_SKETCH)) > s->max)
-            continue;
-        __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
-        s->pending[s->n_pending] = id;
-        s->pending_head[s->n_pending++] = dist;
-        if (s->n_pending == BATCH)
-            verify_pending(s);
-    }
-}
-
-/* The gathered slots are visited in a batch, in rounds whose reads
- * overlap: their table entries are prefetched; then read (a slot whose
- * postings have no length within reach is passed over by its mask), and
- * what comes next prefetched: a short slot's postings, or a long slot's
- * directory entry for the band the lengths within reach begin in; then
- * those entries read and the postings they lead to prefetched; then the
- * postings read. */
-#define NO_DIR UINT32_MAX
-
 /* The batch's table entries, directories and postings are fetched to L2
  * (prefetcht1), the references (read right after) to L1. An L1 prefetch
  * holds one of the core's few L1 miss buffers until its line arrives: with
@@ -796,12 +784,69 @@ static inline void prefetch_l2(const void *p)
     __builtin_prefetch(p, 0, 2);
 }
 
+/* The postings whose heads passed, their records prefetched when met:
+ * the distance of the sketched chunk is a lower bound of the body's part
+ * beyond chunk c's; with it, half the references a search would read for
+ * real files unlike them are left unread. */
+static void visit_candidates(search *s)
+{
+    for (int i = 0; i < s->n_cands && !s->stop; i++) {
+        const unsigned char *e = s->cand_rec[i];
+        uint32_t id = cs_rd32le(e);
+        int dist = s->cand_dist[i];
+        /* met before (through another chunk), or now known to be too far */
+        if (seen_add(&s->seen, id) ||
+            dist + cs_tlsh_code_distance64(s->sketch[SKETCH_OF(s->cand_chunk[i])], cs_rd16le(e + 4)) > s->max)
+            continue;
+        __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
+        s->pending[s->n_pending] = id;
+        s->pending_head[s->n_pending++] = dist;
+        if (s->n_pending == BATCH)
+            verify_pending(s);
+    }
+    s->n_cands = 0;
+}
+
+/* Chunk c's slot postings p (n of them) from k on, to the first with an
+ * lvalue past lv_hi (they are in lvalue order) unless the lengths within
+ * reach wrap around 255. Most fail the header's test: it is table
+ * lookups, not branches. */
+static void visit_heads(search *s, int c, const unsigned char *p, uint32_t n, uint32_t k)
+{
+    int lv_hi = s->lv_lo <= s->lv_hi ? s->lv_hi : 255;
+    for (; k < n; k++) {
+        const unsigned char *h = posting_head(p, k);
+        if (h[0] > lv_hi)
+            break;
+        int dist = s->lv_cost[h[0]] + s->q_cost[h[1]];
+        if (dist > s->max)
+            continue;
+        const unsigned char *e = posting_rec(p, n, k);
+        prefetch_l2(e);
+        prefetch_l2(e + REC_SIZE - 1);
+        s->cand_rec[s->n_cands] = e;
+        s->cand_dist[s->n_cands] = (uint16_t)dist;
+        s->cand_chunk[s->n_cands] = (unsigned char)c;
+        if (++s->n_cands == CANDS)
+            visit_candidates(s);
+    }
+}
+
+/* The gathered slots are visited in a batch, in rounds whose reads
+ * overlap: their table entries are prefetched; then read (a slot whose
+ * postings have no length within reach is passed over by its mask), and
+ * what comes next prefetched: a short slot's heads, or a long slot's
+ * directory entry for the band the lengths within reach begin in; then
+ * those entries read and the heads they lead to prefetched; then the heads
+ * read, and the records of those that pass prefetched; then those read. */
+#define NO_DIR UINT32_MAX
+
 static void visit_slots(search *s)
 {
     const cs_simdb *db = s->db;
-    /* per slot: its postings [a, z); a long slot's directory (at its area's
-     * start) and the rank of the entry to read there, then from: where the
-     * lengths within reach begin */
+    /* per slot: its postings, units [a, z); a long slot's directory (at its
+     * area's start) and the rank of the entry to read there, then from: the
+     * posting where the lengths within reach begin */
     uint32_t a[VALUES], z[VALUES], dir[VALUES], rank[VALUES], from[VALUES], mask[VALUES];
     int n = s->n_slots, band = s->lv_lo >> BAND_SHIFT;
     s->n_slots = 0;
@@ -829,9 +874,10 @@ static void visit_slots(search *s)
             if (rank[i] < 2 * du)
                 prefetch_l2(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
         } else {
-            for (uint32_t k = a[i]; k < z[i]; k += 64 / POSTING_SIZE)
-                prefetch_l2(post + (size_t)k * POSTING_SIZE);
-            prefetch_l2(post + (size_t)z[i] * POSTING_SIZE - 1);
+            /* the heads: 32 bytes at most */
+            const unsigned char *p = post + (size_t)a[i] * POSTING_SIZE;
+            prefetch_l2(p);
+            prefetch_l2(posting_head(p, z[i] - a[i]) - 1);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -839,27 +885,29 @@ static void visit_slots(search *s)
             continue;
         const unsigned char *post = db->post[s->chunks[i]];
         const unsigned char *d = post + (size_t)dir[i] * POSTING_SIZE;
-        uint32_t entries = bits_set(mask[i]), to = z[i];
-        from[i] = rank[i] < entries ? a[i] + cs_rd32le(d + 4 * rank[i]) : z[i];
-        /* where the bands within reach end: their postings are prefetched */
+        uint32_t entries = bits_set(mask[i]), to = z[i] - a[i];
+        from[i] = rank[i] < entries ? cs_rd32le(d + 4 * rank[i]) : to;
+        /* where the bands within reach end: their heads are prefetched */
         if (s->lv_lo <= s->lv_hi) {
             uint32_t next = bits_set(mask[i] & ((2u << (s->lv_hi >> BAND_SHIFT)) - 1));
             if (next < entries)
-                to = a[i] + cs_rd32le(d + 4 * next);
+                to = cs_rd32le(d + 4 * next);
         }
-        for (uint32_t k = from[i]; k < to; k += 64 / POSTING_SIZE)
-            prefetch_l2(post + (size_t)k * POSTING_SIZE);
+        const unsigned char *p = post + (size_t)a[i] * POSTING_SIZE;
+        for (uint32_t k = from[i]; k < to; k += 64 / HEAD_SIZE)
+            prefetch_l2(posting_head(p, k));
         if (to > from[i])
-            prefetch_l2(post + (size_t)to * POSTING_SIZE - 1);
+            prefetch_l2(posting_head(p, to) - 1);
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])
             continue;
-        const unsigned char *post = db->post[s->chunks[i]];
-        /* a short slot is read whole (a line or two, fetched), a long one
-         * from the band the lengths begin in; around 255, whole */
-        visit_range(s, s->chunks[i], post, dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? a[i] : from[i], z[i]);
+        const unsigned char *p = db->post[s->chunks[i]] + (size_t)a[i] * POSTING_SIZE;
+        /* a short slot's heads are read whole (a line, fetched), a long
+         * one's from the band the lengths begin in; around 255, whole */
+        visit_heads(s, s->chunks[i], p, z[i] - a[i], dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? 0 : from[i]);
     }
+    visit_candidates(s);
 }
 
 static void add_value(search *s, unsigned value)
@@ -1001,7 +1049,7 @@ void cs_simdb_search(const cs_simdb *db, const cs_tlsh_digest *q, int max_distan
     s.q = q;
     s.max = max_distance;
     s.len_diff = len_diff != 0;
-    s.stop = s.n_slots = s.n_pending = 0;
+    s.stop = s.n_slots = s.n_cands = s.n_pending = 0;
     s.bits = db->bits;
     s.bands = 0;
     s.fn = fn;

@@ -55,7 +55,7 @@
 
 #include "format/tlsh.h"
 
-#define CS_SIMDB_VERSION 5 /* 4 hashed chunk values to slots, 3 had the checksum in the postings, 2 no directories */
+#define CS_SIMDB_VERSION 6 /* 5 had a posting's fields together, 4 hashed chunk values to slots, 3 had the checksum in the postings, 2 no directories */
 #define CS_SIMDB_MAX_REFS (1u << 26)
 #define CS_SIMDB_MAX_DISTANCE 300
 

@@ -126,12 +126,16 @@ if kind == "flip":
 elif kind == "truncate":
     d = d[:len(d) - 100]
 elif kind in ("version", "old"):
-    struct.pack_into("<I", d, 8, 6 if kind == "version" else 4); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
+    struct.pack_into("<I", d, 8, 7 if kind == "version" else 5); struct.pack_into("<I", d, 92, zlib.crc32(bytes(d[:92])))
 elif kind in ("forged", "sketch", "bands"):  # a posting or a slot's length bands changed, the checksums made right again
     n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
     table = 96 + n * 48
     if kind in ("forged", "sketch"):  # the first posting's reference, or its sketch of another chunk
-        d[table + 16 * ((1 << bits) + 1) * 8 + (0 if kind == "forged" else 6)] ^= 1
+        start = lambda v: struct.unpack_from("<I", d, table + v * 8)[0]
+        slot = next(v for v in range(1 << bits) if start(v + 1) > start(v))
+        count = start(slot + 1) - start(slot)
+        assert count <= 16  # no directory: n heads (2 bytes), then n records (id, sketch)
+        d[table + 16 * ((1 << bits) + 1) * 8 + start(slot) * 8 + 2 * count + (0 if kind == "forged" else 4)] ^= 1
     else:  # clear the bands of the first slot that has postings: a search would pass it over
         slot = next(v for v in range(1 << bits) if struct.unpack_from("<I", d, table + v * 8 + 4)[0])
         struct.pack_into("<I", d, table + slot * 8 + 4, 0)
@@ -153,8 +157,8 @@ check "truncated index: says so" grep -q "truncated" <("$CS" sim query "$work/ba
 check "forged checksum: the tables are checked anyway" grep -q "chunk 0: a posting names" <("$CS" sim query "$work/bad-forged.csim" "$dig" 2>&1)
 check "forged sketch: the tables are checked anyway" grep -q "chunk 0: a posting names" <("$CS" sim query "$work/bad-sketch.csim" "$dig" 2>&1)
 check "forged length bands: the tables are checked anyway" grep -q "chunk 0: a slot's length bands differ" <("$CS" sim query "$work/bad-bands.csim" "$dig" 2>&1)
-check "future index: names its version" grep -q "format version 6; this chainsweep reads version 5" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
-check "older index: says to rebuild it" grep -q "format version 4; this chainsweep reads version 5 (rebuild it with chainsweep sim build)" <("$CS" sim query "$work/bad-old.csim" "$dig" 2>&1)
+check "future index: names its version" grep -q "format version 7; this chainsweep reads version 6" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
+check "older index: says to rebuild it" grep -q "format version 5; this chainsweep reads version 6 (rebuild it with chainsweep sim build)" <("$CS" sim query "$work/bad-old.csim" "$dig" 2>&1)
 
 # a slot of more than 16 postings has a directory of its length bands: 24
 # references alike but for their lengths (lvalues 0x10-0x17, 0x30-0x37,
