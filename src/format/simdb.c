@@ -114,9 +114,11 @@ static unsigned bits_for(size_t n)
  * each lvalue band its postings have (in order), where the first of them
  * is among its postings (u32; 0 to pad an odd count). A search then starts
  * at the band its lengths begin in, where a binary search over a long slot
- * was a chain of dependent cache misses. n: the slot's postings or its
- * whole area (both are above SHORT_SLOT or neither). */
-#define SHORT_SLOT 16
+ * was a chain of dependent cache misses. Up to 64 postings, the heads (128
+ * bytes) are read whole: cheaper than the directory's dependent read (16:
+ * 6 % fewer lookups/s for real files). n: the slot's postings or its whole
+ * area (both are above SHORT_SLOT or neither). */
+#define SHORT_SLOT 64
 
 /* Bits set (the baseline x86-64 target has no popcnt: the builtin is a
  * library call, on the search's path) */
@@ -784,6 +786,16 @@ static inline void prefetch_l2(const void *p)
     __builtin_prefetch(p, 0, 2);
 }
 
+/* The heads of slot postings p from k to z */
+static void prefetch_heads(const unsigned char *p, uint32_t k, uint32_t z)
+{
+    if (k >= z)
+        return;
+    for (uint32_t i = k; i < z; i += 64 / HEAD_SIZE)
+        prefetch_l2(posting_head(p, i));
+    prefetch_l2(posting_head(p, z) - 1);
+}
+
 /* The postings whose heads passed, their records prefetched when met:
  * the distance of the sketched chunk is a lower bound of the body's part
  * beyond chunk c's; with it, half the references a search would read for
@@ -874,10 +886,7 @@ static void visit_slots(search *s)
             if (rank[i] < 2 * du)
                 prefetch_l2(post + (size_t)dir[i] * POSTING_SIZE + 4 * rank[i]);
         } else {
-            /* the heads: 32 bytes at most */
-            const unsigned char *p = post + (size_t)a[i] * POSTING_SIZE;
-            prefetch_l2(p);
-            prefetch_l2(posting_head(p, z[i] - a[i]) - 1);
+            prefetch_heads(post + (size_t)a[i] * POSTING_SIZE, 0, z[i] - a[i]);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -893,11 +902,7 @@ static void visit_slots(search *s)
             if (next < entries)
                 to = cs_rd32le(d + 4 * next);
         }
-        const unsigned char *p = post + (size_t)a[i] * POSTING_SIZE;
-        for (uint32_t k = from[i]; k < to; k += 64 / HEAD_SIZE)
-            prefetch_l2(posting_head(p, k));
-        if (to > from[i])
-            prefetch_l2(posting_head(p, to) - 1);
+        prefetch_heads(post + (size_t)a[i] * POSTING_SIZE, from[i], to);
     }
     for (int i = 0; i < n && !s->stop; i++) {
         if (a[i] == z[i])

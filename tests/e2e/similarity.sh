@@ -160,26 +160,29 @@ check "forged length bands: the tables are checked anyway" grep -q "chunk 0: a s
 check "future index: names its version" grep -q "format version 7; this chainsweep reads version 6" <("$CS" sim query "$work/bad-version.csim" "$dig" 2>&1)
 check "older index: says to rebuild it" grep -q "format version 5; this chainsweep reads version 6 (rebuild it with chainsweep sim build)" <("$CS" sim query "$work/bad-old.csim" "$dig" 2>&1)
 
-# a slot of more than 16 postings has a directory of its length bands: 24
+# a slot of more than 64 postings has a directory of its length bands: 72
 # references alike but for their lengths (lvalues 0x10-0x17, 0x30-0x37,
-# 0x50-0x57: three bands), in one slot per chunk. So few references are
-# searched by reading them all (sim_check's lengths check searches such
-# slots through the index); here the directory is built, and checked on open
+# 0x50-0x57: three bands) and checksums (three each), in one slot per
+# chunk. So few references are searched by reading them all (sim_check's
+# lengths check searches such slots through the index); here the directory
+# is built, and checked on open
 for l in 10 11 12 13 14 15 16 17 30 31 32 33 34 35 36 37 50 51 52 53 54 55 56 57; do
-    printf 'bad\tT1%s%s%s\t80\t-\t-\t-\t-\tlength %s\n' "${dig:2:2}" "${l:1:1}${l:0:1}" "${dig:6}" "$l"
+    for sum in "${dig:2:2}" 00 01; do
+        printf 'bad\tT1%s%s%s\t80\t-\t-\t-\t-\tlength %s\n' "$sum" "${l:1:1}${l:0:1}" "${dig:6}" "$l"
+    done
 done > "$work/long.tsv"
 "$CS" sim build -o "$work/long.csim" "$work/long.tsv" 2> /dev/null
-q=T1${dig:2:2}F4${dig:6}   # lvalue 0x4f: within 30 of 0x50 (1) and 0x51 (24) only; beyond, 12 per step
+q=T1${dig:2:2}F4${dig:6}   # lvalue 0x4f: within 30 of 0x50 (1) and 0x51 (24) only, whatever the checksum (1); beyond, 12 per step
 "$CS" sim query -d 30 "$work/long.csim" "$q" > "$work/long.out"
 check "long slot: the references of the lengths within reach" \
-    [ "$(cut -f10 "$work/long.out" | sort | tr '\n' ' ')" = "length 50 length 51 " ]
+    [ "$(cut -f10 "$work/long.out" | sort | tr '\n' ' ')" = "length 50 length 50 length 50 length 51 length 51 length 51 " ]
 python3 - "$work/long.csim" "$work/long-forged.csim" <<'PY'
 import struct, sys, zlib
 d = bytearray(open(sys.argv[1], "rb").read())
 n, bits = struct.unpack_from("<I", d, 16)[0], struct.unpack_from("<I", d, 44)[0]
 table = 96 + n * 48
 post = table + 16 * ((1 << bits) + 1) * 8
-slot = next(v for v in range(1 << bits) if struct.unpack_from("<I", d, table + v * 8 + 8)[0] - struct.unpack_from("<I", d, table + v * 8)[0] > 16)
+slot = next(v for v in range(1 << bits) if struct.unpack_from("<I", d, table + v * 8 + 8)[0] - struct.unpack_from("<I", d, table + v * 8)[0] > 64)
 a = struct.unpack_from("<I", d, table + slot * 8)[0]
 struct.pack_into("<I", d, post + a * 8 + 4, struct.unpack_from("<I", d, post + a * 8 + 4)[0] + 1)  # the second band's start
 struct.pack_into("<I", d, 40, zlib.crc32(bytes(d[96:])))
@@ -215,6 +218,6 @@ check "sim_check: references whose lengths are within reach around 0 and 255 (on
 check "sim_check --ignore-length: every search equals the linear scan's" [ $? -eq 0 ]
 grep '^exactness' "$work/checkx.out"
 check "sim_check --ignore-length: the lengths check too" \
-    grep -q "^lengths around 0: 300 searches, 19200 references within the distance, 0 missed or extra" "$work/checkx.out"
+    grep -q "^lengths around 0: 300 searches, 28800 references within the distance, 0 missed or extra" "$work/checkx.out"
 check "sim_check --ignore-length: compared 45 searches" grep -q "^exactness: 45 searches compared with a linear scan over 1000000 references, [0-9]* results, 0 different" "$work/checkx.out"
 finish
