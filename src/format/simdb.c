@@ -22,6 +22,7 @@
  * records of the few that pass the header's test. */
 #define HEAD_SIZE 2
 #define REC_SIZE 6
+#define REC_SKETCH 4 /* where a record's sketch is */
 #define SKETCH_OF(c) (((c) + CHUNKS / 2) % CHUNKS)
 #define SLOT_SIZE 8 /* start, band mask */
 #define BAND_SHIFT 3 /* lvalue bands of 8: 32, one bit each */
@@ -354,7 +355,7 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
             h[0] = refs[i].d.lvalue;
             h[1] = (unsigned char)(refs[i].d.q1ratio | refs[i].d.q2ratio << 4);
             wr32(r, i);
-            wr16(r + 4, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
+            wr16(r + REC_SKETCH, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
         }
         for (size_t v = 0; v < l.slots; v++) {
             uint32_t du = dir_units(count[v], mask[v]);
@@ -554,7 +555,7 @@ static int check_chunk(const unsigned char *img, const layout *l, uint32_t n, in
             const unsigned char *r = img + l->refs + (size_t)id * REF_SIZE;
             /* a search rejects by the posting's lengths, ratios and sketch */
             if (slot_of(chunk_value(r, c), l->bits) != v || h[0] != r[33] || h[1] != r[34] ||
-                cs_rd16le(e + 4) != chunk_value(r, SKETCH_OF(c)))
+                cs_rd16le(e + REC_SKETCH) != chunk_value(r, SKETCH_OF(c)))
                 return bad(why, why_len, "similarity index chunk %d: a posting names the wrong reference", c) != NULL;
             if (k && h[0] < h[-HEAD_SIZE])
                 return bad(why, why_len, "similarity index chunk %d: postings out of length order", c) != NULL;
@@ -808,7 +809,7 @@ static void visit_candidates(search *s)
         int dist = s->cand_dist[i];
         /* met before (through another chunk), or now known to be too far */
         if (seen_add(&s->seen, id) ||
-            dist + cs_tlsh_code_distance64(s->sketch[SKETCH_OF(s->cand_chunk[i])], cs_rd16le(e + 4)) > s->max)
+            dist + cs_tlsh_code_distance64(s->sketch[SKETCH_OF(s->cand_chunk[i])], cs_rd16le(e + REC_SKETCH)) > s->max)
             continue;
         __builtin_prefetch(s->db->refs + (size_t)id * REF_SIZE);
         s->pending[s->n_pending] = id;
@@ -908,8 +909,8 @@ static void visit_slots(search *s)
         if (a[i] == z[i])
             continue;
         const unsigned char *p = db->post[s->chunks[i]] + (size_t)a[i] * POSTING_SIZE;
-        /* a short slot's heads are read whole (a line, fetched), a long
-         * one's from the band the lengths begin in; around 255, whole */
+        /* a short slot's heads are read whole (128 bytes at most, fetched),
+         * a long one's from the band the lengths begin in; around 255, whole */
         visit_heads(s, s->chunks[i], p, z[i] - a[i], dir[i] == NO_DIR || s->lv_lo > s->lv_hi ? 0 : from[i]);
     }
     visit_candidates(s);
