@@ -252,7 +252,7 @@ static void put_header_bytes(unsigned char *p, const cs_tlsh_digest *d)
 {
     p[0] = d->checksum;
     p[1] = d->lvalue;
-    p[2] = (unsigned char)(d->q1ratio | d->q2ratio << 4);
+    p[2] = cs_tlsh_ratios_byte(d);
 }
 
 /* Per slot of chunk c: its postings (count), their lvalue bands (mask). */
@@ -353,7 +353,7 @@ unsigned char *cs_simdb_builder_image(const cs_simdb_builder *b, size_t *len)
             unsigned char *h = (unsigned char *)posting_head(p, placed[v]);
             unsigned char *r = (unsigned char *)posting_rec(p, count[v], placed[v]++);
             h[0] = refs[i].d.lvalue;
-            h[1] = (unsigned char)(refs[i].d.q1ratio | refs[i].d.q2ratio << 4);
+            h[1] = cs_tlsh_ratios_byte(&refs[i].d);
             wr32(r, i);
             wr16(r + REC_SKETCH, (uint16_t)chunk_value(refs[i].d.code, SKETCH_OF(c)));
         }

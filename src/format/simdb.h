@@ -7,11 +7,11 @@
  * T, so for any radii r_c whose (r_c + 1) sum to more than T, some chunk c
  * differs by at most r_c (at 30: fifteen chunks at 1, one at 0). For each
  * chunk the index keeps the references by that chunk's value (in 2^8 to
- * 2^16 slots, about one per reference: values sharing a slot only add
- * candidates); a search visits, for every chunk, every value within r_c of
+ * 2^16 slots, about one per reference, a value's slot its top bits:
+ * values sharing a slot only add candidates); a search visits, for every chunk, every value within r_c of
  * the query's, and so meets every reference within T at least once. A slot
  * whose postings have no length (lvalue) within reach is passed over by its
- * band mask; in a long slot (over 16 postings) a directory says where each
+ * band mask; in a long slot (over 64 postings) a directory says where each
  * band's postings start, so a search reads from the band the lengths
  * within reach begin in. A posting carries its reference's lengths and
  * ratios, and the value of the chunk opposite its own (c + 8 mod 16): the
@@ -23,7 +23,7 @@
  * only when the full distance is at most T. Nothing is approximated.
  *
  * The image (little-endian; every section at a multiple of 8):
- *   header   96 bytes: "CSSIMDB\0", version 4, header size, reference
+ *   header   96 bytes: "CSSIMDB\0", version 6, header size, reference
  *            and name counts, pool length, total length, CRC-32 of what
  *            follows the header, slot bits, posting units (u64, postings
  *            and directories of all chunks); zeros; at 92 the CRC-32 of
@@ -32,17 +32,19 @@
  *            (then as added): codes[32], checksum, lvalue, q1 | q2 << 4,
  *            kind (1 bad, 2 good), score (int16), flags (1: SHA-256),
  *            offset of its strings in the pool, 4 zero bytes
- *   table    16 x (2^bits + 1) slots of 8 bytes: where the slot's area
+ *   table    16 x (2^bits + 1) slots of 8 bytes (chunk value >> (16 -
+ *            bits)): where the slot's area
  *            starts among its chunk's posting units (u32), and the lvalue
  *            bands its postings have (u32: bit lvalue >> 3); the last slot
  *            of a chunk: the chunk's units, 0
  *   postings per chunk, per slot, units of 8 bytes: for a slot of more
- *            than 16 units, a directory first (per band it has, in order,
- *            the number of its postings before that band's first: u32; a
- *            zero pads an odd count); then the postings: reference
- *            number (u32), lvalue, q1 | q2 << 4, the value of the
- *            reference's chunk c + 8 mod 16 (u16) (to reject before
- *            reading the ref), in lvalue order
+ *            than 64 postings, a directory first (per band it has, in
+ *            order, the number of its postings before that band's first:
+ *            u32; a zero pads an odd count); then its n postings in n
+ *            units, in lvalue order, as n heads (lvalue, q1 | q2 << 4)
+ *            followed by n records (reference number u32, the value of
+ *            the reference's chunk c + 8 mod 16 u16: to reject before
+ *            reading the ref)
  *   names    16 bytes each, sorted: FNV-1a 64 of the lower-case file name,
  *            reference number, 0: the known-good references by name
  *   pool     per reference: [SHA-256], label, file name, product, vendor,

@@ -252,7 +252,7 @@ void cs_tlsh_format(const cs_tlsh_digest *d, char *out)
     char *o = out;
     *o++ = 'T';
     *o++ = '1';
-    unsigned char head[3] = {d->checksum, d->lvalue, (unsigned char)(d->q1ratio | d->q2ratio << 4)};
+    unsigned char head[3] = {d->checksum, d->lvalue, cs_tlsh_ratios_byte(d)};
     for (int i = 0; i < 3; i++) {
         *o++ = hex[head[i] & 0xf];
         *o++ = hex[head[i] >> 4];

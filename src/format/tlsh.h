@@ -55,6 +55,12 @@ static inline int cs_tlsh_mod_diff(int x, int y, int range)
     return d < range - d ? d : range - d;
 }
 
+/* The quartile ratios as one byte, as the digest's header has them */
+static inline unsigned char cs_tlsh_ratios_byte(const cs_tlsh_digest *d)
+{
+    return (unsigned char)(d->q1ratio | d->q2ratio << 4);
+}
+
 /* The header's parts, from the differences (cs_tlsh_mod_diff) of the
  * lvalues and of a quartile ratio. */
 static inline int cs_tlsh_length_cost(int d)
