@@ -128,6 +128,8 @@ typedef struct rule_file {
     size_t len;
     cs_yara_split split;
     unsigned char *filterable;     /* per rule: a literal prefilter can rule it out (prepare) */
+    const class_mask *learned;     /* per rule: classes whose lean set runs it anyway (learned
+                                      from earlier sweeps: LEARN_RULES), or NULL */
 } rule_file;
 
 /* The literal prefilter (format/yara_literals.c): most rules match only if
@@ -150,6 +152,21 @@ typedef struct rule_file {
 #define CAND_SAVE_MAX 1024         /* sets written to the cache per run */
 #define KSCAN_SLOTS 32             /* per thread: scanners of the sets used last */
 #define CAND_SET_ID 99             /* in the cache: yara-<key>-99-<members>.yarc */
+
+/* Learned lean sets: a file with candidates pays a second libyara pass, and
+ * every pass costs at least 2.6 ns per byte whatever its rules. A few rules
+ * are candidates in most files of a class (their literals are common in
+ * real files), and a rule the lean set runs is never a candidate. So a
+ * sweep counts, per class, the bytes of the files each rule was a candidate
+ * in, and the cache keeps the LEARN_RULES most frequent rules of each class
+ * with LEARN_MIN_FILES files (or LEARN_MIN_BYTES) with candidates: later sweeps with the same
+ * rules put them in that class's lean set, and most files then need no
+ * second pass. Lossless whatever the profile says: a rule moved to a lean
+ * set runs on every file of the class (docs/performance.md). */
+#define LEARN_RULES 20
+#define LEARN_MIN_FILES 32
+#define LEARN_MIN_BYTES (64u << 20) /* or files of this many bytes (a few large ones) */
+#define LEARN_MAGIC "chainsweep yara profile 1\n"
 
 typedef struct cand_set {
     uint64_t hash;                 /* 0: a free slot */
@@ -209,6 +226,14 @@ typedef struct yara_state {
     int ready;                     /* prepared, with rules */
     cand_set *cands;               /* CAND_TABLE slots */
     size_t n_cands, cands_saved;
+    /* learned lean sets */
+    class_mask *learned;           /* per rule number: classes whose lean set the profile adds it to */
+    class_mask learned_classes;    /* classes the profile has learned (perhaps with no rule) */
+    int learning;                  /* this sweep counts candidates for the profile */
+    int learn_lost;                /* a thread's counts were lost (no memory): no profile written */
+    uint64_t *learn_bytes[N_CLASSES]; /* per class, per rule number: bytes of files it was a candidate in */
+    uint64_t learn_files[N_CLASSES];  /* per class: files with candidates */
+    uint64_t learn_total[N_CLASSES];  /* ... and their bytes */
 } yara_state;
 
 typedef struct name_cache {
@@ -234,6 +259,9 @@ typedef struct yara_thread {
     cs_findings *out;
     name_cache owner, group;
     int scanning;              /* inside yr_scanner_scan_mem */
+    uint64_t *learn_bytes[N_CLASSES]; /* this thread's counts (merged into the state's at its end) */
+    uint64_t learn_files[N_CLASSES], learn_total[N_CLASSES];
+    int learn_off;             /* no memory for the counts: this thread does not count */
 } yara_thread;
 
 static const char *const string_externals[] = {
@@ -258,9 +286,15 @@ static void free_names(yara_state *s)
     s->n_names = 0;
 }
 
+static void profile_save(const yara_state *s);
+
 static void yara_destroy(void *st)
 {
     yara_state *s = st;
+    profile_save(s);
+    free(s->learned);
+    for (int c = 0; c < N_CLASSES; c++)
+        free(s->learn_bytes[c]);
     for (size_t i = 0; i < s->n_files; i++) {
         free(s->files_loaded[i].path);
         free(s->files_loaded[i].text);
@@ -450,14 +484,15 @@ static void keep_named(const rule_file *rf, unsigned char *keep)
 
 /* Which rules of the file class c compiles: those that can match it and
  * those they name; for the lean set (lean != 0), only those a literal
- * cannot rule out, and every rule they name. One byte per rule; the caller
- * frees. */
+ * cannot rule out or the profile adds, and every rule they name. One byte
+ * per rule; the caller frees. */
 static unsigned char *class_keep(const rule_file *rf, int c, int lean)
 {
     unsigned char *keep = cs_xmalloc(rf->split.n ? rf->split.n : 1);
     for (size_t i = 0; i < rf->split.n; i++)
         keep[i] = (unsigned char)(rule_fits_class(&rf->split.rules[i], c) &&
-                                  !(lean && rf->filterable && rf->filterable[i]));
+                                  !(lean && rf->filterable && rf->filterable[i] &&
+                                    !(rf->learned && (rf->learned[i] & (1u << c)))));
     if (!lean)
         cs_yara_keep_referenced(&rf->split, keep);
     else
@@ -750,7 +785,7 @@ static void cache_prune(const cs_engine *e, const char *key)
             size_t len = strlen(name);
             if (strncmp(name, "yara-", 5) != 0 || len < 5 + 32 + 5 ||
                 (strcmp(name + len - 5, ".yarc") != 0 && strcmp(name + len - 5, ".hsdb") != 0 &&
-                 strcmp(name + len - 3, ".ok") != 0))
+                 strcmp(name + len - 5, ".prof") != 0 && strcmp(name + len - 3, ".ok") != 0))
                 continue;
             snprintf(p, sizeof p, "%s/%s", cs_engine_cache_dir(e), name);
             struct stat sb;
@@ -782,6 +817,144 @@ static void cache_prune(const cs_engine *e, const char *key)
         }
     }
     closedir(d);
+}
+
+/* The profile of earlier sweeps with these rules (LEARN_RULES). */
+static void profile_path(char *out, size_t n, const cs_engine *e, const char *key)
+{
+    snprintf(out, n, "%s/yara-%.32s-learned.prof", cs_engine_cache_dir(e), key);
+}
+
+/* Read the profile into s->learned and s->learned_classes; this sweep
+ * counts candidates (s->learning) when a profile can be written for its
+ * rules. A profile that is missing or not wholly well formed is no
+ * profile. Its entries only move rules into lean sets, which is lossless;
+ * class_keep still leaves out a rule that cannot match the class. */
+static void profile_load(yara_state *s, const cs_engine *e, const char *key)
+{
+    s->learned = calloc(s->n_numbers + 1, sizeof *s->learned);
+    if (!s->learned || !key || !cs_engine_cache_dir(e) || s->skipped)
+        return; /* with dropped files, rule numbers name other rules */
+    s->learning = 1;
+    char path[4200];
+    profile_path(path, sizeof path, e, key);
+    size_t len = 0;
+    cs_error ignored;
+    char *text = cs_read_text_file(path, &len, &ignored);
+    if (!text || strncmp(text, LEARN_MAGIC, strlen(LEARN_MAGIC)) != 0 || strlen(text) != len) {
+        free(text);
+        return;
+    }
+    int ok = 1;
+    char *save = NULL;
+    for (char *line = strtok_r(text + strlen(LEARN_MAGIC), "\n", &save); line && ok;
+         line = strtok_r(NULL, "\n", &save)) {
+        unsigned c = 0, r = 0;
+        int end = 0;
+        if (sscanf(line, "class %u%n", &c, &end) == 1 && line[end] == '\0' && c < N_CLASSES)
+            s->learned_classes |= (class_mask)(1u << c);
+        else if (sscanf(line, "rule %u %u%n", &c, &r, &end) == 2 && line[end] == '\0' && c < N_CLASSES &&
+                 r < s->n_numbers && (s->learned_classes & (1u << c)))
+            s->learned[r] |= (class_mask)(1u << c);
+        else
+            ok = 0;
+    }
+    free(text);
+    if (!ok) {
+        memset(s->learned, 0, (s->n_numbers + 1) * sizeof *s->learned);
+        s->learned_classes = 0;
+    }
+}
+
+/* This sweep's counts, for a class the profile has not learned: the rule
+ * numbers of this file's candidates (t->cand) and its size. */
+static void profile_count(const yara_state *s, yara_thread *t, int c, uint64_t size)
+{
+    if (!s->learning || t->learn_off || (s->learned_classes & (1u << c)))
+        return;
+    if (!t->learn_bytes[c] && !(t->learn_bytes[c] = calloc(s->n_numbers + 1, sizeof *t->learn_bytes[c]))) {
+        t->learn_off = 1; /* only a profile less well informed: it is not written */
+        return;
+    }
+    for (size_t i = 0; i < t->n_cand; i++)
+        t->learn_bytes[c][t->cand[i]] += size;
+    t->learn_files[c]++;
+    t->learn_total[c] += size;
+}
+
+/* A thread's counts into the state's (at its end). */
+static void profile_merge(yara_state *s, yara_thread *t)
+{
+    if (!s->learning || !s->cand_lock_ready)
+        return;
+    pthread_mutex_lock(&s->cand_lock); /* other threads may still scan: they read s->learning */
+    s->learn_lost |= t->learn_off;
+    for (int c = 0; c < N_CLASSES && !s->learn_lost; c++) {
+        if (!t->learn_bytes[c])
+            continue;
+        if (!s->learn_bytes[c] && !(s->learn_bytes[c] = calloc(s->n_numbers + 1, sizeof *s->learn_bytes[c]))) {
+            s->learn_lost = 1;
+            break;
+        }
+        for (size_t r = 0; r < s->n_numbers; r++)
+            s->learn_bytes[c][r] += t->learn_bytes[c][r];
+        s->learn_files[c] += t->learn_files[c];
+        s->learn_total[c] += t->learn_total[c];
+    }
+    pthread_mutex_unlock(&s->cand_lock);
+}
+
+/* Write the profile when this sweep learned a class it did not have (one
+ * with LEARN_MIN_FILES files or LEARN_MIN_BYTES with candidates): the classes it had, as they
+ * were, and the new ones. A class once learned stays as it is, so its lean
+ * set is compiled once (a cache that cannot be written is only slower next
+ * time). */
+static void profile_save(const yara_state *s)
+{
+    if (!s->learning || s->learn_lost || !s->engine || !s->key[0] || !s->learned)
+        return;
+    class_mask add = 0;
+    for (int c = 0; c < N_CLASSES; c++)
+        if (!(s->learned_classes & (1u << c)) && s->learn_bytes[c] &&
+            (s->learn_files[c] >= LEARN_MIN_FILES || s->learn_total[c] >= LEARN_MIN_BYTES))
+            add |= (class_mask)(1u << c);
+    if (!add)
+        return;
+    cs_buf b = {0};
+    cs_buf_puts(&b, LEARN_MAGIC);
+    for (int c = 0; c < N_CLASSES; c++)
+        if ((s->learned_classes | add) & (1u << c))
+            cs_buf_printf(&b, "class %d\n", c);
+    for (size_t r = 0; r < s->n_numbers; r++)
+        for (int c = 0; c < N_CLASSES; c++)
+            if (s->learned[r] & s->learned_classes & (1u << c))
+                cs_buf_printf(&b, "rule %d %zu\n", c, r);
+    for (int c = 0; c < N_CLASSES; c++) {
+        if (!(add & (1u << c)))
+            continue;
+        uint64_t below = UINT64_MAX; /* the LEARN_RULES rules with the most bytes, in order */
+        size_t last = SIZE_MAX;
+        for (int k = 0; k < LEARN_RULES; k++) {
+            size_t best = SIZE_MAX;
+            for (size_t r = 0; r < s->n_numbers; r++) {
+                uint64_t v = s->learn_bytes[c][r];
+                if (v && (v < below || (v == below && r > last)) &&
+                    (best == SIZE_MAX || v > s->learn_bytes[c][best]))
+                    best = r;
+            }
+            if (best == SIZE_MAX)
+                break;
+            cs_buf_printf(&b, "rule %d %zu\n", c, best);
+            below = s->learn_bytes[c][best];
+            last = best;
+        }
+    }
+    char path[4200];
+    cs_error ignored;
+    profile_path(path, sizeof path, s->engine, s->key);
+    if (b.data)
+        cs_write_file_replace(path, b.data, b.len, 0644, &ignored);
+    cs_buf_free(&b);
 }
 
 /* Which rules class c keeps, one byte per rule of every splittable file:
@@ -1151,8 +1324,10 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
     }
     s->lean_of = cs_xmalloc((s->n_numbers + 1) * sizeof *s->lean_of);
     memset(s->lean_of, 0, (s->n_numbers + 1) * sizeof *s->lean_of);
+    profile_load(s, e, key);
     for (size_t i = 0; i < s->n_files; i++) {
         rule_file *rf = &s->files_loaded[i];
+        rf->learned = s->learned ? s->learned + s->rule_base[i] : NULL;
         rf->filterable = cs_xmalloc(rf->split.n ? rf->split.n : 1);
         memset(rf->filterable, 0, rf->split.n ? rf->split.n : 1);
         if (rf->split.whole_file)
@@ -1236,6 +1411,7 @@ static void prefilter_prepare(yara_state *s, cs_engine *e, const char *key)
             cs_engine_diag_add(e, NULL, 0, 0, "YARA: literal prefilter off (%s)", err.message);
     }
     if (!s->prefilter) { /* what was built goes */
+        s->learning = 0;
         for (int c = 0; c < N_CLASSES; c++) {
             if (s->owns_lean[c])
                 ly.yr_rules_destroy(s->lean[c]);
@@ -1797,10 +1973,12 @@ static int make_scanners(yara_state *s, yara_thread *t)
 
 static void yara_thread_fini(void *st, void *ts)
 {
-    (void)st;
     yara_thread *t = ts;
     if (!t)
         return;
+    profile_merge(st, t);
+    for (int c = 0; c < N_CLASSES; c++)
+        free(t->learn_bytes[c]);
     drop_scanners(t);
     cs_hs_free_scratch(t->scratch);
     free(t->cand_seen);
@@ -1875,6 +2053,8 @@ static cs_status yara_scan(void *st, void *ts, cs_file *f, cs_findings *out, cs_
         return CS_OK; /* no rule at all for this class */
     if (s->prefilter && !s->lean_is_full[c]) {
         int pf = prefilter_hit(s, t, f, c);
+        if (pf == PF_CANDIDATES)
+            profile_count(s, t, c, f->size);
         YR_RULES *cand = pf == PF_CANDIDATES ? candidate_set(s, t) : NULL;
         YR_SCANNER *csc = cand ? candidate_scanner(s, t, cand) : NULL;
         if (pf == PF_LEAN || csc) { /* the lean set, then the candidates if any */

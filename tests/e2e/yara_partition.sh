@@ -466,4 +466,61 @@ for f in "$work/pfcache"/yara-*-literals-*.hsdb; do printf 'garbage' > "$f"; don
 "$CS" scan --no-default-packs --pack "$work/pf" --detectors yara --json -q --cache-dir "$work/pfcache" "$work/pftree" > "$work/pf3.jsonl"
 pairs "$work/pf3.jsonl" > "$work/pf3.pairs"
 check "prefilter: a corrupt literal database in the cache is rebuilt, same matches" diff "$work/pf3.pairs" "$work/pfone.pairs"
+# learned lean sets: a sweep that sees a class's files (32 with candidates)
+# writes a profile to the cache; the next sweep runs the rules most often
+# candidates in that class's lean set. Both sweeps find exactly what yara
+# finds, with no rule reported twice; a damaged profile is no profile
+mkdir -p "$work/learn" "$work/learn-tree" "$work/learn-cache"
+python3 - "$work/learn/learn.yar" "$work/learn-tree" <<'PY'
+import os, sys
+rules, tree = sys.argv[1], sys.argv[2]
+with open(rules, "w") as f:
+    f.write('rule l_guard_mz { condition: uint16(0) == 0x5a4d }\n')  # a guard: the sets are partitioned
+    f.write('private rule l_private { strings: $p = "chainsweep-learn-private" condition: $p }\n')
+    for i in range(5):
+        f.write('rule l_freq_%d { strings: $a = "chainsweep-learn-frequent-%d" condition: $a }\n' % (i, i))
+    f.write('rule l_freq_not { strings: $a = "chainsweep-learn-frequent-1" $b = "chainsweep-learn-veto" condition: $a and not $b }\n')
+    f.write('rule l_freq_count { strings: $a = "chainsweep-learn-frequent-2" condition: #a == 2 }\n')
+    f.write('rule l_freq_names { strings: $a = "chainsweep-learn-frequent-3" condition: $a and l_private }\n')
+    for i in range(30):
+        f.write('rule l_rare_%02d { strings: $a = "chainsweep-learn-rare-%02d" condition: $a }\n' % (i, i))
+for i in range(40):
+    d = b"text " + b" ".join(b"chainsweep-learn-frequent-%d" % k for k in range(5))
+    if i < 30:
+        d += b" chainsweep-learn-rare-%02d" % i
+    if i % 3 == 0:
+        d += b" chainsweep-learn-veto"
+    if i % 4 == 0:
+        d += b" chainsweep-learn-frequent-2"
+    if i % 5 == 0:
+        d += b" chainsweep-learn-private"
+    open(os.path.join(tree, "l%02d" % i), "wb").write(d)
+PY
+yara -w -r "$work/learn/learn.yar" "$work/learn-tree" | awk '{n=$2; sub(".*/", "", n); print n "\t" $1}' | sort -u > "$work/learn.yara"
+learn_sweep() {
+    "$CS" scan --no-default-packs --pack "$work/learn" --detectors yara --json -q -p 2 --cache-dir "$work/learn-cache" "$work/learn-tree" > "$work/learn.jsonl"
+    pairs "$work/learn.jsonl" > "$work/learn.pairs"
+    check "learned lean sets, $1: yara's matches ($(wc -l < "$work/learn.yara"))" diff "$work/learn.pairs" "$work/learn.yara"
+    check "learned lean sets, $1: no rule reported twice" test -z "$(repeats "$work/learn.jsonl")"
+}
+learn_sweep "the sweep that learns"
+prof=$(ls "$work/learn-cache"/yara-*-learned.prof 2>/dev/null | head -n1)
+check "a profile is written to the cache" test -s "$prof"
+# the class of small files that are not PE, ELF or Mach-O, and its 20 rules
+check "the profile names the class of these files and 20 rules" \
+    bash -c "grep -qx 'class 13' '$prof' && [ \$(grep -c '^rule 13 ' '$prof') = 20 ]"
+# lean sets are cached as set 16 + the class (the first class of equal membership)
+lean_files() { ls "$work/learn-cache" | sed -n 's/^yara-[0-9a-f]*-\([0-9]*\)-.*\.yarc$/\1/p' | awk '$1 >= 16 && $1 < 32' | wc -l; }
+before=$(lean_files)
+learn_sweep "the next sweep"
+check "the next sweep built the class's learned lean set ($before -> $(lean_files) sets)" [ "$(lean_files)" -gt "$before" ]
+cp "$prof" "$work/learn.prof"
+learn_sweep "a third sweep"
+check "a class once learned is not learned again" cmp "$prof" "$work/learn.prof"
+for damage in 'garbage' 'chainsweep yara profile 1\nclass 13\nrule 13 999999\n' 'chainsweep yara profile 1\nrule 13 1\n' \
+    'chainsweep yara profile 1\nclass 13\nrule 13 1 extra\n'; do
+    printf "$damage" > "$prof"
+    learn_sweep "a damaged profile ($(printf "$damage" | tail -n1))"
+    check "... is written again, whole" bash -c "head -n1 '$prof' | grep -qx 'chainsweep yara profile 1' && grep -qx 'class 13' '$prof'"
+done
 finish
