@@ -146,7 +146,10 @@ static cs_status fn_prepare(void *st, cs_engine *e, cs_error *err)
     const char **exprs = cs_xmalloc(s->n * sizeof *exprs);
     unsigned *flags = cs_xmalloc(s->n * sizeof *flags);
     unsigned *ids = cs_xmalloc(s->n * sizeof *ids);
-    for (;;) {
+    /* the cache names the database by the patterns first tried; it holds
+     * which of them Vectorscan took (one byte per IOC) */
+    cs_hs_cached cache = {""};
+    for (int first = 1;; first = 0) {
         unsigned k = 0;
         for (size_t i = 0; i < s->n; i++) {
             if (!s->iocs[i].in_hs)
@@ -158,9 +161,31 @@ static cs_status fn_prepare(void *st, cs_engine *e, cs_error *err)
         }
         if (k == 0)
             break;
+        if (first) {
+            unsigned char *taken;
+            size_t n_taken;
+            cs_hs_cache_name(&cache, cs_engine_cache_dir(e), "filename-iocs", exprs, NULL, flags, ids, k);
+            s->db = cs_hs_cache_read(&cache, &taken, &n_taken);
+            int fits = s->db && n_taken == s->n;
+            for (size_t i = 0; fits && i < s->n; i++)
+                fits = taken[i] <= s->iocs[i].in_hs; /* only patterns that were tried */
+            for (size_t i = 0; fits && i < s->n; i++)
+                s->iocs[i].in_hs = taken[i];
+            free(taken);
+            if (fits)
+                break;
+            cs_hs_free_database(s->db);
+            s->db = NULL;
+        }
         hs_compile_error_t *ce = NULL;
-        if (cs_hs.hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &s->db, &ce) == HS_SUCCESS)
+        if (cs_hs.hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &s->db, &ce) == HS_SUCCESS) {
+            unsigned char *taken = cs_xmalloc(s->n);
+            for (size_t i = 0; i < s->n; i++)
+                taken[i] = (unsigned char)s->iocs[i].in_hs;
+            cs_hs_cache_write(&cache, s->db, taken, s->n);
+            free(taken);
             break;
+        }
         if (ce->expression < 0) {
             cs_engine_diag_add(e, NULL, 0, 0, "filename IOCs: Vectorscan failed (%s); using PCRE2 for all",
                                ce->message);

@@ -1207,31 +1207,22 @@ static size_t leading_nuls(const unsigned char *p, size_t n)
  * the same (the name carries a digest of the list), else compiled. */
 static hs_database_t *literal_database(const cs_engine *e, const char *key, const lit_list *l, cs_error *err)
 {
-    uint64_t h = CS_FNV1A_INIT; /* over the list: each literal's bytes, flags and length */
-    for (size_t i = 0; i < l->n; i++) {
-        uint64_t tag = l->flags[i] ^ (l->len[i] << 8);
-        h = cs_fnv1a(cs_fnv1a(h, l->ptr[i], l->len[i]), &tag, sizeof tag);
-    }
-    char path[4200] = "";
-    if (key && cs_engine_cache_dir(e))
-        snprintf(path, sizeof path, "%s/yara-%.32s-literals-%016llx.hsdb", cs_engine_cache_dir(e), key,
-                 (unsigned long long)h);
-    hs_database_t *db = NULL;
     const char *why;
     if (!cs_hs_load(&why)) {
         cs_error_set(err, CS_ERR_RULES, "Vectorscan: %s", why);
         return NULL;
     }
-    if (path[0]) {
-        size_t len = 0;
-        cs_error ignored;
-        char *bytes = cs_read_text_file(path, &len, &ignored);
-        if (bytes && cs_hs.hs_deserialize_database(bytes, len, &db) != HS_SUCCESS)
-            db = NULL;
-        free(bytes);
-        if (db)
-            return db;
-    }
+    char name[64];
+    cs_hs_cached cache;
+    snprintf(name, sizeof name, "yara-%.32s-literals", key ? key : "");
+    cs_hs_cache_name(&cache, key ? cs_engine_cache_dir(e) : NULL, name, l->ptr, l->len, l->flags, l->ids,
+                     (unsigned)l->n);
+    unsigned char *extra;
+    size_t extra_len;
+    hs_database_t *db = cs_hs_cache_read(&cache, &extra, &extra_len);
+    free(extra);
+    if (db)
+        return db;
     hs_compile_error_t *ce = NULL;
     if (cs_hs.hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
         HS_SUCCESS) {
@@ -1239,13 +1230,7 @@ static hs_database_t *literal_database(const cs_engine *e, const char *key, cons
         cs_hs.hs_free_compile_error(ce);
         return NULL;
     }
-    char *bytes = NULL;
-    size_t len = 0;
-    if (path[0] && cs_hs.hs_serialize_database(db, &bytes, &len) == HS_SUCCESS) {
-        cs_error ignored; /* a cache that cannot be written is only slower next time */
-        cs_write_file_replace(path, bytes, len, 0644, &ignored);
-        free(bytes);
-    }
+    cs_hs_cache_write(&cache, db, NULL, 0);
     return db;
 }
 
