@@ -159,7 +159,8 @@ typedef struct rule_file {
  * real files), and a rule the lean set runs is never a candidate. So a
  * sweep counts, per class, the bytes of the files each rule was a candidate
  * in, and the cache keeps the LEARN_RULES most frequent rules of each class
- * with LEARN_MIN_FILES files (or LEARN_MIN_BYTES) with candidates: later sweeps with the same
+ * with LEARN_MIN_FILES files (or LEARN_MIN_BYTES) with candidates and a
+ * non-empty lean set: later sweeps with the same
  * rules put them in that class's lean set, and most files then need no
  * second pass. Lossless whatever the profile says: a rule moved to a lean
  * set runs on every file of the class (docs/performance.md). */
@@ -905,7 +906,9 @@ static void profile_merge(yara_state *s, yara_thread *t)
 }
 
 /* Write the profile when this sweep learned a class it did not have (one
- * with LEARN_MIN_FILES files or LEARN_MIN_BYTES with candidates): the classes it had, as they
+ * with LEARN_MIN_FILES files or LEARN_MIN_BYTES with candidates, and a lean
+ * set: where it is empty, a file without candidates needs no pass at all,
+ * and one with candidates a single one already): the classes it had, as they
  * were, and the new ones. A class once learned stays as it is, so its lean
  * set is compiled once (a cache that cannot be written is only slower next
  * time). */
@@ -914,8 +917,8 @@ static void profile_save(const yara_state *s)
     if (!s->learning || s->learn_lost || !s->engine || !s->key[0] || !s->learned)
         return;
     class_mask add = 0;
-    for (int c = 0; c < N_CLASSES; c++)
-        if (!(s->learned_classes & (1u << c)) && s->learn_bytes[c] &&
+    for (int c = 0; c < N_CLASSES; c++) /* (lean_empty: of the set without learned rules, then) */
+        if (!(s->learned_classes & (1u << c)) && s->learn_bytes[c] && !s->lean_empty[c] &&
             (s->learn_files[c] >= LEARN_MIN_FILES || s->learn_total[c] >= LEARN_MIN_BYTES))
             add |= (class_mask)(1u << c);
     if (!add)

@@ -476,12 +476,14 @@ import os, sys
 rules, tree = sys.argv[1], sys.argv[2]
 with open(rules, "w") as f:
     f.write('rule l_guard_mz { condition: uint16(0) == 0x5a4d }\n')  # a guard: the sets are partitioned
+    f.write('rule l_always { condition: uint8(0) == 0x74 }\n')  # no string: the class's lean set is not empty
     f.write('private rule l_private { strings: $p = "chainsweep-learn-private" condition: $p }\n')
     for i in range(5):
         f.write('rule l_freq_%d { strings: $a = "chainsweep-learn-frequent-%d" condition: $a }\n' % (i, i))
     f.write('rule l_freq_not { strings: $a = "chainsweep-learn-frequent-1" $b = "chainsweep-learn-veto" condition: $a and not $b }\n')
     f.write('rule l_freq_count { strings: $a = "chainsweep-learn-frequent-2" condition: #a == 2 }\n')
     f.write('rule l_freq_names { strings: $a = "chainsweep-learn-frequent-3" condition: $a and l_private }\n')
+    f.write('rule l_freq_plus { strings: $a = "chainsweep-learn-frequent-4" condition: $a and l_always }\n')
     for i in range(30):
         f.write('rule l_rare_%02d { strings: $a = "chainsweep-learn-rare-%02d" condition: $a }\n' % (i, i))
 for i in range(40):
@@ -523,4 +525,10 @@ for damage in 'garbage' 'chainsweep yara profile 1\nclass 13\nrule 13 999999\n' 
     learn_sweep "a damaged profile ($(printf "$damage" | tail -n1))"
     check "... is written again, whole" bash -c "head -n1 '$prof' | grep -qx 'chainsweep yara profile 1' && grep -qx 'class 13' '$prof'"
 done
+# a class whose lean set is empty (every rule has a literal) learns nothing:
+# a file without candidates needs no pass there, one with them a single one
+mkdir -p "$work/learn-none" "$work/learn-none-cache"
+grep -v -e l_always -e l_freq_plus "$work/learn/learn.yar" > "$work/learn-none/learn.yar"
+"$CS" scan --no-default-packs --pack "$work/learn-none" --detectors yara --json -q --cache-dir "$work/learn-none-cache" "$work/learn-tree" > /dev/null
+check "an empty lean set: no profile" test -z "$(ls "$work/learn-none-cache" | grep learned)"
 finish
