@@ -73,13 +73,20 @@ void cs_file_hash(cs_file *f, unsigned mask)
         cs_tlsh_init(tl);
     }
     /* One pass in cache-sized chunks: each chunk is hashed by every
-     * algorithm while it is still in cache. */
+     * algorithm while it is still in cache. With more than one digest,
+     * they take turns every 64-byte block: MD5's rounds are one long chain
+     * of dependent instructions, and the processor runs SHA-1's and
+     * SHA-256's (other units) beside them only when they are close in the
+     * instruction stream. MD5, SHA-1 and SHA-256 of 200 MB: 0.45 s by
+     * chunks, 0.35 s by blocks (docs/performance.md). */
     const size_t chunk = 256 * 1024;
+    size_t step = (ctx[0] != NULL) + (ctx[1] != NULL) + (ctx[2] != NULL) > 1 ? 64 : chunk;
     for (size_t off = 0; off < f->size; off += chunk) {
         size_t n = f->size - off < chunk ? f->size - off : chunk;
-        for (int i = 0; i < 3; i++)
-            if (ctx[i])
-                EVP_DigestUpdate(ctx[i], f->data + off, n);
+        for (size_t k = 0; k < n; k += step)
+            for (int i = 0; i < 3; i++)
+                if (ctx[i])
+                    EVP_DigestUpdate(ctx[i], f->data + off + k, n - k < step ? n - k : step);
         if (tl)
             cs_tlsh_update(tl, f->data + off, n);
         /* a large file's pages go back once hashed: RSS stays bounded */

@@ -283,4 +283,20 @@ for f in "$ioc/cache"/*.hsdb; do head -c 40 "$f" > "$f.cut" && mv "$f.cut" "$f";
 ioc_sweep damaged
 check "IOC databases: a damaged cache file is compiled again, the same findings" diff "$ioc/damaged.found" "$ioc/fresh.found"
 check "IOC databases: ... and written again whole" bash -c "[ \$(stat -c %s '$ioc/cache'/filename-iocs-*.hsdb) -gt 40 ]"
+# the three digests, taken in turns by 64-byte blocks, equal coreutils' on
+# sizes around a block, a 256 KiB chunk and the page release boundary
+dg=$work/digests
+mkdir -p "$dg/tree" "$dg/pack"
+for size in 1 63 64 65 127 128 262143 262144 262145 524388 1048583 8388609; do
+    head -c "$size" /dev/urandom > "$dg/tree/f$size"
+done
+{ for f in "$dg/tree"/*; do sha256sum "$f" | cut -d' ' -f1 | sed 's/$/;80;digest test/'; done
+  md5sum < "$dg/tree/f1" | cut -d' ' -f1 | sed 's/$/;80;md5 wanted/'
+  sha1sum < "$dg/tree/f63" | cut -d' ' -f1 | sed 's/$/;80;sha1 wanted/'; } > "$dg/pack/digest-hash-iocs.txt"
+"$CS" scan --no-default-packs --pack "$dg/pack" --detectors hash --json -q --max-size 16M "$dg/tree" > "$dg/out.jsonl"
+jq -r 'select(.type == "finding") | "\(.md5) \(.sha1) \(.sha256) \(.path)"' "$dg/out.jsonl" | sort -k4 > "$dg/ours"
+for f in "$dg/tree"/*; do
+    echo "$(md5sum < "$f" | cut -d' ' -f1) $(sha1sum < "$f" | cut -d' ' -f1) $(sha256sum < "$f" | cut -d' ' -f1) $f"
+done | sort -k4 > "$dg/coreutils"
+check "MD5, SHA-1, SHA-256 by blocks equal coreutils on 12 sizes ($(wc -l < "$dg/ours") files)" diff "$dg/ours" "$dg/coreutils"
 finish
