@@ -5,7 +5,8 @@
 # three YARA engines and listed; runs
 # alternate to cancel drift; medians of REPS runs; peak RSS of each.
 # usage: bench/run.sh    (env: BENCH_DIR, THREADS, REPS, SIGBASE, CHAINSWEEP, ARCHIVES,
-#                          RESCANS: rescans timed together, 20)
+#                          RESCANS: rescans timed together, 20; WARMUP: untimed
+#                          runs of each chainsweep command first, 2)
 # Then the archive row (bench/archives.sh: the same members loose, zipped, in
 # an MSI, in a tar.gz; results STAMP-archives.*); ARCHIVES=0 leaves it out.
 # Then the similarity row (bench/similarity.sh, STAMP-similarity.txt); SIMILARITY=0 leaves it out.
@@ -104,6 +105,19 @@ for c in "${order[@]}"; do
   command -v "${c%%_*}" >/dev/null 2>&1 || [ "${c%%_*}" = cs ] || [ "${c%%_*}" = yarax ] || [ "$c" = sha256 ] || [ "$c" = cat ] || { echo "missing tool for $c" >&2; unset "cmds[$c]"; }
 done
 
+# chainsweep's caches warm, as on a machine that swept before: WARMUP untimed
+# runs of each chainsweep command (2: the first compiles the sets and learns
+# which rules are candidates in most files, the second compiles the lean sets
+# that learned); the _cold row is a first sweep, from an empty cache
+for c in "${order[@]}"; do
+  case $c in cs_*_cold | cs_incr_second*) continue ;; cs_*) ;; *) continue ;; esac
+  [ -n "${cmds[$c]:-}" ] || continue
+  for w in $(seq "${WARMUP:-2}"); do
+    echo "warm-up $w: $c" >&2
+    bash -c "${cmds[$c]}" || echo "$c failed (warm-up)" >&2
+  done
+done
+
 declare -A times rss
 for rep in $(seq "$REPS"); do
   for c in "${order[@]}"; do
@@ -122,7 +136,7 @@ out=bench/results/$stamp
 {
   echo "chainsweep benchmark $stamp"
   echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "corpus: $nfiles files, $nbytes bytes; threads $THREADS; median of $REPS runs"
+  echo "corpus: $nfiles files, $nbytes bytes; threads $THREADS; median of $REPS runs; chainsweep's caches warmed by ${WARMUP:-2} untimed runs of each command (the _cold row: an empty cache)"
   printf '%-18s %10s %10s %12s\n' run seconds MB/s peak_RSS_MiB
 } > "$out.txt"
 json="{\"stamp\":\"$stamp\",\"files\":$nfiles,\"bytes\":$nbytes,\"threads\":$THREADS,\"reps\":$REPS,\"runs\":{"
