@@ -220,6 +220,11 @@ rc=$?
 check "lazy: rules that fail when a changed file needs them end the sweep, exit 2 ($rc)" [ $rc -eq 2 ]
 check "lazy: ... with the reason and the compiler's message" \
     bash -c "grep -q 'no usable rules' '$work/lz3.err' && grep -q 'inc.yar' '$work/lz3.err'"
-check "lazy: ... and the changed file's old verdict is not reported as current" \
-    bash -c "! jq -e 'select(.type == \"finding\") | select(.path | endswith(\"b.txt\"))' '$work/lz3.jsonl' > /dev/null 2>&1"
+check "lazy: ... its output is whole JSON Lines" jq -s . "$work/lz3.jsonl" > /dev/null
+b_found=$(jq -r 'select(.type == "finding") | .path' "$work/lz3.jsonl" 2>/dev/null | grep -c 'b\.txt$')
+check "lazy: ... and the changed file's old verdict is not reported as current ($b_found)" [ "$b_found" = 0 ]
+# (failed once under load in make test and never again by hand: what it wrote, should it fail again)
+if [ "$b_found" != 0 ] || ! jq -s . "$work/lz3.jsonl" > /dev/null 2>&1; then
+    { echo "lz3 (exit $rc):"; cat "$work/lz3.jsonl" "$work/lz3.err"; } >&2
+fi
 finish
