@@ -160,10 +160,10 @@ typedef struct rule_file {
  * sweep counts, per class, the bytes of the files each rule was a candidate
  * in, and the cache keeps the LEARN_RULES most frequent rules of each class
  * with LEARN_MIN_FILES files (or LEARN_MIN_BYTES) with candidates and a
- * non-empty lean set: later sweeps with the same
- * rules put them in that class's lean set, and most files then need no
- * second pass. Lossless whatever the profile says: a rule moved to a lean
- * set runs on every file of the class (docs/performance.md). */
+ * non-empty lean set: later sweeps with the same rules put them in that
+ * class's lean set, and most files then need no second pass. Lossless
+ * whatever the profile says: a rule moved to a lean set runs on every file
+ * of the class (docs/performance.md). */
 #define LEARN_RULES 20
 #define LEARN_MIN_FILES 32
 #define LEARN_MIN_BYTES (64u << 20) /* or files of this many bytes (a few large ones) */
