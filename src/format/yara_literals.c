@@ -810,6 +810,41 @@ static int is_comparison(const token *t)
     return 0;
 }
 
+/* Is t[0..n) integer arithmetic over a match's offset or length, @a or !a
+ * (indexed or not), that is undefined whenever $a has no match? Numbers,
+ * filesize, + - * \ % & | ^ << >> ~, parentheses and the uint/int reads
+ * only: libyara 4.2 (exec.c) pushes UNDEFINED for each integer operator
+ * with an undefined operand, and a read at an undefined offset is outside
+ * every block. Module calls and decimals are not taken (their handling of
+ * undefined is their own). The first such reference, or NULL. */
+static const token *undefined_operand(const token *t, size_t n)
+{
+    static const char *const ok[] = {"filesize", "(", ")", "+", "-", "*", "\\", "%", "&", "|", "^", "<<", ">>", "~",
+                                     "uint8", "uint16", "uint32", "int8", "int16", "int32", "uint8be",
+                                     "uint16be", "uint32be", "int8be", "int16be", "int32be"};
+    const token *ref = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].kind == T_OTHER_REF) {
+            ref = ref ? ref : &t[i];
+            size_t k;
+            if (i + 1 < n && tok_is(&t[i + 1], "[")) { /* the index: anything */
+                if ((k = index_end(t + i + 1, n - i - 1)) == 0)
+                    return NULL;
+                i += k + 1;
+            }
+            continue;
+        }
+        if (t[i].kind == T_NUM && !memchr(t[i].p, '.', t[i].n))
+            continue;
+        size_t w = 0;
+        while (w < sizeof ok / sizeof *ok && !tok_is(&t[i], ok[w]))
+            w++;
+        if (w == sizeof ok / sizeof *ok)
+            return NULL;
+    }
+    return ref;
+}
+
 /* A leaf (a comparison, a function call, an "of" expression, ...):
  * tokens [a, b). */
 static req leaf_req(const parser *ps, size_t a, size_t b)
@@ -860,20 +895,27 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
                 return r;
             }
     }
-    /* @a OP X, @a[E] OP X, !a[E] OP X: the offset or length of a match
-     * that does not exist is undefined, and so is any comparison with it
-     * (libyara 4.2: false, even for !=) */
-    if (t[0].kind == T_OTHER_REF && n >= 3) {
-        size_t k = 1;
-        if (tok_is(&t[1], "[") && (k = index_end(t + 1, n - 1)) != 0)
-            k += 2;
-        int plain = 1;
-        for (size_t i = 0; i < n; i++)
-            if (tok_is(&t[i], "defined"))
-                plain = 0;
-        token st = t[0];
+    /* X OP Y where X or Y is integer arithmetic over @a or !a: when $a has
+     * no match, the offset or length is undefined, and so is the comparison
+     * (libyara 4.2: false, even for !=; see undefined_operand) */
+    size_t cmp = n, depth = 0, n_cmp = 0;
+    int plain = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (tok_is(&t[i], "(") || tok_is(&t[i], "["))
+            depth++;
+        else if ((tok_is(&t[i], ")") || tok_is(&t[i], "]")) && depth > 0)
+            depth--;
+        else if (depth == 0 && is_comparison(&t[i]))
+            cmp = i, n_cmp++;
+        plain &= !tok_is(&t[i], "defined");
+    }
+    if (plain && n_cmp == 1) {
+        const token *ref = undefined_operand(t, cmp);
+        if (!ref)
+            ref = undefined_operand(t + cmp + 1, n - cmp - 1);
+        token st = ref ? *ref : t[0];
         st.kind = T_STR;
-        if (plain && k < n && is_comparison(&t[k]) && mark_strings(ps, &st, &r))
+        if (ref && mark_strings(ps, &st, &r))
             return r;
     }
     /* $a, $a at X, $a in (X..Y) */

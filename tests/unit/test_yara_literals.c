@@ -100,6 +100,25 @@ static const struct {
      "hello"},
     {"rule r { strings: $a = \"hello\" condition: !a[1] > 3 or $a }",
      "hello"},
+    /* ... and so is integer arithmetic over it, a read at such an offset
+     * and the comparison (yara 4.2 matches none of these without "hello") */
+    {"rule r { strings: $a = \"hello\" condition: @a[1] + 1 > 5 }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: uint32(@a + 1) == 0 }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: !a[1] * 2 <= filesize }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: uint32be(@a) & 0xff == 0 }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: (@a >> 1) != 7 }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: 5 < -@a + ~@a \\ 2 % 3 }",
+     "hello"},
+    {"rule r { strings: $a = \"hello\" condition: uint8(@a[#a]) != 1 }",
+     "hello"},
+    {"rule r { strings: $h = { FC 00 48 00 83 00 E4 00 } condition: "
+     "uint32(@h+0x0203) == 0x07002600 and uint32(@h+0x0225) == 0x00006b00 }",
+     "\\xFC\\x00H\\x00\\x83\\x00\\xE4\\x00"},
     /* the file's name (the scanner's "filename" external) is a key */
     {"rule r { strings: $s = \"Microsoft\" condition: filename == \"svchost.exe\" and "
      "uint16(0) == 0x5a4d and not 1 of ($s*) }",
@@ -234,7 +253,12 @@ static void traps_always_run(void **state)
         "rule r { strings: $a = \"hello\" condition: for any of them : ( @ > 10 ) }",
         "rule r { strings: $a = \"hello\" condition: @a[1] > 5 or true }",
         "rule r { strings: $a = \"hello\" condition: not @a[1] > 5 }",
-        "rule r { strings: $a = \"hello\" condition: @a[1] + 1 > 5 }",
+        "import \"math\" rule r { strings: $a = \"hello\" condition: math.entropy(@a, 4) > 1 }",
+        "rule r { strings: $a = \"hello\" condition: @a + 1.5 > 3 }",
+        "rule r { strings: $a = \"hello\" condition: uint32(@a) == 1 or filesize > 1 }",
+        "rule r { strings: $a = \"hello\" condition: for all i in (1..#a) : ( uint32(@a[i]) == 1 ) }",
+        "rule r { strings: $a = \"hello\" condition: not uint32(@a) == 1 }",
+        "rule r { strings: $a = \"hello\" condition: uint32(#a) == 0 }",
         "import \"pe\" rule r { condition: for all i in (0 .. pe.number_of_signatures - 1) : "
         "( pe.signatures[i].serial == \"1b:66:11:df:9c:9a:4d:6e\" ) }",
         "import \"pe\" rule r { condition: pe.signatures[0].serial != \"1b:66:11:df:9c:9a:4d:6e\" }",
