@@ -913,10 +913,12 @@ static req leaf_req(const parser *ps, size_t a, size_t b)
         const token *ref = undefined_operand(t, cmp);
         if (!ref)
             ref = undefined_operand(t + cmp + 1, n - cmp - 1);
-        token st = ref ? *ref : t[0];
-        st.kind = T_STR;
-        if (ref && mark_strings(ps, &st, &r))
-            return r;
+        if (ref) {
+            token st = *ref;
+            st.kind = T_STR;
+            if (mark_strings(ps, &st, &r))
+                return r;
+        }
     }
     /* $a, $a at X, $a in (X..Y) */
     if (t[0].kind == T_STR && (n == 1 || tok_is(&t[1], "at") || tok_is(&t[1], "in")) && mark_strings(ps, &t[0], &r))

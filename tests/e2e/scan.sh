@@ -277,8 +277,14 @@ ioc_sweep fresh
 check "IOC databases: four findings from a fresh cache" diff "$ioc/fresh.found" <(printf 'cachedname-42.exe filename\nconf.txt c2\nlook-x.sys filename\npossess-aab.dll filename\n')
 check "IOC databases: both written to the cache" \
     bash -c "ls '$ioc/cache' | grep -q '^filename-iocs-[0-9a-f]\{64\}\.hsdb$' && ls '$ioc/cache' | grep -q '^c2-iocs-[0-9a-f]\{64\}\.hsdb$'"
+# a database read back is kept (the same inode) and marked as used (its
+# time); one compiled again would be a new file
+touch -d 2001-01-01 "$ioc/cache"/*.hsdb
+inodes=$(stat -c %i "$ioc/cache"/*.hsdb | sort | tr '\n' ' ')
 ioc_sweep warm
 check "IOC databases from the cache: the same findings" diff "$ioc/warm.found" "$ioc/fresh.found"
+check "IOC databases: read from the cache, not compiled again (same files, used just now)" \
+    bash -c "[ \"\$(stat -c %i '$ioc/cache'/*.hsdb | sort | tr '\n' ' ')\" = '$inodes' ] && [ -z \"\$(find '$ioc/cache' -name '*.hsdb' ! -newermt 2002-01-01)\" ]"
 for f in "$ioc/cache"/*.hsdb; do head -c 40 "$f" > "$f.cut" && mv "$f.cut" "$f"; done
 ioc_sweep damaged
 check "IOC databases: a damaged cache file is compiled again, the same findings" diff "$ioc/damaged.found" "$ioc/fresh.found"
