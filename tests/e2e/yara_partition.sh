@@ -511,6 +511,10 @@ check "a profile is written to the cache" test -s "$prof"
 # the class of small files that are not PE, ELF or Mach-O, and its 20 rules
 check "the profile names the class of these files and 20 rules" \
     bash -c "grep -qx 'class 13' '$prof' && [ \$(grep -c '^rule 13 ' '$prof') = 20 ]"
+# the rules whose literals are in every file (rule numbers 3-11, in the
+# order of learn.yar) are the most frequent candidates
+check "... the most frequent candidates among them" \
+    bash -c "for r in 3 4 5 6 7 8 9 10 11; do grep -qx \"rule 13 \$r\" '$prof' || exit 1; done"
 # lean sets are cached as set 16 + the class (the first class of equal membership)
 lean_files() { ls "$work/learn-cache" | sed -n 's/^yara-[0-9a-f]*-\([0-9]*\)-.*\.yarc$/\1/p' | awk '$1 >= 16 && $1 < 32' | wc -l; }
 before=$(lean_files)
