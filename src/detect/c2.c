@@ -101,23 +101,13 @@ static cs_status c2_prepare(void *st, cs_engine *e, cs_error *err)
         ids[2 * i] = (unsigned)(2 * i);
         ids[2 * i + 1] = (unsigned)(2 * i + 1);
     }
-    cs_hs_cached cache;
-    cs_hs_cache_name(&cache, cs_engine_cache_dir(e), "c2-iocs", exprs, lens, flags, ids, (unsigned)k);
-    unsigned char *extra;
-    size_t extra_len;
-    s->db = cs_hs_cache_read(&cache, &extra, &extra_len);
-    free(extra);
-    int cached = s->db != NULL;
     hs_compile_error_t *ce = NULL;
-    hs_error_t rc =
-        cached ? HS_SUCCESS
-              : cs_hs.hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)k, HS_MODE_BLOCK, NULL, &s->db, &ce);
+    hs_error_t rc = cs_hs_compile_lit_cached(cs_engine_cache_dir(e), "c2-iocs", exprs, flags, ids, lens,
+                                             (unsigned)k, &s->db, &ce);
     cs_status st_rc = CS_OK;
     if (rc != HS_SUCCESS) {
         st_rc = cs_error_set(err, CS_ERR_RULES, "C2 indicators: Vectorscan: %s", ce ? ce->message : "error");
         cs_hs.hs_free_compile_error(ce);
-    } else if (!cached) {
-        cs_hs_cache_write(&cache, s->db, NULL, 0);
     }
     for (size_t i = 0; i < s->n; i++)
         free(wide[i]);

@@ -158,3 +158,22 @@ void cs_hs_cache_write(const cs_hs_cached *c, const hs_database_t *db, const voi
     free(file);
     free(bytes);
 }
+
+hs_error_t cs_hs_compile_lit_cached(const char *dir, const char *name, const char *const *exprs, const unsigned *flags,
+                                    const unsigned *ids, const size_t *lens, unsigned n, hs_database_t **db,
+                                    hs_compile_error_t **ce)
+{
+    cs_hs_cached cache;
+    unsigned char *extra;
+    size_t extra_len;
+    *ce = NULL;
+    cs_hs_cache_name(&cache, dir, name, exprs, lens, flags, ids, n);
+    if ((*db = cs_hs_cache_read(&cache, &extra, &extra_len)) != NULL) {
+        free(extra);
+        return HS_SUCCESS;
+    }
+    hs_error_t rc = cs_hs.hs_compile_lit_multi(exprs, flags, ids, lens, n, HS_MODE_BLOCK, NULL, db, ce);
+    if (rc == HS_SUCCESS)
+        cs_hs_cache_write(&cache, *db, NULL, 0);
+    return rc;
+}

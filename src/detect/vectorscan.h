@@ -47,5 +47,10 @@ void cs_hs_cache_name(cs_hs_cached *out, const char *dir, const char *name, cons
 /* The database and its extra bytes (the caller frees both), or NULL. */
 hs_database_t *cs_hs_cache_read(const cs_hs_cached *c, unsigned char **extra, size_t *extra_len);
 void cs_hs_cache_write(const cs_hs_cached *c, const hs_database_t *db, const void *extra, size_t extra_len);
+/* A literal database (hs_compile_lit_multi in block mode) named NAME in DIR
+ * (NULL: no cache): read back, or compiled and written there. */
+hs_error_t cs_hs_compile_lit_cached(const char *dir, const char *name, const char *const *exprs, const unsigned *flags,
+                                    const unsigned *ids, const size_t *lens, unsigned n, hs_database_t **db,
+                                    hs_compile_error_t **ce);
 
 #endif

@@ -1216,24 +1216,15 @@ static hs_database_t *literal_database(const cs_engine *e, const char *key, cons
         return NULL;
     }
     char name[64];
-    cs_hs_cached cache;
     snprintf(name, sizeof name, "yara-%.32s-literals", key ? key : "");
-    cs_hs_cache_name(&cache, key ? cs_engine_cache_dir(e) : NULL, name, l->ptr, l->len, l->flags, l->ids,
-                     (unsigned)l->n);
-    unsigned char *extra;
-    size_t extra_len;
-    hs_database_t *db = cs_hs_cache_read(&cache, &extra, &extra_len);
-    free(extra);
-    if (db)
-        return db;
+    hs_database_t *db = NULL;
     hs_compile_error_t *ce = NULL;
-    if (cs_hs.hs_compile_lit_multi(l->ptr, l->flags, l->ids, l->len, (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) !=
-        HS_SUCCESS) {
+    if (cs_hs_compile_lit_cached(key ? cs_engine_cache_dir(e) : NULL, name, l->ptr, l->flags, l->ids, l->len,
+                                 (unsigned)l->n, &db, &ce) != HS_SUCCESS) {
         cs_error_set(err, CS_ERR_RULES, "%s", ce && ce->message ? ce->message : "cannot compile");
         cs_hs.hs_free_compile_error(ce);
         return NULL;
     }
-    cs_hs_cache_write(&cache, db, NULL, 0);
     return db;
 }
 
